@@ -1,0 +1,218 @@
+//! Queue statistics per interval. A call belongs to the interval in which it entered the queue.
+
+use super::{fold_files, mean_s, ratio, ServiceLevelRule, StatsError, StatsQuery};
+use crate::frames::{call_columns as col, ColumnReader};
+use crate::{read_parquet, Dataset, Store, StoreError};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use wfm_model::IntervalGrid;
+
+/// One queue in one interval. Rates and means are `None` where their denominator is zero.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QueueIntervalStats {
+    pub tenant: String,
+    pub queue: String,
+    /// RFC 3339 with the tenant's local offset.
+    pub interval_start: String,
+    pub interval_end: String,
+    /// Calls that entered the queue.
+    pub offered: u64,
+    pub answered: u64,
+    /// Callers who hung up while waiting.
+    pub abandoned: u64,
+    /// Abandoned with a wait ≤ the short-abandon limit.
+    pub short_abandoned: u64,
+    /// Left the queue unanswered without abandoning (timeout, full, empty, key, withdraw, transfer).
+    pub overflowed: u64,
+    pub answered_within_threshold: u64,
+    pub abandoned_within_threshold: u64,
+    /// answered within threshold / offered.
+    pub service_level: Option<f64>,
+    /// (answered within + abandoned within threshold) / offered.
+    pub sl_with_abandons: Option<f64>,
+    /// answered within threshold / (offered − short abandoned).
+    pub sl_excluding_short_abandons: Option<f64>,
+    /// abandoned / offered.
+    pub abandon_rate: Option<f64>,
+    /// (abandoned − short abandoned) / offered.
+    pub lost_call_rate: Option<f64>,
+    /// Mean wait of answered calls (average speed of answer).
+    pub asa_s: Option<f64>,
+    pub avg_abandon_wait_s: Option<f64>,
+    /// Longest wait of any offered call.
+    pub max_wait_s: Option<f64>,
+    pub avg_talk_s: Option<f64>,
+    /// Mean talk + hold + wrap-up of answered calls.
+    pub aht_s: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Acc {
+    offered: u64,
+    answered: u64,
+    abandoned: u64,
+    short_abandoned: u64,
+    answered_within: u64,
+    abandoned_within: u64,
+    answered_wait_ms: i64,
+    abandoned_wait_ms: i64,
+    max_wait_ms: Option<i64>,
+    talk_ms: i64,
+    handle_ms: i64,
+}
+
+impl Acc {
+    fn merge(&mut self, o: &Acc) {
+        self.offered += o.offered;
+        self.answered += o.answered;
+        self.abandoned += o.abandoned;
+        self.short_abandoned += o.short_abandoned;
+        self.answered_within += o.answered_within;
+        self.abandoned_within += o.abandoned_within;
+        self.answered_wait_ms += o.answered_wait_ms;
+        self.abandoned_wait_ms += o.abandoned_wait_ms;
+        self.max_wait_ms = self.max_wait_ms.max(o.max_wait_ms);
+        self.talk_ms += o.talk_ms;
+        self.handle_ms += o.handle_ms;
+    }
+}
+
+/// Accumulators of one worker: per queue, one per interval of the grid.
+struct QueueAccs {
+    by_queue: HashMap<String, Vec<Acc>>,
+}
+
+const COLUMNS: [&str; 8] = [
+    col::QUEUE,
+    col::QUEUED_AT,
+    col::ANSWERED_AT,
+    col::WAIT_MS,
+    col::ABANDONED,
+    col::TALK_MS,
+    col::HOLD_MS,
+    col::WRAP_MS,
+];
+
+/// Statistics per queue and interval over the query's dates; every interval appears for every
+/// queue that had a call in the range, in queue then time order.
+pub fn call_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueIntervalStats>, StatsError> {
+    let zone = store.tenant_zone(&query.tenant)?;
+    let grid = IntervalGrid::new(zone, query.range, query.interval);
+    let files = store.files_for(Dataset::Calls, &query.tenant, query.range)?;
+    let wanted = query.queue.as_ref().map(|q| q.as_str());
+    let partials = fold_files(
+        &files,
+        || QueueAccs { by_queue: HashMap::new() },
+        |accs, path| fold_file(accs, path, &grid, wanted, query.rule),
+    )?;
+    let mut merged: HashMap<String, Vec<Acc>> = HashMap::new();
+    for part in partials {
+        for (queue, accs) in part.by_queue {
+            match merged.get_mut(&queue) {
+                Some(into) => into.iter_mut().zip(&accs).for_each(|(a, b)| a.merge(b)),
+                None => {
+                    merged.insert(queue, accs);
+                }
+            }
+        }
+    }
+    let mut queues: Vec<String> = merged.keys().cloned().collect();
+    queues.sort();
+    let mut rows = Vec::with_capacity(queues.len() * grid.len());
+    for queue in queues {
+        for (i, acc) in merged[&queue].iter().enumerate() {
+            rows.push(finish(&query.tenant.to_string(), &queue, &grid, i, acc));
+        }
+    }
+    Ok(rows)
+}
+
+fn fold_file(
+    accs: &mut QueueAccs,
+    path: &PathBuf,
+    grid: &IntervalGrid,
+    wanted: Option<&str>,
+    rule: ServiceLevelRule,
+) -> Result<(), StoreError> {
+    let df = read_parquet(path, Some(&COLUMNS))?;
+    let r = ColumnReader { df: &df, path };
+    let queue = r.text(col::QUEUE)?;
+    let queued = r.timestamp_ms(col::QUEUED_AT)?;
+    let answered = r.timestamp_ms(col::ANSWERED_AT)?;
+    let wait = r.int64(col::WAIT_MS)?;
+    let abandoned = r.boolean(col::ABANDONED)?;
+    let (talk, hold, wrap) = (r.int64(col::TALK_MS)?, r.int64(col::HOLD_MS)?, r.int64(col::WRAP_MS)?);
+    let (span_start, span_end) = grid.span_ms();
+    // Files are sorted by queue, so the queue's accumulators are looked up once per run.
+    let mut current: Option<(&str, *mut Vec<Acc>)> = None;
+    let rows = queue
+        .iter()
+        .zip(queued.iter())
+        .zip(answered.iter())
+        .zip(wait.iter())
+        .zip(abandoned.iter())
+        .zip(talk.iter().zip(hold.iter()).zip(wrap.iter()));
+    for (((((q, queued_at), answered_at), wait), abandoned), ((talk, hold), wrap)) in rows {
+        let (Some(q), Some(queued_at)) = (q, queued_at) else { continue };
+        if queued_at < span_start || queued_at >= span_end || wanted.is_some_and(|w| w != q) {
+            continue;
+        }
+        let slots = match current {
+            Some((name, slots)) if name == q => slots,
+            _ => {
+                let slots: *mut Vec<Acc> =
+                    accs.by_queue.entry(q.to_owned()).or_insert_with(|| vec![Acc::default(); grid.len()]);
+                current = Some((q, slots));
+                slots
+            }
+        };
+        // SAFETY: `slots` points into a map entry that is neither removed nor moved while this
+        // loop runs: new entries are only inserted when `current` is replaced at the same time.
+        let slots = unsafe { &mut *slots };
+        let acc = &mut slots[grid.index_of(queued_at).expect("inside the span")];
+        let wait = wait.unwrap_or(0);
+        acc.offered += 1;
+        acc.max_wait_ms = acc.max_wait_ms.max(Some(wait));
+        if answered_at.is_some() {
+            acc.answered += 1;
+            acc.answered_wait_ms += wait;
+            acc.answered_within += u64::from(wait <= rule.threshold_ms);
+            let talk = talk.unwrap_or(0);
+            acc.talk_ms += talk;
+            acc.handle_ms += talk + hold.unwrap_or(0) + wrap.unwrap_or(0);
+        } else if abandoned == Some(true) {
+            acc.abandoned += 1;
+            acc.abandoned_wait_ms += wait;
+            acc.abandoned_within += u64::from(wait <= rule.threshold_ms);
+            acc.short_abandoned += u64::from(wait <= rule.short_abandon_ms);
+        }
+    }
+    Ok(())
+}
+
+fn finish(tenant: &str, queue: &str, grid: &IntervalGrid, i: usize, a: &Acc) -> QueueIntervalStats {
+    let zone = grid.zone();
+    QueueIntervalStats {
+        tenant: tenant.to_owned(),
+        queue: queue.to_owned(),
+        interval_start: zone.format_local(grid.start(i)),
+        interval_end: zone.format_local(grid.end(i)),
+        offered: a.offered,
+        answered: a.answered,
+        abandoned: a.abandoned,
+        short_abandoned: a.short_abandoned,
+        overflowed: a.offered - a.answered - a.abandoned,
+        answered_within_threshold: a.answered_within,
+        abandoned_within_threshold: a.abandoned_within,
+        service_level: ratio(a.answered_within, a.offered),
+        sl_with_abandons: ratio(a.answered_within + a.abandoned_within, a.offered),
+        sl_excluding_short_abandons: ratio(a.answered_within, a.offered - a.short_abandoned),
+        abandon_rate: ratio(a.abandoned, a.offered),
+        lost_call_rate: ratio(a.abandoned - a.short_abandoned, a.offered),
+        asa_s: mean_s(a.answered_wait_ms, a.answered),
+        avg_abandon_wait_s: mean_s(a.abandoned_wait_ms, a.abandoned),
+        max_wait_s: a.max_wait_ms.map(|ms| ms as f64 / 1000.0),
+        avg_talk_s: mean_s(a.talk_ms, a.answered),
+        aht_s: mean_s(a.handle_ms, a.answered),
+    }
+}

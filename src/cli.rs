@@ -1,0 +1,325 @@
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wfm_analytics::import::{self, BadLines};
+use wfm_analytics::stats::{self, ServiceLevelRule, StatsQuery};
+use wfm_analytics::Store;
+use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
+
+#[derive(Debug, Parser)]
+#[command(name = "wfm", version, about = "Workforce management and analytics for call centres")]
+pub struct Args {
+    /// Data directory: the Parquet store in DIR/store, the SQLite database DIR/wfm.sqlite.
+    #[arg(long, global = true, default_value = "wfm-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the suite: HTTP API (and later SIP) over the data directory. The default command.
+    Serve(ServeArgs),
+    /// Generate realistic history: store, agents.csv, calendar.csv and an example rules.toml.
+    Generate(GenerateArgs),
+    /// Import call records (canonical CSV or Asterisk queue_log) into the store.
+    Import(ImportArgs),
+    /// Interval statistics of queues (default) or agents, as CSV or JSON.
+    #[command(long_about = STATS_HELP)]
+    Stats(StatsArgs),
+    /// Merge each partition's part files into one (appends also compact busy partitions).
+    Compact(CompactArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address of the HTTP server.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: String,
+    /// Days of demo history generated on first start, when the store is empty (0: none).
+    #[arg(long, default_value_t = 28)]
+    demo_days: u32,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// Output directory (store in OUT/store).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 28)]
+    days: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of centres; the first is `demo`, then t01, t02, ….
+    #[arg(long, default_value_t = 1)]
+    tenants: usize,
+    /// Queues per tenant.
+    #[arg(long, default_value_t = 2)]
+    queues: usize,
+    /// Mean calls offered to each tenant on an ordinary weekday.
+    #[arg(long, default_value_t = 3000.0)]
+    daily_calls: f64,
+    /// First day (local), YYYY-MM-DD.
+    #[arg(long, default_value = "2026-01-05")]
+    start: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImportFormat {
+    Csv,
+    QueueLog,
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    #[arg(long)]
+    store: Option<PathBuf>,
+    #[arg(long)]
+    tenant: String,
+    /// The tenant's IANA time zone (e.g. Europe/Warsaw); must match the zone it was first imported with.
+    #[arg(long)]
+    tz: String,
+    #[arg(long, value_enum)]
+    format: ImportFormat,
+    /// Import the good lines and report each bad one, instead of stopping at the first.
+    #[arg(long)]
+    skip_bad: bool,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatsArgs {
+    #[arg(long)]
+    store: Option<PathBuf>,
+    #[arg(long)]
+    tenant: String,
+    /// First local date, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// Local date after the last, YYYY-MM-DD (exclusive).
+    #[arg(long)]
+    to: String,
+    #[arg(long)]
+    queue: Option<String>,
+    /// 15m, 30m, 60m, day, week (ISO, from Monday) or month.
+    #[arg(long, default_value = "15m")]
+    interval: String,
+    /// Service-level threshold: a wait ≤ this many seconds is "within".
+    #[arg(long, default_value_t = 20.0)]
+    threshold_s: f64,
+    /// An abandon with a wait ≤ this many seconds is a short abandon.
+    #[arg(long, default_value_t = 5.0)]
+    short_abandon_s: f64,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: OutputFormat,
+    /// Agent statistics instead of queue statistics.
+    #[arg(long)]
+    agents: bool,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompactArgs {
+    #[arg(long)]
+    store: Option<PathBuf>,
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+const STATS_HELP: &str = "\
+Interval statistics, computed from the store by the same function the API uses.
+
+A call belongs to the interval in which it entered the queue; intervals are cut in the tenant's
+local time (a DST day has 92 or 100 quarter-hours); --to is exclusive. Every interval appears for
+every queue that had a call in the range.
+
+Queue columns: offered (entered the queue), answered, abandoned (hung up waiting),
+short_abandoned (abandoned with wait <= --short-abandon-s), overflowed (left unanswered without
+abandoning: timeout, full, empty, key, withdraw, transfer), answered_within_threshold and
+abandoned_within_threshold (wait <= --threshold-s), service_level = answered within / offered,
+sl_with_abandons = (answered within + abandoned within) / offered, sl_excluding_short_abandons =
+answered within / (offered - short abandoned), abandon_rate = abandoned / offered,
+lost_call_rate = (abandoned - short abandoned) / offered, asa_s = mean wait of answered,
+avg_abandon_wait_s, max_wait_s, avg_talk_s, aht_s = mean talk + hold + wrap of answered.
+Rates and means are empty (null) where their denominator is zero.
+
+Agent columns (--agents): seconds of the interval logged in (any state but logged-out), ready,
+not ready (in total and per reason code), ringing, on call and in wrap-up, split at interval
+edges; calls_handled, talk_s, hold_s, wrap_s of calls answered in the interval;
+occupancy = (ringing + on call + wrap-up) / (that + ready); first_logged_in and last_logged_in,
+the login edges inside the interval that adherence compares with the roster.";
+
+pub fn run(args: Args) -> Result<()> {
+    let data = args.data;
+    match args.command.unwrap_or(Command::Serve(ServeArgs { http: "127.0.0.1:8080".into(), demo_days: 28 })) {
+        Command::Serve(a) => serve(&data, a),
+        Command::Generate(a) => generate(a),
+        Command::Import(a) => import_files(&data, a),
+        Command::Stats(a) => print_stats(&data, a),
+        Command::Compact(a) => compact(&data, a),
+    }
+}
+
+fn store_path(data: &Path, store: Option<PathBuf>) -> PathBuf {
+    store.unwrap_or_else(|| data.join("store"))
+}
+
+fn generate(a: GenerateArgs) -> Result<()> {
+    let start = NaiveDate::parse_from_str(&a.start, "%Y-%m-%d").with_context(|| format!("--start {:?}", a.start))?;
+    let config = wfm_datasets::GeneratorConfig::standard(start, a.days, a.seed, a.tenants, a.queues, a.daily_calls)?;
+    let began = std::time::Instant::now();
+    let report = wfm_datasets::generate(&config, &a.out)?;
+    eprintln!(
+        "generated {} calls ({} answered, {} abandoned) and {} agent-state periods for {} tenants, {} agents, in {:.1} s into {}",
+        report.calls,
+        report.answered,
+        report.abandoned,
+        report.agent_state_periods,
+        report.tenants,
+        report.agents,
+        began.elapsed().as_secs_f64(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn import_files(data: &Path, a: ImportArgs) -> Result<()> {
+    let tenant = TenantId::parse(&a.tenant)?;
+    let zone = TenantZone::parse(&a.tz)?;
+    let policy = if a.skip_bad { BadLines::Skip } else { BadLines::Stop };
+    let mut texts = Vec::new();
+    for path in &a.files {
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        texts.push((path, bytes));
+    }
+    let began = std::time::Instant::now();
+    let (calls, states, skipped, notes) = match a.format {
+        ImportFormat::Csv => {
+            let mut calls = Vec::new();
+            let mut skipped = Vec::new();
+            for (path, bytes) in &texts {
+                let batch = import::csv::parse_calls(path, bytes.as_slice(), zone, policy)?;
+                calls.extend(batch.calls);
+                skipped.extend(batch.skipped);
+            }
+            (calls, Vec::new(), skipped, String::new())
+        }
+        ImportFormat::QueueLog => {
+            let decoded: Vec<(&PathBuf, String)> =
+                texts.iter().map(|(p, b)| (*p, String::from_utf8_lossy(b).into_owned())).collect();
+            let sources: Vec<import::queue_log::Source> =
+                decoded.iter().map(|(p, t)| import::queue_log::Source { path: p, text: t }).collect();
+            let batch = import::queue_log::parse(&sources, zone, policy)?;
+            let unknown: Vec<String> = batch.unknown_events.iter().map(|(e, n)| format!("{e}×{n}")).collect();
+            let notes = format!(
+                "{} lines; {} calls still open at the end (not imported); {} call events without their ENTERQUEUE; unknown events skipped: {}\n",
+                batch.lines,
+                batch.open_calls,
+                batch.orphan_events,
+                if unknown.is_empty() { "none".to_owned() } else { unknown.join(", ") }
+            );
+            (batch.calls, batch.states, batch.skipped, notes)
+        }
+    };
+    for line in &skipped {
+        eprintln!("skipped {line}");
+    }
+    let store = Store::create_or_open(&store_path(data, a.store))?;
+    store.ensure_tenant(&tenant, zone)?;
+    let report = store.append(&tenant, &calls, &states)?;
+    let elapsed = began.elapsed().as_secs_f64();
+    eprint!("{notes}");
+    eprintln!(
+        "imported {} calls ({} already present) and {} agent-state periods ({} already present) into {} files; {} bad lines skipped; {:.2} s",
+        report.calls_written,
+        report.calls_duplicate,
+        report.states_written,
+        report.states_duplicate,
+        report.files_written,
+        skipped.len(),
+        elapsed
+    );
+    Ok(())
+}
+
+fn print_stats(data: &Path, a: StatsArgs) -> Result<()> {
+    let store = Store::open(&store_path(data, a.store))?;
+    let interval: IntervalLength = a.interval.parse()?;
+    let query = StatsQuery {
+        tenant: TenantId::parse(&a.tenant)?,
+        range: LocalDateRange::parse(&a.from, &a.to)?,
+        interval,
+        queue: a.queue.as_deref().map(QueueName::parse).transpose()?,
+        rule: ServiceLevelRule::from_seconds(a.threshold_s, a.short_abandon_s)?,
+    };
+    let text = if a.agents {
+        render(&stats::agent_stats(&store, &query)?, a.format)
+    } else {
+        render(&stats::call_stats(&store, &query)?, a.format)
+    };
+    match a.out {
+        Some(path) => std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`wfm stats … | head`) is not an error worth a message.
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                bail!("standard output: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn render<T: serde::Serialize>(rows: &[T], format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Csv => stats::rows_to_csv(rows),
+        OutputFormat::Json => serde_json::to_string(rows).expect("rows serialise") + "\n",
+    }
+}
+
+fn compact(data: &Path, a: CompactArgs) -> Result<()> {
+    let store = Store::open(&store_path(data, a.store))?;
+    let tenant = a.tenant.as_deref().map(TenantId::parse).transpose()?;
+    let n = store.compact(tenant.as_ref())?;
+    eprintln!("compacted {n} partitions");
+    Ok(())
+}
+
+fn serve(data: &Path, a: ServeArgs) -> Result<()> {
+    let store = Store::create_or_open(&data.join("store"))?;
+    if a.demo_days > 0 && store.tenants()?.is_empty() {
+        let today = chrono::Utc::now().date_naive();
+        let start = today - chrono::Duration::days(a.demo_days as i64);
+        eprintln!("empty store: generating {} days of demo history for tenant `demo` …", a.demo_days);
+        let config = wfm_datasets::GeneratorConfig::standard(start, a.demo_days, 42, 1, 2, 3000.0)?;
+        let report = wfm_datasets::generate(&config, data)?;
+        eprintln!("  {} calls, {} agents", report.calls, report.agents);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&a.http).await.with_context(|| format!("--http {}", a.http))?;
+        let addr = listener.local_addr()?;
+        println!("wfm serving http://{addr} (data in {})", data.display());
+        let app = wfm_web::router(wfm_web::AppState { store: Arc::new(store) });
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

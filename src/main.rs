@@ -1,0 +1,12 @@
+//! `wfm`: the suite's one binary. Every stage is a subcommand that reads and writes files;
+//! `wfm serve` (the default) runs them all behind the web application.
+
+mod cli;
+
+use anyhow::Result;
+use clap::Parser;
+
+fn main() -> Result<()> {
+    let args = cli::Args::parse();
+    cli::run(args)
+}

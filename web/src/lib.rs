@@ -1,0 +1,133 @@
+//! The HTTP application: a JSON API over the stages, served by `wfm serve`.
+//!
+//! Handlers parse requests into domain types at the edge and call the stage libraries; no
+//! figure is computed here. Depends on `wfm-analytics` and `wfm-model`; the stages never
+//! depend on it.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::sync::Arc;
+use wfm_analytics::stats::{agent_stats, call_stats, ServiceLevelRule, StatsError, StatsQuery};
+use wfm_analytics::{Store, StoreError};
+use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/tenants", get(tenants))
+        .route("/api/v1/tenants/{tenant}/stats", get(queue_stats))
+        .route("/api/v1/tenants/{tenant}/agent-stats", get(agents_stats))
+        .with_state(state)
+}
+
+/// An error as the API reports it: a status, a message, and the request field at fault.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    field: Option<&'static str>,
+    message: String,
+}
+
+impl ApiError {
+    fn bad_request(field: &'static str, message: impl ToString) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, field: Some(field), message: message.to_string() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message, "field": self.field });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StatsError> for ApiError {
+    fn from(e: StatsError) -> Self {
+        match e {
+            StatsError::Store(StoreError::UnknownTenant(t)) => {
+                Self { status: StatusCode::NOT_FOUND, field: Some("tenant"), message: format!("unknown tenant {t}") }
+            }
+            StatsError::InvalidOption { field, message } => Self::bad_request(field, message),
+            other => Self { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: other.to_string() },
+        }
+    }
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn tenants(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let store = state.store.clone();
+    let list = tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>, StoreError> {
+        store
+            .tenants()?
+            .into_iter()
+            .map(|t| Ok(serde_json::json!({ "tenant": t, "time_zone": store.tenant_zone(&t)?.name() })))
+            .collect()
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| ApiError::from(StatsError::Store(e)))?;
+    Ok(Json(serde_json::Value::Array(list)))
+}
+
+/// Query string of the statistics endpoints; the same options as `wfm stats`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsParams {
+    from: Option<String>,
+    to: Option<String>,
+    interval: Option<String>,
+    queue: Option<String>,
+    threshold_s: Option<f64>,
+    short_abandon_s: Option<f64>,
+}
+
+fn parse_query(tenant: &str, p: &StatsParams) -> Result<StatsQuery, ApiError> {
+    let tenant = TenantId::parse(tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
+    let from = p.from.as_deref().ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
+    let to = p.to.as_deref().ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
+    let range = LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))?;
+    let interval: IntervalLength =
+        p.interval.as_deref().unwrap_or("15m").parse().map_err(|e| ApiError::bad_request("interval", e))?;
+    let queue = p.queue.as_deref().map(QueueName::parse).transpose().map_err(|e| ApiError::bad_request("queue", e))?;
+    let rule = ServiceLevelRule::from_seconds(p.threshold_s.unwrap_or(20.0), p.short_abandon_s.unwrap_or(5.0))?;
+    Ok(StatsQuery { tenant, range, interval, queue, rule })
+}
+
+fn internal(e: impl ToString) -> ApiError {
+    ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: e.to_string() }
+}
+
+async fn queue_stats(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(params): Query<StatsParams>,
+) -> Result<Response, ApiError> {
+    let query = parse_query(&tenant, &params)?;
+    let store = state.store.clone();
+    let rows = tokio::task::spawn_blocking(move || call_stats(&store, &query)).await.map_err(internal)??;
+    Ok(Json(rows).into_response())
+}
+
+async fn agents_stats(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(params): Query<StatsParams>,
+) -> Result<Response, ApiError> {
+    let query = parse_query(&tenant, &params)?;
+    let store = state.store.clone();
+    let rows = tokio::task::spawn_blocking(move || agent_stats(&store, &query)).await.map_err(internal)??;
+    Ok(Json(rows).into_response())
+}
