@@ -65,6 +65,9 @@ struct GenerateArgs {
     /// First day (local), YYYY-MM-DD.
     #[arg(long, default_value = "2026-01-05")]
     start: String,
+    /// Also write each tenant's history as an Asterisk queue_log (OUT/<tenant>.queue_log).
+    #[arg(long)]
+    queue_log: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -178,7 +181,8 @@ fn store_path(data: &Path, store: Option<PathBuf>) -> PathBuf {
 
 fn generate(a: GenerateArgs) -> Result<()> {
     let start = NaiveDate::parse_from_str(&a.start, "%Y-%m-%d").with_context(|| format!("--start {:?}", a.start))?;
-    let config = wfm_datasets::GeneratorConfig::standard(start, a.days, a.seed, a.tenants, a.queues, a.daily_calls)?;
+    let mut config = wfm_datasets::GeneratorConfig::standard(start, a.days, a.seed, a.tenants, a.queues, a.daily_calls)?;
+    config.write_queue_log = a.queue_log;
     let began = std::time::Instant::now();
     let report = wfm_datasets::generate(&config, &a.out)?;
     eprintln!(

@@ -1,6 +1,8 @@
 //! The append-only Parquet store (layout in `docs/events.md`).
 
-use crate::frames::{calls_from_frame, calls_to_frame, states_from_frame, states_to_frame};
+use crate::frames::{
+    call_columns, calls_from_frame, calls_to_frame, state_columns, states_from_frame, states_to_frame, ColumnReader,
+};
 use crate::txn::{self, Txn};
 use crate::StoreError;
 use chrono::{Duration, NaiveDate};
@@ -186,12 +188,12 @@ impl Store {
         let zone = self.tenant_zone(tenant)?;
         let mut report = AppendReport::default();
         let mut txn = Txn::begin(&self.root)?;
+        let mut touched = Vec::new();
         let result = (|| {
             let calls_by_day = group_by_day(calls, |c| zone.local_date(c.arrived_at));
             for (date, day_calls) in calls_by_day {
                 let partition = Partition { dataset_dir: Dataset::Calls.dir_name(), tenant: tenant.to_string(), date };
-                let mut known: HashSet<String> =
-                    self.read_partition_calls(&partition)?.into_iter().map(|c| c.call_id).collect();
+                let mut known = self.partition_call_ids(&partition)?;
                 let mut fresh: Vec<&CallRecord> = day_calls.into_iter().filter(|c| known.insert(c.call_id.clone())).collect();
                 report.calls_written += fresh.len();
                 if fresh.is_empty() {
@@ -200,13 +202,13 @@ impl Store {
                 sort_calls(&mut fresh);
                 self.stage_frame(&mut txn, &partition, calls_to_frame(&fresh))?;
                 report.files_written += 1;
+                touched.push(partition);
             }
             report.calls_duplicate = calls.len() - report.calls_written;
             let states_by_day = group_by_day(states, |s| zone.local_date(s.started_at));
             for (date, day_states) in states_by_day {
                 let partition = Partition { dataset_dir: Dataset::AgentStates.dir_name(), tenant: tenant.to_string(), date };
-                let mut known: HashSet<(String, &'static str, i64)> =
-                    self.read_partition_states(&partition)?.iter().map(state_key).collect();
+                let mut known = self.partition_state_keys(&partition)?;
                 let mut fresh: Vec<&AgentStateEvent> = day_states.into_iter().filter(|s| known.insert(state_key(s))).collect();
                 report.states_written += fresh.len();
                 if fresh.is_empty() {
@@ -215,6 +217,7 @@ impl Store {
                 sort_states(&mut fresh);
                 self.stage_frame(&mut txn, &partition, states_to_frame(&fresh))?;
                 report.files_written += 1;
+                touched.push(partition);
             }
             report.states_duplicate = states.len() - report.states_written;
             Ok(())
@@ -227,7 +230,12 @@ impl Store {
                 return Err(e);
             }
         }
-        report.partitions_compacted = self.compact_locked(Some(tenant), COMPACT_AFTER_PARTS)?;
+        for partition in touched {
+            if self.part_files(&partition)?.len() > COMPACT_AFTER_PARTS {
+                self.compact_partition(&partition)?;
+                report.partitions_compacted += 1;
+            }
+        }
         Ok(report)
     }
 
@@ -241,34 +249,35 @@ impl Store {
         let mut compacted = 0;
         for dataset in [Dataset::Calls, Dataset::AgentStates] {
             for partition in self.partitions(dataset, tenant, None)? {
-                let parts = self.part_files(&partition)?;
-                if parts.len() <= more_than {
-                    continue;
+                if self.part_files(&partition)?.len() > more_than {
+                    self.compact_partition(&partition)?;
+                    compacted += 1;
                 }
-                let mut txn = Txn::begin(&self.root)?;
-                let frame = match dataset {
-                    Dataset::Calls => {
-                        let all = self.read_partition_calls(&partition)?;
-                        let mut refs: Vec<&CallRecord> = all.iter().collect();
-                        sort_calls(&mut refs);
-                        calls_to_frame(&refs)
-                    }
-                    Dataset::AgentStates => {
-                        let all = self.read_partition_states(&partition)?;
-                        let mut refs: Vec<&AgentStateEvent> = all.iter().collect();
-                        sort_states(&mut refs);
-                        states_to_frame(&refs)
-                    }
-                };
-                self.stage_frame(&mut txn, &partition, frame)?;
-                for part in parts {
-                    txn.remove(part.strip_prefix(&self.root).expect("inside the store").to_owned());
-                }
-                txn.commit()?;
-                compacted += 1;
             }
         }
         Ok(compacted)
+    }
+
+    /// Replaces a partition's part files by one, sorted, in one atomic change.
+    fn compact_partition(&self, partition: &Partition) -> Result<(), StoreError> {
+        let parts = self.part_files(partition)?;
+        let frame = if partition.dataset_dir == Dataset::Calls.dir_name() {
+            let all = self.read_partition_calls(partition)?;
+            let mut refs: Vec<&CallRecord> = all.iter().collect();
+            sort_calls(&mut refs);
+            calls_to_frame(&refs)
+        } else {
+            let all = self.read_partition_states(partition)?;
+            let mut refs: Vec<&AgentStateEvent> = all.iter().collect();
+            sort_states(&mut refs);
+            states_to_frame(&refs)
+        };
+        let mut txn = Txn::begin(&self.root)?;
+        self.stage_frame(&mut txn, partition, frame)?;
+        for part in parts {
+            txn.remove(part.strip_prefix(&self.root).expect("inside the store").to_owned());
+        }
+        txn.commit()
     }
 
     fn stage_frame(&self, txn: &mut Txn, partition: &Partition, mut frame: DataFrame) -> Result<(), StoreError> {
@@ -331,6 +340,32 @@ impl Store {
             files.extend(self.part_files(&partition)?);
         }
         Ok(files)
+    }
+
+    fn partition_call_ids(&self, partition: &Partition) -> Result<HashSet<String>, StoreError> {
+        let mut ids = HashSet::new();
+        for path in self.part_files(partition)? {
+            let df = read_parquet(&path, Some(&[call_columns::CALL_ID]))?;
+            let column = ColumnReader { df: &df, path: &path }.text(call_columns::CALL_ID)?;
+            ids.extend(column.iter().flatten().map(str::to_owned));
+        }
+        Ok(ids)
+    }
+
+    fn partition_state_keys(&self, partition: &Partition) -> Result<HashSet<StateKey>, StoreError> {
+        use state_columns::{AGENT_ID, STARTED_AT, STATE};
+        let mut keys = HashSet::new();
+        for path in self.part_files(partition)? {
+            let df = read_parquet(&path, Some(&[AGENT_ID, STATE, STARTED_AT]))?;
+            let r = ColumnReader { df: &df, path: &path };
+            let (agent, state, started) = (r.text(AGENT_ID)?, r.text(STATE)?, r.timestamp_ms(STARTED_AT)?);
+            for ((a, s), t) in agent.iter().zip(state.iter()).zip(started.iter()) {
+                if let (Some(a), Some(s), Some(t)) = (a, s, t) {
+                    keys.insert((a.to_owned(), s.to_owned(), t));
+                }
+            }
+        }
+        Ok(keys)
     }
 
     fn read_partition_calls(&self, partition: &Partition) -> Result<Vec<CallRecord>, StoreError> {
@@ -396,8 +431,11 @@ fn sort_states(states: &mut [&AgentStateEvent]) {
     states.sort_by(|a, b| (&a.agent_id, a.started_at, a.state).cmp(&(&b.agent_id, b.started_at, b.state)));
 }
 
-fn state_key(s: &AgentStateEvent) -> (String, &'static str, i64) {
-    (s.agent_id.to_string(), s.state.as_str(), s.started_at.timestamp_millis())
+/// What makes an agent-state period unique: agent, state, start.
+type StateKey = (String, String, i64);
+
+fn state_key(s: &AgentStateEvent) -> StateKey {
+    (s.agent_id.to_string(), s.state.as_str().to_owned(), s.started_at.timestamp_millis())
 }
 
 fn part_number(path: &Path) -> Option<u64> {

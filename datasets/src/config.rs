@@ -14,6 +14,8 @@ pub struct GeneratorConfig {
     pub days: u32,
     pub seed: u64,
     pub tenants: Vec<TenantPlan>,
+    /// Also write each tenant's history as an Asterisk queue_log, `OUT/<tenant>.queue_log`.
+    pub write_queue_log: bool,
 }
 
 /// One simulated call centre.
@@ -101,6 +103,6 @@ impl GeneratorConfig {
                 }
             })
             .collect();
-        Ok(Self { start, days, seed, tenants: plans })
+        Ok(Self { start, days, seed, tenants: plans, write_queue_log: false })
     }
 }

@@ -11,8 +11,10 @@
 mod arrivals;
 mod config;
 mod output;
+mod queue_log;
 mod roster;
 mod sim;
 
 pub use config::{GeneratorConfig, TenantPlan, ConfigError};
 pub use output::{generate, GenerateError, GenerateReport};
+pub use queue_log::write_queue_log;

@@ -4,7 +4,9 @@
 use crate::arrivals::{arrivals_for_day, day_plans, CalendarEntry};
 use crate::config::GeneratorConfig;
 use crate::roster::{hire, shifts_for_day, Agent};
+use crate::queue_log::write_queue_log;
 use crate::sim::TenantSim;
+use std::io::Write;
 use chrono::Duration;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -66,7 +68,7 @@ pub fn generate(config: &GeneratorConfig, out: &Path) -> Result<GenerateReport, 
                 if index >= config.tenants.len() {
                     break;
                 }
-                let result = simulate_tenant(config, index, &store);
+                let result = simulate_tenant(config, index, &store, out);
                 results.lock().expect("no panics while locked").push((index, result));
             });
         }
@@ -130,8 +132,16 @@ pub fn generate(config: &GeneratorConfig, out: &Path) -> Result<GenerateReport, 
     Ok(total)
 }
 
-fn simulate_tenant(config: &GeneratorConfig, index: usize, store: &Store) -> Result<TenantOutput, GenerateError> {
+fn simulate_tenant(config: &GeneratorConfig, index: usize, store: &Store, out: &Path) -> Result<TenantOutput, GenerateError> {
     let plan = &config.tenants[index];
+    let mut queue_log = match config.write_queue_log {
+        true => {
+            let path = out.join(format!("{}.queue_log", plan.tenant));
+            let file = fs::File::create(&path).map_err(|source| GenerateError::Io { path: path.display().to_string(), source })?;
+            Some((path, std::io::BufWriter::new(file)))
+        }
+        false => None,
+    };
     store.ensure_tenant(&plan.tenant, plan.zone)?;
     let mut volume_rng = stream(config.seed, index, 1);
     let mut roster_rng = stream(config.seed, index, 2);
@@ -152,8 +162,15 @@ fn simulate_tenant(config: &GeneratorConfig, index: usize, store: &Store) -> Res
         report.abandoned += sim.finished_calls.iter().filter(|c| c.abandoned).count() as u64;
         report.agent_state_periods += sim.finished_states.len() as u64;
         store.append(&plan.tenant, &sim.finished_calls, &sim.finished_states)?;
+        if let Some((path, writer)) = &mut queue_log {
+            write_queue_log(&sim.finished_calls, &sim.finished_states, writer)
+                .map_err(|source| GenerateError::Io { path: path.display().to_string(), source })?;
+        }
         sim.finished_calls.clear();
         sim.finished_states.clear();
+    }
+    if let Some((path, mut writer)) = queue_log {
+        writer.flush().map_err(|source| GenerateError::Io { path: path.display().to_string(), source })?;
     }
     Ok(TenantOutput { agents, calendar, report })
 }

@@ -41,6 +41,8 @@ const SHIFT_MINUTES: u32 = 8 * 60;
 const SLOT_MINUTES: u32 = 30;
 const MAX_DAYS_PER_WEEK: u8 = 5;
 const TEAM_SIZE: usize = 12;
+/// Larger centres specialise: nobody serves every queue.
+const MAX_QUEUES_FOR_UNIVERSAL_AGENTS: usize = 5;
 /// Mean hold and wrap-up added to talk time when sizing the staff.
 const HANDLING_OVERHEAD_S: f64 = 40.0;
 
@@ -95,8 +97,8 @@ pub fn hire(plan: &TenantPlan, rng: &mut Pcg64Mcg) -> Vec<Agent> {
             let primary = i % queues;
             let mut skills = vec![(primary, rng.random_range(0.75..1.0))];
             if queues > 1 && rng.random_bool(0.5) {
-                // Multi-skilled: a second queue (and sometimes all).
-                let all = rng.random_bool(0.3);
+                // Multi-skilled: the next queue, and in small centres sometimes every queue.
+                let all = queues <= MAX_QUEUES_FOR_UNIVERSAL_AGENTS && rng.random_bool(0.3);
                 for q in 0..queues {
                     if q != primary && (all || q == (primary + 1) % queues) {
                         skills.push((q, rng.random_range(0.6..0.95)));

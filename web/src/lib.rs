@@ -4,6 +4,7 @@
 //! figure is computed here. Depends on `wfm-analytics` and `wfm-model`; the stages never
 //! depend on it.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -113,8 +114,9 @@ fn internal(e: impl ToString) -> ApiError {
 async fn queue_stats(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    Query(params): Query<StatsParams>,
+    params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let query = parse_query(&tenant, &params)?;
     let store = state.store.clone();
     let rows = tokio::task::spawn_blocking(move || call_stats(&store, &query)).await.map_err(internal)??;
@@ -124,8 +126,9 @@ async fn queue_stats(
 async fn agents_stats(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    Query(params): Query<StatsParams>,
+    params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let query = parse_query(&tenant, &params)?;
     let store = state.store.clone();
     let rows = tokio::task::spawn_blocking(move || agent_stats(&store, &query)).await.map_err(internal)??;

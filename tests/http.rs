@@ -1,0 +1,61 @@
+//! `wfm serve` driven over HTTP.
+
+mod common;
+
+use common::{ok, p, Server};
+use serde_json::Value;
+
+#[test]
+fn serve_answers_health_tenants_and_the_same_stats_as_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "2"]);
+    let (status, body) = server.get("/healthz");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+
+    let (status, body) = server.get("/api/v1/tenants");
+    assert_eq!(status, 200);
+    let tenants: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(tenants[0]["tenant"], "demo");
+    assert_eq!(tenants[0]["time_zone"], "Europe/Warsaw");
+
+    // The demo history covers the two days before today.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = ((today - chrono::Duration::days(2)).to_string(), today.to_string());
+    let (status, body) = server.get(&format!("/api/v1/tenants/demo/stats?from={from}&to={to}&interval=60m"));
+    assert_eq!(status, 200, "{body}");
+    let api: Value = serde_json::from_str(&body).unwrap();
+    let cli: Value = serde_json::from_str(&ok(&[
+        "stats", "--store", p(&dir.path().join("store")), "--tenant", "demo", "--from", &from, "--to", &to,
+        "--interval", "60m", "--format", "json",
+    ]))
+    .unwrap();
+    assert_eq!(api, cli, "the API and the CLI compute figures with the same function");
+    assert!(api.as_array().unwrap().iter().any(|r| r["offered"].as_u64().unwrap() > 0));
+
+    let (status, body) = server.get(&format!("/api/v1/tenants/demo/agent-stats?from={from}&to={to}&interval=day"));
+    assert_eq!(status, 200, "{body}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().len() > 5);
+}
+
+#[test]
+fn bad_requests_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "1"]);
+    let cases = [
+        ("/api/v1/tenants/demo/stats?to=2026-01-02", 400, "from"),
+        ("/api/v1/tenants/demo/stats?from=2026-01-01&to=2026-01-02&interval=7m", 400, "interval"),
+        ("/api/v1/tenants/demo/stats?from=2026-01-01&to=2026-01-02&queue=a%2Fb", 400, "queue"),
+        ("/api/v1/tenants/demo/stats?from=2026-01-01&to=2026-01-02&threshold_s=abc", 400, "query"),
+        ("/api/v1/tenants/demo/stats?from=2026-01-01&to=2026-01-02&colour=red", 400, "query"),
+        ("/api/v1/tenants/nobody/stats?from=2026-01-01&to=2026-01-02", 404, "tenant"),
+    ];
+    for (path, status, field) in cases {
+        let (got, body) = server.get(path);
+        assert_eq!(got, status, "{path}: {body}");
+        let error: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: JSON error body, got {body}"));
+        assert_eq!(error["field"], field, "{path}: {body}");
+        assert!(!error["error"].as_str().unwrap().is_empty());
+    }
+    let (status, _) = server.get("/healthz");
+    assert_eq!(status, 200, "still serving after bad requests");
+}
