@@ -268,31 +268,32 @@ fn print_stats(data: &Path, a: StatsArgs) -> Result<()> {
         queue: a.queue.as_deref().map(QueueName::parse).transpose()?,
         rule: ServiceLevelRule::from_seconds(a.threshold_s, a.short_abandon_s)?,
     };
-    let text = if a.agents {
-        render(&stats::agent_stats(&store, &query)?, a.format)
-    } else {
-        render(&stats::call_stats(&store, &query)?, a.format)
+    let sink: Box<dyn Write> = match &a.out {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("{}: cannot write", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
     };
-    match a.out {
-        Some(path) => std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`wfm stats … | head`) is not an error worth a message.
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                bail!("standard output: {e}");
-            }
+    let mut sink = std::io::BufWriter::with_capacity(1 << 20, sink);
+    let written = match (a.agents, a.format) {
+        (false, OutputFormat::Csv) => stats::write_csv(&stats::call_stats(&store, &query)?, &mut sink),
+        (false, OutputFormat::Json) => write_json(&stats::call_stats(&store, &query)?, &mut sink),
+        (true, OutputFormat::Csv) => {
+            let rows = stats::agent_stats(&store, &query)?;
+            stats::write_csv(&rows.iter().map(|r| r.csv_row()).collect::<Vec<_>>(), &mut sink)
         }
+        (true, OutputFormat::Json) => write_json(&stats::agent_stats(&store, &query)?, &mut sink),
+    };
+    match written.and_then(|()| sink.flush()) {
+        // A closed pipe (`wfm stats … | head`) is not an error worth a message.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            bail!("{}: {e}", a.out.as_ref().map_or("standard output".to_owned(), |p| p.display().to_string()))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
-fn render<T: serde::Serialize>(rows: &[T], format: OutputFormat) -> String {
-    match format {
-        OutputFormat::Csv => stats::rows_to_csv(rows),
-        OutputFormat::Json => serde_json::to_string(rows).expect("rows serialise") + "\n",
-    }
+fn write_json<T: serde::Serialize>(rows: &[T], mut out: impl Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut out, rows)?;
+    out.write_all(b"\n")
 }
 
 fn compact(data: &Path, a: CompactArgs) -> Result<()> {

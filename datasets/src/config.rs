@@ -70,8 +70,8 @@ impl GeneratorConfig {
         if tenants == 0 || tenants > 100 {
             return bad("tenants", "must be between 1 and 100");
         }
-        if queues == 0 || queues > 100 {
-            return bad("queues", "must be between 1 and 100");
+        if queues == 0 || queues > 1000 {
+            return bad("queues", "must be between 1 and 1000");
         }
         if !(1.0..=5_000_000.0).contains(&daily_calls) {
             return bad("daily_calls", "must be between 1 and 5000000");

@@ -43,6 +43,8 @@ const MAX_DAYS_PER_WEEK: u8 = 5;
 const TEAM_SIZE: usize = 12;
 /// Larger centres specialise: nobody serves every queue.
 const MAX_QUEUES_FOR_UNIVERSAL_AGENTS: usize = 5;
+/// Fewest agents who have a queue's skill.
+const MIN_AGENTS_PER_QUEUE: usize = 12;
 /// Mean hold and wrap-up added to talk time when sizing the staff.
 const HANDLING_OVERHEAD_S: f64 = 40.0;
 
@@ -64,9 +66,13 @@ fn shift_starts(plan: &TenantPlan, expected_calls: f64, weekend: bool) -> Vec<u3
     let weights: Vec<f64> = slots.iter().map(|m| slot_weight(*m, weekend)).collect();
     let total: f64 = weights.iter().sum();
     let handle = mean_handle_s(plan);
+    // Each queue is staffed for its own load: specialised groups need their own margin.
     let need: Vec<u32> = weights
         .iter()
-        .map(|w| agents_needed(expected_calls * w / total * handle / (SLOT_MINUTES as f64 * 60.0)))
+        .map(|w| {
+            let erlangs = expected_calls * w / total * handle / (SLOT_MINUTES as f64 * 60.0);
+            plan.queues.iter().map(|q| agents_needed(erlangs * q.share)).sum()
+        })
         .collect();
     let mut covered = vec![0u32; slots.len()];
     let mut starts = Vec::new();
@@ -92,9 +98,17 @@ pub fn hire(plan: &TenantPlan, rng: &mut Pcg64Mcg) -> Vec<Agent> {
     let peak_shifts = shift_starts(plan, plan.weekday_calls * 1.25, false).len();
     let count = (peak_shifts as f64 * 1.35).ceil() as usize + 2;
     let queues = plan.queues.len();
-    (0..count)
+    // Primary skills in proportion to each queue's share of the volume.
+    let mut cumulative = Vec::with_capacity(queues);
+    let mut total = 0.0;
+    for q in &plan.queues {
+        total += q.share;
+        cumulative.push(total);
+    }
+    let mut agents: Vec<Agent> = (0..count)
         .map(|i| {
-            let primary = i % queues;
+            let position = (i as f64 + 0.5) / count as f64 * total;
+            let primary = cumulative.partition_point(|c| *c < position).min(queues - 1);
             let mut skills = vec![(primary, rng.random_range(0.75..1.0))];
             if queues > 1 && rng.random_bool(0.5) {
                 // Multi-skilled: the next queue, and in small centres sometimes every queue.
@@ -115,7 +129,21 @@ pub fn hire(plan: &TenantPlan, rng: &mut Pcg64Mcg) -> Vec<Agent> {
                 max_hours_week: if part_time { 24 } else { 40 },
             }
         })
-        .collect()
+        .collect();
+    // Small queues are also served, as an extra skill, by agents of other queues, so that
+    // someone with the skill is on shift whatever the day's rotation.
+    for q in 0..queues {
+        let skilled = agents.iter().filter(|a| a.skills.iter().any(|(s, _)| *s == q)).count();
+        let mut k = q * 7;
+        for _ in skilled..MIN_AGENTS_PER_QUEUE.min(count) {
+            while agents[k % count].skills.iter().any(|(s, _)| *s == q) {
+                k += 1;
+            }
+            agents[k % count].skills.push((q, rng.random_range(0.6..0.95)));
+            k += 1;
+        }
+    }
+    agents
 }
 
 /// Who works when on one day. `days_worked` counts this week's shifts per agent and is reset
@@ -134,8 +162,9 @@ pub fn shifts_for_day(
     // The planner knows holidays, not surges.
     let starts = shift_starts(plan, day.expected_calls, weekend);
     let mut order: Vec<usize> = (0..agents.len()).collect();
-    let rotation = day.date.num_days_from_ce() as usize;
-    order.sort_by_key(|&a| (days_worked[a], (a + rotation * 7) % agents.len()));
+    // Least-worked first; ties in an order that changes daily and mixes skills.
+    let day_number = day.date.num_days_from_ce() as u64;
+    order.sort_by_key(|&a| (days_worked[a], mix(a as u64 ^ (day_number << 32))));
     let available: Vec<usize> = order.into_iter().filter(|&a| days_worked[a] < MAX_DAYS_PER_WEEK).collect();
     let mut free = available.into_iter();
     let lateness: Exp<f64> = Exp::new(1.0 / 6.0).expect("positive rate");
@@ -166,4 +195,11 @@ pub fn shifts_for_day(
         shifts.push(Shift { agent, login_ms: begin + late_ms, logout_ms: end - early_ms, pauses });
     }
     shifts
+}
+
+/// SplitMix64's finaliser: a cheap, well-spread hash for shuffling deterministically.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }

@@ -50,6 +50,8 @@ struct AgentRt {
 }
 
 struct CallRt {
+    /// Sequence number over the whole simulation: the call id.
+    number: u64,
     queue: usize,
     priority: i32,
     queued_ms: i64,
@@ -76,7 +78,9 @@ pub struct TenantSim<'a> {
     agents: &'a [Agent],
     rt: Vec<AgentRt>,
     pauses: Vec<(i64, &'static str)>,
+    /// Calls of the days not yet finished; indices are only valid until the next reset.
     calls: Vec<CallRt>,
+    calls_before: u64,
     waiting: Vec<BTreeSet<(Reverse<i32>, i64, u32)>>,
     idle: Vec<BTreeSet<(i64, u32)>>,
     events: BinaryHeap<Reverse<(i64, Event)>>,
@@ -103,6 +107,7 @@ impl<'a> TenantSim<'a> {
                 .collect(),
             pauses: Vec::new(),
             calls: Vec::new(),
+            calls_before: 0,
             waiting: vec![BTreeSet::new(); plan.queues.len()],
             idle: vec![BTreeSet::new(); plan.queues.len()],
             events: BinaryHeap::new(),
@@ -115,10 +120,17 @@ impl<'a> TenantSim<'a> {
 
     /// Adds a day's arrivals and shifts to the future.
     pub fn schedule_day(&mut self, arrivals: &[Arrival], shifts: &[Shift]) {
+        // Nobody waiting means no event refers to an earlier call any more: forget them.
+        let pending_call_events = self.events.iter().any(|Reverse((_, e))| matches!(e, Event::Arrival(_) | Event::GiveUp(_)));
+        if self.waiting.iter().all(BTreeSet::is_empty) && !pending_call_events {
+            self.calls_before += self.calls.len() as u64;
+            self.calls.clear();
+        }
         for a in arrivals {
             let id = self.calls.len() as u32;
             let patience_ms = (self.service.patience[a.queue].sample(&mut self.rng) * 1000.0) as i64;
             self.calls.push(CallRt {
+                number: self.calls_before + id as u64,
                 queue: a.queue,
                 priority: a.priority,
                 queued_ms: a.at_ms,
@@ -306,7 +318,7 @@ impl<'a> TenantSim<'a> {
         let ivr_ms = self.rng.random_range(8_000..40_000);
         let answered = exit == ExitReason::Answered;
         CallRecord {
-            call_id: format!("{}-{:09}", self.plan.tenant, call),
+            call_id: format!("{}-{:09}", self.plan.tenant, c.number),
             channel: Channel::Voice,
             direction: Direction::Inbound,
             caller_number: Some(format!("+48{}", self.rng.random_range(500_000_000u64..800_000_000))),

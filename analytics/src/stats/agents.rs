@@ -1,21 +1,22 @@
 //! Agent statistics per interval: time in each state, calls handled, occupancy, and the login
 //! edges that adherence compares with the roster.
 
-use super::{fold_files, ratio, StatsError, StatsQuery};
+use super::{fold_files, ratio, IntervalLabels, StatsError, StatsQuery};
 use crate::frames::{call_columns as call, state_columns as st, ColumnReader};
 use crate::{read_parquet, Dataset, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use wfm_model::{AgentState, IntervalGrid};
 
 /// One agent in one interval. Times are seconds of the interval spent in each state; a period
 /// crossing interval edges is split between them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AgentIntervalStats {
-    pub tenant: String,
-    pub agent_id: String,
-    pub interval_start: String,
-    pub interval_end: String,
+    pub tenant: Arc<str>,
+    pub agent_id: Arc<str>,
+    pub interval_start: Arc<str>,
+    pub interval_end: Arc<str>,
     /// Time in any state but logged-out.
     pub logged_in_s: f64,
     pub ready_s: f64,
@@ -36,6 +37,54 @@ pub struct AgentIntervalStats {
     /// Adherence inputs: first and last logged-in instant inside the interval.
     pub first_logged_in: Option<String>,
     pub last_logged_in: Option<String>,
+}
+
+/// The CSV form of [`AgentIntervalStats`]: not-ready time per reason as `reason=seconds;…`.
+#[derive(Debug, serde::Serialize)]
+pub struct AgentCsvRow<'a> {
+    pub tenant: &'a str,
+    pub agent_id: &'a str,
+    pub interval_start: &'a str,
+    pub interval_end: &'a str,
+    pub logged_in_s: f64,
+    pub ready_s: f64,
+    pub not_ready_s: f64,
+    pub not_ready_by_reason: String,
+    pub ringing_s: f64,
+    pub on_call_s: f64,
+    pub wrap_up_s: f64,
+    pub calls_handled: u64,
+    pub talk_s: f64,
+    pub hold_s: f64,
+    pub wrap_s: f64,
+    pub occupancy: Option<f64>,
+    pub first_logged_in: Option<&'a str>,
+    pub last_logged_in: Option<&'a str>,
+}
+
+impl AgentIntervalStats {
+    pub fn csv_row(&self) -> AgentCsvRow<'_> {
+        AgentCsvRow {
+            tenant: &self.tenant,
+            agent_id: &self.agent_id,
+            interval_start: &self.interval_start,
+            interval_end: &self.interval_end,
+            logged_in_s: self.logged_in_s,
+            ready_s: self.ready_s,
+            not_ready_s: self.not_ready_s,
+            not_ready_by_reason: self.not_ready_by_reason.iter().map(|(r, s)| format!("{r}={s}")).collect::<Vec<_>>().join(";"),
+            ringing_s: self.ringing_s,
+            on_call_s: self.on_call_s,
+            wrap_up_s: self.wrap_up_s,
+            calls_handled: self.calls_handled,
+            talk_s: self.talk_s,
+            hold_s: self.hold_s,
+            wrap_s: self.wrap_s,
+            occupancy: self.occupancy,
+            first_logged_in: self.first_logged_in.as_deref(),
+            last_logged_in: self.last_logged_in.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -116,11 +165,13 @@ pub fn agent_stats(store: &Store, query: &StatsQuery) -> Result<Vec<AgentInterva
     }
     let mut agents: Vec<&String> = merged.keys().collect();
     agents.sort();
-    let tenant = query.tenant.to_string();
+    let tenant: Arc<str> = query.tenant.as_str().into();
+    let labels = IntervalLabels::new(&grid);
     let mut rows = Vec::with_capacity(agents.len() * grid.len());
     for agent in agents {
+        let name: Arc<str> = agent.as_str().into();
         for (i, acc) in merged[agent].iter().enumerate() {
-            rows.push(finish(&tenant, agent, &grid, i, acc));
+            rows.push(finish(&tenant, &name, &grid, &labels, i, acc));
         }
     }
     Ok(rows)
@@ -174,7 +225,7 @@ fn fold_calls(accs: &mut AgentAccs, path: &PathBuf, grid: &IntervalGrid) -> Resu
     Ok(())
 }
 
-fn finish(tenant: &str, agent: &str, grid: &IntervalGrid, i: usize, a: &Acc) -> AgentIntervalStats {
+fn finish(tenant: &Arc<str>, agent: &Arc<str>, grid: &IntervalGrid, labels: &IntervalLabels, i: usize, a: &Acc) -> AgentIntervalStats {
     let zone = grid.zone();
     let s = |ms: i64| ms as f64 / 1000.0;
     let time = |state| a.by_state_ms[state_slot(state)];
@@ -183,10 +234,10 @@ fn finish(tenant: &str, agent: &str, grid: &IntervalGrid, i: usize, a: &Acc) -> 
     let logged_in: i64 = a.by_state_ms.iter().sum::<i64>() - time(AgentState::LoggedOut);
     let format = |ms: Option<i64>| ms.and_then(chrono::DateTime::from_timestamp_millis).map(|t| zone.format_local(t));
     AgentIntervalStats {
-        tenant: tenant.to_owned(),
-        agent_id: agent.to_owned(),
-        interval_start: zone.format_local(grid.start(i)),
-        interval_end: zone.format_local(grid.end(i)),
+        tenant: tenant.clone(),
+        agent_id: agent.clone(),
+        interval_start: labels.starts[i].clone(),
+        interval_end: labels.starts[i + 1].clone(),
         logged_in_s: s(logged_in),
         ready_s: s(ready),
         not_ready_s: s(time(AgentState::NotReady)),

@@ -1,20 +1,21 @@
 //! Queue statistics per interval. A call belongs to the interval in which it entered the queue.
 
-use super::{fold_files, mean_s, ratio, ServiceLevelRule, StatsError, StatsQuery};
+use super::{fold_files, mean_s, ratio, IntervalLabels, ServiceLevelRule, StatsError, StatsQuery};
 use crate::frames::{call_columns as col, ColumnReader};
 use crate::{read_parquet, Dataset, Store, StoreError};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use wfm_model::IntervalGrid;
 
 /// One queue in one interval. Rates and means are `None` where their denominator is zero.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QueueIntervalStats {
-    pub tenant: String,
-    pub queue: String,
+    pub tenant: Arc<str>,
+    pub queue: Arc<str>,
     /// RFC 3339 with the tenant's local offset.
-    pub interval_start: String,
-    pub interval_end: String,
+    pub interval_start: Arc<str>,
+    pub interval_end: Arc<str>,
     /// Calls that entered the queue.
     pub offered: u64,
     pub answered: u64,
@@ -118,10 +119,13 @@ pub fn call_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueInterval
     }
     let mut queues: Vec<String> = merged.keys().cloned().collect();
     queues.sort();
+    let labels = IntervalLabels::new(&grid);
+    let tenant: Arc<str> = query.tenant.as_str().into();
     let mut rows = Vec::with_capacity(queues.len() * grid.len());
     for queue in queues {
+        let name: Arc<str> = queue.as_str().into();
         for (i, acc) in merged[&queue].iter().enumerate() {
-            rows.push(finish(&query.tenant.to_string(), &queue, &grid, i, acc));
+            rows.push(finish(&tenant, &name, &labels, i, acc));
         }
     }
     Ok(rows)
@@ -190,13 +194,12 @@ fn fold_file(
     Ok(())
 }
 
-fn finish(tenant: &str, queue: &str, grid: &IntervalGrid, i: usize, a: &Acc) -> QueueIntervalStats {
-    let zone = grid.zone();
+fn finish(tenant: &Arc<str>, queue: &Arc<str>, labels: &IntervalLabels, i: usize, a: &Acc) -> QueueIntervalStats {
     QueueIntervalStats {
-        tenant: tenant.to_owned(),
-        queue: queue.to_owned(),
-        interval_start: zone.format_local(grid.start(i)),
-        interval_end: zone.format_local(grid.end(i)),
+        tenant: tenant.clone(),
+        queue: queue.clone(),
+        interval_start: labels.starts[i].clone(),
+        interval_end: labels.starts[i + 1].clone(),
         offered: a.offered,
         answered: a.answered,
         abandoned: a.abandoned,

@@ -8,14 +8,15 @@ mod agents;
 mod calls;
 mod table;
 
-pub use agents::{agent_stats, AgentIntervalStats};
+pub use agents::{agent_stats, AgentCsvRow, AgentIntervalStats};
 pub use calls::{call_stats, QueueIntervalStats};
-pub use table::rows_to_csv;
+pub use table::write_csv;
 
 use crate::StoreError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
+use std::sync::Arc;
+use wfm_model::{IntervalGrid, IntervalLength, LocalDateRange, QueueName, TenantId};
 
 /// How waits are judged against the service-level target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +90,22 @@ fn fold_files<F: Sync, A: Send>(
         }
     });
     results.into_inner().expect("workers done").into_iter().collect()
+}
+
+/// Every boundary of a grid formatted once (RFC 3339, local offset), shared by all rows.
+struct IntervalLabels {
+    starts: Vec<Arc<str>>,
+}
+
+impl IntervalLabels {
+    fn new(grid: &IntervalGrid) -> Self {
+        let zone = grid.zone();
+        let mut starts: Vec<Arc<str>> = (0..grid.len()).map(|i| zone.format_local(grid.start(i)).into()).collect();
+        if !grid.is_empty() {
+            starts.push(zone.format_local(grid.end(grid.len() - 1)).into());
+        }
+        Self { starts }
+    }
 }
 
 fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
