@@ -8,6 +8,7 @@ use wfm_analytics::import::{self, BadLines};
 use wfm_analytics::stats::{self, ServiceLevelRule, StatsQuery};
 use wfm_analytics::Store;
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
+use wfm_web::{ImportRun, OpsDb};
 
 #[derive(Debug, Parser)]
 #[command(name = "wfm", version, about = "Workforce management and analytics for call centres")]
@@ -15,6 +16,9 @@ pub struct Args {
     /// Data directory: the Parquet store in DIR/store, the SQLite database DIR/wfm.sqlite.
     #[arg(long, global = true, default_value = "wfm-data")]
     data: PathBuf,
+    /// Operational database: `sqlite://FILE` or `postgres://…` (default: DIR/wfm.sqlite).
+    #[arg(long, global = true, env = "WFM_DATABASE_URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -166,10 +170,11 @@ the login edges inside the interval that adherence compares with the roster.";
 
 pub fn run(args: Args) -> Result<()> {
     let data = args.data;
+    let database = args.database;
     match args.command.unwrap_or(Command::Serve(ServeArgs { http: "127.0.0.1:8080".into(), demo_days: 28 })) {
-        Command::Serve(a) => serve(&data, a),
+        Command::Serve(a) => serve(&data, database, a),
         Command::Generate(a) => generate(a),
-        Command::Import(a) => import_files(&data, a),
+        Command::Import(a) => import_files(&data, database, a),
         Command::Stats(a) => print_stats(&data, a),
         Command::Compact(a) => compact(&data, a),
     }
@@ -199,7 +204,10 @@ fn generate(a: GenerateArgs) -> Result<()> {
     Ok(())
 }
 
-fn import_files(data: &Path, a: ImportArgs) -> Result<()> {
+fn import_files(data: &Path, database: Option<String>, a: ImportArgs) -> Result<()> {
+    // The journal lives beside the store of the data directory, or wherever --database says.
+    let journal = database.or_else(|| a.store.is_none().then(|| OpsDb::sqlite_url(data)));
+    let started_at = chrono::Utc::now();
     let tenant = TenantId::parse(&a.tenant)?;
     let zone = TenantZone::parse(&a.tz)?;
     let policy = if a.skip_bad { BadLines::Skip } else { BadLines::Stop };
@@ -244,6 +252,15 @@ fn import_files(data: &Path, a: ImportArgs) -> Result<()> {
     store.ensure_tenant(&tenant, zone)?;
     let report = store.append(&tenant, &calls, &states)?;
     let elapsed = began.elapsed().as_secs_f64();
+    if let Some(url) = journal {
+        let format = match a.format {
+            ImportFormat::Csv => "csv",
+            ImportFormat::QueueLog => "queue-log",
+        };
+        let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
+        let run = import_run(&tenant, started_at, format, files.join(";"), &report, skipped.len(), elapsed);
+        block_on(async { OpsDb::connect(&url).await?.record_import(&run).await })??;
+    }
     eprint!("{notes}");
     eprintln!(
         "imported {} calls ({} already present) and {} agent-state periods ({} already present) into {} files; {} bad lines skipped; {:.2} s",
@@ -304,25 +321,65 @@ fn compact(data: &Path, a: CompactArgs) -> Result<()> {
     Ok(())
 }
 
-fn serve(data: &Path, a: ServeArgs) -> Result<()> {
+fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
     let store = Store::create_or_open(&data.join("store"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let url = database.unwrap_or_else(|| OpsDb::sqlite_url(data));
+    let db = runtime.block_on(OpsDb::connect(&url))?;
     if a.demo_days > 0 && store.tenants()?.is_empty() {
-        let today = chrono::Utc::now().date_naive();
-        let start = today - chrono::Duration::days(a.demo_days as i64);
+        let started_at = chrono::Utc::now();
+        let start = started_at.date_naive() - chrono::Duration::days(a.demo_days as i64);
         eprintln!("empty store: generating {} days of demo history for tenant `demo` …", a.demo_days);
+        let began = std::time::Instant::now();
         let config = wfm_datasets::GeneratorConfig::standard(start, a.demo_days, 42, 1, 2, 3000.0)?;
         let report = wfm_datasets::generate(&config, data)?;
         eprintln!("  {} calls, {} agents", report.calls, report.agents);
+        let appended = wfm_analytics::AppendReport {
+            calls_written: report.calls as usize,
+            states_written: report.agent_state_periods as usize,
+            ..Default::default()
+        };
+        let tenant = TenantId::parse("demo")?;
+        let what = format!("wfm generate --days {} --seed 42", a.demo_days);
+        let run = import_run(&tenant, started_at, "generated", what, &appended, 0, began.elapsed().as_secs_f64());
+        runtime.block_on(db.record_import(&run))?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&a.http).await.with_context(|| format!("--http {}", a.http))?;
         let addr = listener.local_addr()?;
         println!("wfm serving http://{addr} (data in {})", data.display());
-        let app = wfm_web::router(wfm_web::AppState { store: Arc::new(store) });
+        let app = wfm_web::router(wfm_web::AppState { store: Arc::new(store), db });
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })
+}
+
+fn import_run(
+    tenant: &TenantId,
+    started_at: chrono::DateTime<chrono::Utc>,
+    format: &str,
+    files: String,
+    report: &wfm_analytics::AppendReport,
+    skipped_lines: usize,
+    seconds: f64,
+) -> ImportRun {
+    ImportRun {
+        id: format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.6fZ"), std::process::id()),
+        tenant: tenant.to_string(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        format: format.to_owned(),
+        files,
+        calls_written: report.calls_written as i64,
+        calls_duplicate: report.calls_duplicate as i64,
+        states_written: report.states_written as i64,
+        states_duplicate: report.states_duplicate as i64,
+        skipped_lines: skipped_lines as i64,
+        seconds,
+    }
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future))
 }
 
 async fn shutdown_signal() {

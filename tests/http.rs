@@ -38,6 +38,30 @@ fn serve_answers_health_tenants_and_the_same_stats_as_the_cli() {
 }
 
 #[test]
+fn the_journal_lists_generated_and_imported_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "1"]);
+    assert!(dir.path().join("wfm.sqlite").exists(), "the operational database lives in the data directory");
+    let csv = dir.path().join("calls.csv");
+    std::fs::write(
+        &csv,
+        "call_id,arrived_at,queued_at,answered_at,ended_at,queue,agent_id,talk_s\n\
+         x1,2026-03-02 09:00:00,2026-03-02 09:00:10,2026-03-02 09:00:30,2026-03-02 09:05:00,support,1001,250\n",
+    )
+    .unwrap();
+    ok(&["import", "--data", p(dir.path()), "--tenant", "demo", "--tz", "Europe/Warsaw", "--format", "csv", p(&csv)]);
+    let (status, body) = server.get("/api/v1/tenants/demo/imports");
+    assert_eq!(status, 200, "{body}");
+    let runs: Value = serde_json::from_str(&body).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{body}");
+    assert_eq!((runs[0]["format"].as_str(), runs[0]["calls_written"].as_u64()), (Some("csv"), Some(1)));
+    assert!(runs[0]["files"].as_str().unwrap().ends_with("calls.csv"));
+    assert_eq!(runs[1]["format"], "generated");
+    assert!(runs[1]["calls_written"].as_u64().unwrap() > 100);
+}
+
+#[test]
 fn bad_requests_name_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--demo-days", "1"]);

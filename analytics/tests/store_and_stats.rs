@@ -90,7 +90,7 @@ fn each_service_level_definition_gives_its_own_number() {
     assert_eq!(r.max_wait_s, Some(60.0));
     assert_eq!(r.avg_talk_s, Some(90.0));
     assert_eq!(r.aht_s, Some(100.0));
-    assert_eq!(r.interval_start, "2026-03-02T00:00:00+00:00");
+    assert_eq!(&*r.interval_start, "2026-03-02T00:00:00+00:00");
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn a_call_belongs_to_the_interval_it_queued_in() {
     assert_eq!(rows.len(), 96, "every quarter-hour of the day is listed");
     let hit: Vec<_> = rows.iter().filter(|r| r.offered > 0).collect();
     assert_eq!(hit.len(), 1);
-    assert_eq!(hit[0].interval_start, "2026-03-02T09:45:00+01:00");
+    assert_eq!(&*hit[0].interval_start, "2026-03-02T09:45:00+01:00");
     let empty = &rows[0];
     assert_eq!((empty.offered, empty.service_level, empty.asa_s), (0, None, None));
 }
@@ -117,7 +117,7 @@ fn a_fall_back_day_has_100_quarter_hours_and_keeps_the_two_2_oclocks_apart() {
     store.append(&tenant, &calls, &[]).unwrap();
     let rows = call_stats(&store, &query(&tenant, "2026-10-25", "2026-10-26", "15m")).unwrap();
     assert_eq!(rows.len(), 100);
-    let offered: Vec<(&str, u64)> = rows.iter().filter(|r| r.offered > 0).map(|r| (r.interval_start.as_str(), r.offered)).collect();
+    let offered: Vec<(&str, u64)> = rows.iter().filter(|r| r.offered > 0).map(|r| (&*r.interval_start, r.offered)).collect();
     assert_eq!(offered, vec![("2026-10-25T02:00:00+02:00", 1), ("2026-10-25T02:00:00+01:00", 2)]);
     let spring = call_stats(&store, &query(&tenant, "2026-03-29", "2026-03-30", "15m")).unwrap();
     assert!(spring.is_empty(), "no queue had calls that day");
@@ -135,7 +135,7 @@ fn queue_filter_and_tenant_isolation() {
     q.queue = Some(QueueName::parse("sales").unwrap());
     let rows = call_stats(&store, &q).unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].queue.as_str(), rows[0].offered), ("sales", 1));
+    assert_eq!((&*rows[0].queue, rows[0].offered), ("sales", 1));
     let all = call_stats(&store, &query(&tenant, "2026-03-02", "2026-03-03", "day")).unwrap();
     assert_eq!(all.iter().map(|r| r.offered).sum::<u64>(), 2);
 }
@@ -241,7 +241,7 @@ fn agent_statistics_split_periods_at_interval_edges() {
     store.append(&tenant, &[c], &states).unwrap();
     let rows = agent_stats(&store, &query(&tenant, "2026-03-02", "2026-03-03", "15m")).unwrap();
     assert_eq!(rows.len(), 96);
-    let r = |hhmm: &str| rows.iter().find(|r| r.interval_start == format!("2026-03-02T{hhmm}:00+00:00")).unwrap();
+    let r = |hhmm: &str| rows.iter().find(|r| *r.interval_start == *format!("2026-03-02T{hhmm}:00+00:00")).unwrap();
     assert_eq!((r("09:00").ready_s, r("09:00").logged_in_s), (600.0, 600.0));
     assert_eq!(r("09:00").first_logged_in.as_deref(), Some("2026-03-02T09:05:00+00:00"));
     let q = r("09:15");

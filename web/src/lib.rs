@@ -1,8 +1,12 @@
 //! The HTTP application: a JSON API over the stages, served by `wfm serve`.
 //!
 //! Handlers parse requests into domain types at the edge and call the stage libraries; no
-//! figure is computed here. Depends on `wfm-analytics` and `wfm-model`; the stages never
+//! figure is computed here. Also owns the operational database (`db`). Depends on `wfm-analytics` and `wfm-model`; the stages never
 //! depend on it.
+
+mod db;
+
+pub use db::{DbError, ImportRun, OpsDb};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -20,6 +24,7 @@ use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    pub db: OpsDb,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -28,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tenants", get(tenants))
         .route("/api/v1/tenants/{tenant}/stats", get(queue_stats))
         .route("/api/v1/tenants/{tenant}/agent-stats", get(agents_stats))
+        .route("/api/v1/tenants/{tenant}/imports", get(imports))
         .with_state(state)
 }
 
@@ -133,4 +139,11 @@ async fn agents_stats(
     let store = state.store.clone();
     let rows = tokio::task::spawn_blocking(move || agent_stats(&store, &query)).await.map_err(internal)??;
     Ok(Json(rows).into_response())
+}
+
+/// The tenant's data loads (imports and generated history), newest first.
+async fn imports(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+    let tenant = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
+    let runs = state.db.imports(tenant.as_str()).await.map_err(internal)?;
+    Ok(Json(runs).into_response())
 }
