@@ -3,6 +3,8 @@
 use super::{fold_files, mean_s, ratio, IntervalLabels, ServiceLevelRule, StatsError, StatsQuery};
 use crate::frames::{call_columns as col, ColumnReader};
 use crate::{read_parquet, Dataset, Store, StoreError};
+use polars_arrow::array::Array;
+use polars_arrow::bitmap::Bitmap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,8 +81,21 @@ impl Acc {
 }
 
 /// Accumulators of one worker: per queue, one per interval of the grid.
+#[derive(Default)]
 struct QueueAccs {
-    by_queue: HashMap<String, Vec<Acc>>,
+    index: HashMap<String, usize>,
+    queues: Vec<(String, Vec<Acc>)>,
+}
+
+impl QueueAccs {
+    fn slot(&mut self, queue: &str, intervals: usize) -> usize {
+        if let Some(&i) = self.index.get(queue) {
+            return i;
+        }
+        self.queues.push((queue.to_owned(), vec![Acc::default(); intervals]));
+        self.index.insert(queue.to_owned(), self.queues.len() - 1);
+        self.queues.len() - 1
+    }
 }
 
 const COLUMNS: [&str; 8] = [
@@ -103,12 +118,12 @@ pub fn call_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueInterval
     let wanted = query.queue.as_ref().map(|q| q.as_str());
     let partials = fold_files(
         &files,
-        || QueueAccs { by_queue: HashMap::new() },
+        QueueAccs::default,
         |accs, path| fold_file(accs, path, &grid, wanted, query.rule),
     )?;
     let mut merged: HashMap<String, Vec<Acc>> = HashMap::new();
     for part in partials {
-        for (queue, accs) in part.by_queue {
+        for (queue, accs) in part.queues {
             match merged.get_mut(&queue) {
                 Some(into) => into.iter_mut().zip(&accs).for_each(|(a, b)| a.merge(b)),
                 None => {
@@ -138,7 +153,9 @@ fn fold_file(
     wanted: Option<&str>,
     rule: ServiceLevelRule,
 ) -> Result<(), StoreError> {
-    let df = read_parquet(path, Some(&COLUMNS))?;
+    let mut df = read_parquet(path, Some(&COLUMNS))?;
+    // One chunk boundary for all columns, so that chunks can be walked side by side.
+    df.align_chunks();
     let r = ColumnReader { df: &df, path };
     let queue = r.text(col::QUEUE)?;
     let queued = r.timestamp_ms(col::QUEUED_AT)?;
@@ -147,48 +164,48 @@ fn fold_file(
     let abandoned = r.boolean(col::ABANDONED)?;
     let (talk, hold, wrap) = (r.int64(col::TALK_MS)?, r.int64(col::HOLD_MS)?, r.int64(col::WRAP_MS)?);
     let (span_start, span_end) = grid.span_ms();
-    // Files are sorted by queue, so the queue's accumulators are looked up once per run.
-    let mut current: Option<(&str, *mut Vec<Acc>)> = None;
-    let rows = queue
-        .iter()
-        .zip(queued.iter())
-        .zip(answered.iter())
-        .zip(wait.iter())
-        .zip(abandoned.iter())
-        .zip(talk.iter().zip(hold.iter()).zip(wrap.iter()));
-    for (((((q, queued_at), answered_at), wait), abandoned), ((talk, hold), wrap)) in rows {
-        let (Some(q), Some(queued_at)) = (q, queued_at) else { continue };
-        if queued_at < span_start || queued_at >= span_end || wanted.is_some_and(|w| w != q) {
-            continue;
-        }
-        let slots = match current {
-            Some((name, slots)) if name == q => slots,
-            _ => {
-                let slots: *mut Vec<Acc> =
-                    accs.by_queue.entry(q.to_owned()).or_insert_with(|| vec![Acc::default(); grid.len()]);
-                current = Some((q, slots));
-                slots
+    let chunks = queue
+        .downcast_iter()
+        .zip(queued.downcast_iter())
+        .zip(answered.downcast_iter())
+        .zip(wait.downcast_iter())
+        .zip(abandoned.downcast_iter())
+        .zip(talk.downcast_iter().zip(hold.downcast_iter()).zip(wrap.downcast_iter()));
+    for (((((queue, queued), answered), wait), abandoned), ((talk, hold), wrap)) in chunks {
+        let valid = |bitmap: Option<&Bitmap>, i: usize| bitmap.is_none_or(|b| b.get_bit(i));
+        let (queue_valid, queued_valid, answered_valid) = (queue.validity(), queued.validity(), answered.validity());
+        let (queued_at, wait_ms) = (queued.values().as_slice(), wait.values().as_slice());
+        let (talk_ms, hold_ms, wrap_ms) = (talk.values().as_slice(), hold.values().as_slice(), wrap.values().as_slice());
+        // Files are sorted by queue, so the queue's accumulators are looked up once per run.
+        let mut current: Option<(&str, usize)> = None;
+        for i in 0..queue.len() {
+            if !valid(queue_valid, i) || !valid(queued_valid, i) {
+                continue;
             }
-        };
-        // SAFETY: `slots` points into a map entry that is neither removed nor moved while this
-        // loop runs: new entries are only inserted when `current` is replaced at the same time.
-        let slots = unsafe { &mut *slots };
-        let acc = &mut slots[grid.index_of(queued_at).expect("inside the span")];
-        let wait = wait.unwrap_or(0);
-        acc.offered += 1;
-        acc.max_wait_ms = acc.max_wait_ms.max(Some(wait));
-        if answered_at.is_some() {
-            acc.answered += 1;
-            acc.answered_wait_ms += wait;
-            acc.answered_within += u64::from(wait <= rule.threshold_ms);
-            let talk = talk.unwrap_or(0);
-            acc.talk_ms += talk;
-            acc.handle_ms += talk + hold.unwrap_or(0) + wrap.unwrap_or(0);
-        } else if abandoned == Some(true) {
-            acc.abandoned += 1;
-            acc.abandoned_wait_ms += wait;
-            acc.abandoned_within += u64::from(wait <= rule.threshold_ms);
-            acc.short_abandoned += u64::from(wait <= rule.short_abandon_ms);
+            let (q, t) = (queue.value(i), queued_at[i]);
+            if t < span_start || t >= span_end || wanted.is_some_and(|w| w != q) {
+                continue;
+            }
+            let slot = match current {
+                Some((name, slot)) if name == q => slot,
+                _ => current.insert((q, accs.slot(q, grid.len()))).1,
+            };
+            let acc = &mut accs.queues[slot].1[grid.index_of(t).expect("inside the span")];
+            let wait = if wait.is_valid(i) { wait_ms[i] } else { 0 };
+            acc.offered += 1;
+            acc.max_wait_ms = acc.max_wait_ms.max(Some(wait));
+            if valid(answered_valid, i) {
+                acc.answered += 1;
+                acc.answered_wait_ms += wait;
+                acc.answered_within += u64::from(wait <= rule.threshold_ms);
+                acc.talk_ms += talk_ms[i];
+                acc.handle_ms += talk_ms[i] + hold_ms[i] + wrap_ms[i];
+            } else if abandoned.is_valid(i) && abandoned.value(i) {
+                acc.abandoned += 1;
+                acc.abandoned_wait_ms += wait;
+                acc.abandoned_within += u64::from(wait <= rule.threshold_ms);
+                acc.short_abandoned += u64::from(wait <= rule.short_abandon_ms);
+            }
         }
     }
     Ok(())
