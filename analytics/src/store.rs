@@ -7,7 +7,7 @@ use crate::txn::{self, Txn};
 use crate::StoreError;
 use chrono::{Duration, NaiveDate};
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use wfm_model::{AgentStateEvent, CallRecord, LocalDateRange, TenantId, TenantZone, SCHEMA_VERSION};
@@ -193,8 +193,12 @@ impl Store {
             let calls_by_day = group_by_day(calls, |c| zone.local_date(c.arrived_at));
             for (date, day_calls) in calls_by_day {
                 let partition = Partition { dataset_dir: Dataset::Calls.dir_name(), tenant: tenant.to_string(), date };
-                let mut known = self.partition_call_ids(&partition)?;
-                let mut fresh: Vec<&CallRecord> = day_calls.into_iter().filter(|c| known.insert(c.call_id.clone())).collect();
+                let stored = self.partition_call_ids(&partition)?;
+                let mut batch: HashSet<&str> = HashSet::with_capacity(day_calls.len());
+                let mut fresh: Vec<&CallRecord> = day_calls
+                    .into_iter()
+                    .filter(|c| !stored.contains(c.call_id.as_str()) && batch.insert(c.call_id.as_str()))
+                    .collect();
                 report.calls_written += fresh.len();
                 if fresh.is_empty() {
                     continue;
@@ -208,8 +212,16 @@ impl Store {
             let states_by_day = group_by_day(states, |s| zone.local_date(s.started_at));
             for (date, day_states) in states_by_day {
                 let partition = Partition { dataset_dir: Dataset::AgentStates.dir_name(), tenant: tenant.to_string(), date };
-                let mut known = self.partition_state_keys(&partition)?;
-                let mut fresh: Vec<&AgentStateEvent> = day_states.into_iter().filter(|s| known.insert(state_key(s))).collect();
+                let stored = self.partition_state_keys(&partition)?;
+                let mut batch: HashSet<(&str, &str, i64)> = HashSet::with_capacity(day_states.len());
+                let mut fresh: Vec<&AgentStateEvent> = day_states
+                    .into_iter()
+                    .filter(|s| {
+                        let key = (s.agent_id.as_str(), s.state.as_str(), s.started_at.timestamp_millis());
+                        !stored.get(key.0).is_some_and(|starts| starts.contains(&(key.1.to_owned(), key.2)))
+                            && batch.insert(key)
+                    })
+                    .collect();
                 report.states_written += fresh.len();
                 if fresh.is_empty() {
                     continue;
@@ -352,16 +364,17 @@ impl Store {
         Ok(ids)
     }
 
-    fn partition_state_keys(&self, partition: &Partition) -> Result<HashSet<StateKey>, StoreError> {
+    /// The (state, start) of every stored period of a partition, by agent.
+    fn partition_state_keys(&self, partition: &Partition) -> Result<HashMap<String, HashSet<(String, i64)>>, StoreError> {
         use state_columns::{AGENT_ID, STARTED_AT, STATE};
-        let mut keys = HashSet::new();
+        let mut keys: HashMap<String, HashSet<(String, i64)>> = HashMap::new();
         for path in self.part_files(partition)? {
             let df = read_parquet(&path, Some(&[AGENT_ID, STATE, STARTED_AT]))?;
             let r = ColumnReader { df: &df, path: &path };
             let (agent, state, started) = (r.text(AGENT_ID)?, r.text(STATE)?, r.timestamp_ms(STARTED_AT)?);
             for ((a, s), t) in agent.iter().zip(state.iter()).zip(started.iter()) {
                 if let (Some(a), Some(s), Some(t)) = (a, s, t) {
-                    keys.insert((a.to_owned(), s.to_owned(), t));
+                    keys.entry(a.to_owned()).or_default().insert((s.to_owned(), t));
                 }
             }
         }
@@ -429,13 +442,6 @@ fn sort_calls(calls: &mut [&CallRecord]) {
 
 fn sort_states(states: &mut [&AgentStateEvent]) {
     states.sort_by(|a, b| (&a.agent_id, a.started_at, a.state).cmp(&(&b.agent_id, b.started_at, b.state)));
-}
-
-/// What makes an agent-state period unique: agent, state, start.
-type StateKey = (String, String, i64);
-
-fn state_key(s: &AgentStateEvent) -> StateKey {
-    (s.agent_id.to_string(), s.state.as_str().to_owned(), s.started_at.timestamp_millis())
 }
 
 fn part_number(path: &Path) -> Option<u64> {

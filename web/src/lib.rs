@@ -122,11 +122,7 @@ async fn queue_stats(
     Path(tenant): Path<String>,
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
-    let query = parse_query(&tenant, &params)?;
-    let store = state.store.clone();
-    let rows = tokio::task::spawn_blocking(move || call_stats(&store, &query)).await.map_err(internal)??;
-    Ok(Json(rows).into_response())
+    stats_response(state, &tenant, params, call_stats).await
 }
 
 async fn agents_stats(
@@ -134,10 +130,19 @@ async fn agents_stats(
     Path(tenant): Path<String>,
     params: Result<Query<StatsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    stats_response(state, &tenant, params, agent_stats).await
+}
+
+/// Parses the query, runs a statistics function off the async threads, answers with its rows.
+async fn stats_response<T: serde::Serialize + Send + 'static>(
+    state: AppState,
+    tenant: &str,
+    params: Result<Query<StatsParams>, QueryRejection>,
+    compute: fn(&Store, &StatsQuery) -> Result<Vec<T>, StatsError>,
+) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
-    let query = parse_query(&tenant, &params)?;
-    let store = state.store.clone();
-    let rows = tokio::task::spawn_blocking(move || agent_stats(&store, &query)).await.map_err(internal)??;
+    let query = parse_query(tenant, &params)?;
+    let rows = tokio::task::spawn_blocking(move || compute(&state.store, &query)).await.map_err(internal)??;
     Ok(Json(rows).into_response())
 }
 

@@ -162,11 +162,19 @@ struct Importer {
     stays: HashMap<String, Stay>,
     stays_seen: HashMap<String, u32>,
     dialled: HashMap<String, (String, i64)>,
-    agents: BTreeMap<AgentId, AgentTimeline>,
+    agents: HashMap<AgentId, AgentTimeline>,
     batch: QueueLogBatch,
 }
 
 impl Importer {
+    /// The agent's timeline, created on first sight (without cloning the id on every event).
+    fn timeline(&mut self, agent: &AgentId) -> &mut AgentTimeline {
+        if !self.agents.contains_key(agent) {
+            self.agents.insert(agent.clone(), AgentTimeline::default());
+        }
+        self.agents.get_mut(agent).expect("inserted above")
+    }
+
     fn emit_state(&mut self, agent: &AgentId, state: AgentState, reason: Option<String>, from: i64, to: i64) {
         if to <= from {
             return;
@@ -184,7 +192,7 @@ impl Importer {
 
     /// Closes the open period if the agent's state changed, and opens the new one.
     fn settle(&mut self, agent: &AgentId, at: i64) {
-        let timeline = self.agents.entry(agent.clone()).or_default();
+        let timeline = self.timeline(&agent);
         let now = timeline.state();
         let open = timeline.current.clone();
         if open.as_ref().map(|(s, r, _)| (*s, r.clone())) == now {
@@ -198,7 +206,7 @@ impl Importer {
 
     /// A ring of `ring_ms` that ended at `at`, cut out of whatever period was open.
     fn ring(&mut self, agent: &AgentId, at: i64, ring_ms: i64) {
-        let timeline = self.agents.entry(agent.clone()).or_default();
+        let timeline = self.timeline(&agent);
         let open = timeline.current.clone();
         let start = at - ring_ms;
         match open {
@@ -261,7 +269,7 @@ impl Importer {
         let agent = stay.answered.as_ref().map(|(_, a, _)| a.clone());
         self.close_stay(stay, line.at_ms, exit);
         if let Some(agent) = agent {
-            self.agents.entry(agent.clone()).or_default().on_call = false;
+            self.timeline(&agent).on_call = false;
             self.settle(&agent, line.at_ms);
         }
     }
@@ -279,7 +287,7 @@ impl Importer {
                     let agent = previous.answered.as_ref().map(|(_, a, _)| a.clone());
                     self.close_stay(previous, at, Exit::Completed { talk_ms: None, transfer_target: Some(queue.to_string()) });
                     if let Some(agent) = agent {
-                        self.agents.entry(agent.clone()).or_default().on_call = false;
+                        self.timeline(&agent).on_call = false;
                         self.settle(&agent, at);
                     }
                 }
@@ -306,7 +314,7 @@ impl Importer {
                 };
                 stay.answered = Some((at, agent.clone(), ring_ms));
                 self.ring(&agent, at, ring_ms);
-                self.agents.entry(agent.clone()).or_default().on_call = true;
+                self.timeline(&agent).on_call = true;
                 self.settle(&agent, at);
             }
             "RINGNOANSWER" | "RINGCANCELED" => {
@@ -346,7 +354,7 @@ impl Importer {
             "ADDMEMBER" | "REMOVEMEMBER" => {
                 let agent = line.agent_id()?;
                 let queue = line.queue_name()?;
-                let timeline = self.agents.entry(agent.clone()).or_default();
+                let timeline = self.timeline(&agent);
                 if line.event == "ADDMEMBER" {
                     timeline.queues.insert(queue);
                     if line.data(0).trim() == "PAUSED" {
@@ -359,13 +367,13 @@ impl Importer {
             }
             "AGENTLOGIN" | "AGENTCALLBACKLOGIN" | "AGENTLOGOFF" | "AGENTCALLBACKLOGOFF" => {
                 let agent = line.agent_id()?;
-                self.agents.entry(agent.clone()).or_default().agent_login = line.event.ends_with("LOGIN");
+                self.timeline(&agent).agent_login = line.event.ends_with("LOGIN");
                 self.settle(&agent, at);
             }
             "PAUSE" | "PAUSEALL" | "UNPAUSE" | "UNPAUSEALL" => {
                 let agent = line.agent_id()?;
                 let reason = Some(line.data(0).trim()).filter(|r| !r.is_empty()).map(str::to_owned);
-                self.agents.entry(agent.clone()).or_default().pause_reason =
+                self.timeline(&agent).pause_reason =
                     line.event.starts_with("PAUSE").then_some(reason);
                 self.settle(&agent, at);
             }
@@ -403,7 +411,7 @@ pub fn parse(sources: &[Source], zone: TenantZone, policy: BadLines) -> Result<Q
         stays: HashMap::new(),
         stays_seen: HashMap::new(),
         dialled: HashMap::new(),
-        agents: BTreeMap::new(),
+        agents: HashMap::new(),
         batch: QueueLogBatch { lines: lines.len() as u64, ..Default::default() },
     };
     for line in &lines {
