@@ -12,7 +12,7 @@ use wfm_model::{AgentState, IntervalGrid};
 /// One agent in one interval. Times are seconds of the interval spent in each state; a period
 /// crossing interval edges is split between them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct AgentIntervalStats {
+pub struct AgentIntervalStats<Reasons = BTreeMap<String, f64>> {
     pub tenant: Arc<str>,
     pub agent_id: Arc<str>,
     pub interval_start: Arc<str>,
@@ -22,7 +22,7 @@ pub struct AgentIntervalStats {
     pub ready_s: f64,
     pub not_ready_s: f64,
     /// Not-ready time by reason code (`unspecified` when none was given).
-    pub not_ready_by_reason: BTreeMap<String, f64>,
+    pub not_ready_by_reason: Reasons,
     pub ringing_s: f64,
     pub on_call_s: f64,
     pub wrap_up_s: f64,
@@ -39,40 +39,19 @@ pub struct AgentIntervalStats {
     pub last_logged_in: Option<String>,
 }
 
-/// The CSV form of [`AgentIntervalStats`]: not-ready time per reason as `reason=seconds;…`.
-#[derive(Debug, serde::Serialize)]
-pub struct AgentCsvRow<'a> {
-    pub tenant: &'a str,
-    pub agent_id: &'a str,
-    pub interval_start: &'a str,
-    pub interval_end: &'a str,
-    pub logged_in_s: f64,
-    pub ready_s: f64,
-    pub not_ready_s: f64,
-    pub not_ready_by_reason: String,
-    pub ringing_s: f64,
-    pub on_call_s: f64,
-    pub wrap_up_s: f64,
-    pub calls_handled: u64,
-    pub talk_s: f64,
-    pub hold_s: f64,
-    pub wrap_s: f64,
-    pub occupancy: Option<f64>,
-    pub first_logged_in: Option<&'a str>,
-    pub last_logged_in: Option<&'a str>,
-}
-
 impl AgentIntervalStats {
-    pub fn csv_row(&self) -> AgentCsvRow<'_> {
-        AgentCsvRow {
-            tenant: &self.tenant,
-            agent_id: &self.agent_id,
-            interval_start: &self.interval_start,
-            interval_end: &self.interval_end,
+    /// The CSV form: not-ready time per reason as `reason=seconds;…`.
+    pub fn csv_row(&self) -> AgentIntervalStats<String> {
+        let reasons = self.not_ready_by_reason.iter().map(|(r, s)| format!("{r}={s}")).collect::<Vec<_>>().join(";");
+        AgentIntervalStats {
+            tenant: self.tenant.clone(),
+            agent_id: self.agent_id.clone(),
+            interval_start: self.interval_start.clone(),
+            interval_end: self.interval_end.clone(),
             logged_in_s: self.logged_in_s,
             ready_s: self.ready_s,
             not_ready_s: self.not_ready_s,
-            not_ready_by_reason: self.not_ready_by_reason.iter().map(|(r, s)| format!("{r}={s}")).collect::<Vec<_>>().join(";"),
+            not_ready_by_reason: reasons,
             ringing_s: self.ringing_s,
             on_call_s: self.on_call_s,
             wrap_up_s: self.wrap_up_s,
@@ -81,8 +60,8 @@ impl AgentIntervalStats {
             hold_s: self.hold_s,
             wrap_s: self.wrap_s,
             occupancy: self.occupancy,
-            first_logged_in: self.first_logged_in.as_deref(),
-            last_logged_in: self.last_logged_in.as_deref(),
+            first_logged_in: self.first_logged_in.clone(),
+            last_logged_in: self.last_logged_in.clone(),
         }
     }
 }

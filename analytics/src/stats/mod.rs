@@ -8,7 +8,7 @@ mod agents;
 mod calls;
 mod table;
 
-pub use agents::{agent_stats, AgentCsvRow, AgentIntervalStats};
+pub use agents::{agent_stats, AgentIntervalStats};
 pub use calls::{call_stats, QueueIntervalStats};
 pub use table::write_csv;
 
