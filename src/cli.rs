@@ -171,7 +171,9 @@ the login edges inside the interval that adherence compares with the roster.";
 pub fn run(args: Args) -> Result<()> {
     let data = args.data;
     let database = args.database;
-    match args.command.unwrap_or(Command::Serve(ServeArgs { http: "127.0.0.1:8080".into(), demo_days: 28 })) {
+    // No subcommand means `wfm serve` with its defaults.
+    let command = args.command.unwrap_or_else(|| Args::parse_from(["wfm", "serve"]).command.expect("serve parses"));
+    match command {
         Command::Serve(a) => serve(&data, database, a),
         Command::Generate(a) => generate(a),
         Command::Import(a) => import_files(&data, database, a),

@@ -120,17 +120,8 @@ const CSV_HEADER: &str = "call_id,arrived_at,queued_at,answered_at,ended_at,queu
 fn csv_import_is_all_or_nothing_and_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let good = dir.path().join("good.csv");
-    fs::write(
-        &good,
-        format!(
-            "{CSV_HEADER}\n\
-             a1,2026-03-02 09:00:00,2026-03-02 09:00:10,2026-03-02 09:00:30,2026-03-02 09:05:00,support,1001,250,,\n\
-             a2,2026-03-02T08:00:00Z,2026-03-02T08:00:05Z,,2026-03-02T08:01:00Z,support,,,true,\n\
-             a3,2026-03-02 09:00:00,2026-03-02 09:00:01,,2026-03-02 09:03:00,billing,,,,timeout\n"
-        ),
-    )
-    .unwrap();
+    // The committed example: an answered, an abandoned and an overflowed call.
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sample/calls-example.csv");
     let bad = dir.path().join("bad.csv");
     fs::write(
         &bad,

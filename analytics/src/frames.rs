@@ -217,6 +217,6 @@ pub(crate) fn states_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<Agent
         .collect()
 }
 
-pub fn parse_queue_list(text: &str) -> Result<Vec<QueueName>, wfm_model::IdentifierError> {
+fn parse_queue_list(text: &str) -> Result<Vec<QueueName>, wfm_model::IdentifierError> {
     text.split(';').filter(|q| !q.is_empty()).map(QueueName::parse).collect()
 }

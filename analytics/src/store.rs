@@ -109,10 +109,6 @@ impl Store {
         Ok(Self { root: root.to_owned() })
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn lock(&self) -> Result<WriterLock, StoreError> {
         let path = self.root.join(LOCK);
         let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -402,15 +398,6 @@ impl Store {
         let mut out = Vec::new();
         for partition in self.partitions(Dataset::Calls, Some(tenant), Some((range.from, range.to - Duration::days(1))))? {
             out.extend(self.read_partition_calls(&partition)?);
-        }
-        Ok(out)
-    }
-
-    /// Every agent-state period of a tenant that started on the local dates of `range`.
-    pub fn read_agent_states(&self, tenant: &TenantId, range: LocalDateRange) -> Result<Vec<AgentStateEvent>, StoreError> {
-        let mut out = Vec::new();
-        for partition in self.partitions(Dataset::AgentStates, Some(tenant), Some((range.from, range.to - Duration::days(1))))? {
-            out.extend(self.read_partition_states(&partition)?);
         }
         Ok(out)
     }

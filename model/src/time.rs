@@ -130,10 +130,6 @@ pub enum IntervalLength {
     Month,
 }
 
-impl IntervalLength {
-    pub const QUARTER_HOUR: Self = Self::Minutes(15);
-}
-
 impl FromStr for IntervalLength {
     type Err = TimeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
