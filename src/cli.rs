@@ -10,6 +10,8 @@ use wfm_analytics::Store;
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
 use wfm_web::{ImportRun, OpsDb};
 
+use crate::planning;
+
 #[derive(Debug, Parser)]
 #[command(name = "wfm", version, about = "Workforce management and analytics for call centres")]
 pub struct Args {
@@ -36,6 +38,12 @@ enum Command {
     Stats(StatsArgs),
     /// Merge each partition's part files into one (appends also compact busy partitions).
     Compact(CompactArgs),
+    /// Erlang C / Erlang A: the agents a workload needs, or what a number of agents achieves.
+    Erlang(planning::ErlangArgs),
+    /// Forecast calls and handle time per queue and interval from the store's history.
+    Forecast(planning::ForecastArgs),
+    /// Required agents per queue and interval from a forecast file.
+    Staff(planning::StaffArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -179,6 +187,12 @@ pub fn run(args: Args) -> Result<()> {
         Command::Import(a) => import_files(&data, database, a),
         Command::Stats(a) => print_stats(&data, a),
         Command::Compact(a) => compact(&data, a),
+        Command::Erlang(a) => planning::erlang(a),
+        Command::Forecast(a) => {
+            let store = store_path(&data, a.store.clone());
+            planning::forecast(&store, a)
+        }
+        Command::Staff(a) => planning::staff(a),
     }
 }
 

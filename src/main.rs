@@ -2,6 +2,7 @@
 //! `wfm serve` (the default) runs them all behind the web application.
 
 mod cli;
+mod planning;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -95,6 +95,11 @@ impl Store {
     }
 
     /// Opens an existing store.
+    /// The store's directory; other stages keep their own files under it (e.g. `forecasts/`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         let marker = root.join(MARKER);
         let text = fs::read_to_string(&marker).map_err(|e| match e.kind() {
@@ -348,6 +353,19 @@ impl Store {
             files.extend(self.part_files(&partition)?);
         }
         Ok(files)
+    }
+
+    /// The local dates in `range` that hold data of the tenant, in order.
+    pub fn dates_with_data(&self, dataset: Dataset, tenant: &TenantId, range: LocalDateRange) -> Result<Vec<NaiveDate>, StoreError> {
+        let mut dates: Vec<NaiveDate> = self
+            .partitions(dataset, Some(tenant), Some((range.from, range.to)))?
+            .into_iter()
+            .map(|p| p.date)
+            .filter(|d| *d >= range.from && *d < range.to)
+            .collect();
+        dates.sort();
+        dates.dedup();
+        Ok(dates)
     }
 
     fn partition_call_ids(&self, partition: &Partition) -> Result<HashSet<String>, StoreError> {

@@ -40,7 +40,23 @@ pub struct QueuePlan {
     pub mean_talk_s: f64,
     /// Mean caller patience in seconds (exponential).
     pub mean_patience_s: f64,
+    /// Callers still waiting this long leave the queue (to voicemail): an overflow.
+    pub max_wait_s: f64,
+    pub handling: Handling,
 }
+
+/// How long an answered call keeps its agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// Ringing, lognormal talk scaled by the agent's efficiency, occasional holds, wrap-up.
+    Realistic,
+    /// Exponential talk with the queue's mean and nothing else: the textbook M/M/N+M queue,
+    /// against which the Erlang formulas are checked.
+    Exponential,
+}
+
+/// Default maximum wait before a call overflows to voicemail.
+pub const DEFAULT_MAX_WAIT_S: f64 = 300.0;
 
 const ZONES: &[&str] = &["Europe/Warsaw", "Asia/Taipei", "Europe/Moscow", "America/New_York", "Asia/Shanghai"];
 const QUEUE_KINDS: &[(&str, f64, f64)] = &[
@@ -89,6 +105,8 @@ impl GeneratorConfig {
                             share: 1.0 / (q as f64 + 1.0),
                             mean_talk_s: talk,
                             mean_patience_s: patience,
+                            max_wait_s: DEFAULT_MAX_WAIT_S,
+                            handling: Handling::Realistic,
                         }
                     })
                     .collect();

@@ -14,7 +14,9 @@ mod output;
 mod queue_log;
 mod roster;
 mod sim;
+mod steady;
 
-pub use config::{GeneratorConfig, TenantPlan, ConfigError};
+pub use config::{ConfigError, GeneratorConfig, Handling, QueuePlan, TenantPlan};
 pub use output::{generate, GenerateError, GenerateReport};
 pub use queue_log::write_queue_log;
+pub use steady::{simulate_steady_queue, SteadyQueue};

@@ -3,7 +3,7 @@
 //! overflow at the queue's maximum wait; agents follow their shifts, breaks and pauses.
 
 use crate::arrivals::{instant, Arrival};
-use crate::config::TenantPlan;
+use crate::config::{Handling, TenantPlan};
 use crate::roster::{Agent, Shift};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, LogNormal};
@@ -11,9 +11,6 @@ use rand_pcg::Pcg64Mcg;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use wfm_model::{AgentState, AgentStateEvent, CallRecord, Channel, Direction, ExitReason, QueueName};
-
-/// Calls still waiting this long leave the queue (to voicemail): an overflow.
-const MAX_WAIT_MS: i64 = 5 * 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
@@ -63,6 +60,7 @@ struct CallRt {
 /// Queue and handling parameters, drawn per call.
 struct Service {
     talk: Vec<LogNormal<f64>>,
+    exponential_talk: Vec<Exp<f64>>,
     patience: Vec<Exp<f64>>,
     hold: Exp<f64>,
     wrap: LogNormal<f64>,
@@ -94,6 +92,7 @@ impl<'a> TenantSim<'a> {
     pub fn new(plan: &'a TenantPlan, agents: &'a [Agent], rng: Pcg64Mcg) -> Self {
         let service = Service {
             talk: plan.queues.iter().map(|q| lognormal(q.mean_talk_s, 0.8)).collect(),
+            exponential_talk: plan.queues.iter().map(|q| Exp::new(1.0 / q.mean_talk_s).expect("positive")).collect(),
             patience: plan.queues.iter().map(|q| Exp::new(1.0 / q.mean_patience_s).expect("positive")).collect(),
             hold: Exp::new(1.0 / 45.0).expect("positive"),
             wrap: lognormal(25.0, 0.6),
@@ -129,13 +128,14 @@ impl<'a> TenantSim<'a> {
         for a in arrivals {
             let id = self.calls.len() as u32;
             let patience_ms = (self.service.patience[a.queue].sample(&mut self.rng) * 1000.0) as i64;
+            let max_wait_ms = (self.plan.queues[a.queue].max_wait_s * 1000.0) as i64;
             self.calls.push(CallRt {
                 number: self.calls_before + id as u64,
                 queue: a.queue,
                 priority: a.priority,
                 queued_ms: a.at_ms,
-                give_up_ms: a.at_ms + patience_ms.min(MAX_WAIT_MS),
-                abandons: patience_ms < MAX_WAIT_MS,
+                give_up_ms: a.at_ms + patience_ms.min(max_wait_ms),
+                abandons: patience_ms < max_wait_ms,
                 waiting: false,
             });
             self.events.push(Reverse((a.at_ms, Event::Arrival(id))));
@@ -293,10 +293,15 @@ impl<'a> TenantSim<'a> {
         let q = self.calls[call as usize].queue;
         let efficiency = self.agents[agent as usize].skills.iter().find(|(s, _)| *s == q).map_or(0.8, |(_, e)| *e);
         let rng = &mut self.rng;
-        let ring = rng.random_range(2_000..8_000);
-        let talk = (self.service.talk[q].sample(rng) * (1.3 - 0.3 * efficiency) * 1000.0).max(5_000.0) as i64;
-        let hold = if rng.random_bool(0.2) { (self.service.hold.sample(rng) * 1000.0) as i64 } else { 0 };
-        let wrap = (self.service.wrap.sample(rng) * 1000.0) as i64;
+        let (ring, talk, hold, wrap) = match self.plan.queues[q].handling {
+            Handling::Realistic => {
+                let ring = rng.random_range(2_000..8_000);
+                let talk = (self.service.talk[q].sample(rng) * (1.3 - 0.3 * efficiency) * 1000.0).max(5_000.0) as i64;
+                let hold = if rng.random_bool(0.2) { (self.service.hold.sample(rng) * 1000.0) as i64 } else { 0 };
+                (ring, talk, hold, (self.service.wrap.sample(rng) * 1000.0) as i64)
+            }
+            Handling::Exponential => (0, ((self.service.exponential_talk[q].sample(rng) * 1000.0) as i64).max(1), 0, 0),
+        };
         let answered = t + ring;
         let ended = answered + talk + hold;
         let mut record = self.record(call, answered, ended, ExitReason::Answered);

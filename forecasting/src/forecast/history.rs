@@ -1,0 +1,124 @@
+//! A queue's history on the local wall-clock grid: one row per day, one column per slot of the
+//! day. Daylight-saving days keep the same columns: the repeated hour of a fall-back day is
+//! added into its slots and the skipped hour of a spring-forward day stays empty.
+
+use chrono::{DateTime, Duration, NaiveDate, Timelike};
+use std::collections::BTreeMap;
+use wfm_analytics::stats::{call_stats, ServiceLevelRule, StatsQuery};
+use wfm_analytics::{Dataset, Store};
+use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
+
+use super::ForecastError;
+
+/// Days × slots values, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayMatrix {
+    pub slots: usize,
+    pub values: Vec<f64>,
+}
+
+impl DayMatrix {
+    pub fn zeros(days: usize, slots: usize) -> Self {
+        Self { slots, values: vec![0.0; days * slots] }
+    }
+
+    pub fn days(&self) -> usize {
+        self.values.len() / self.slots
+    }
+
+    pub fn day(&self, d: usize) -> &[f64] {
+        &self.values[d * self.slots..(d + 1) * self.slots]
+    }
+
+    pub fn day_mut(&mut self, d: usize) -> &mut [f64] {
+        &mut self.values[d * self.slots..(d + 1) * self.slots]
+    }
+
+    pub fn total(&self, d: usize) -> f64 {
+        self.day(d).iter().sum()
+    }
+}
+
+/// Offered calls, answered calls and their handle time, per day and slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueHistory {
+    pub queue: String,
+    /// The date of row 0.
+    pub first: NaiveDate,
+    pub calls: DayMatrix,
+    pub answered: DayMatrix,
+    pub handle_s: DayMatrix,
+}
+
+impl QueueHistory {
+    pub fn days(&self) -> usize {
+        self.calls.days()
+    }
+
+    pub fn date(&self, d: usize) -> NaiveDate {
+        self.first + Duration::days(d as i64)
+    }
+}
+
+/// Longest history read: three years is enough for annual seasonality and its change.
+pub const MAX_HISTORY_DAYS: i64 = 3 * 365;
+
+/// Every queue's history before `until` (exclusive), from its first day with a call.
+pub fn load(
+    store: &Store,
+    tenant: &TenantId,
+    queue: Option<&QueueName>,
+    until: NaiveDate,
+    slot_minutes: u32,
+) -> Result<Vec<QueueHistory>, ForecastError> {
+    let invalid = |e: wfm_model::TimeError| ForecastError::Invalid { field: "from", message: e.to_string() };
+    let longest = LocalDateRange::new(until - Duration::days(MAX_HISTORY_DAYS), until).map_err(invalid)?;
+    // Read from the first day with data, not three years of empty intervals.
+    let Some(&from) = store.dates_with_data(Dataset::Calls, tenant, longest)?.first() else { return Ok(Vec::new()) };
+    let range = LocalDateRange::new(from, until).map_err(invalid)?;
+    let query = StatsQuery {
+        tenant: tenant.clone(),
+        range,
+        interval: IntervalLength::Minutes(slot_minutes),
+        queue: queue.cloned(),
+        rule: ServiceLevelRule::default(),
+    };
+    let rows = call_stats(store, &query)?;
+    let slots = (24 * 60 / slot_minutes) as usize;
+    let days = (until - from).num_days() as usize;
+    let mut by_queue: BTreeMap<String, QueueHistory> = BTreeMap::new();
+    for row in rows {
+        if row.offered == 0 && row.answered == 0 {
+            continue;
+        }
+        let start = DateTime::parse_from_rfc3339(&row.interval_start).map_err(|e| ForecastError::Invalid {
+            field: "interval_start",
+            message: format!("{}: {e}", row.interval_start),
+        })?;
+        let local = start.naive_local();
+        let Ok(d) = usize::try_from((local.date() - from).num_days()) else { continue };
+        let slot = ((local.time().hour() * 60 + local.time().minute()) / slot_minutes) as usize;
+        let h = by_queue.entry(row.queue.to_string()).or_insert_with(|| QueueHistory {
+            queue: row.queue.to_string(),
+            first: from,
+            calls: DayMatrix::zeros(days, slots),
+            answered: DayMatrix::zeros(days, slots),
+            handle_s: DayMatrix::zeros(days, slots),
+        });
+        let i = d * slots + slot;
+        h.calls.values[i] += row.offered as f64;
+        h.answered.values[i] += row.answered as f64;
+        h.handle_s.values[i] += row.aht_s.unwrap_or(0.0) * row.answered as f64;
+    }
+    Ok(by_queue.into_values().map(trim_leading_days).collect())
+}
+
+fn trim_leading_days(mut h: QueueHistory) -> QueueHistory {
+    let first_busy = (0..h.days()).find(|&d| h.calls.total(d) > 0.0).unwrap_or(h.days());
+    let cut = first_busy * h.calls.slots;
+    for m in [&mut h.calls, &mut h.answered, &mut h.handle_s] {
+        m.values.drain(..cut);
+    }
+    h.first += Duration::days(first_busy as i64);
+    h
+}

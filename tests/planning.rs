@@ -1,0 +1,125 @@
+//! Black-box tests of the planning chain: `wfm erlang`, `wfm forecast`, `wfm staff`.
+
+mod common;
+
+use common::{ok, p, run};
+use serde_json::Value;
+
+#[test]
+fn erlang_textbook_case_as_json_and_text() {
+    let out = ok(&["erlang", "--calls", "100", "--interval-s", "1800", "--aht-s", "180", "--sl-target", "0.8", "--threshold-s", "20", "--shrinkage", "0.3", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    for key in ["traffic_erlangs", "agents", "agents_with_shrinkage", "service_level", "probability_of_waiting", "asa_s", "occupancy"] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["agents"], 14);
+    assert_eq!(v["agents_with_shrinkage"], 20);
+    assert!((v["service_level"].as_f64().unwrap() - 0.888).abs() < 0.001);
+    let text = ok(&["erlang", "--calls", "100", "--interval-s", "1800", "--aht-s", "180", "--sl-target", "0.8", "--agents", "13"]);
+    assert!(text.contains("agents                  13"), "{text}");
+    let a: Value = serde_json::from_str(&ok(&[
+        "erlang", "--model", "erlang-a", "--patience-s", "60", "--calls", "100", "--interval-s", "1800", "--aht-s", "180", "--sl-target", "0.8", "--json",
+    ]))
+    .unwrap();
+    assert!(a["probability_of_abandoning"].as_f64().unwrap() > 0.0);
+    assert!(a["agents"].as_u64().unwrap() < 14, "abandonment lets fewer agents meet the target: {a}");
+}
+
+#[test]
+fn erlang_refuses_bad_input_by_name() {
+    for (args, expected) in [
+        (vec!["--aht-s", "-180", "--sl-target", "0.8"], "`aht_s`"),
+        (vec!["--aht-s", "180", "--sl-target", "1.2"], "`sl_target`"),
+        (vec!["--aht-s", "180", "--sl-target", "0.8", "--shrinkage", "1"], "`shrinkage`"),
+        (vec!["--aht-s", "180", "--sl-target", "0.8", "--model", "erlang-a"], "`patience_s`"),
+        (vec!["--aht-s", "180"], "at least one target"),
+    ] {
+        let mut all = vec!["erlang", "--calls", "100", "--interval-s", "1800"];
+        all.extend(args);
+        let out = run(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{all:?}: {err}");
+    }
+}
+
+#[test]
+fn generate_forecast_staff_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("gen");
+    ok(&["generate", "--out", p(&data), "--days", "56", "--start", "2026-01-05", "--queues", "2"]);
+    let store = data.join("store");
+    let fc = dir.path().join("forecast.csv");
+    let out = run(&[
+        "forecast", "--store", p(&store), "--tenant", "demo", "--from", "2026-03-02", "--horizon", "14d",
+        "--calendar", p(&data.join("calendar.csv")), "--backtest", "3w", "--out", p(&fc),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("interval WAPE") && err.contains("baseline"), "the backtest is printed: {err}");
+    let text = std::fs::read_to_string(&fc).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("queue,interval_start,interval_end,calls,aht_s,calls_lo80,calls_hi80,model"));
+    assert_eq!(lines.count(), 2 * 14 * 96, "one row per queue and quarter-hour");
+
+    let req = dir.path().join("requirements.csv");
+    let targets = dir.path().join("targets.toml");
+    std::fs::write(&targets, "[queues.billing]\nsl_target = 0.9\n").unwrap();
+    let out = run(&[
+        "staff", "--forecast", p(&fc), "--sl-target", "0.8", "--threshold-s", "20", "--shrinkage", "0.3", "--max-occupancy", "0.85",
+        "--targets", p(&targets), "--out", p(&req),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fully cross-skilled pool"));
+    let mut reader = csv::Reader::from_path(&req).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    for column in ["queue", "interval_start", "calls", "aht_s", "agents", "agents_with_shrinkage"] {
+        assert!(headers.iter().any(|h| h == column), "missing {column}");
+    }
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let mut busy = 0;
+    for row in reader.records() {
+        let row = row.unwrap();
+        chrono::DateTime::parse_from_rfc3339(&row[col("interval_start")]).expect("RFC 3339 with offset");
+        let calls: f64 = row[col("calls")].parse().unwrap();
+        let agents: u32 = row[col("agents")].parse().unwrap();
+        let with: u32 = row[col("agents_with_shrinkage")].parse().unwrap();
+        assert!(with >= agents && (calls == 0.0) == (agents == 0), "{row:?}");
+        if calls > 0.0 {
+            busy += 1;
+            let target: f64 = row[col("sl_target")].parse().unwrap();
+            assert_eq!(target, if &row[col("queue")] == "billing" { 0.9 } else { 0.8 });
+            assert!(row[col("service_level")].parse::<f64>().unwrap() >= target);
+            assert!(row[col("occupancy")].parse::<f64>().unwrap() <= 0.85 + 1e-9);
+        }
+    }
+    assert!(busy > 500, "the forecast has busy intervals: {busy}");
+}
+
+#[test]
+fn forecast_and_staff_refuse_bad_input_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("gen");
+    ok(&["generate", "--out", p(&data), "--days", "14", "--start", "2026-01-05"]);
+    let store = data.join("store");
+    let fc = dir.path().join("fc.csv");
+    let cal = dir.path().join("cal.csv");
+    std::fs::write(&cal, "date,kind,name,volume_factor\n2026-01-20,holiday,x,abc\n").unwrap();
+    let out = run(&["forecast", "--store", p(&store), "--tenant", "demo", "--from", "2026-01-19", "--calendar", p(&cal), "--out", p(&fc)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("cal.csv:2: `volume_factor`"), "{err}");
+    let out = run(&["forecast", "--store", p(&store), "--tenant", "demo", "--from", "2025-01-01", "--out", p(&fc)]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no calls in the store before 2025-01-01"));
+    let out = run(&["forecast", "--store", p(&store), "--tenant", "demo", "--from", "2026-01-19", "--horizon", "3x", "--out", p(&fc)]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--horizon"));
+
+    std::fs::write(&fc, "queue,interval_start,calls,aht_s\nsupport,2026-01-19T09:00:00+01:00,12,-3\n").unwrap();
+    let out = run(&["staff", "--forecast", p(&fc), "--sl-target", "0.8", "--out", p(&dir.path().join("r.csv"))]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("fc.csv:2: `aht_s`"), "{err}");
+    let targets = dir.path().join("t.toml");
+    std::fs::write(&targets, "[default]\nsl_goal = 0.8\n").unwrap();
+    std::fs::write(&fc, "queue,interval_start,calls,aht_s\nsupport,2026-01-19T09:00:00+01:00,12,180\n").unwrap();
+    let out = run(&["staff", "--forecast", p(&fc), "--sl-target", "0.8", "--targets", p(&targets), "--out", p(&dir.path().join("r.csv"))]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("t.toml") && err.contains("sl_goal"), "{err}");
+}
