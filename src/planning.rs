@@ -148,7 +148,7 @@ pub struct ForecastArgs {
     #[arg(long)]
     calendar: Option<PathBuf>,
     /// Rolling-origin backtest over this many weeks (e.g. 8w), printed per queue and horizon.
-    /// Without it, four weeks are still used to choose each queue's model.
+    /// Without it, eight weeks are still used to choose each queue's model.
     #[arg(long)]
     backtest: Option<String>,
     /// 15m, 30m or 60m.
@@ -164,7 +164,7 @@ pub struct ForecastArgs {
     report: Option<PathBuf>,
 }
 
-const DEFAULT_BACKTEST_WEEKS: u32 = 4;
+const DEFAULT_BACKTEST_WEEKS: u32 = 8;
 
 fn days_or_weeks(field: &str, s: &str) -> Result<u32> {
     let s = s.trim();

@@ -112,6 +112,49 @@ const COLUMNS: [&str; 8] = [
 /// Statistics per queue and interval over the query's dates; every interval appears for every
 /// queue that had a call in the range, in queue then time order.
 pub fn call_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueIntervalStats>, StatsError> {
+    let (grid, queues) = fold_queues(store, query)?;
+    let labels = IntervalLabels::new(&grid);
+    let tenant: Arc<str> = query.tenant.as_str().into();
+    let mut rows = Vec::with_capacity(queues.len() * grid.len());
+    for (queue, accs) in queues {
+        let name: Arc<str> = queue.as_str().into();
+        for (i, acc) in accs.iter().enumerate() {
+            rows.push(finish(&tenant, &name, &labels, i, acc));
+        }
+    }
+    Ok(rows)
+}
+
+/// Volume and work of one queue in one interval: what forecasting reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntervalVolume {
+    pub offered: u64,
+    pub answered: u64,
+    /// Talk + hold + wrap-up of the answered calls.
+    pub handle_ms: i64,
+}
+
+/// Per queue, the volume of every interval of `grid` (same definitions as [`call_stats`], in a
+/// few bytes per interval instead of a row of strings).
+pub struct QueueVolumes {
+    pub grid: IntervalGrid,
+    pub queues: Vec<(String, Vec<IntervalVolume>)>,
+}
+
+pub fn queue_volumes(store: &Store, query: &StatsQuery) -> Result<QueueVolumes, StatsError> {
+    let (grid, queues) = fold_queues(store, query)?;
+    let queues = queues
+        .into_iter()
+        .map(|(queue, accs)| {
+            let volumes = accs.iter().map(|a| IntervalVolume { offered: a.offered, answered: a.answered, handle_ms: a.handle_ms }).collect();
+            (queue, volumes)
+        })
+        .collect();
+    Ok(QueueVolumes { grid, queues })
+}
+
+/// The accumulators of every queue with a call in the range, in queue order.
+fn fold_queues(store: &Store, query: &StatsQuery) -> Result<(IntervalGrid, Vec<(String, Vec<Acc>)>), StatsError> {
     let zone = store.tenant_zone(&query.tenant)?;
     let grid = IntervalGrid::new(zone, query.range, query.interval);
     let files = store.files_for(Dataset::Calls, &query.tenant, query.range)?;
@@ -132,18 +175,9 @@ pub fn call_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueInterval
             }
         }
     }
-    let mut queues: Vec<String> = merged.keys().cloned().collect();
-    queues.sort();
-    let labels = IntervalLabels::new(&grid);
-    let tenant: Arc<str> = query.tenant.as_str().into();
-    let mut rows = Vec::with_capacity(queues.len() * grid.len());
-    for queue in queues {
-        let name: Arc<str> = queue.as_str().into();
-        for (i, acc) in merged[&queue].iter().enumerate() {
-            rows.push(finish(&tenant, &name, &labels, i, acc));
-        }
-    }
-    Ok(rows)
+    let mut queues: Vec<(String, Vec<Acc>)> = merged.into_iter().collect();
+    queues.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((grid, queues))
 }
 
 fn fold_file(

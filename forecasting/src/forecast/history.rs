@@ -2,9 +2,8 @@
 //! day. Daylight-saving days keep the same columns: the repeated hour of a fall-back day is
 //! added into its slots and the skipped hour of a spring-forward day stays empty.
 
-use chrono::{DateTime, Duration, NaiveDate, Timelike};
-use std::collections::BTreeMap;
-use wfm_analytics::stats::{call_stats, ServiceLevelRule, StatsQuery};
+use chrono::{Duration, NaiveDate, Timelike};
+use wfm_analytics::stats::{queue_volumes, ServiceLevelRule, StatsQuery};
 use wfm_analytics::{Dataset, Store};
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
 
@@ -83,34 +82,36 @@ pub fn load(
         queue: queue.cloned(),
         rule: ServiceLevelRule::default(),
     };
-    let rows = call_stats(store, &query)?;
+    let volumes = queue_volumes(store, &query)?;
     let slots = (24 * 60 / slot_minutes) as usize;
     let days = (until - from).num_days() as usize;
-    let mut by_queue: BTreeMap<String, QueueHistory> = BTreeMap::new();
-    for row in rows {
-        if row.offered == 0 && row.answered == 0 {
-            continue;
-        }
-        let start = DateTime::parse_from_rfc3339(&row.interval_start).map_err(|e| ForecastError::Invalid {
-            field: "interval_start",
-            message: format!("{}: {e}", row.interval_start),
-        })?;
-        let local = start.naive_local();
-        let Ok(d) = usize::try_from((local.date() - from).num_days()) else { continue };
-        let slot = ((local.time().hour() * 60 + local.time().minute()) / slot_minutes) as usize;
-        let h = by_queue.entry(row.queue.to_string()).or_insert_with(|| QueueHistory {
-            queue: row.queue.to_string(),
+    let grid = &volumes.grid;
+    let tz = grid.zone().tz();
+    // Where each interval lands on the wall-clock grid, computed once for all queues.
+    let cells: Vec<usize> = (0..grid.len())
+        .map(|i| {
+            let local = grid.start(i).with_timezone(&tz).naive_local();
+            let d = (local.date() - from).num_days() as usize;
+            d * slots + ((local.time().hour() * 60 + local.time().minute()) / slot_minutes) as usize
+        })
+        .collect();
+    let mut out = Vec::with_capacity(volumes.queues.len());
+    for (queue, intervals) in volumes.queues {
+        let mut h = QueueHistory {
+            queue,
             first: from,
             calls: DayMatrix::zeros(days, slots),
             answered: DayMatrix::zeros(days, slots),
             handle_s: DayMatrix::zeros(days, slots),
-        });
-        let i = d * slots + slot;
-        h.calls.values[i] += row.offered as f64;
-        h.answered.values[i] += row.answered as f64;
-        h.handle_s.values[i] += row.aht_s.unwrap_or(0.0) * row.answered as f64;
+        };
+        for (v, &cell) in intervals.iter().zip(&cells) {
+            h.calls.values[cell] += v.offered as f64;
+            h.answered.values[cell] += v.answered as f64;
+            h.handle_s.values[cell] += v.handle_ms as f64 / 1000.0;
+        }
+        out.push(trim_leading_days(h));
     }
-    Ok(by_queue.into_values().map(trim_leading_days).collect())
+    Ok(out)
 }
 
 fn trim_leading_days(mut h: QueueHistory) -> QueueHistory {

@@ -4,7 +4,7 @@
 //! - Seasonal naive: each slot as it was on the same weekday of the last week before the origin.
 //!   The baseline every other method must beat.
 //! - Daily regression × intraday profile: log daily volume regressed on trend, day of week and
-//!   (with a year of history) annual Fourier terms, weighted towards recent days and refitted
+//!   (with a year of history and long memory) annual Fourier terms, weighted towards recent days and refitted
 //!   without outlier days; the day's volume is spread over its slots by the weekday's recent
 //!   profile, blended with the profile of its group (Monday–Friday, or the weekend) to damp noise.
 //!   Handle time per weekday and slot is a recent answered-weighted mean, shrunk towards the
@@ -27,8 +27,10 @@ impl Method {
     /// Every method the backtest chooses from.
     pub fn candidates() -> Vec<Method> {
         let mut out = vec![Method::SeasonalNaive];
-        for half_life_days in [28, 91, NO_DECAY] {
-            for trend in [false, true] {
+        for half_life_days in [28, 91, 365, NO_DECAY] {
+            // A trend fitted on a few weeks is mostly noise, and extrapolating it costs more
+            // than it gains: trends only over a quarter or more.
+            for trend in if half_life_days == 28 { vec![false] } else { vec![false, true] } {
                 for profile_weeks in [4, 12] {
                     for profile_blend in [0.0, 0.5] {
                         out.push(Method::DailyRegression { half_life_days, trend, profile_weeks, profile_blend });
@@ -205,6 +207,10 @@ fn handle_time(p: &Prepared, origin: usize, days: usize) -> DayMatrix {
     out
 }
 
+/// Daily damping of the trend beyond the origin: the extrapolated trend adds up to at most
+/// φ/(1 − φ) = 19 days' worth.
+const TREND_DAMPING: f64 = 0.95;
+
 /// Log daily volume = features · coefficients, by weighted least squares.
 struct DailyFit {
     coefficients: Vec<f64>,
@@ -228,7 +234,10 @@ impl DailyFit {
             *c = !recent.is_empty() && recent.iter().filter(|t| **t <= 0.0).count() * 2 > recent.len();
         }
         let used: Vec<usize> = (0..origin).filter(|&d| totals[d] > 0.0 && !closed[weekday(p, d).num_days_from_monday() as usize]).collect();
-        let annual = used.first().is_some_and(|&first| origin - first >= 395);
+        // The annual shape needs every month to weigh alike: with recency weights it would be
+        // learnt mostly from the last season and confused with the level.
+        let long_memory = half_life_days == NO_DECAY || half_life_days >= 365;
+        let annual = long_memory && used.first().is_some_and(|&first| origin - first >= 395);
         let mut fit = Self { coefficients: Vec::new(), annual, trend: trend && used.len() >= 56, smear: 1.0, sigma: 0.0, closed };
         if used.is_empty() {
             return fit;
@@ -269,7 +278,10 @@ impl DailyFit {
         let mut x = Vec::with_capacity(14);
         x.push(1.0);
         if self.trend {
-            x.push((day as f64 - origin as f64) / 365.25);
+            // Linear over the history; damped ahead (Gardner's φ), so that a season's rise is
+            // not extrapolated for months.
+            let days = if day < origin { day as f64 - origin as f64 } else { TREND_DAMPING * (1.0 - TREND_DAMPING.powi((day - origin) as i32)) / (1.0 - TREND_DAMPING) };
+            x.push(days / 365.25);
         }
         let w = date.weekday().num_days_from_monday() as usize;
         x.extend((1..7).map(|k| if w == k { 1.0 } else { 0.0 }));
