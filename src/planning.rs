@@ -103,7 +103,7 @@ pub fn erlang(a: ErlangArgs) -> Result<()> {
         None => goal.goal()?,
     };
     let staffing = match a.agents {
-        Some(n) => erlang::evaluate(parsed.model, &workload, n, parsed.targets.threshold_s),
+        Some(n) => erlang::evaluate(parsed.model, &workload, n, parsed.targets.threshold_s)?,
         None => erlang::required_agents(parsed.model, &workload, &parsed.targets)?,
     };
     let out = ErlangOutput { staffing, agents_with_shrinkage: parsed.shrinkage.apply(staffing.agents), shrinkage: parsed.shrinkage.get() };
@@ -168,13 +168,13 @@ const DEFAULT_BACKTEST_WEEKS: u32 = 8;
 
 fn days_or_weeks(field: &str, s: &str) -> Result<u32> {
     let s = s.trim();
-    let (number, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: u32 = number.parse().with_context(|| format!("--{field}: {s:?} is not a count of days (28d) or weeks (4w)"))?;
-    match unit {
-        "d" => Ok(n),
-        "w" => Ok(n * 7),
-        _ => bail!("--{field}: {s:?} is not a count of days (28d) or weeks (4w)"),
-    }
+    let bad = || anyhow::anyhow!("--{field}: {s:?} is not a count of days (28d) or weeks (4w)");
+    let (number, days_per_unit) = match (s.strip_suffix('d'), s.strip_suffix('w')) {
+        (Some(n), _) => (n, 1),
+        (_, Some(n)) => (n, 7),
+        _ => return Err(bad()),
+    };
+    number.parse::<u32>().ok().and_then(|n| n.checked_mul(days_per_unit)).ok_or_else(bad)
 }
 
 pub fn forecast(store_dir: &Path, a: ForecastArgs) -> Result<()> {
@@ -275,25 +275,28 @@ pub fn staff(a: StaffArgs) -> Result<()> {
         _ => bail!("--interval: 15m, 30m or 60m"),
     };
     let file = std::fs::File::open(&a.forecast).with_context(|| format!("{}: cannot read", a.forecast.display()))?;
-    let rows = requirements::read_forecast(&a.forecast.display().to_string(), std::io::BufReader::new(file), interval_s)?;
+    let name = a.forecast.display().to_string();
+    let rows = requirements::read_forecast(&name, std::io::BufReader::new(file), interval_s)?;
     let targets = a.targets.as_deref().map(|p| Goals::parse_file(p).map(|f| (p, f))).transpose()?;
     let mut goals = Goals::new(a.goal.overrides(), targets)?;
-    let staffed = requirements::staff(&rows, &mut goals, a.smooth)?;
+    let staffed = requirements::staff(&name, &rows, &mut goals, a.smooth)?;
     let mut out = csv::Writer::from_path(&a.out).with_context(|| format!("{}: cannot write", a.out.display()))?;
     for row in &staffed.rows {
         out.serialize(row)?;
     }
     out.flush()?;
-    let per_queue: u64 = staffed.pooled.iter().map(|p| u64::from(p.per_queue_agents)).sum();
-    let pooled: u64 = staffed.pooled.iter().map(|p| u64::from(p.pooled_agents)).sum();
-    let peak = staffed.pooled.iter().max_by_key(|p| p.per_queue_agents);
+    // Compared over the intervals that have a pooled figure.
+    let comparable = staffed.pooled.iter().filter_map(|p| p.pooled_agents.map(|pooled| (p, pooled)));
+    let (per_queue, pooled) = comparable.fold((0u64, 0u64), |(q, p), (c, pooled)| (q + u64::from(c.per_queue_agents), p + u64::from(pooled)));
     eprintln!("wrote {} rows to {}", staffed.rows.len(), a.out.display());
-    if let Some(peak) = peak {
+    if let Some(peak) = staffed.pooled.iter().max_by_key(|p| p.per_queue_agents) {
+        let change = if per_queue > 0 { 100.0 * (pooled as f64 - per_queue as f64) / per_queue as f64 } else { 0.0 };
         eprintln!(
-            "per-queue staffing: {per_queue} agent-intervals, peak {} at {}; one fully cross-skilled pool would need {pooled} ({:.1} % fewer)",
+            "per-queue staffing: {per_queue} agent-intervals, peak {} at {}; one fully cross-skilled pool at the default targets would need {pooled} ({:.1} % {})",
             peak.per_queue_agents,
             peak.interval_start,
-            if per_queue > 0 { 100.0 * (per_queue - pooled.min(per_queue)) as f64 / per_queue as f64 } else { 0.0 }
+            change.abs(),
+            if change <= 0.0 { "fewer" } else { "more" }
         );
     }
     Ok(())

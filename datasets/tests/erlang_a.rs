@@ -47,7 +47,7 @@ fn check(calls_per_hour: f64, talk_s: f64, patience_s: f64, agents: usize, hours
         asa.push(answered.iter().map(|c| c.wait_ms.unwrap() as f64 / 1000.0).sum::<f64>() / answered.len() as f64);
     }
     let load = Workload::new(calls_per_hour, 3600.0, talk_s).unwrap();
-    let model = evaluate(QueueModel::erlang_a(patience_s).unwrap(), &load, agents as u32, threshold_s);
+    let model = evaluate(QueueModel::erlang_a(patience_s).unwrap(), &load, agents as u32, threshold_s).unwrap();
     let checks = [
         ("service level", model.service_level, batch_interval(&sl)),
         ("probability of abandoning", model.probability_of_abandoning.unwrap(), batch_interval(&abandon)),

@@ -4,7 +4,8 @@
 //! No factorials: both models start from Erlang B — summed directly near the load (positive
 //! terms only) and carried upwards by the recursion `B(n) = A·B(n−1) / (n + A·B(n−1))`, which
 //! stays in (0, 1] for any traffic `A` — so the results are stable from 0.01 to 100 000
-//! Erlangs, and a requirement costs O(√A). Erlang A's queue tail, whose terms can
+//! Erlangs. An Erlang C requirement costs O(√A); Erlang A adds its queue tail, about
+//! √(A × patience / AHT) terms near the answer (more for staffing far below the load). Erlang A's queue tail, whose terms can
 //! exceed `f64` when agents are few, is summed in log space with a running rescale.
 //!
 //! The searches are exact over the integers: Erlang C walks upwards from the first stable
@@ -18,6 +19,9 @@ use serde::Serialize;
 const TOLERANCE: f64 = 1e-12;
 /// Longest mean patience accepted by Erlang A: a day.
 pub const MAX_PATIENCE_S: f64 = 86_400.0;
+/// Erlang A's queue tail has about `traffic × patience / AHT` states worth summing when agents
+/// are few; above this the model is refused (Erlang C describes such patient callers anyway).
+pub const MAX_ERLANG_A_TAIL: f64 = 1_000_000.0;
 
 /// Calls offered in an interval and their average handle time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,16 +121,33 @@ impl Staffing {
 pub enum StaffingError {
     #[error("no staffing up to {max_agents} agents meets the targets (traffic {traffic_erlangs:.2} Erlangs)")]
     Unreachable { traffic_erlangs: f64, max_agents: u32 },
+    #[error(
+        "Erlang A with {traffic_erlangs:.0} Erlangs and a mean patience {patience_to_aht:.0} times the handle time is \
+         beyond this model's range (traffic × patience / AHT ≤ {MAX_ERLANG_A_TAIL}); callers that patient are described by Erlang C"
+    )]
+    ErlangATooLarge { traffic_erlangs: f64, patience_to_aht: f64 },
+}
+
+fn check_range(model: QueueModel, load: &Workload) -> Result<(), StaffingError> {
+    if let QueueModel::ErlangA { patience_s } = model {
+        let patience_to_aht = patience_s / load.aht_s;
+        if load.traffic_erlangs() * patience_to_aht > MAX_ERLANG_A_TAIL {
+            return Err(StaffingError::ErlangATooLarge { traffic_erlangs: load.traffic_erlangs(), patience_to_aht });
+        }
+    }
+    Ok(())
 }
 
 /// What `agents` agents achieve.
-pub fn evaluate(model: QueueModel, load: &Workload, agents: u32, threshold_s: f64) -> Staffing {
+pub fn evaluate(model: QueueModel, load: &Workload, agents: u32, threshold_s: f64) -> Result<Staffing, StaffingError> {
+    check_range(model, load)?;
     let mut table = ErlangB::new(load.traffic_erlangs());
-    evaluate_with(model, load, agents, threshold_s, &mut table)
+    Ok(evaluate_with(model, load, agents, threshold_s, &mut table))
 }
 
 /// The fewest agents meeting every target.
 pub fn required_agents(model: QueueModel, load: &Workload, targets: &StaffingTargets) -> Result<Staffing, StaffingError> {
+    check_range(model, load)?;
     let traffic = load.traffic_erlangs();
     let max_agents = (traffic * 3.0 + 10_000.0).min(u32::MAX as f64) as u32;
     let unreachable = StaffingError::Unreachable { traffic_erlangs: traffic, max_agents };
@@ -143,8 +164,8 @@ pub fn required_agents(model: QueueModel, load: &Workload, targets: &StaffingTar
             (stable.max(occupancy_floor)..=max_agents).map(&mut at).find(|s| s.meets(targets)).ok_or(unreachable)
         }
         QueueModel::ErlangA { .. } => {
-            // Known to fail: with n agents at most n/A of the calls can be answered.
-            let mut failing = targets.service_level.map(|t| (t.get() * traffic * (1.0 - TOLERANCE)).ceil() as i64 - 1).unwrap_or(-1);
+            // Known to fail: no agents, and with n agents at most n/A of the calls are answered.
+            let mut failing = targets.service_level.map_or(0, |t| (t.get() * traffic * (1.0 - TOLERANCE)).ceil() as i64 - 1).max(0);
             let mut step = traffic.sqrt().ceil().max(1.0) as i64;
             let mut passing = (traffic.ceil() as i64).max(failing + 1);
             let mut best = loop {
@@ -206,8 +227,12 @@ impl ErlangB {
         }
         let index = (n - self.first) as usize;
         while self.values.len() <= index {
-            let k = f64::from(self.first) + self.values.len() as f64;
             let previous = *self.values.last().expect("starts with B(first)");
+            if previous == 0.0 {
+                // Underflowed: so is every value above (and the table stops growing).
+                return 0.0;
+            }
+            let k = f64::from(self.first) + self.values.len() as f64;
             self.values.push(self.traffic * previous / (k + self.traffic * previous));
         }
         self.values[index]
@@ -246,19 +271,18 @@ fn no_wait(traffic: f64, agents: u32, threshold_s: f64) -> Staffing {
     }
 }
 
+/// Every caller waits and the wait has no bound (or, with abandonment, no one is answered).
+fn unserved(traffic: f64, threshold_s: f64) -> Staffing {
+    Staffing { service_level: 0.0, probability_of_waiting: 1.0, asa_s: None, occupancy: 1.0, ..no_wait(traffic, 0, threshold_s) }
+}
+
 fn erlang_c(traffic: f64, aht_s: f64, agents: u32, blocking: f64, threshold_s: f64) -> Staffing {
     let n = f64::from(agents);
     if traffic == 0.0 {
         return no_wait(traffic, agents, threshold_s);
     }
     if n <= traffic {
-        return Staffing {
-            service_level: 0.0,
-            probability_of_waiting: 1.0,
-            asa_s: None,
-            occupancy: 1.0,
-            ..no_wait(traffic, agents, threshold_s)
-        };
+        return Staffing { agents, ..unserved(traffic, threshold_s) };
     }
     let waiting = n * blocking / (n - traffic * (1.0 - blocking));
     let spare = n - traffic;
@@ -277,7 +301,7 @@ struct TailSums {
     /// States where an arrival is served at once (fewer busy agents than `n`).
     below: f64,
     /// States where an arrival waits.
-    wait: f64,
+    waiting: f64,
     served: f64,
     abandoned: f64,
     served_within: f64,
@@ -288,7 +312,7 @@ impl TailSums {
     fn rescale_to(&mut self, scale: f64) {
         if scale > self.scale {
             let f = (self.scale - scale).exp();
-            for v in [&mut self.below, &mut self.wait, &mut self.served, &mut self.abandoned, &mut self.served_within, &mut self.served_wait_s] {
+            for v in [&mut self.below, &mut self.waiting, &mut self.served, &mut self.abandoned, &mut self.served_within, &mut self.served_wait_s] {
                 *v *= f;
             }
             self.scale = scale;
@@ -309,6 +333,9 @@ fn erlang_a(load: &Workload, theta: f64, agents: u32, blocking: f64, threshold_s
     let (lambda, mu) = (load.arrival_rate_per_s, 1.0 / load.aht_s);
     if traffic == 0.0 || blocking == 0.0 {
         return Staffing { probability_of_abandoning: Some(0.0), ..no_wait(traffic, agents, threshold_s) };
+    }
+    if agents == 0 {
+        return Staffing { probability_of_abandoning: Some(1.0), ..unserved(traffic, threshold_s) };
     }
     let n_mu = f64::from(agents) * mu;
     // In logs, so that a subnormal B does not overflow the ratio.
@@ -334,7 +361,7 @@ fn erlang_a(load: &Workload, theta: f64, agents: u32, blocking: f64, threshold_s
 
         sums.rescale_to(ln_weight);
         let w = (ln_weight - sums.scale).exp();
-        sums.wait += w;
+        sums.waiting += w;
         sums.served += w * served;
         sums.abandoned += w * (1.0 - served);
         sums.served_within += w * within;
@@ -349,15 +376,15 @@ fn erlang_a(load: &Workload, theta: f64, agents: u32, blocking: f64, threshold_s
             break;
         }
     }
-    let total = sums.below + sums.wait;
+    let total = sums.below + sums.waiting;
     let answered = sums.below + sums.served;
     let probability_of_abandoning = sums.abandoned / total;
     Staffing {
         service_level: ((sums.below + sums.served_within) / total).clamp(0.0, 1.0),
-        probability_of_waiting: sums.wait / total,
+        probability_of_waiting: sums.waiting / total,
         probability_of_abandoning: Some(probability_of_abandoning),
         asa_s: Some(if answered > 0.0 { sums.served_wait_s / answered } else { 0.0 }),
-        occupancy: if agents == 0 { 0.0 } else { traffic * (1.0 - probability_of_abandoning) / f64::from(agents) },
+        occupancy: traffic * (1.0 - probability_of_abandoning) / f64::from(agents),
         ..no_wait(traffic, agents, threshold_s)
     }
 }

@@ -3,8 +3,8 @@
 //! Targets come from the command line, optionally overridden per queue and per time window by a
 //! targets file (TOML, `docs/forecasting.md`). Each queue is staffed on its own (agents
 //! dedicated to it); a pooled figure per interval — every call of every queue served by one
-//! pool of fully cross-skilled agents — is reported beside it as the lower bound that
-//! multi-skilling can approach.
+//! pool of fully cross-skilled agents at the default targets — is reported beside it: when the
+//! queues share those targets, it is the lower bound that multi-skilling can approach.
 
 use crate::erlang::{evaluate, required_agents, QueueModel, Staffing, StaffingError, Workload};
 use crate::targets::{Shrinkage, StaffingTargets, TargetError};
@@ -138,6 +138,9 @@ impl Goals {
                 NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| bad(format!("windows[{i}].{field}"), format!("{s:?} is not a time HH:MM")))
             };
             let (from, to) = (time("from", &w.from)?, time("to", &w.to)?);
+            if from == to {
+                return Err(bad(format!("windows[{i}].to"), "equals `from`: the window would be empty".into()));
+            }
             let days = w
                 .days
                 .map(|days| {
@@ -189,6 +192,8 @@ impl Goals {
 /// One row of a forecast file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForecastRow {
+    /// Line in the forecast file, for error messages.
+    pub line: u64,
     pub queue: String,
     pub interval_start: String,
     pub start: DateTime<FixedOffset>,
@@ -241,7 +246,7 @@ pub fn read_forecast(name: &str, input: impl Read, default_interval_s: f64) -> R
         if aht_s == 0.0 && calls > 0.0 {
             return Err(bad("aht_s", "0 for an interval with calls".into()));
         }
-        rows.push(ForecastRow { queue: queue_name, interval_start: record[start].to_owned(), start: begins, interval_s, calls, aht_s });
+        rows.push(ForecastRow { line, queue: queue_name, interval_start: record[start].to_owned(), start: begins, interval_s, calls, aht_s });
     }
     if rows.is_empty() {
         return Err(RequirementsError::File { file: file(), message: "no forecast rows".into() });
@@ -269,12 +274,13 @@ pub struct Requirement {
 }
 
 /// Per interval: the sum of the queues' own requirements and what one fully cross-skilled pool
-/// would need (the default model and targets on the summed load).
+/// would need (the default model and targets on the summed load; `None` when the summed load is
+/// beyond the model's range).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PooledCheck {
     pub interval_start: String,
     pub per_queue_agents: u32,
-    pub pooled_agents: u32,
+    pub pooled_agents: Option<u32>,
 }
 
 pub struct Staffed {
@@ -282,25 +288,24 @@ pub struct Staffed {
     pub pooled: Vec<PooledCheck>,
 }
 
-/// Staffs every row. `smooth` > 1 replaces each queue's curve by its centred moving average over
-/// that many intervals, rounded up, and re-evaluates the service level at the smoothed staffing.
-pub fn staff(rows: &[ForecastRow], goals: &mut Goals, smooth: usize) -> Result<Staffed, RequirementsError> {
+/// Staffs every row of the forecast file `file`. `smooth` > 1 replaces each queue's curve by its
+/// centred moving average over that many intervals, rounded up, and re-evaluates the service
+/// level at the smoothed staffing.
+pub fn staff(file: &str, rows: &[ForecastRow], goals: &mut Goals, smooth: usize) -> Result<Staffed, RequirementsError> {
     let mut out = Vec::with_capacity(rows.len());
     let mut workloads = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        let at_row = |e: TargetError| RequirementsError::Input { file: "forecast".into(), line: i as u64 + 2, field: e.field.into(), message: e.message };
-        let goal = goals.for_interval(&row.queue, &row.start).map_err(at_row)?;
+    for row in rows {
+        let at_row = |field: &str, message: String| RequirementsError::Input { file: file.into(), line: row.line, field: field.into(), message };
+        let goal = goals.for_interval(&row.queue, &row.start).map_err(|e| at_row(e.field, e.message))?;
         // An interval without calls may have no handle time; any positive one gives 0 agents.
         let aht_s = if row.calls == 0.0 && row.aht_s == 0.0 { 1.0 } else { row.aht_s };
-        let workload = Workload::new(row.calls, row.interval_s, aht_s).map_err(at_row)?;
-        let staffing = required_agents(goal.model, &workload, &goal.targets).map_err(|e: StaffingError| {
-            RequirementsError::Input { file: "forecast".into(), line: i as u64 + 2, field: "calls".into(), message: e.to_string() }
-        })?;
+        let workload = Workload::new(row.calls, row.interval_s, aht_s).map_err(|e| at_row(e.field, e.message))?;
+        let staffing = required_agents(goal.model, &workload, &goal.targets).map_err(|e: StaffingError| at_row("calls", e.to_string()))?;
         out.push(requirement(row, &goal, &staffing));
         workloads.push((workload, goal));
     }
     if smooth > 1 {
-        smooth_curves(rows, &workloads, &mut out, smooth);
+        smooth_curves(file, rows, &workloads, &mut out, smooth)?;
     }
     let pooled = pooled_check(rows, &out, goals)?;
     Ok(Staffed { rows: out, pooled })
@@ -325,46 +330,74 @@ fn requirement(row: &ForecastRow, goal: &IntervalGoal, s: &Staffing) -> Requirem
     }
 }
 
-fn smooth_curves(rows: &[ForecastRow], workloads: &[(Workload, IntervalGoal)], out: &mut [Requirement], width: usize) {
+fn smooth_curves(
+    file: &str,
+    rows: &[ForecastRow],
+    workloads: &[(Workload, IntervalGoal)],
+    out: &mut [Requirement],
+    width: usize,
+) -> Result<(), RequirementsError> {
     let mut by_queue: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         by_queue.entry(&r.queue).or_default().push(i);
     }
+    // A window of exactly `width` intervals: as many before as after, one more after if even.
+    let (before, after) = ((width - 1) / 2, width / 2);
     for indices in by_queue.values_mut() {
         indices.sort_by_key(|&i| rows[i].start);
         let raw: Vec<u32> = indices.iter().map(|&i| out[i].agents).collect();
-        let half = width / 2;
         for (k, &i) in indices.iter().enumerate() {
-            let window = &raw[k.saturating_sub(half)..(k + half + 1).min(raw.len())];
+            let window = &raw[k.saturating_sub(before)..(k + after + 1).min(raw.len())];
             let mean = window.iter().map(|&a| u64::from(a)).sum::<u64>().div_ceil(window.len() as u64) as u32;
             let (workload, goal) = &workloads[i];
-            let s = evaluate(goal.model, workload, mean, goal.targets.threshold_s);
+            let s = evaluate(goal.model, workload, mean, goal.targets.threshold_s).map_err(|e| RequirementsError::Input {
+                file: file.into(),
+                line: rows[i].line,
+                field: "calls".into(),
+                message: e.to_string(),
+            })?;
             out[i] = requirement(&rows[i], goal, &s);
         }
     }
+    Ok(())
+}
+
+/// The summed load of one interval, over all queues.
+struct IntervalLoad {
+    interval_start: String,
+    interval_s: f64,
+    calls: f64,
+    work_s: f64,
+    per_queue_agents: u32,
 }
 
 fn pooled_check(rows: &[ForecastRow], out: &[Requirement], goals: &Goals) -> Result<Vec<PooledCheck>, RequirementsError> {
     let default = goals.base.goal()?;
-    let mut by_interval: BTreeMap<DateTime<FixedOffset>, (String, f64, f64, f64, u32)> = BTreeMap::new();
+    let mut by_interval: BTreeMap<DateTime<FixedOffset>, IntervalLoad> = BTreeMap::new();
     for (row, req) in rows.iter().zip(out) {
-        let e = by_interval.entry(row.start).or_insert_with(|| (row.interval_start.clone(), row.interval_s, 0.0, 0.0, 0));
-        e.2 += row.calls;
-        e.3 += row.calls * row.aht_s;
-        e.4 += req.agents;
+        let e = by_interval.entry(row.start).or_insert_with(|| IntervalLoad {
+            interval_start: row.interval_start.clone(),
+            interval_s: row.interval_s,
+            calls: 0.0,
+            work_s: 0.0,
+            per_queue_agents: 0,
+        });
+        e.calls += row.calls;
+        e.work_s += row.calls * row.aht_s;
+        e.per_queue_agents += req.agents;
     }
-    by_interval
+    Ok(by_interval
         .into_values()
-        .map(|(interval_start, interval_s, calls, work_s, per_queue_agents)| {
-            let aht = if calls > 0.0 { work_s / calls } else { 1.0 };
-            let workload = Workload::new(calls, interval_s, aht)?;
-            let pooled = required_agents(default.model, &workload, &default.targets).map_err(|e| RequirementsError::File {
-                file: "forecast".into(),
-                message: format!("pooled check at {interval_start}: {e}"),
-            })?;
-            Ok(PooledCheck { interval_start, per_queue_agents, pooled_agents: pooled.agents })
+        .map(|l| {
+            let aht = if l.calls > 0.0 { l.work_s / l.calls } else { 1.0 };
+            // A summed load beyond the models' range has no pooled figure; the rows stand.
+            let pooled = Workload::new(l.calls, l.interval_s, aht)
+                .ok()
+                .and_then(|w| required_agents(default.model, &w, &default.targets).ok())
+                .map(|s| s.agents);
+            PooledCheck { interval_start: l.interval_start, per_queue_agents: l.per_queue_agents, pooled_agents: pooled }
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

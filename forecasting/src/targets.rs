@@ -35,18 +35,20 @@ impl Fraction {
 
 /// The share of paid time agents are not available for calls (breaks, training, absence).
 /// Kept in parts per billion so that `agents / (1 − shrinkage)` rounds up exactly: in floating
-/// point 14 / (1 − 0.3) is 20.000000000000004, which would round up to 21.
+/// point 21 / (1 − 0.3) is 30.000000000000004, which would round up to 31.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Shrinkage {
     parts_per_billion: u64,
 }
 
 const BILLION: u64 = 1_000_000_000;
+/// Highest shrinkage accepted: beyond it a roster would be ten times the staff on the phones.
+pub const MAX_SHRINKAGE: f64 = 0.9;
 
 impl Shrinkage {
     pub fn new(value: f64) -> Result<Self, TargetError> {
-        if !(0.0..1.0).contains(&value) {
-            return Err(TargetError::new("shrinkage", format!("{value} is not a share in [0, 1)")));
+        if !(0.0..=MAX_SHRINKAGE).contains(&value) {
+            return Err(TargetError::new("shrinkage", format!("{value} is not a share between 0 and {MAX_SHRINKAGE}")));
         }
         Ok(Self { parts_per_billion: (value * BILLION as f64).round() as u64 })
     }
@@ -58,7 +60,7 @@ impl Shrinkage {
     /// Agents to roster so that `agents` remain after shrinkage: ⌈agents / (1 − shrinkage)⌉.
     pub fn apply(self, agents: u32) -> u32 {
         let available = BILLION - self.parts_per_billion;
-        (u64::from(agents) * BILLION).div_ceil(available) as u32
+        u32::try_from((u64::from(agents) * BILLION).div_ceil(available)).unwrap_or(u32::MAX)
     }
 }
 
@@ -107,8 +109,11 @@ mod tests {
     #[test]
     fn shrinkage_rounds_up_exactly() {
         let s = Shrinkage::new(0.3).unwrap();
-        assert_eq!(s.apply(14), 20, "14 / 0.7 is exactly 20");
+        assert_eq!(s.apply(14), 20);
+        assert_eq!(s.apply(21), 30, "21 / 0.7 is 30.000000000000004 in floating point");
         assert_eq!(s.apply(15), 22);
+        assert_eq!(Shrinkage::new(0.9).unwrap().apply(u32::MAX), u32::MAX);
+        assert!(Shrinkage::new(0.95).is_err());
         assert_eq!(Shrinkage::new(0.0).unwrap().apply(7), 7);
         assert_eq!(Shrinkage::new(0.5).unwrap().apply(0), 0);
         assert!(Shrinkage::new(1.0).is_err());

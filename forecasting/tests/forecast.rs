@@ -226,7 +226,8 @@ fn learns_from_a_biased_earlier_run() {
     let result = forecast(&store, &request(true)).unwrap();
     let correction = &result.learned[0];
     assert!((correction.bias - 0.2).abs() < 0.05, "{correction:?}");
-    assert!((correction.factor - (1.0 / (1.0 + correction.bias)).sqrt()).abs() < 1e-12);
+    let trust = correction.actual_calls / (correction.actual_calls + 2000.0);
+    assert!((correction.factor - 1.0 / (1.0 + trust * correction.bias)).abs() < 1e-12, "{correction:?}");
     assert_eq!(result.queues[0].learned_factor, correction.factor);
     assert!(dir.path().join("forecasts/acme/accuracy.csv").exists());
     let saved = std::fs::read_dir(&runs).unwrap().count();

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
                 if rows.len() <= 50 {
                     let cli = GoalOverrides { sl_target: Some(0.8), threshold_s: Some(20.0), ..GoalOverrides::default() };
                     let mut goals = Goals::new(cli, None).expect("valid defaults");
-                    if let Ok(staffed) = staff(&rows, &mut goals, 3) {
+                    if let Ok(staffed) = staff("fuzz.csv", &rows, &mut goals, 3) {
                         for r in staffed.rows {
                             assert!(r.agents_with_shrinkage >= r.agents);
                             assert!((0.0..=1.0).contains(&r.service_level));

@@ -5,6 +5,10 @@ fn targets(sl: f64, threshold_s: f64) -> StaffingTargets {
     StaffingTargets::new(Some(sl), threshold_s, None, None).unwrap()
 }
 
+fn evaluated(model: QueueModel, load: &Workload, agents: u32, threshold_s: f64) -> Staffing {
+    evaluate(model, load, agents, threshold_s).unwrap()
+}
+
 fn load(calls: f64, interval_s: f64, aht_s: f64) -> Workload {
     Workload::new(calls, interval_s, aht_s).unwrap()
 }
@@ -19,21 +23,21 @@ fn textbook_case_100_calls_per_half_hour() {
     assert!((s.probability_of_waiting - 0.1741).abs() < 5e-4, "{s:?}");
     assert!((s.asa_s.unwrap() - 7.83).abs() < 0.01, "{s:?}");
     assert!((s.occupancy - 10.0 / 14.0).abs() < 1e-12);
-    let thirteen = evaluate(QueueModel::ErlangC, &w, 13, 20.0);
+    let thirteen = evaluated(QueueModel::ErlangC, &w, 13, 20.0);
     assert!(thirteen.service_level < 0.8 && thirteen.service_level > 0.79, "{thirteen:?}");
 }
 
 #[test]
 fn a_target_met_exactly_is_met() {
     let w = load(100.0, 1800.0, 180.0);
-    let at14 = evaluate(QueueModel::ErlangC, &w, 14, 20.0).service_level;
+    let at14 = evaluated(QueueModel::ErlangC, &w, 14, 20.0).service_level;
     assert_eq!(required_agents(QueueModel::ErlangC, &w, &targets(at14, 20.0)).unwrap().agents, 14);
     assert_eq!(required_agents(QueueModel::ErlangC, &w, &targets(at14 + 1e-9, 20.0)).unwrap().agents, 15);
     // 8.5 Erlangs at 85 % occupancy needs exactly 10 agents.
     let w = load(85.0, 1800.0, 180.0);
     let cap = StaffingTargets::new(None, 20.0, None, Some(0.85)).unwrap();
     assert_eq!(required_agents(QueueModel::ErlangC, &w, &cap).unwrap().agents, 10);
-    let asa = evaluate(QueueModel::ErlangC, &w, 12, 20.0).asa_s.unwrap();
+    let asa = evaluated(QueueModel::ErlangC, &w, 12, 20.0).asa_s.unwrap();
     let asa_target = StaffingTargets::new(None, 20.0, Some(asa), None).unwrap();
     assert_eq!(required_agents(QueueModel::ErlangC, &w, &asa_target).unwrap().agents, 12);
 }
@@ -60,11 +64,11 @@ fn tiny_and_huge_traffic() {
         let s = required_agents(QueueModel::ErlangC, &w, &targets(0.8, 20.0)).unwrap();
         assert!(s.agents as f64 > traffic && (s.agents as f64) < traffic * 1.02, "{s:?}");
         assert!(s.service_level >= 0.8 && s.service_level.is_finite());
-        let below = evaluate(QueueModel::ErlangC, &w, s.agents - 1, 20.0);
+        let below = evaluated(QueueModel::ErlangC, &w, s.agents - 1, 20.0);
         assert!(below.service_level < 0.8, "{below:?}");
         let a = required_agents(QueueModel::erlang_a(120.0).unwrap(), &w, &targets(0.8, 20.0)).unwrap();
         assert!(a.agents <= s.agents && a.service_level >= 0.8, "{a:?}");
-        assert!(evaluate(QueueModel::erlang_a(120.0).unwrap(), &w, a.agents - 1, 20.0).service_level < 0.8);
+        assert!(evaluated(QueueModel::erlang_a(120.0).unwrap(), &w, a.agents - 1, 20.0).service_level < 0.8);
     }
 }
 
@@ -79,7 +83,7 @@ fn no_calls_need_no_agents() {
 
 #[test]
 fn unstable_erlang_c_has_no_asa() {
-    let s = evaluate(QueueModel::ErlangC, &load(100.0, 1800.0, 180.0), 10, 20.0);
+    let s = evaluated(QueueModel::ErlangC, &load(100.0, 1800.0, 180.0), 10, 20.0);
     assert_eq!((s.service_level, s.probability_of_waiting, s.asa_s), (0.0, 1.0, None));
 }
 
@@ -101,14 +105,14 @@ fn erlang_a_can_need_fewer_agents_than_the_load() {
     let s = required_agents(model, &w, &targets(0.6, 20.0)).unwrap();
     assert!((s.agents as f64) < w.traffic_erlangs(), "{s:?}");
     assert!(s.service_level >= 0.6);
-    assert!(evaluate(model, &w, s.agents - 1, 20.0).service_level < 0.6);
+    assert!(evaluated(model, &w, s.agents - 1, 20.0).service_level < 0.6);
 }
 
 #[test]
 fn erlang_a_tends_to_erlang_c_as_patience_grows() {
     let w = load(100.0, 1800.0, 180.0);
-    let c = evaluate(QueueModel::ErlangC, &w, 14, 20.0);
-    let a = evaluate(QueueModel::erlang_a(MAX_PATIENCE_S).unwrap(), &w, 14, 20.0);
+    let c = evaluated(QueueModel::ErlangC, &w, 14, 20.0);
+    let a = evaluated(QueueModel::erlang_a(MAX_PATIENCE_S).unwrap(), &w, 14, 20.0);
     assert!((a.service_level - c.service_level).abs() < 2e-3, "{a:?} {c:?}");
     assert!((a.probability_of_waiting - c.probability_of_waiting).abs() < 2e-3, "{a:?} {c:?}");
     assert!((a.asa_s.unwrap() - c.asa_s.unwrap()).abs() < 0.1, "{a:?} {c:?}");
@@ -164,7 +168,7 @@ fn brute_force_erlang_a(lambda: f64, mu: f64, theta: f64, n: usize, t: f64) -> (
 fn erlang_a_matches_a_brute_force_chain() {
     for (calls, aht, patience, n, t) in [(60.0, 240.0, 90.0, 8, 20.0), (30.0, 300.0, 40.0, 3, 30.0), (200.0, 120.0, 200.0, 14, 10.0)] {
         let w = load(calls, 1800.0, aht);
-        let s = evaluate(QueueModel::erlang_a(patience).unwrap(), &w, n as u32, t);
+        let s = evaluated(QueueModel::erlang_a(patience).unwrap(), &w, n as u32, t);
         let (waiting, abandoning, sl) = brute_force_erlang_a(calls / 1800.0, 1.0 / aht, 1.0 / patience, n, t);
         assert!((s.probability_of_waiting - waiting).abs() < 1e-9, "{s:?} vs {waiting}");
         assert!((s.probability_of_abandoning.unwrap() - abandoning).abs() < 1e-9, "{s:?} vs {abandoning}");
@@ -177,7 +181,7 @@ proptest! {
     fn more_agents_never_lower_the_service_level(calls in 0.0f64..3000.0, aht in 10.0f64..900.0, patience in 5.0f64..1000.0, n in 0u32..400) {
         let w = load(calls, 900.0, aht);
         for model in [QueueModel::ErlangC, QueueModel::erlang_a(patience).unwrap()] {
-            let (a, b) = (evaluate(model, &w, n, 20.0), evaluate(model, &w, n + 1, 20.0));
+            let (a, b) = (evaluated(model, &w, n, 20.0), evaluated(model, &w, n + 1, 20.0));
             prop_assert!(b.service_level >= a.service_level - 1e-12, "{a:?} {b:?}");
             prop_assert!((0.0..=1.0).contains(&a.service_level));
             prop_assert!((0.0..=1.0).contains(&a.probability_of_waiting));
@@ -192,7 +196,7 @@ proptest! {
             let b = required_agents(model, &load(calls + extra, 900.0, aht), &t).unwrap();
             prop_assert!(b.agents >= a.agents, "{a:?} {b:?}");
             if a.agents > 0 {
-                prop_assert!(evaluate(model, &load(calls, 900.0, aht), a.agents - 1, 20.0).service_level < sl);
+                prop_assert!(evaluated(model, &load(calls, 900.0, aht), a.agents - 1, 20.0).service_level < sl);
             }
         }
     }
@@ -217,4 +221,26 @@ fn erlang_b_direct_sum_matches_the_recursion() {
 
 fn evaluate_b_by_recursion(n: u32, traffic: f64) -> f64 {
     (1..=n).fold(1.0, |b, k| traffic * b / (k as f64 + traffic * b))
+}
+
+#[test]
+fn no_agents_answer_nobody() {
+    let w = load(10.0, 900.0, 270.0);
+    for model in [QueueModel::ErlangC, QueueModel::erlang_a(30.0).unwrap()] {
+        let s = evaluated(model, &w, 0, 20.0);
+        assert_eq!((s.service_level, s.asa_s, s.occupancy), (0.0, None, 1.0), "{s:?}");
+    }
+    // An occupancy cap alone never yields zero agents for a positive load.
+    let cap = StaffingTargets::new(None, 20.0, None, Some(0.95)).unwrap();
+    let s = required_agents(QueueModel::erlang_a(30.0).unwrap(), &load(36.0, 3600.0, 300.0), &cap).unwrap();
+    assert!(s.agents >= 1, "{s:?}");
+}
+
+#[test]
+fn erlang_a_refuses_what_it_cannot_sum_and_huge_staffing_stays_small() {
+    let w = load(3_600_000.0, 3600.0, 1.0);
+    let e = evaluate(QueueModel::erlang_a(MAX_PATIENCE_S).unwrap(), &w, 1, 20.0).unwrap_err();
+    assert!(e.to_string().contains("Erlang C"), "{e}");
+    let s = evaluated(QueueModel::ErlangC, &load(100.0, 1800.0, 180.0), 4_000_000_000, 20.0);
+    assert_eq!(s.probability_of_waiting, 0.0);
 }

@@ -16,6 +16,17 @@ pub struct Errors {
     pub ape_count: u64,
 }
 
+impl std::ops::AddAssign<&Errors> for Errors {
+    fn add_assign(&mut self, o: &Errors) {
+        self.interval_abs += o.interval_abs;
+        self.daily_abs += o.daily_abs;
+        self.actual += o.actual;
+        self.forecast += o.forecast;
+        self.ape_sum += o.ape_sum;
+        self.ape_count += o.ape_count;
+    }
+}
+
 impl Errors {
     pub fn add_day(&mut self, forecast: &[f64], actual: &[f64]) {
         let (mut f_day, mut a_day) = (0.0, 0.0);
@@ -83,12 +94,7 @@ pub struct Scores {
 impl Scores {
     pub fn total(&self, candidate: usize) -> Errors {
         self.per_bucket[candidate].iter().fold(Errors::default(), |mut acc, e| {
-            acc.interval_abs += e.interval_abs;
-            acc.daily_abs += e.daily_abs;
-            acc.actual += e.actual;
-            acc.forecast += e.forecast;
-            acc.ape_sum += e.ape_sum;
-            acc.ape_count += e.ape_count;
+            acc += e;
             acc
         })
     }

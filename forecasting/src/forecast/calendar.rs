@@ -91,9 +91,16 @@ pub fn parse(name: &str, input: impl Read, tenant: &str) -> Result<Vec<CalendarE
         let kind = EntryKind::parse(kind).ok_or_else(|| {
             bad(line, "kind", format!("{kind:?} is not one of {}", EntryKind::ALL.map(|(n, _)| n).join(", ")))
         })?;
-        let factor = |field: &str| {
+        // A volume factor may be 0 (closed); handle time cannot vanish.
+        let factor = |field: &str, zero_allowed: bool| {
+            let range = if zero_allowed { "from 0 to 100" } else { "above 0, up to 100" };
             get(field)
-                .map(|v| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0 && *f <= 100.0).ok_or_else(|| bad(line, field, format!("{v:?} is not a factor between 0 and 100"))))
+                .map(|v| {
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|f| *f <= 100.0 && (*f > 0.0 || (zero_allowed && *f == 0.0)))
+                        .ok_or_else(|| bad(line, field, format!("{v:?} is not a factor {range}")))
+                })
                 .transpose()
         };
         let hour = |field: &str, default: u32| {
@@ -111,8 +118,8 @@ pub fn parse(name: &str, input: impl Read, tenant: &str) -> Result<Vec<CalendarE
             kind,
             name: get("name").ok_or_else(|| bad(line, "name", "empty".into()))?.to_owned(),
             queue: get("queue").map(str::to_owned),
-            volume_factor: factor("volume_factor")?,
-            aht_factor: factor("aht_factor")?,
+            volume_factor: factor("volume_factor", true)?,
+            aht_factor: factor("aht_factor", false)?,
             from_hour,
             to_hour,
         });
@@ -140,5 +147,8 @@ mod tests {
         assert!(e.contains("`colour`: unknown column"), "{e}");
         let e = parse("cal.csv", "date,kind,name,volume_factor\n2026-01-01,holiday,x,-2\n".as_bytes(), "demo").unwrap_err().to_string();
         assert!(e.contains("cal.csv:2: `volume_factor`"), "{e}");
+        let e = parse("cal.csv", "date,kind,name,aht_factor\n2026-01-01,holiday,x,0\n".as_bytes(), "demo").unwrap_err().to_string();
+        assert!(e.contains("cal.csv:2: `aht_factor`"), "{e}");
+        assert!(parse("cal.csv", "date,kind,name,volume_factor\n2026-01-01,holiday,x,0\n".as_bytes(), "demo").is_ok());
     }
 }

@@ -1,8 +1,9 @@
 //! A queue's history on the local wall-clock grid: one row per day, one column per slot of the
-//! day. Daylight-saving days keep the same columns: the repeated hour of a fall-back day is
-//! added into its slots and the skipped hour of a spring-forward day stays empty.
+//! day. Daylight-saving days keep the same columns: the two occurrences of a fall-back night's
+//! repeated hour are averaged into its slots, and the skipped hour of a spring-forward night
+//! stays empty.
 
-use chrono::{Duration, NaiveDate, Timelike};
+use chrono::{Duration, NaiveDate, NaiveTime, Timelike};
 use wfm_analytics::stats::{queue_volumes, ServiceLevelRule, StatsQuery};
 use wfm_analytics::{Dataset, Store};
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
@@ -71,7 +72,10 @@ pub fn load(
     slot_minutes: u32,
 ) -> Result<Vec<QueueHistory>, ForecastError> {
     let invalid = |e: wfm_model::TimeError| ForecastError::Invalid { field: "from", message: e.to_string() };
-    let longest = LocalDateRange::new(until - Duration::days(MAX_HISTORY_DAYS), until).map_err(invalid)?;
+    let earliest = until
+        .checked_sub_signed(Duration::days(MAX_HISTORY_DAYS))
+        .ok_or_else(|| ForecastError::Invalid { field: "from", message: format!("{until} is out of range") })?;
+    let longest = LocalDateRange::new(earliest, until).map_err(invalid)?;
     // Read from the first day with data, not three years of empty intervals.
     let Some(&from) = store.dates_with_data(Dataset::Calls, tenant, longest)?.first() else { return Ok(Vec::new()) };
     let range = LocalDateRange::new(from, until).map_err(invalid)?;
@@ -87,14 +91,19 @@ pub fn load(
     let days = (until - from).num_days() as usize;
     let grid = &volumes.grid;
     let tz = grid.zone().tz();
-    // Where each interval lands on the wall-clock grid, computed once for all queues.
+    // Where each interval lands on the wall-clock grid, computed once for all queues. The two
+    // intervals of a fall-back night's repeated hour land on the same slot and are averaged.
     let cells: Vec<usize> = (0..grid.len())
         .map(|i| {
             let local = grid.start(i).with_timezone(&tz).naive_local();
             let d = (local.date() - from).num_days() as usize;
-            d * slots + ((local.time().hour() * 60 + local.time().minute()) / slot_minutes) as usize
+            d * slots + slot_of(local.time(), slot_minutes)
         })
         .collect();
+    let mut occurrences = vec![0u8; days * slots];
+    for &cell in &cells {
+        occurrences[cell] += 1;
+    }
     let mut out = Vec::with_capacity(volumes.queues.len());
     for (queue, intervals) in volumes.queues {
         let mut h = QueueHistory {
@@ -105,13 +114,19 @@ pub fn load(
             handle_s: DayMatrix::zeros(days, slots),
         };
         for (v, &cell) in intervals.iter().zip(&cells) {
-            h.calls.values[cell] += v.offered as f64;
-            h.answered.values[cell] += v.answered as f64;
-            h.handle_s.values[cell] += v.handle_ms as f64 / 1000.0;
+            let share = 1.0 / f64::from(occurrences[cell]);
+            h.calls.values[cell] += v.offered as f64 * share;
+            h.answered.values[cell] += v.answered as f64 * share;
+            h.handle_s.values[cell] += v.handle_ms as f64 / 1000.0 * share;
         }
         out.push(trim_leading_days(h));
     }
     Ok(out)
+}
+
+/// The slot of the day a local wall-clock time falls in.
+pub fn slot_of(time: NaiveTime, slot_minutes: u32) -> usize {
+    ((time.hour() * 60 + time.minute()) / slot_minutes) as usize
 }
 
 fn trim_leading_days(mut h: QueueHistory) -> QueueHistory {

@@ -1,19 +1,25 @@
 //! Forecast against actual, kept and learned from. Every run's forecast is saved under
-//! `STORE/forecasts/TENANT/runs/`; the next run scores each saved forecast on the days that have
-//! since happened (written to `STORE/forecasts/TENANT/accuracy.csv`) and corrects each queue's
-//! volume by the bias its recent forecasts showed.
+//! `STORE/forecasts/TENANT/runs/`, with the correction it applied; the next run scores each
+//! saved forecast on the days that have since happened (written to
+//! `STORE/forecasts/TENANT/accuracy.csv`) and corrects each queue's volume by the bias the
+//! model showed before correction in its recent runs, trusted in proportion to the calls it was
+//! measured on.
 
 use super::history::QueueHistory;
+use super::{ForecastInterval, QueueSummary};
 use super::ForecastError;
-use chrono::{DateTime, NaiveDate, Timelike};
+use super::history::slot_of;
+use chrono::{DateTime, NaiveDate};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Runs whose errors steer the correction: the most recent ones.
 const RECENT_RUNS: usize = 4;
-/// Matured actual calls below which a queue's bias is not trusted.
+/// Matured actual calls below which a queue's bias is not trusted at all.
 const MIN_MATURED_CALLS: f64 = 200.0;
+/// A bias measured on this many calls is trusted half; on many more, nearly fully.
+const HALF_TRUST_CALLS: f64 = 2000.0;
 /// Smaller biases are noise.
 const MIN_BIAS: f64 = 0.03;
 
@@ -33,6 +39,8 @@ pub struct RunAccuracy {
     pub interval_wape: Option<f64>,
     pub bias: Option<f64>,
     pub aht_wape: Option<f64>,
+    /// The learned correction this run applied.
+    pub learned_factor: f64,
 }
 
 /// A queue's learned volume correction.
@@ -40,17 +48,40 @@ pub struct RunAccuracy {
 pub struct Correction {
     pub queue: String,
     pub runs: usize,
+    /// Calls the bias was measured on.
+    pub actual_calls: f64,
+    /// Of the model before any correction: forecast / actual − 1.
     pub bias: f64,
     pub factor: f64,
 }
 
-#[derive(serde::Deserialize)]
+/// A row of a saved run.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct SavedRow {
     queue: String,
     interval_start: String,
     calls: f64,
     aht_s: f64,
     model: String,
+    #[serde(default = "no_correction")]
+    learned_factor: f64,
+}
+
+fn no_correction() -> f64 {
+    1.0
+}
+
+/// Sums of one saved run on one queue over its matured intervals.
+#[derive(Default)]
+struct Matured {
+    intervals: u64,
+    actual: f64,
+    forecast: f64,
+    abs_error: f64,
+    answered: f64,
+    aht_abs_error: f64,
+    actual_handle_s: f64,
+    learned_factor: f64,
 }
 
 impl Journal {
@@ -81,7 +112,7 @@ impl Journal {
         for path in &runs {
             let run = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
             let mut reader = csv::Reader::from_path(path).map_err(|e| ForecastError::File { file: path.display().to_string(), message: e.to_string() })?;
-            let mut sums: BTreeMap<(String, String), [f64; 6]> = BTreeMap::new();
+            let mut sums: BTreeMap<(String, String), Matured> = BTreeMap::new();
             for row in reader.deserialize::<SavedRow>() {
                 let row = row.map_err(|e| ForecastError::File { file: path.display().to_string(), message: e.to_string() })?;
                 let Some(h) = by_queue.get(row.queue.as_str()) else { continue };
@@ -91,29 +122,32 @@ impl Journal {
                     continue;
                 }
                 let d = (local.date() - h.first).num_days() as usize;
-                let slot = ((local.time().hour() * 60 + local.time().minute()) / slot_minutes) as usize;
+                let slot = slot_of(local.time(), slot_minutes);
                 let actual = h.calls.day(d)[slot];
                 let answered = h.answered.day(d)[slot];
                 let actual_aht = if answered > 0.0 { h.handle_s.day(d)[slot] / answered } else { 0.0 };
-                let s = sums.entry((row.queue.clone(), row.model.clone())).or_default();
-                s[0] += 1.0;
-                s[1] += actual;
-                s[2] += row.calls;
-                s[3] += (row.calls - actual).abs();
-                s[4] += answered * (row.aht_s - actual_aht).abs();
-                s[5] += answered * actual_aht;
+                let m = sums.entry((row.queue.clone(), row.model.clone())).or_default();
+                m.intervals += 1;
+                m.actual += actual;
+                m.forecast += row.calls;
+                m.abs_error += (row.calls - actual).abs();
+                m.answered += answered;
+                m.aht_abs_error += answered * (row.aht_s - actual_aht).abs();
+                m.actual_handle_s += answered * actual_aht;
+                m.learned_factor = row.learned_factor;
             }
-            for ((queue, model), s) in sums {
+            for ((queue, model), m) in sums {
                 scored.push(RunAccuracy {
                     run: run.clone(),
                     queue,
                     model,
-                    intervals: s[0] as u64,
-                    actual_calls: s[1],
-                    forecast_calls: s[2],
-                    interval_wape: (s[1] > 0.0).then(|| s[3] / s[1]),
-                    bias: (s[1] > 0.0).then(|| s[2] / s[1] - 1.0),
-                    aht_wape: (s[5] > 0.0).then(|| s[4] / s[5]),
+                    intervals: m.intervals,
+                    actual_calls: m.actual,
+                    forecast_calls: m.forecast,
+                    interval_wape: (m.actual > 0.0).then(|| m.abs_error / m.actual),
+                    bias: (m.actual > 0.0).then(|| m.forecast / m.actual - 1.0),
+                    aht_wape: (m.actual_handle_s > 0.0).then(|| m.aht_abs_error / m.actual_handle_s),
+                    learned_factor: m.learned_factor,
                 });
             }
         }
@@ -129,20 +163,36 @@ impl Journal {
         Ok((scored.clone(), corrections(&scored)))
     }
 
-    /// Saves this run's forecast, named so that runs sort by forecast start then creation.
-    pub fn save(&self, from: NaiveDate, slot_minutes: u32, created_ms: i64, csv: &[u8]) -> Result<PathBuf, ForecastError> {
+    /// Saves this run's forecast and the correction each queue got, named so that runs sort by
+    /// forecast start, then creation.
+    pub fn save(&self, from: NaiveDate, slot_minutes: u32, created_ms: i64, rows: &[ForecastInterval], queues: &[QueueSummary]) -> Result<PathBuf, ForecastError> {
         let dir = self.runs_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| ForecastError::File { file: dir.display().to_string(), message: e.to_string() })?;
         let path = dir.join(format!("{from}_{created_ms}_{slot_minutes}m.csv"));
+        let fail = |message: String| ForecastError::File { file: path.display().to_string(), message };
+        let factors: BTreeMap<&str, f64> = queues.iter().map(|q| (q.queue.as_str(), q.learned_factor)).collect();
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        for r in rows {
+            csv.serialize(SavedRow {
+                queue: r.queue.clone(),
+                interval_start: r.interval_start.clone(),
+                calls: r.calls,
+                aht_s: r.aht_s,
+                model: r.model.clone(),
+                learned_factor: factors.get(r.queue.as_str()).copied().unwrap_or(1.0),
+            })
+            .map_err(|e| fail(e.to_string()))?;
+        }
+        let bytes = csv.into_inner().map_err(|e| fail(e.to_string()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, csv)
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| ForecastError::File { file: path.display().to_string(), message: e.to_string() })?;
+        std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|e| fail(e.to_string()))?;
         Ok(path)
     }
 }
 
-/// Per queue, over its most recent scored runs: a damped correction of the volume bias.
+/// Per queue, over its most recent scored runs: the bias of the model before correction (each
+/// run's forecast divided by the factor it applied), corrected in proportion to the trust its
+/// volume earns.
 fn corrections(scored: &[RunAccuracy]) -> Vec<Correction> {
     let mut by_queue: BTreeMap<&str, Vec<&RunAccuracy>> = BTreeMap::new();
     for r in scored {
@@ -154,17 +204,18 @@ fn corrections(scored: &[RunAccuracy]) -> Vec<Correction> {
             runs.sort_by(|a, b| b.run.cmp(&a.run));
             runs.truncate(RECENT_RUNS);
             let actual: f64 = runs.iter().map(|r| r.actual_calls).sum();
-            let forecast: f64 = runs.iter().map(|r| r.forecast_calls).sum();
+            let uncorrected: f64 = runs.iter().map(|r| r.forecast_calls / r.learned_factor).sum();
             if actual < MIN_MATURED_CALLS {
                 return None;
             }
-            let bias = forecast / actual - 1.0;
+            let bias = uncorrected / actual - 1.0;
+            let trust = actual / (actual + HALF_TRUST_CALLS);
             (bias.abs() >= MIN_BIAS).then(|| Correction {
                 queue: queue.to_owned(),
                 runs: runs.len(),
+                actual_calls: actual,
                 bias,
-                // Half-way towards removing the bias: the next run's error shows what remains.
-                factor: (1.0 / (1.0 + bias)).sqrt().clamp(0.8, 1.25),
+                factor: (1.0 / (1.0 + trust * bias)).clamp(0.8, 1.25),
             })
         })
         .collect()

@@ -15,7 +15,7 @@ pub mod model;
 
 use backtest::{Accuracy, BUCKETS};
 use calendar::{CalendarEntry, EntryKind};
-use chrono::{Duration, NaiveDate, Timelike};
+use chrono::{Duration, NaiveDate};
 use history::{DayMatrix, QueueHistory};
 use model::{predict, Method, Prepared};
 use serde::Serialize;
@@ -38,6 +38,8 @@ pub enum ForecastError {
     File { file: String, message: String },
     #[error("tenant {tenant} has no calls{queue} in the store before {before}: nothing to forecast from")]
     NoHistory { tenant: TenantId, queue: String, before: NaiveDate },
+    #[error("queue {queue} has no answered call before {before}: its handle time cannot be forecast")]
+    NoHandleTime { queue: String, before: NaiveDate },
 }
 
 /// Fewest days of history a queue needs.
@@ -105,6 +107,8 @@ pub struct Forecast {
     pub estimated: Vec<EstimatedFactor>,
     pub learned: Vec<learning::Correction>,
     pub past_runs: Vec<learning::RunAccuracy>,
+    /// Queues left out, with the reason.
+    pub skipped: Vec<String>,
 }
 
 pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, ForecastError> {
@@ -115,9 +119,22 @@ pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, Fo
         return Err(ForecastError::Invalid { field: "interval", message: "must be 15m, 30m or 60m".into() });
     }
     let zone = store.tenant_zone(&request.tenant)?;
-    let histories = history::load(store, &request.tenant, request.queue.as_ref(), request.from, request.slot_minutes)?;
-    let histories: Vec<QueueHistory> = histories.into_iter().filter(|h| h.days() > 0).collect();
+    let loaded = history::load(store, &request.tenant, request.queue.as_ref(), request.from, request.slot_minutes)?;
+    let mut skipped = Vec::new();
+    let histories: Vec<QueueHistory> = loaded
+        .into_iter()
+        .filter(|h| {
+            let enough = h.days() >= MIN_HISTORY_DAYS;
+            if !enough && h.days() > 0 {
+                skipped.push(format!("queue {}: {} days of history before {}; at least {MIN_HISTORY_DAYS} are needed", h.queue, h.days(), request.from));
+            }
+            enough
+        })
+        .collect();
     if histories.is_empty() {
+        if let Some(reason) = skipped.first() {
+            return Err(ForecastError::Invalid { field: "from", message: reason.clone() });
+        }
         let queue = request.queue.as_ref().map_or(String::new(), |q| format!(" in queue {q}"));
         return Err(ForecastError::NoHistory { tenant: request.tenant.clone(), queue, before: request.from });
     }
@@ -125,26 +142,22 @@ pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, Fo
     let (past_runs, learned) = if request.learn { journal.learn(&histories, request.slot_minutes, request.from)? } else { (Vec::new(), Vec::new()) };
 
     let horizon = request.horizon_days as usize;
-    let estimated = estimate_factors(&histories, request);
+    // The backtest may only use factors estimated before its first origin, as a planner could.
+    let backtest_start = request.from - Duration::days(7 * i64::from(request.backtest_weeks));
+    let (backtest_factors, _) = estimate_factors(&histories, request, backtest_start);
+    let (factors, estimated) = estimate_factors(&histories, request, request.from);
     let candidates = Method::candidates();
-    let mut out = Forecast { rows: Vec::new(), queues: Vec::new(), accuracy: Vec::new(), estimated: estimated.1, learned: learned.clone(), past_runs };
+    let mut out = Forecast { rows: Vec::new(), queues: Vec::new(), accuracy: Vec::new(), estimated, learned: learned.clone(), past_runs, skipped };
     let grid = IntervalGrid::new(
         zone,
         LocalDateRange::new(request.from, request.from + Duration::days(horizon as i64)).map_err(|e| ForecastError::Invalid { field: "horizon", message: e.to_string() })?,
         IntervalLength::Minutes(request.slot_minutes),
     );
     for h in &histories {
-        if h.days() < MIN_HISTORY_DAYS {
-            return Err(ForecastError::Invalid {
-                field: "from",
-                message: format!("queue {} has {} days of history before {}; at least {MIN_HISTORY_DAYS} are needed", h.queue, h.days(), request.from),
-            });
-        }
-        let p = prepare(h, request, &estimated.0, horizon);
-        let scores = backtest::run(&candidates, &p, request.backtest_weeks as usize, horizon);
+        let scores = backtest::run(&candidates, &prepare(h, request, &backtest_factors, horizon), request.backtest_weeks as usize, horizon);
         let chosen = if scores.origins == 0 {
-            // Too little history to compare: the regression, which uses all of it.
-            1
+            // Too little history to compare: the regression over all of it.
+            candidates.iter().position(|m| *m == Method::FALLBACK).expect("the fallback is a candidate")
         } else {
             (0..candidates.len())
                 .min_by(|&a, &b| {
@@ -154,19 +167,19 @@ pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, Fo
                 .expect("candidates are not empty")
         };
         let method = candidates[chosen];
-        for (role, c) in [("chosen", chosen), ("baseline", 0)] {
-            for (b, (name, _, _)) in BUCKETS.iter().enumerate() {
-                if scores.origins > 0 && scores.per_bucket[c][b].actual > 0.0 {
-                    out.accuracy.push(scores.per_bucket[c][b].summary(&h.queue, candidates[c].name(), role, name));
+        if scores.origins > 0 {
+            for (role, c) in [("chosen", chosen), ("baseline", 0)] {
+                for (b, (name, _, _)) in BUCKETS.iter().enumerate() {
+                    if scores.per_bucket[c][b].actual > 0.0 {
+                        out.accuracy.push(scores.per_bucket[c][b].summary(&h.queue, candidates[c].name(), role, name));
+                    }
                 }
-            }
-            if scores.origins > 0 {
                 out.accuracy.push(scores.total(c).summary(&h.queue, candidates[c].name(), role, "all"));
             }
         }
         let learned_factor = learned.iter().find(|c| c.queue == h.queue).map_or(1.0, |c| c.factor);
-        let prediction = predict(&method, &p, h.days(), horizon);
-        let rows = to_intervals(&grid, request, h, &method, &prediction, learned_factor);
+        let prediction = predict(&method, &prepare(h, request, &factors, horizon), h.days(), horizon);
+        let rows = to_intervals(&grid, request, &h.queue, &method.name(), &prediction, learned_factor)?;
         let total: f64 = rows.iter().map(|r| r.calls).sum();
         out.queues.push(QueueSummary {
             queue: h.queue.clone(),
@@ -181,12 +194,7 @@ pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, Fo
         out.rows.extend(rows);
     }
     if request.learn {
-        let mut csv = csv::Writer::from_writer(Vec::new());
-        for r in &out.rows {
-            csv.serialize(r).map_err(|e| ForecastError::File { file: "forecast run".into(), message: e.to_string() })?;
-        }
-        let bytes = csv.into_inner().map_err(|e| ForecastError::File { file: "forecast run".into(), message: e.to_string() })?;
-        journal.save(request.from, request.slot_minutes, chrono::Utc::now().timestamp_millis(), &bytes)?;
+        journal.save(request.from, request.slot_minutes, chrono::Utc::now().timestamp_millis(), &out.rows, &out.queues)?;
     }
     Ok(out)
 }
@@ -195,32 +203,41 @@ pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, Fo
 type FactorTable = HashMap<(EntryKind, String), f64>;
 
 /// Estimates the factors the calendar leaves empty: the calls in the entry's hours over what a
-/// forecast made the day before would have expected, pooled over all its past occurrences.
-fn estimate_factors(histories: &[QueueHistory], request: &ForecastRequest) -> (FactorTable, Vec<EstimatedFactor>) {
-    let mut sums: BTreeMap<(EntryKind, String), (f64, f64, usize)> = BTreeMap::new();
+/// forecast made the day before would have expected, pooled over all its occurrences before
+/// `before`.
+fn estimate_factors(histories: &[QueueHistory], request: &ForecastRequest, before: NaiveDate) -> (FactorTable, Vec<EstimatedFactor>) {
+    #[derive(Default)]
+    struct Observed {
+        actual: f64,
+        expected: f64,
+        occurrences: usize,
+    }
+    let mut sums: BTreeMap<(EntryKind, String), Observed> = BTreeMap::new();
     let reference = Method::DailyRegression { half_life_days: 91, trend: false, profile_weeks: 12, profile_blend: 0.5 };
-    for entry in request.calendar.iter().filter(|e| e.volume_factor.is_none() && e.date < request.from) {
-        for h in histories.iter().filter(|h| entry.applies_to(&h.queue) && entry.date >= h.first) {
+    // The reference sees only the calendar's known factors, so an entry is not cleaned away
+    // before it is measured.
+    let known = ForecastRequest { calendar: request.calendar.iter().filter(|e| e.volume_factor.is_some()).cloned().collect(), ..request.clone() };
+    let unknown: Vec<&CalendarEntry> = request.calendar.iter().filter(|e| e.volume_factor.is_none() && e.date < before).collect();
+    for h in histories {
+        let mut p = None;
+        for entry in unknown.iter().filter(|e| e.applies_to(&h.queue) && e.date >= h.first) {
             let day = (entry.date - h.first).num_days() as usize;
             if day < MIN_HISTORY_DAYS {
                 continue;
             }
-            // The reference sees only the calendar's known factors, so the entry itself is not
-            // cleaned away before it is measured.
-            let known = ForecastRequest { calendar: request.calendar.iter().filter(|e| e.volume_factor.is_some()).cloned().collect(), ..request.clone() };
-            let p = prepare(h, &known, &FactorTable::new(), 1);
-            let expected = predict(&reference, &p, day, 1);
+            let p = p.get_or_insert_with(|| prepare(h, &known, &FactorTable::new(), 1));
+            let expected = predict(&reference, p, day, 1);
             let slots = (0..h.calls.slots).filter(|&s| entry.covers_slot(s, request.slot_minutes));
             let (actual, wanted) = slots.fold((0.0, 0.0), |(a, e), s| (a + h.calls.day(day)[s], e + expected.calls.day(0)[s]));
             let sum = sums.entry((entry.kind, entry.name.clone())).or_default();
-            sum.0 += actual;
-            sum.1 += wanted;
-            sum.2 += 1;
+            sum.actual += actual;
+            sum.expected += wanted;
+            sum.occurrences += 1;
         }
     }
     let mut table = FactorTable::new();
     let mut report = Vec::new();
-    for ((kind, name), (actual, expected, occurrences)) in sums {
+    for ((kind, name), Observed { actual, expected, occurrences }) in sums {
         if expected > 0.0 {
             let factor = (actual / expected).clamp(0.0, 100.0);
             table.insert((kind, name.clone()), factor);
@@ -273,45 +290,42 @@ fn prepare<'a>(h: &'a QueueHistory, request: &ForecastRequest, estimated: &Facto
 }
 
 /// Maps the predicted local slots onto the horizon's real intervals. A slot that occurs twice
-/// (the repeated hour of a fall-back night) shares its volume; a skipped one has none.
+/// (the repeated hour of a fall-back night) gives both intervals its volume, as the history
+/// averaged them; a skipped one has none.
 fn to_intervals(
     grid: &IntervalGrid,
     request: &ForecastRequest,
-    h: &QueueHistory,
-    method: &Method,
+    queue: &str,
+    model: &str,
     prediction: &model::Prediction,
     learned_factor: f64,
-) -> Vec<ForecastInterval> {
+) -> Result<Vec<ForecastInterval>, ForecastError> {
     let zone = grid.zone();
     let locate = |i: usize| {
         let local = grid.start(i).with_timezone(&zone.tz()).naive_local();
-        let day = (local.date() - request.from).num_days() as usize;
-        let slot = ((local.time().hour() * 60 + local.time().minute()) / request.slot_minutes) as usize;
-        (day, slot)
+        ((local.date() - request.from).num_days() as usize, history::slot_of(local.time(), request.slot_minutes))
     };
-    let mut occurrences: HashMap<(usize, usize), u32> = HashMap::new();
-    for i in 0..grid.len() {
-        *occurrences.entry(locate(i)).or_default() += 1;
-    }
-    let name = method.name();
     let sigma = prediction.daily_sigma;
     (0..grid.len())
         .map(|i| {
             let (day, slot) = locate(i);
-            let share = 1.0 / f64::from(occurrences[&(day, slot)]);
-            let calls = prediction.calls.day(day)[slot] * share * learned_factor;
+            let calls = prediction.calls.day(day)[slot] * learned_factor;
+            let aht_s = if calls > 0.0 { prediction.aht_s.day(day)[slot] } else { 0.0 };
+            if calls > 0.0 && !(aht_s > 0.0) {
+                return Err(ForecastError::NoHandleTime { queue: queue.to_owned(), before: request.from });
+            }
             // Poisson noise within the interval plus the uncertainty of the day's level.
             let spread = 1.2816 * (calls + (calls * sigma).powi(2)).sqrt();
-            ForecastInterval {
-                queue: h.queue.clone(),
+            Ok(ForecastInterval {
+                queue: queue.to_owned(),
                 interval_start: zone.format_local(grid.start(i)),
                 interval_end: zone.format_local(grid.end(i)),
                 calls: round3(calls),
-                aht_s: round3(if calls > 0.0 { prediction.aht_s.day(day)[slot] } else { 0.0 }),
+                aht_s: round3(aht_s),
                 calls_lo80: round3((calls - spread).max(0.0)),
                 calls_hi80: round3(calls + spread),
-                model: name.clone(),
-            }
+                model: model.to_owned(),
+            })
         })
         .collect()
 }

@@ -9,7 +9,8 @@
 //!   profile, blended with the profile of its group (Monday–Friday, or the weekend) to damp noise.
 //!   Handle time per weekday and slot is a recent answered-weighted mean, shrunk towards the
 //!   weekday's mean where calls are few.
-//! Both read the history cleaned of calendar effects and apply the calendar of the predicted days.
+//! The regression reads the history cleaned of calendar effects and applies the calendar of the
+//! predicted days; seasonal naive copies the raw history, as a baseline should.
 
 use super::history::{DayMatrix, QueueHistory};
 use chrono::{Datelike, Weekday};
@@ -24,6 +25,9 @@ pub enum Method {
 const NO_DECAY: u32 = 0;
 
 impl Method {
+    /// Used when the history is too short for a backtest: the regression over all of it.
+    pub const FALLBACK: Method = Method::DailyRegression { half_life_days: NO_DECAY, trend: false, profile_weeks: 12, profile_blend: 0.5 };
+
     /// Every method the backtest chooses from.
     pub fn candidates() -> Vec<Method> {
         let mut out = vec![Method::SeasonalNaive];
@@ -104,6 +108,12 @@ fn weekday(p: &Prepared, day: usize) -> Weekday {
     p.history.date(day).weekday()
 }
 
+/// A day with hours the calendar says had no calls at all (factor 0): its volume cannot be
+/// cleaned back, so it neither levels nor shapes the model.
+fn closed_by_calendar(p: &Prepared, day: usize) -> bool {
+    p.volume_factor.day(day).contains(&0.0)
+}
+
 /// The same weekday of the last week before the origin, raw (calendar effects included).
 fn seasonal_naive(p: &Prepared, origin: usize, days: usize) -> (DayMatrix, f64) {
     let h = &p.history.calls;
@@ -147,7 +157,7 @@ fn profile(p: &Prepared, origin: usize, day: Weekday, weeks: u32, blend: f64) ->
     let mut group = vec![0.0; slots];
     for d in first..origin {
         let date_day = weekday(p, d);
-        if weekday_group(date_day) != weekday_group(day) {
+        if weekday_group(date_day) != weekday_group(day) || closed_by_calendar(p, d) {
             continue;
         }
         let values = p.clean_calls.day(d);
@@ -183,16 +193,15 @@ fn handle_time(p: &Prepared, origin: usize, days: usize) -> DayMatrix {
     let h = p.history;
     let first = origin.saturating_sub(7 * WEEKS);
     let mut by_day: Vec<(Vec<f64>, Vec<f64>)> = vec![(vec![0.0; slots], vec![0.0; slots]); 7];
-    let (mut all_handle, mut all_answered) = (0.0, 0.0);
     for d in first..origin {
         let (handle, answered) = &mut by_day[weekday(p, d).num_days_from_monday() as usize];
         for s in 0..slots {
             handle[s] += p.clean_handle_s.day(d)[s];
             answered[s] += h.answered.day(d)[s];
         }
-        all_handle += p.clean_handle_s.total(d);
-        all_answered += h.answered.total(d);
     }
+    // A weekday with no answered call lately falls back on the whole history's mean.
+    let (all_handle, all_answered) = (0..origin).fold((0.0, 0.0), |(t, a), d| (t + p.clean_handle_s.total(d), a + h.answered.total(d)));
     let overall = if all_answered > 0.0 { all_handle / all_answered } else { 0.0 };
     let mut out = DayMatrix::zeros(days, slots);
     for d in 0..days {
@@ -233,7 +242,9 @@ impl DailyFit {
             let recent: Vec<f64> = (origin.saturating_sub(56)..origin).filter(|&d| weekday(p, d).num_days_from_monday() as usize == w).map(|d| totals[d]).collect();
             *c = !recent.is_empty() && recent.iter().filter(|t| **t <= 0.0).count() * 2 > recent.len();
         }
-        let used: Vec<usize> = (0..origin).filter(|&d| totals[d] > 0.0 && !closed[weekday(p, d).num_days_from_monday() as usize]).collect();
+        let used: Vec<usize> = (0..origin)
+            .filter(|&d| totals[d] > 0.0 && !closed[weekday(p, d).num_days_from_monday() as usize] && !closed_by_calendar(p, d))
+            .collect();
         // The annual shape needs every month to weigh alike: with recency weights it would be
         // learnt mostly from the last season and confused with the level.
         let long_memory = half_life_days == NO_DECAY || half_life_days >= 365;

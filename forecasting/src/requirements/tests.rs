@@ -13,7 +13,7 @@ fn run(targets: Option<&str>, smooth: usize) -> Result<Staffed, RequirementsErro
     let rows = read_forecast("forecast.csv", FORECAST.as_bytes(), 900.0)?;
     let file = targets.map(|t| (Path::new("targets.toml"), toml::from_str::<TargetsFile>(t).unwrap()));
     let mut goals = Goals::new(cli(), file)?;
-    staff(&rows, &mut goals, smooth)
+    staff("forecast.csv", &rows, &mut goals, smooth)
 }
 
 #[test]
