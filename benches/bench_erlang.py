@@ -47,8 +47,9 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-VENV_PYTHON = HERE / ".venv/bin/python"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import cpu_model, ensure_modules, timed  # noqa: E402
+
 
 PEAKS = [1, 3, 10, 30, 100, 300, 1000, 2000, 3500, 5000]
 QUEUES = [f"q{i + 1:02d}" for i in range(len(PEAKS))]
@@ -59,19 +60,6 @@ SL_TARGET = 0.8
 THRESHOLD_S = 20
 MAX_OCC = 0.85
 SHRINKAGE = 0.3
-
-
-def ensure_pyworkforce():
-    """Import pyworkforce, re-executing under benches/.venv if this interpreter lacks it."""
-    try:
-        from pyworkforce.queuing import ErlangC  # noqa: F401
-    except ImportError:
-        if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve() \
-                and not os.environ.get("BENCH_ERLANG_REEXEC"):
-            os.environ["BENCH_ERLANG_REEXEC"] = "1"
-            os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
-        raise SystemExit("pyworkforce is not installed: python3 -m venv benches/.venv && "
-                         "benches/.venv/bin/pip install -r benches/requirements.txt")
 
 
 def shape(minute_of_day: int) -> float:
@@ -119,17 +107,6 @@ def run_pyworkforce(rows: list[dict]) -> tuple[float, list[tuple[int, int]]]:
         res = e.required_positions(service_level=SL_TARGET, max_occupancy=MAX_OCC)
         out.append((res["raw_positions"], res["positions"]))
     return time.perf_counter() - t, out
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one command. The RSS comes from /usr/bin/time: a forked
-    child's ru_maxrss would include this Python process's memory from before the exec."""
-    t = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.decode()}")
-    return wall, int(proc.stderr.decode().strip().splitlines()[-1]) / 1024
 
 
 def instant(s: str) -> int:
@@ -222,17 +199,6 @@ def compare(rows, py, wfm_rows, show: int):
     return raw_mm, pos_mm, shown, causes
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--wfm", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release/wfm"))
@@ -242,7 +208,7 @@ def main() -> int:
     ap.add_argument("--peer-only", action="store_true", help="run only pyworkforce (no wfm binary needed)")
     ap.add_argument("--show", type=int, default=10, help="mismatches printed per size")
     args = ap.parse_args()
-    ensure_pyworkforce()
+    ensure_modules(["pyworkforce.queuing"])
     from importlib.metadata import version
 
     if not args.peer_only and not os.access(args.wfm, os.X_OK):

@@ -54,36 +54,12 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-VENV_PYTHON = HERE / ".venv/bin/python"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import ensure_modules, timed  # noqa: E402
+
 ALL_METHODS = ["wfm", "naive", "ets", "mstl", "ets+mstl"]
 PROFILE_WEEKS = 8
 AHT_WEEKS = 4
-
-
-def ensure_deps():
-    try:
-        import numpy  # noqa: F401
-        import pandas  # noqa: F401
-        import statsforecast  # noqa: F401
-    except ImportError:
-        if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve() \
-                and not os.environ.get("BENCH_FORECAST_REEXEC"):
-            os.environ["BENCH_FORECAST_REEXEC"] = "1"
-            os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
-        raise SystemExit("statsforecast/pandas missing: python3 -m venv benches/.venv && "
-                         "benches/.venv/bin/pip install -r benches/requirements.txt")
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one command. The RSS comes from /usr/bin/time: a forked
-    child's ru_maxrss would include this Python process's memory from before the exec."""
-    t = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.decode()}")
-    return wall, int(proc.stderr.decode().strip().splitlines()[-1]) / 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,7 +386,7 @@ def main() -> int:
     ap.add_argument("--write-synthetic", metavar="FILE", help="write a synthetic stats CSV and exit")
     ap.add_argument("--synthetic-queues", type=int, default=3)
     args = ap.parse_args()
-    ensure_deps()
+    ensure_modules(["numpy", "pandas", "statsforecast"])
     import numpy as np
     import pandas as pd
 
