@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import tempfile
 import os
 import platform
 import subprocess
@@ -47,3 +48,14 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "?"
+
+
+def work_dir(requested: str | None, prefix: str) -> tuple[Path, str | None]:
+    """The working directory: `requested` (created), else a fresh temporary one, returned second
+    so that the caller removes it."""
+    if requested:
+        work = Path(requested)
+        work.mkdir(parents=True, exist_ok=True)
+        return work, None
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    return Path(tmp), tmp

@@ -42,13 +42,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import cpu_model, ensure_modules, timed  # noqa: E402
+from bench_common import cpu_model, ensure_modules, timed, work_dir  # noqa: E402
 
 
 PEAKS = [1, 3, 10, 30, 100, 300, 1000, 2000, 3500, 5000]
@@ -213,12 +212,7 @@ def main() -> int:
 
     if not args.peer_only and not os.access(args.wfm, os.X_OK):
         raise SystemExit(f"{args.wfm}: no wfm binary (build it, or pass --peer-only)")
-    tmp = None
-    if args.workdir:
-        work = Path(args.workdir)
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        work = Path(tmp := tempfile.mkdtemp(prefix="bench-erlang-"))
+    work, tmp = work_dir(args.workdir, "bench-erlang-")
     results = []
     mismatch_tables = []
     try:

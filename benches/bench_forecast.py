@@ -50,12 +50,11 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import ensure_modules, timed  # noqa: E402
+from bench_common import ensure_modules, timed, work_dir  # noqa: E402
 
 ALL_METHODS = ["wfm", "naive", "ets", "mstl", "ets+mstl"]
 PROFILE_WEEKS = 8
@@ -418,12 +417,7 @@ def main() -> int:
     if not args.history_csv and not args.store:
         raise SystemExit("--store is required unless --history-csv is given")
 
-    tmp = None
-    if args.workdir:
-        work = Path(args.workdir)
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        work = Path(tmp := tempfile.mkdtemp(prefix="bench-forecast-"))
+    work, tmp = work_dir(args.workdir, "bench-forecast-")
     timings: dict[str, float] = {}
     notes: dict[str, str] = {}
     fcs = {}
