@@ -210,6 +210,13 @@ pub fn forecast(store_dir: &Path, a: ForecastArgs) -> Result<()> {
     out.flush()?;
 
     let mut err = std::io::stderr().lock();
+    if result.history_end < request.from {
+        let last = result.history_end.pred_opt().unwrap_or(result.history_end);
+        writeln!(err, "the last day with calls is {last}: the days between it and {} are forecast too, but not written", request.from)?;
+    }
+    for s in &result.skipped {
+        writeln!(err, "skipped: {s}")?;
+    }
     for e in &result.estimated {
         writeln!(err, "calendar: {:?} {:?} estimated volume factor {:.2} from {} past occurrences", e.kind, e.name, e.volume_factor, e.occurrences)?;
     }
@@ -224,7 +231,9 @@ pub fn forecast(store_dir: &Path, a: ForecastArgs) -> Result<()> {
             q.queue, q.history_days, q.model, pct(q.backtest_interval_wape), pct(q.baseline_interval_wape), q.backtest_origins, q.forecast_calls
         )?;
     }
-    if backtest_weeks.is_some() {
+    if backtest_weeks.is_some() && result.accuracy.is_empty() {
+        writeln!(err, "backtest: too little history (each origin needs 14 days before it)")?;
+    } else if backtest_weeks.is_some() {
         writeln!(err, "\n{:<12} {:<9} {:<7} {:>13} {:>10} {:>8} {:>8}  method", "queue", "role", "horizon", "interval WAPE", "daily WAPE", "MAPE", "bias")?;
         for r in &result.accuracy {
             writeln!(

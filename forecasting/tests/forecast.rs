@@ -239,6 +239,22 @@ fn learns_from_a_biased_earlier_run() {
 }
 
 #[test]
+fn days_without_data_before_the_start_are_bridged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = history_store(dir.path());
+    let later = ForecastRequest { from: date(FROM) + Duration::days(2), horizon_days: 7, ..request(false) };
+    let result = forecast(&store, &later).unwrap();
+    assert_eq!(result.history_end, date(FROM));
+    assert_eq!(result.rows.len(), 7 * 96);
+    assert!(result.rows[0].interval_start.starts_with("2025-12-24T00:00:00"), "{}", result.rows[0].interval_start);
+    let from_start = by_slot(&forecast(&store, &ForecastRequest { horizon_days: 9, ..request(false) }).unwrap().rows);
+    let bridged = by_slot(&result.rows);
+    // Wednesday 24 December at 11:00 is forecast alike whether or not two days were bridged.
+    let key = (date(FROM) + Duration::days(2), 44);
+    assert!((bridged[&key].0 - from_start[&key].0).abs() < 1e-9, "{:?} vs {:?}", bridged[&key], from_start[&key]);
+}
+
+#[test]
 fn refuses_empty_history_and_bad_horizons() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create_or_open(dir.path()).unwrap();

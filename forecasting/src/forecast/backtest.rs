@@ -82,8 +82,8 @@ pub struct Accuracy {
 }
 
 pub const BUCKETS: [(&str, usize, usize); 4] = [("1-7", 0, 7), ("8-14", 7, 14), ("15-28", 14, 28), ("29+", 28, usize::MAX)];
-/// At least this much history before a backtest origin.
-pub const MIN_TRAINING_DAYS: usize = 28;
+/// At least this much history before a backtest origin: two of each weekday.
+pub const MIN_TRAINING_DAYS: usize = 14;
 
 /// Per candidate: errors per bucket, then over all.
 pub struct Scores {

@@ -63,7 +63,8 @@ impl QueueHistory {
 /// Longest history read: three years is enough for annual seasonality and its change.
 pub const MAX_HISTORY_DAYS: i64 = 3 * 365;
 
-/// Every queue's history before `until` (exclusive), from its first day with a call.
+/// Every queue's history before `until` (exclusive), from the tenant's first day with a call to
+/// its last: trailing days without any call (data not loaded yet) are not taken for closed days.
 pub fn load(
     store: &Store,
     tenant: &TenantId,
@@ -76,8 +77,10 @@ pub fn load(
         .checked_sub_signed(Duration::days(MAX_HISTORY_DAYS))
         .ok_or_else(|| ForecastError::Invalid { field: "from", message: format!("{until} is out of range") })?;
     let longest = LocalDateRange::new(earliest, until).map_err(invalid)?;
-    // Read from the first day with data, not three years of empty intervals.
-    let Some(&from) = store.dates_with_data(Dataset::Calls, tenant, longest)?.first() else { return Ok(Vec::new()) };
+    // Read from the first day with data to the last, not three years of empty intervals.
+    let dates = store.dates_with_data(Dataset::Calls, tenant, longest)?;
+    let (Some(&from), Some(&last)) = (dates.first(), dates.last()) else { return Ok(Vec::new()) };
+    let until = last + Duration::days(1);
     let range = LocalDateRange::new(from, until).map_err(invalid)?;
     let query = StatsQuery {
         tenant: tenant.clone(),

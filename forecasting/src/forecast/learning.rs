@@ -93,9 +93,9 @@ impl Journal {
         self.dir.join("runs")
     }
 
-    /// Scores the saved runs made for the same slot length on the history before `until`,
-    /// rewrites `accuracy.csv`, and returns each queue's correction.
-    pub fn learn(&self, histories: &[QueueHistory], slot_minutes: u32, until: NaiveDate) -> Result<(Vec<RunAccuracy>, Vec<Correction>), ForecastError> {
+    /// Scores the saved runs made for the same slot length on the histories, rewrites
+    /// `accuracy.csv`, and returns each queue's correction.
+    pub fn learn(&self, histories: &[QueueHistory], slot_minutes: u32) -> Result<(Vec<RunAccuracy>, Vec<Correction>), ForecastError> {
         let io = |path: &Path, e: std::io::Error| ForecastError::File { file: path.display().to_string(), message: e.to_string() };
         let dir = self.runs_dir();
         let mut runs: Vec<PathBuf> = match std::fs::read_dir(&dir) {
@@ -118,10 +118,7 @@ impl Journal {
                 let Some(h) = by_queue.get(row.queue.as_str()) else { continue };
                 let Ok(start) = DateTime::parse_from_rfc3339(&row.interval_start) else { continue };
                 let local = start.naive_local();
-                if local.date() >= until || local.date() < h.first {
-                    continue;
-                }
-                let d = (local.date() - h.first).num_days() as usize;
+                let Some(d) = usize::try_from((local.date() - h.first).num_days()).ok().filter(|d| *d < h.days()) else { continue };
                 let slot = slot_of(local.time(), slot_minutes);
                 let actual = h.calls.day(d)[slot];
                 let answered = h.answered.day(d)[slot];

@@ -109,6 +109,9 @@ pub struct Forecast {
     pub past_runs: Vec<learning::RunAccuracy>,
     /// Queues left out, with the reason.
     pub skipped: Vec<String>,
+    /// The day after the last day with calls; days from it to the first forecast day are
+    /// forecast but not output.
+    pub history_end: NaiveDate,
 }
 
 pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, ForecastError> {
@@ -139,22 +142,26 @@ pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, Fo
         return Err(ForecastError::NoHistory { tenant: request.tenant.clone(), queue, before: request.from });
     }
     let journal = learning::Journal::new(store.root(), request.tenant.as_str());
-    let (past_runs, learned) = if request.learn { journal.learn(&histories, request.slot_minutes, request.from)? } else { (Vec::new(), Vec::new()) };
+    let (past_runs, learned) = if request.learn { journal.learn(&histories, request.slot_minutes)? } else { (Vec::new(), Vec::new()) };
 
+    // Days between the end of the data and the first forecast day are forecast, not output.
+    let history_end = histories[0].date(histories[0].days());
+    let gap = (request.from - history_end).num_days().max(0) as usize;
     let horizon = request.horizon_days as usize;
     // The backtest may only use factors estimated before its first origin, as a planner could.
-    let backtest_start = request.from - Duration::days(7 * i64::from(request.backtest_weeks));
+    let backtest_start = history_end - Duration::days(7 * i64::from(request.backtest_weeks));
     let (backtest_factors, _) = estimate_factors(&histories, request, backtest_start);
     let (factors, estimated) = estimate_factors(&histories, request, request.from);
     let candidates = Method::candidates();
-    let mut out = Forecast { rows: Vec::new(), queues: Vec::new(), accuracy: Vec::new(), estimated, learned: learned.clone(), past_runs, skipped };
+    let mut out = Forecast { rows: Vec::new(), queues: Vec::new(), accuracy: Vec::new(), estimated, learned: learned.clone(), past_runs, skipped, history_end };
     let grid = IntervalGrid::new(
         zone,
         LocalDateRange::new(request.from, request.from + Duration::days(horizon as i64)).map_err(|e| ForecastError::Invalid { field: "horizon", message: e.to_string() })?,
         IntervalLength::Minutes(request.slot_minutes),
     );
     for h in &histories {
-        let scores = backtest::run(&candidates, &prepare(h, request, &backtest_factors, horizon), request.backtest_weeks as usize, horizon);
+        // Scored on the same lead times as the forecast: from the end of the history.
+        let scores = backtest::run(&candidates, &prepare(h, request, &backtest_factors, gap + horizon), request.backtest_weeks as usize, gap + horizon);
         let chosen = if scores.origins == 0 {
             // Too little history to compare: the regression over all of it.
             candidates.iter().position(|m| *m == Method::FALLBACK).expect("the fallback is a candidate")
@@ -178,8 +185,8 @@ pub fn forecast(store: &Store, request: &ForecastRequest) -> Result<Forecast, Fo
             }
         }
         let learned_factor = learned.iter().find(|c| c.queue == h.queue).map_or(1.0, |c| c.factor);
-        let prediction = predict(&method, &prepare(h, request, &factors, horizon), h.days(), horizon);
-        let rows = to_intervals(&grid, request, &h.queue, &method.name(), &prediction, learned_factor)?;
+        let prediction = predict(&method, &prepare(h, request, &factors, gap + horizon), h.days(), gap + horizon);
+        let rows = to_intervals(&grid, request, gap, &h.queue, &method.name(), &prediction, learned_factor)?;
         let total: f64 = rows.iter().map(|r| r.calls).sum();
         out.queues.push(QueueSummary {
             queue: h.queue.clone(),
@@ -295,6 +302,8 @@ fn prepare<'a>(h: &'a QueueHistory, request: &ForecastRequest, estimated: &Facto
 fn to_intervals(
     grid: &IntervalGrid,
     request: &ForecastRequest,
+    // Predicted days before the first forecast day.
+    offset: usize,
     queue: &str,
     model: &str,
     prediction: &model::Prediction,
@@ -303,7 +312,7 @@ fn to_intervals(
     let zone = grid.zone();
     let locate = |i: usize| {
         let local = grid.start(i).with_timezone(&zone.tz()).naive_local();
-        ((local.date() - request.from).num_days() as usize, history::slot_of(local.time(), request.slot_minutes))
+        (offset + (local.date() - request.from).num_days() as usize, history::slot_of(local.time(), request.slot_minutes))
     };
     let sigma = prediction.daily_sigma;
     (0..grid.len())
