@@ -1,0 +1,184 @@
+//! The independent checker: every hard-rule violation of a roster, computed from the roster,
+//! the agents and the rules alone. Solvers are tested against it, never against their own
+//! bookkeeping.
+
+use crate::agents::Agent;
+use crate::roster::{ActivityKind, Roster, Shift};
+use crate::rules::Rules;
+use chrono::{Datelike, Duration, NaiveDate, Timelike};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The rule's name as in `rules.toml` (or the agents file for contract rules).
+    pub rule: &'static str,
+    pub agent: String,
+    pub date: NaiveDate,
+    pub detail: String,
+}
+
+pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation> {
+    let by_id: HashMap<&str, &Agent> = agents.iter().map(|a| (a.id.as_str(), a)).collect();
+    let mut out = Vec::new();
+    let mut push = |rule, agent: &str, date, detail: String| out.push(Violation { rule, agent: agent.to_owned(), date, detail });
+
+    let Some(horizon) = horizon(roster) else { return Vec::new() };
+    let mut per_agent: BTreeMap<&str, Vec<&crate::roster::Activity>> = BTreeMap::new();
+    for a in &roster.activities {
+        per_agent.entry(a.agent_id.as_str()).or_default().push(a);
+    }
+    for (id, activities) in &mut per_agent {
+        if !by_id.contains_key(id) {
+            push("unknown-agent", id, activities[0].date, "not in the agents file".into());
+        }
+        activities.sort_by_key(|a| a.start);
+        for pair in activities.windows(2) {
+            if pair[1].start < pair[0].end {
+                push("overlap", id, pair[1].date, format!("{} at {} overlaps {} until {}", pair[1].kind.as_str(), pair[1].start, pair[0].kind.as_str(), pair[0].end));
+            }
+        }
+        let leaves: Vec<_> = activities.iter().filter(|a| a.kind == ActivityKind::Leave).collect();
+        for a in activities.iter().filter(|a| a.kind.on_shift()) {
+            if leaves.iter().any(|l| a.start < l.end && l.start < a.end) {
+                push("leave", id, a.date, format!("{} at {} during approved leave", a.kind.as_str(), a.start));
+            }
+        }
+    }
+
+    let shifts = roster.shifts();
+    for s in &shifts {
+        let id = s.agent_id.as_str();
+        let team = by_id.get(id).map_or("", |a| a.team.as_str());
+        check_shift(s, team, rules, &mut push);
+    }
+
+    let mut by_agent: BTreeMap<&str, Vec<&Shift>> = BTreeMap::new();
+    for s in &shifts {
+        by_agent.entry(s.agent_id.as_str()).or_default().push(s);
+    }
+    for (id, shifts) in &by_agent {
+        let agent = by_id.get(id).copied();
+        for pair in shifts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let rest = (b.start() - a.end()).num_minutes();
+            if let Some(min) = rules.hard.min_rest_between_shifts_min {
+                if rest < i64::from(min) {
+                    push("min_rest_between_shifts_hours", id, b.date, format!("{rest} minutes after the shift ending {}", a.end()));
+                }
+            }
+            if let Some(rule) = rules.hard.no_early_after_night {
+                let night = a.end().date_naive() > a.date || minute_of_day(a.end()) > rule.night_end_after.minutes();
+                let early = minute_of_day(b.start()) < rule.early_start_before.minutes();
+                if b.date == a.date + Duration::days(1) && night && early {
+                    push("no_early_after_night", id, b.date, format!("starts {} after a shift ending {}", b.start(), a.end()));
+                }
+            }
+        }
+        let worked: BTreeSet<NaiveDate> = shifts.iter().map(|s| s.date).collect();
+        let max_run = [rules.hard.max_consecutive_work_days, agent.and_then(|a| a.max_consecutive_work_days)].into_iter().flatten().min();
+        if let Some(max) = max_run {
+            let mut run = 0;
+            for day in horizon.0.iter_days().take_while(|d| *d <= horizon.1) {
+                run = if worked.contains(&day) { run + 1 } else { 0 };
+                if run == max + 1 {
+                    push("max_consecutive_work_days", id, day, format!("day {run} in a row"));
+                }
+            }
+        }
+        for week in full_weeks(horizon) {
+            let in_week = |d: NaiveDate| d >= week && d < week + Duration::days(7);
+            let paid: i64 = shifts.iter().filter(|s| in_week(s.date)).map(|s| s.paid_min()).sum();
+            let leave: i64 = per_agent[id].iter().filter(|a| a.kind == ActivityKind::Leave && in_week(a.date)).map(|a| a.minutes()).sum();
+            let cap = [rules.hard.max_paid_min_per_week.map(i64::from), agent.map(|a| i64::from(a.max_hours_week) * 60)].into_iter().flatten().min();
+            if let Some(cap) = cap {
+                if paid > cap {
+                    push("max_hours_per_week", id, week, format!("{:.2} paid hours, at most {:.2}", paid as f64 / 60.0, cap as f64 / 60.0));
+                }
+            }
+            if let Some(a) = agent {
+                if paid + leave < i64::from(a.min_hours_week) * 60 {
+                    push("min_hours_week", id, week, format!("{:.2} paid hours with leave, at least {}", (paid + leave) as f64 / 60.0, a.min_hours_week));
+                }
+            }
+            if let Some(min_off) = rules.hard.min_days_off_per_week {
+                let off = 7 - worked.iter().filter(|d| in_week(**d)).count() as u32;
+                if off < min_off {
+                    push("min_days_off_per_week", id, week, format!("{off} days off, at least {min_off}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn check_shift(s: &Shift, team: &str, rules: &Rules, push: &mut impl FnMut(&'static str, &str, NaiveDate, String)) {
+    let id = s.agent_id.as_str();
+    let length = s.length_min();
+    if !rules.shifts.lengths_min.iter().any(|&l| i64::from(l) == length) {
+        push("shifts.lengths_hours", id, s.date, format!("{length} minutes long"));
+    }
+    if s.start().date_naive() != s.date {
+        push("shifts.date", id, s.date, format!("starts {}, not on its date", s.start()));
+    }
+    if minute_of_day(s.start()) % rules.shifts.start_step_min != 0 {
+        push("shifts.start_step_minutes", id, s.date, format!("starts {}", s.start()));
+    }
+    let window = rules.shifts.window_for(team);
+    let end_minute = if s.end().date_naive() > s.date { 1440 * (s.end().date_naive() - s.date).num_days() as u32 + minute_of_day(s.end()) } else { minute_of_day(s.end()) };
+    if minute_of_day(s.start()) < window.earliest_start.minutes() || end_minute > window.latest_end.minutes() {
+        push("shifts.window", id, s.date, format!("{}–{} is outside {}–{}", s.start(), s.end(), window.earliest_start, window.latest_end));
+    }
+    for pair in s.activities.windows(2) {
+        if pair[1].start > pair[0].end {
+            push("shifts.gap", id, s.date, format!("nothing planned {}–{}", pair[0].end, pair[1].start));
+        }
+    }
+    let b = &rules.breaks;
+    if length > i64::from(b.meal_after_min) && !s.activities.iter().any(|a| a.kind == ActivityKind::Meal && a.minutes() >= i64::from(b.meal_min)) {
+        push("breaks.meal_minutes", id, s.date, format!("a {length}-minute shift without a {}-minute meal", b.meal_min));
+    }
+    if let Some(max) = rules.hard.max_continuous_work_min {
+        let (mut run, mut since, mut reported) = (0, s.start(), false);
+        for a in &s.activities {
+            if !a.kind.continuous_work() {
+                run = 0;
+                continue;
+            }
+            if run == 0 {
+                (since, reported) = (a.start, false);
+            }
+            run += a.minutes();
+            if run > i64::from(max) && !reported {
+                push("max_continuous_work_hours", id, s.date, format!("{run} minutes of work from {since}"));
+                reported = true;
+            }
+        }
+    }
+}
+
+fn minute_of_day(t: chrono::DateTime<chrono::FixedOffset>) -> u32 {
+    t.hour() * 60 + t.minute()
+}
+
+/// First and last date of the roster.
+fn horizon(roster: &Roster) -> Option<(NaiveDate, NaiveDate)> {
+    let first = roster.activities.iter().map(|a| a.date).min()?;
+    let last = roster.activities.iter().map(|a| a.date).max()?;
+    Some((first, last))
+}
+
+/// The Mondays of the ISO weeks wholly inside the horizon: weekly rules judge whole weeks.
+fn full_weeks((first, last): (NaiveDate, NaiveDate)) -> Vec<NaiveDate> {
+    let offset = (7 - first.weekday().num_days_from_monday()) % 7;
+    let mut monday = first + Duration::days(i64::from(offset));
+    let mut out = Vec::new();
+    while monday + Duration::days(6) <= last {
+        out.push(monday);
+        monday += Duration::days(7);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,27 @@
+//! Scheduling: who works which shift, with breaks, over the coming weeks.
+//!
+//! - [`rules`]: `rules.toml` — shift shapes, breaks and meals, hard rules and weighted soft
+//!   rules — parsed strictly (unknown keys are errors) into checked values.
+//! - [`agents`]: the agents file — skills with efficiency, team, contract hours and preferences.
+//! - [`roster`]: a roster as activities (work, break, meal, training, leave, day off) in local
+//!   time, read from and written to `roster.csv`.
+//! - [`check`]: the independent checker: every hard-rule violation of a roster, computed from
+//!   the roster alone, never from a solver's bookkeeping.
+//!
+//! The solver arrives on top of these (issue 4). Depends on `wfm-model` only; it must not
+//! depend on the store, forecasting's internals, telephony or the web layer — requirements
+//! come in as a file.
+
+pub mod agents;
+pub mod check;
+pub mod roster;
+pub mod rules;
+
+/// A parse error naming the file, line and field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    #[error("{file}:{line}: `{field}`: {message}")]
+    Field { file: String, line: u64, field: String, message: String },
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+}

@@ -1,0 +1,344 @@
+//! `rules.toml`: shift shapes, breaks and meals, hard rules, soft rules with weights.
+//! Unknown keys are errors, so that a misspelt rule is never silently ignored.
+
+use crate::InputError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A wall-clock time of day in minutes, 00:00 to 24:00 (24:00 ends a day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClockTime(u32);
+
+impl ClockTime {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (h, m) = s.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(Self(h * 60 + m))
+    }
+
+    pub fn from_minutes(minutes: u32) -> Self {
+        Self(minutes)
+    }
+
+    pub fn minutes(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    pub shifts: ShiftRules,
+    pub breaks: BreakRules,
+    pub hard: HardRules,
+    pub soft: SoftRules,
+}
+
+/// Shapes a shift may take; a team may have its own window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShiftRules {
+    /// Paid and unpaid length of a shift, in minutes.
+    pub lengths_min: Vec<u32>,
+    pub start_step_min: u32,
+    pub window: ShiftWindow,
+    pub team_windows: BTreeMap<String, ShiftWindow>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShiftWindow {
+    pub earliest_start: ClockTime,
+    pub latest_end: ClockTime,
+}
+
+impl ShiftRules {
+    pub fn window_for(&self, team: &str) -> ShiftWindow {
+        self.team_windows.get(team).copied().unwrap_or(self.window)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreakRules {
+    /// Unpaid meal, for shifts longer than `meal_after_min`.
+    pub meal_min: u32,
+    pub meal_after_min: u32,
+    /// Paid break.
+    pub break_min: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HardRules {
+    pub min_rest_between_shifts_min: Option<u32>,
+    pub max_paid_min_per_week: Option<u32>,
+    pub max_consecutive_work_days: Option<u32>,
+    pub min_days_off_per_week: Option<u32>,
+    pub max_continuous_work_min: Option<u32>,
+    pub no_early_after_night: Option<EarlyAfterNight>,
+}
+
+/// A shift starting before `early_start_before` may not follow, on the next day, a shift that
+/// ended after `night_end_after`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyAfterNight {
+    pub early_start_before: ClockTime,
+    pub night_end_after: ClockTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoftRule {
+    pub limit: f64,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SoftRules {
+    pub max_same_shift_per_week: Option<SoftRule>,
+    pub team_start_spread_hours: Option<SoftRule>,
+    pub preferences_weight: Option<f64>,
+    /// Fair share of unpopular (early, late, weekend) shifts.
+    pub fairness_weight: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShape {
+    shifts: ShiftsSection,
+    breaks: BreaksSection,
+    #[serde(default)]
+    rules: HardSection,
+    #[serde(default)]
+    soft: SoftSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShiftsSection {
+    lengths_hours: Vec<f64>,
+    start_step_minutes: u32,
+    earliest_start: String,
+    latest_end: String,
+    #[serde(default)]
+    teams: BTreeMap<String, WindowSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowSection {
+    earliest_start: String,
+    latest_end: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreaksSection {
+    meal_minutes: u32,
+    meal_after_hours: f64,
+    break_minutes: u32,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct HardSection {
+    min_rest_between_shifts_hours: Option<f64>,
+    max_hours_per_week: Option<f64>,
+    max_consecutive_work_days: Option<u32>,
+    min_days_off_per_week: Option<u32>,
+    max_continuous_work_hours: Option<f64>,
+    no_early_after_night: Option<EarlyAfterNightSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EarlyAfterNightSection {
+    early_start_before: String,
+    night_end_after: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SoftSection {
+    max_same_shift_per_week: Option<SoftSection2>,
+    team_start_spread_hours: Option<SoftSection2>,
+    preferences: Option<WeightOnly>,
+    fairness: Option<WeightOnly>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SoftSection2 {
+    limit: f64,
+    weight: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightOnly {
+    weight: f64,
+}
+
+impl Rules {
+    /// Parses and checks a rules file; `name` appears in errors.
+    pub fn parse(name: &str, text: &str) -> Result<Self, InputError> {
+        let file: FileShape = toml::from_str(text).map_err(|e| InputError::File { file: name.into(), message: e.to_string() })?;
+        let bad = |field: &str, message: String| InputError::File { file: name.into(), message: format!("`{field}`: {message}") };
+        let clock = |field: &str, s: &str| ClockTime::parse(s).ok_or_else(|| bad(field, format!("{s:?} is not a time HH:MM")));
+        let hours_to_min = |field: &str, h: f64, max_hours: f64| {
+            if h.is_finite() && h > 0.0 && h <= max_hours && (h * 60.0).fract() == 0.0 {
+                Ok((h * 60.0) as u32)
+            } else {
+                Err(bad(field, format!("{h} is not a whole number of minutes' hours in (0, {max_hours}]")))
+            }
+        };
+        let window = |prefix: &str, earliest: &str, latest: &str| -> Result<ShiftWindow, InputError> {
+            let w = ShiftWindow {
+                earliest_start: clock(&format!("{prefix}.earliest_start"), earliest)?,
+                latest_end: clock(&format!("{prefix}.latest_end"), latest)?,
+            };
+            if w.earliest_start >= w.latest_end {
+                return Err(bad(&format!("{prefix}.latest_end"), format!("{} is not after earliest_start {}", w.latest_end, w.earliest_start)));
+            }
+            Ok(w)
+        };
+
+        let s = &file.shifts;
+        if s.lengths_hours.is_empty() {
+            return Err(bad("shifts.lengths_hours", "no shift length given".into()));
+        }
+        let lengths_min = s.lengths_hours.iter().map(|&h| hours_to_min("shifts.lengths_hours", h, 24.0)).collect::<Result<Vec<_>, _>>()?;
+        if s.start_step_minutes == 0 || 1440 % s.start_step_minutes != 0 {
+            return Err(bad("shifts.start_step_minutes", format!("{} does not divide a day", s.start_step_minutes)));
+        }
+        let base = window("shifts", &s.earliest_start, &s.latest_end)?;
+        let mut team_windows = BTreeMap::new();
+        for (team, w) in &s.teams {
+            team_windows.insert(team.clone(), window(&format!("shifts.teams.{team}"), &w.earliest_start, &w.latest_end)?);
+        }
+        let shortest_window = team_windows.values().chain([&base]).map(|w| w.latest_end.minutes() - w.earliest_start.minutes()).min().unwrap_or(0);
+        if lengths_min.iter().all(|&l| l > shortest_window) {
+            return Err(bad("shifts.lengths_hours", format!("no length fits the {} minutes between earliest_start and latest_end", shortest_window)));
+        }
+
+        let b = &file.breaks;
+        let breaks = BreakRules { meal_min: b.meal_minutes, meal_after_min: hours_to_min("breaks.meal_after_hours", b.meal_after_hours, 24.0)?, break_min: b.break_minutes };
+        if breaks.meal_min > 240 || breaks.break_min > 120 {
+            return Err(bad("breaks", "a meal over 4 hours or a break over 2 hours is not a break".into()));
+        }
+
+        let r = &file.rules;
+        let week = |field: &str, v: Option<u32>| match v {
+            Some(d) if d > 7 => Err(bad(field, format!("{d} is more than the days of a week"))),
+            other => Ok(other),
+        };
+        let hard = HardRules {
+            min_rest_between_shifts_min: r.min_rest_between_shifts_hours.map(|h| hours_to_min("rules.min_rest_between_shifts_hours", h, 48.0)).transpose()?,
+            max_paid_min_per_week: r.max_hours_per_week.map(|h| hours_to_min("rules.max_hours_per_week", h, 168.0)).transpose()?,
+            max_consecutive_work_days: match r.max_consecutive_work_days {
+                Some(0) => return Err(bad("rules.max_consecutive_work_days", "0 would forbid all work".into())),
+                other => other,
+            },
+            min_days_off_per_week: week("rules.min_days_off_per_week", r.min_days_off_per_week)?,
+            max_continuous_work_min: r.max_continuous_work_hours.map(|h| hours_to_min("rules.max_continuous_work_hours", h, 24.0)).transpose()?,
+            no_early_after_night: r
+                .no_early_after_night
+                .as_ref()
+                .map(|n| -> Result<_, InputError> {
+                    Ok(EarlyAfterNight {
+                        early_start_before: clock("rules.no_early_after_night.early_start_before", &n.early_start_before)?,
+                        night_end_after: clock("rules.no_early_after_night.night_end_after", &n.night_end_after)?,
+                    })
+                })
+                .transpose()?,
+        };
+
+        let weight = |field: &str, w: f64| if w.is_finite() && w >= 0.0 { Ok(w) } else { Err(bad(field, format!("{w} is not a weight ≥ 0"))) };
+        let soft_rule = |field: &str, r: &SoftSection2| -> Result<SoftRule, InputError> {
+            if !(r.limit.is_finite() && r.limit >= 0.0) {
+                return Err(bad(&format!("{field}.limit"), format!("{} is not a limit ≥ 0", r.limit)));
+            }
+            Ok(SoftRule { limit: r.limit, weight: weight(&format!("{field}.weight"), r.weight)? })
+        };
+        let so = &file.soft;
+        let soft = SoftRules {
+            max_same_shift_per_week: so.max_same_shift_per_week.as_ref().map(|r| soft_rule("soft.max_same_shift_per_week", r)).transpose()?,
+            team_start_spread_hours: so.team_start_spread_hours.as_ref().map(|r| soft_rule("soft.team_start_spread_hours", r)).transpose()?,
+            preferences_weight: so.preferences.as_ref().map(|p| weight("soft.preferences.weight", p.weight)).transpose()?,
+            fairness_weight: so.fairness.as_ref().map(|p| weight("soft.fairness.weight", p.weight)).transpose()?,
+        };
+        Ok(Rules { shifts: ShiftRules { lengths_min, start_step_min: s.start_step_minutes, window: base, team_windows }, breaks, hard, soft })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape the issue prints, which `wfm generate` writes too.
+    pub const EXAMPLE: &str = r#"
+[shifts]
+lengths_hours = [6, 8, 9]
+start_step_minutes = 30
+earliest_start = "06:00"
+latest_end = "23:00"
+[breaks]
+meal_minutes = 30
+meal_after_hours = 6
+break_minutes = 15
+[rules]
+min_rest_between_shifts_hours = 11
+max_hours_per_week = 40
+max_consecutive_work_days = 5
+min_days_off_per_week = 2
+max_continuous_work_hours = 3
+no_early_after_night = { early_start_before = "08:00", night_end_after = "21:00" }
+[soft]
+max_same_shift_per_week = { limit = 3, weight = 5 }
+team_start_spread_hours = { limit = 2, weight = 3 }
+preferences = { weight = 2 }
+"#;
+
+    #[test]
+    fn reads_the_documented_shape() {
+        let r = Rules::parse("rules.toml", EXAMPLE).unwrap();
+        assert_eq!(r.shifts.lengths_min, vec![360, 480, 540]);
+        assert_eq!(r.shifts.window.earliest_start, ClockTime::parse("06:00").unwrap());
+        assert_eq!(r.hard.min_rest_between_shifts_min, Some(660));
+        assert_eq!(r.hard.max_continuous_work_min, Some(180));
+        assert_eq!(r.hard.no_early_after_night.unwrap().night_end_after.to_string(), "21:00");
+        assert_eq!(r.soft.max_same_shift_per_week, Some(SoftRule { limit: 3.0, weight: 5.0 }));
+        assert_eq!(r.breaks.meal_after_min, 360);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors_naming_the_key() {
+        let typo = EXAMPLE.replace("max_consecutive_work_days", "max_consecutive_workdays");
+        let e = Rules::parse("rules.toml", &typo).unwrap_err().to_string();
+        assert!(e.contains("max_consecutive_workdays"), "{e}");
+        let e = Rules::parse("rules.toml", &EXAMPLE.replace("\"06:00\"", "\"6am\"")).unwrap_err().to_string();
+        assert!(e.contains("`shifts.earliest_start`"), "{e}");
+        let e = Rules::parse("rules.toml", &EXAMPLE.replace("[6, 8, 9]", "[20]")).unwrap_err().to_string();
+        assert!(e.contains("`shifts.lengths_hours`") && e.contains("fits"), "{e}");
+        let e = Rules::parse("rules.toml", &EXAMPLE.replace("start_step_minutes = 30", "start_step_minutes = 7")).unwrap_err().to_string();
+        assert!(e.contains("`shifts.start_step_minutes`"), "{e}");
+        let e = Rules::parse("rules.toml", &EXAMPLE.replace("min_days_off_per_week = 2", "min_days_off_per_week = 9")).unwrap_err().to_string();
+        assert!(e.contains("`rules.min_days_off_per_week`"), "{e}");
+    }
+
+    #[test]
+    fn team_windows_override_the_default() {
+        let text = EXAMPLE.replace("[breaks]", "[shifts.teams.nights]\nearliest_start = \"14:00\"\nlatest_end = \"24:00\"\n[breaks]");
+        let r = Rules::parse("rules.toml", &text).unwrap();
+        assert_eq!(r.shifts.window_for("nights").latest_end.minutes(), 1440);
+        assert_eq!(r.shifts.window_for("day"), r.shifts.window);
+    }
+
+    #[test]
+    fn the_generators_example_parses() {
+        let generated = include_str!("../../datasets/sample/rules.toml");
+        Rules::parse("rules.toml", generated).unwrap();
+    }
+}
