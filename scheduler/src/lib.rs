@@ -3,6 +3,9 @@
 //! - [`rules`]: `rules.toml` — shift shapes, breaks and meals, hard rules and weighted soft
 //!   rules — parsed strictly (unknown keys are errors) into checked values.
 //! - [`agents`]: the agents file — skills with efficiency, team, contract hours and preferences.
+//! - [`demand`]: the requirement curve to cover, agents per queue and interval, from the file
+//!   `wfm staff` writes.
+//! - [`requests`]: approved leave, overtime, wished days off and start times.
 //! - [`roster`]: a roster as activities (work, break, meal, training, leave, day off) in local
 //!   time, read from and written to `roster.csv`.
 //! - [`check`]: the independent checker: every hard-rule violation of a roster, computed from
@@ -14,6 +17,8 @@
 
 pub mod agents;
 pub mod check;
+pub mod demand;
+pub mod requests;
 pub mod roster;
 pub mod rules;
 
