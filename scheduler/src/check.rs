@@ -70,7 +70,7 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
             if let Some(rule) = rules.hard.no_early_after_night {
                 let night = a.end().date_naive() > a.date || minute_of_day(a.end()) > rule.night_end_after.minutes();
                 let early = minute_of_day(b.start()) < rule.early_start_before.minutes();
-                if b.date == a.date + Duration::days(1) && night && early {
+                if a.date.succ_opt() == Some(b.date) && night && early {
                     push("no_early_after_night", id, b.date, format!("starts {} after a shift ending {}", b.start(), a.end()));
                 }
             }
@@ -87,7 +87,7 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
             }
         }
         for week in full_weeks(horizon) {
-            let in_week = |d: NaiveDate| d >= week && d < week + Duration::days(7);
+            let in_week = |d: NaiveDate| (0..7).contains(&(d - week).num_days());
             let paid: i64 = shifts.iter().filter(|s| in_week(s.date)).map(|s| s.paid_min()).sum();
             let leave: i64 = per_agent[id].iter().filter(|a| a.kind == ActivityKind::Leave && in_week(a.date)).map(|a| a.minutes()).sum();
             let cap = [rules.hard.max_paid_min_per_week.map(i64::from), agent.map(|a| i64::from(a.max_hours_week) * 60)].into_iter().flatten().min();
@@ -125,8 +125,9 @@ fn check_shift(s: &Shift, team: &str, rules: &Rules, push: &mut impl FnMut(&'sta
         push("shifts.start_step_minutes", id, s.date, format!("starts {}", s.start()));
     }
     let window = rules.shifts.window_for(team);
-    let end_minute = if s.end().date_naive() > s.date { 1440 * (s.end().date_naive() - s.date).num_days() as u32 + minute_of_day(s.end()) } else { minute_of_day(s.end()) };
-    if minute_of_day(s.start()) < window.earliest_start.minutes() || end_minute > window.latest_end.minutes() {
+    // Minutes from the shift's midnight, so that an end past midnight counts as late.
+    let end_minute = (s.end().date_naive() - s.date).num_days() * 1440 + i64::from(minute_of_day(s.end()));
+    if minute_of_day(s.start()) < window.earliest_start.minutes() || end_minute > i64::from(window.latest_end.minutes()) {
         push("shifts.window", id, s.date, format!("{}–{} is outside {}–{}", s.start(), s.end(), window.earliest_start, window.latest_end));
     }
     for pair in s.activities.windows(2) {
@@ -171,11 +172,11 @@ fn horizon(roster: &Roster) -> Option<(NaiveDate, NaiveDate)> {
 /// The Mondays of the ISO weeks wholly inside the horizon: weekly rules judge whole weeks.
 fn full_weeks((first, last): (NaiveDate, NaiveDate)) -> Vec<NaiveDate> {
     let offset = (7 - first.weekday().num_days_from_monday()) % 7;
-    let mut monday = first + Duration::days(i64::from(offset));
     let mut out = Vec::new();
-    while monday + Duration::days(6) <= last {
-        out.push(monday);
-        monday += Duration::days(7);
+    let mut monday = first.checked_add_signed(Duration::days(i64::from(offset)));
+    while let Some(m) = monday.filter(|m| m.checked_add_signed(Duration::days(6)).is_some_and(|sunday| sunday <= last)) {
+        out.push(m);
+        monday = m.checked_add_signed(Duration::days(7));
     }
     out
 }

@@ -17,6 +17,9 @@ pub struct Demand {
     pub queues: BTreeMap<QueueName, Vec<u32>>,
 }
 
+/// Longest requirement curve read: a roster covers weeks, not years.
+pub const MAX_SPAN_DAYS: i64 = 400;
+
 /// Which count to cover: the agents on the phones, or those plus shrinkage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
@@ -64,6 +67,10 @@ pub fn parse(name: &str, input: impl Read, column: Column) -> Result<Demand, Inp
     }
     // The full grid from first to last, so that a missing row means nobody is needed.
     let first = starts[0];
+    let span_days = (*starts.last().expect("non-empty") - first).num_days();
+    if span_days > MAX_SPAN_DAYS {
+        return Err(InputError::File { file: name.into(), message: format!("{span_days} days from first to last interval; at most {MAX_SPAN_DAYS}") });
+    }
     let count = ((*starts.last().expect("non-empty") - first).num_minutes() / step) as usize + 1;
     let starts: Vec<DateTime<FixedOffset>> = (0..count).map(|i| first + chrono::Duration::minutes(step * i as i64)).collect();
     let mut queues: BTreeMap<QueueName, Vec<u32>> = BTreeMap::new();
