@@ -132,6 +132,7 @@ pub fn erlang(a: ErlangArgs) -> Result<()> {
 
 #[derive(Debug, clap::Args)]
 pub struct ForecastArgs {
+    /// The Parquet store (default: DATA/store).
     #[arg(long)]
     pub store: Option<PathBuf>,
     #[arg(long)]
@@ -142,6 +143,7 @@ pub struct ForecastArgs {
     /// Days (28d) or weeks (4w).
     #[arg(long, default_value = "28d")]
     horizon: String,
+    /// Only this queue (default: every queue with calls).
     #[arg(long)]
     queue: Option<String>,
     /// Holidays and events: CSV `date,kind,name[,tenant,queue,volume_factor,aht_factor,from_hour,to_hour]`.
@@ -157,6 +159,7 @@ pub struct ForecastArgs {
     /// Neither learn from earlier runs nor save this one.
     #[arg(long)]
     no_learn: bool,
+    /// The forecast CSV: queue, interval_start, interval_end, calls, aht_s, calls_lo80, calls_hi80, model.
     #[arg(long)]
     out: PathBuf,
     /// Also write the choices, backtest accuracy and learning as JSON.
@@ -274,6 +277,7 @@ pub struct StaffArgs {
     /// Interval length when the forecast has no interval_end column.
     #[arg(long, default_value = "15m")]
     interval: String,
+    /// The requirements CSV: one row per forecast row (columns in docs/forecasting.md).
     #[arg(long)]
     out: PathBuf,
 }

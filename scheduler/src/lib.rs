@@ -5,19 +5,22 @@
 //! - [`agents`]: the agents file — skills with efficiency, team, contract hours and preferences.
 //! - [`demand`]: the requirement curve to cover, agents per queue and interval, from the file
 //!   `wfm staff` writes.
+//! - [`design`]: shift design — how many shifts of each shape each day — by a linear
+//!   programme (good_lp, pure-Rust microlp) whose optimum is the under-staffing lower bound.
 //! - [`requests`]: approved leave, overtime, wished days off and start times.
 //! - [`roster`]: a roster as activities (work, break, meal, training, leave, day off) in local
 //!   time, read from and written to `roster.csv`.
 //! - [`check`]: the independent checker: every hard-rule violation of a roster, computed from
 //!   the roster alone, never from a solver's bookkeeping.
 //!
-//! The solver arrives on top of these (issue 4). Depends on `wfm-model` only; it must not
+//! Roster assignment (naming agents) and break placement arrive on top of these (issue 4). Depends on `wfm-model` only; it must not
 //! depend on the store, forecasting's internals, telephony or the web layer — requirements
 //! come in as a file.
 
 pub mod agents;
 pub mod check;
 pub mod demand;
+pub mod design;
 pub mod requests;
 pub mod roster;
 pub mod rules;

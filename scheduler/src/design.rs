@@ -1,0 +1,186 @@
+//! Shift design: how many shifts of each shape start on each day so that the staff on duty
+//! covers the requirement curve, before anyone is named.
+//!
+//! A linear programme over (day, shape) counts with an under-staffing slack per interval:
+//! minimise `UNDER_WEIGHT × under-staffed agent-intervals + paid agent-intervals`, subject to
+//! coverage and to at most `max_shifts_per_day` shifts a day. Its optimum is the lower bound
+//! the roster is measured against; the counts are then rounded down and topped up greedily
+//! where the curve is short. (Coverage counts a shift as present for its whole length; breaks
+//! are placed afterwards.)
+
+use crate::demand::Demand;
+use crate::rules::ShiftWindow;
+use chrono::{Duration, NaiveDate, NaiveTime};
+use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
+
+/// A shift's shape: start (minutes after local midnight) and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Shape {
+    pub start_min: u32,
+    pub length_min: u32,
+}
+
+/// Every shape the rules allow inside `window`.
+pub fn shapes(lengths_min: &[u32], start_step_min: u32, window: ShiftWindow) -> Vec<Shape> {
+    let mut out = Vec::new();
+    for &length_min in lengths_min {
+        let mut start = window.earliest_start.minutes().div_ceil(start_step_min) * start_step_min;
+        while start + length_min <= window.latest_end.minutes() {
+            out.push(Shape { start_min: start, length_min });
+            start += start_step_min;
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Agent-intervals under-staffed cost this many paid agent-intervals.
+pub const UNDER_WEIGHT: f64 = 20.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    pub days: Vec<NaiveDate>,
+    pub shapes: Vec<Shape>,
+    /// `counts[day][shape]`.
+    pub counts: Vec<Vec<u32>>,
+    /// Agents on duty per interval of the demand grid.
+    pub on_duty: Vec<u32>,
+    pub under_staffed: u64,
+    pub over_staffed: u64,
+    /// The linear programme's under-staffing: no integer design does better.
+    pub lower_bound_under: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DesignError {
+    #[error("the shift-design programme failed: {0}")]
+    Solver(String),
+}
+
+/// Designs shifts for `required` (agents per interval on `demand`'s grid, queues pooled).
+pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_per_day: u32) -> Result<Design, DesignError> {
+    let first = demand.starts[0];
+    let step = i64::from(demand.interval_min);
+    let last = *demand.starts.last().expect("a demand has intervals");
+    let days: Vec<NaiveDate> = first.date_naive().iter_days().take_while(|d| *d <= last.date_naive()).collect();
+    // Intervals a shape covers on a day: from its start to its end, clipped to the grid.
+    let cover = |day: NaiveDate, shape: &Shape| {
+        let start = day.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(shape.start_min));
+        let offset = (start - first.naive_local()).num_minutes();
+        let from = offset.div_euclid(step).max(0) as usize;
+        let to = ((offset + i64::from(shape.length_min)) / step).clamp(0, required.len() as i64) as usize;
+        from.min(to)..to
+    };
+    let mut vars = ProblemVariables::new();
+    let x: Vec<Vec<Variable>> = days.iter().map(|_| shapes.iter().map(|_| vars.add(variable().min(0))).collect()).collect();
+    let under: Vec<Variable> = required.iter().map(|_| vars.add(variable().min(0))).collect();
+    let mut objective = Expression::from(0.0);
+    let mut covering: Vec<Expression> = required.iter().map(|_| Expression::from(0.0)).collect();
+    for (d, day) in days.iter().enumerate() {
+        for (s, shape) in shapes.iter().enumerate() {
+            let range = cover(*day, shape);
+            objective += x[d][s] * (range.len() as f64);
+            for i in range {
+                covering[i] += x[d][s];
+            }
+        }
+    }
+    for u in &under {
+        objective += *u * UNDER_WEIGHT;
+    }
+    let mut problem = vars.minimise(objective).using(microlp);
+    for (i, expr) in covering.into_iter().enumerate() {
+        problem = problem.with(constraint!(expr + under[i] >= f64::from(required[i])));
+    }
+    for row in &x {
+        let total: Expression = row.iter().copied().sum();
+        problem = problem.with(constraint!(total <= f64::from(max_shifts_per_day)));
+    }
+    let solution = problem.solve().map_err(|e| DesignError::Solver(e.to_string()))?;
+    let lower_bound_under: f64 = under.iter().map(|u| solution.value(*u)).sum();
+
+    // Round down, then add the shift that removes the most under-staffing while any does.
+    let mut counts: Vec<Vec<u32>> = x.iter().map(|row| row.iter().map(|v| (solution.value(*v) + 1e-6).floor() as u32).collect()).collect();
+    let mut on_duty = vec![0u32; required.len()];
+    for (d, day) in days.iter().enumerate() {
+        for (s, shape) in shapes.iter().enumerate() {
+            for i in cover(*day, shape) {
+                on_duty[i] += counts[d][s];
+            }
+        }
+    }
+    loop {
+        let mut best: Option<(usize, usize, i64)> = None;
+        for (d, day) in days.iter().enumerate() {
+            if counts[d].iter().sum::<u32>() >= max_shifts_per_day {
+                continue;
+            }
+            for (s, shape) in shapes.iter().enumerate() {
+                let range = cover(*day, shape);
+                let gain = range.clone().filter(|&i| on_duty[i] < required[i]).count() as i64;
+                // Worth it when the covered shortage outweighs the paid time.
+                let value = gain * UNDER_WEIGHT as i64 - range.len() as i64;
+                if value > 0 && best.is_none_or(|(_, _, v)| value > v) {
+                    best = Some((d, s, value));
+                }
+            }
+        }
+        let Some((d, s, _)) = best else { break };
+        counts[d][s] += 1;
+        for i in cover(days[d], &shapes[s]) {
+            on_duty[i] += 1;
+        }
+    }
+    let under_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(r.saturating_sub(*o))).sum();
+    let over_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(o.saturating_sub(*r))).sum();
+    Ok(Design { days, shapes: shapes.to_vec(), counts, on_duty, under_staffed, over_staffed, lower_bound_under })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::ClockTime;
+    use chrono::{DateTime, FixedOffset};
+    use std::collections::BTreeMap;
+
+    fn demand(days: usize, curve: impl Fn(usize) -> u32) -> (Demand, Vec<u32>) {
+        let first: DateTime<FixedOffset> = DateTime::parse_from_rfc3339("2026-03-02T00:00:00+01:00").unwrap();
+        let n = days * 96;
+        let starts = (0..n).map(|i| first + Duration::minutes(15 * i as i64)).collect();
+        let required: Vec<u32> = (0..n).map(|i| curve(i % 96)).collect();
+        (Demand { starts, interval_min: 15, queues: BTreeMap::new() }, required)
+    }
+
+    fn window(from: &str, to: &str) -> ShiftWindow {
+        ShiftWindow { earliest_start: ClockTime::parse(from).unwrap(), latest_end: ClockTime::parse(to).unwrap() }
+    }
+
+    #[test]
+    fn shapes_fit_the_window_on_the_step() {
+        let s = shapes(&[480, 540], 30, window("06:00", "23:00"));
+        assert_eq!(s.first(), Some(&Shape { start_min: 360, length_min: 480 }));
+        assert!(s.iter().all(|s| s.start_min % 30 == 0 && s.start_min + s.length_min <= 1380));
+        assert_eq!(s.iter().filter(|s| s.length_min == 480).count(), 19);
+    }
+
+    #[test]
+    fn a_flat_block_is_covered_exactly() {
+        // Three agents needed 09:00–17:00: three 8-hour shifts at 09:00, nothing else.
+        let (d, required) = demand(1, |slot| if (36..68).contains(&slot) { 3 } else { 0 });
+        let out = design(&d, &required, &shapes(&[480], 30, window("06:00", "23:00")), 10).unwrap();
+        assert_eq!((out.under_staffed, out.over_staffed), (0, 0));
+        assert!(out.lower_bound_under.abs() < 1e-6);
+        let nine = out.shapes.iter().position(|s| s.start_min == 540).unwrap();
+        assert_eq!(out.counts[0][nine], 3);
+    }
+
+    #[test]
+    fn too_few_agents_leave_the_least_shortage() {
+        // 5 needed all day 07:00–23:00 but only 4 shifts a day: the bound and the design agree.
+        let (d, required) = demand(2, |slot| if (28..92).contains(&slot) { 5 } else { 0 });
+        let out = design(&d, &required, &shapes(&[480], 30, window("06:00", "23:00")), 4).unwrap();
+        assert!(out.counts.iter().all(|day| day.iter().sum::<u32>() <= 4));
+        assert!(out.under_staffed as f64 >= out.lower_bound_under - 1e-6);
+        assert!((out.under_staffed as f64) <= out.lower_bound_under * 1.05 + 1.0, "{} vs {}", out.under_staffed, out.lower_bound_under);
+    }
+}
