@@ -10,7 +10,7 @@ use wfm_analytics::Store;
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
 use wfm_web::{ImportRun, OpsDb};
 
-use crate::planning;
+use crate::{planning, rostering};
 
 #[derive(Debug, Parser)]
 #[command(name = "wfm", version, about = "Workforce management and analytics for call centres")]
@@ -44,6 +44,8 @@ enum Command {
     Forecast(planning::ForecastArgs),
     /// Required agents per queue and interval from a forecast file.
     Staff(planning::StaffArgs),
+    /// A roster: shifts, breaks and days off for named agents, under the rules (first version).
+    Schedule(rostering::ScheduleArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -193,6 +195,7 @@ pub fn run(args: Args) -> Result<()> {
             planning::forecast(&store, a)
         }
         Command::Staff(a) => planning::staff(a),
+        Command::Schedule(a) => rostering::schedule(a),
     }
 }
 

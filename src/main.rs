@@ -3,6 +3,7 @@
 
 mod cli;
 mod planning;
+mod rostering;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -93,6 +93,51 @@ fn generate_forecast_staff_chain() {
         }
     }
     assert!(busy > 500, "the forecast has busy intervals: {busy}");
+
+    // And a roster for the first two weeks, which the checker passes.
+    let roster = dir.path().join("roster.csv");
+    let report = dir.path().join("report.json");
+    let out = run(&[
+        "schedule", "--requirements", p(&req), "--agents", p(&data.join("agents.csv")), "--rules", p(&data.join("rules.toml")),
+        "--from", "2026-03-02", "--weeks", "2", "--out", p(&roster), "--report", p(&report),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["hard_rule_violations"].as_array().unwrap().len(), 0, "{}", report["hard_rule_violations"]);
+    assert_eq!(report["coverage"].as_array().unwrap().len(), 14 * 96);
+    assert!(report["under_staffed_agent_intervals"].as_f64().unwrap() >= report["lower_bound_under_staffed"].as_f64().unwrap());
+    let text = std::fs::read_to_string(&roster).unwrap();
+    assert!(text.starts_with("agent_id,date,activity,start,end\n"));
+    for activity in ["work", "break", "meal", "day-off"] {
+        assert!(text.contains(&format!(",{activity},")), "no {activity} in the roster");
+    }
+}
+
+#[test]
+fn schedule_names_the_conflict_when_the_rules_cannot_all_be_met() {
+    let dir = tempfile::tempdir().unwrap();
+    let req = dir.path().join("req.csv");
+    let mut csv = String::from("queue,interval_start,agents\n");
+    for day in 2..9 {
+        for hour in 9..17 {
+            csv += &format!("support,2026-03-{day:02}T{hour:02}:00:00+01:00,1\n");
+        }
+    }
+    std::fs::write(&req, csv).unwrap();
+    let agents = dir.path().join("agents.csv");
+    // A 40-hour minimum under a 30-hour weekly maximum cannot be met.
+    std::fs::write(&agents, "agent_id,team,skills,team_leader,min_hours_week,max_hours_week\na1,t1,support:1.0,false,40,40\n").unwrap();
+    let rules = dir.path().join("rules.toml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/sample/rules.toml")).unwrap();
+    std::fs::write(&rules, text.replace("max_hours_per_week = 40", "max_hours_per_week = 30")).unwrap();
+    let roster = dir.path().join("roster.csv");
+    let out = run(&[
+        "schedule", "--requirements", p(&req), "--agents", p(&agents), "--rules", p(&rules), "--from", "2026-03-02", "--weeks", "1", "--out", p(&roster),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("conflict: min_hours_week for agent a1 on 2026-03-02"), "{err}");
+    assert!(std::fs::read_to_string(&roster).unwrap().lines().count() > 1, "the best roster found is still written");
 }
 
 #[test]

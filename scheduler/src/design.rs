@@ -10,7 +10,7 @@
 
 use crate::demand::Demand;
 use crate::rules::ShiftWindow;
-use chrono::{Duration, NaiveDate, NaiveTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 
 /// A shift's shape: start (minutes after local midnight) and length.
@@ -41,6 +41,10 @@ pub const UNDER_WEIGHT: f64 = 20.0;
 pub struct Design {
     pub days: Vec<NaiveDate>,
     pub shapes: Vec<Shape>,
+    /// Agents required per interval (queues pooled), from `grid_start` every `step_min`.
+    pub required: Vec<u32>,
+    pub grid_start: NaiveDateTime,
+    pub step_min: u32,
     /// `counts[day][shape]`.
     pub counts: Vec<Vec<u32>>,
     /// Agents on duty per interval of the demand grid.
@@ -49,6 +53,22 @@ pub struct Design {
     pub over_staffed: u64,
     /// The linear programme's under-staffing: no integer design does better.
     pub lower_bound_under: f64,
+}
+
+impl Design {
+    /// The grid intervals a shift of `shape` on day `day` spans, clipped to the grid.
+    pub fn cover(&self, day: usize, shape: &Shape) -> std::ops::Range<usize> {
+        cover(self.grid_start, self.step_min, self.required.len(), self.days[day], shape)
+    }
+}
+
+fn cover(grid_start: NaiveDateTime, step_min: u32, intervals: usize, day: NaiveDate, shape: &Shape) -> std::ops::Range<usize> {
+    let start = day.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(shape.start_min));
+    let offset = (start - grid_start).num_minutes();
+    let step = i64::from(step_min);
+    let from = offset.div_euclid(step).max(0) as usize;
+    let to = ((offset + i64::from(shape.length_min)) / step).clamp(0, intervals as i64) as usize;
+    from.min(to)..to
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -60,17 +80,10 @@ pub enum DesignError {
 /// Designs shifts for `required` (agents per interval on `demand`'s grid, queues pooled).
 pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_per_day: u32) -> Result<Design, DesignError> {
     let first = demand.starts[0];
-    let step = i64::from(demand.interval_min);
     let last = *demand.starts.last().expect("a demand has intervals");
     let days: Vec<NaiveDate> = first.date_naive().iter_days().take_while(|d| *d <= last.date_naive()).collect();
-    // Intervals a shape covers on a day: from its start to its end, clipped to the grid.
-    let cover = |day: NaiveDate, shape: &Shape| {
-        let start = day.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(shape.start_min));
-        let offset = (start - first.naive_local()).num_minutes();
-        let from = offset.div_euclid(step).max(0) as usize;
-        let to = ((offset + i64::from(shape.length_min)) / step).clamp(0, required.len() as i64) as usize;
-        from.min(to)..to
-    };
+    let grid_start = first.naive_local();
+    let cover = |day: NaiveDate, shape: &Shape| cover(grid_start, demand.interval_min, required.len(), day, shape);
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Variable>> = days.iter().map(|_| shapes.iter().map(|_| vars.add(variable().min(0))).collect()).collect();
     let under: Vec<Variable> = required.iter().map(|_| vars.add(variable().min(0))).collect();
@@ -133,7 +146,18 @@ pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_pe
     }
     let under_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(r.saturating_sub(*o))).sum();
     let over_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(o.saturating_sub(*r))).sum();
-    Ok(Design { days, shapes: shapes.to_vec(), counts, on_duty, under_staffed, over_staffed, lower_bound_under })
+    Ok(Design {
+        days,
+        shapes: shapes.to_vec(),
+        required: required.to_vec(),
+        grid_start,
+        step_min: demand.interval_min,
+        counts,
+        on_duty,
+        under_staffed,
+        over_staffed,
+        lower_bound_under,
+    })
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! come in as a file.
 
 pub mod agents;
+pub mod assign;
 pub mod check;
 pub mod demand;
 pub mod design;

@@ -1,0 +1,377 @@
+//! Roster assignment: naming an agent for every designed shift, day by day, under every hard
+//! rule, preferring agents below their contract hours, their wished starts and days off; then
+//! topping up agents still below their weekly minimum; then placing meals and breaks.
+//!
+//! A greedy first version: each shift goes to the best eligible agent; shifts nobody can take
+//! stay unfilled (reported as under-staffing). Skills are not yet matched per queue: the design
+//! pools the queues.
+
+use crate::agents::Agent;
+use crate::design::{Design, Shape};
+use crate::requests::{Request, RequestKind};
+use crate::roster::{Activity, ActivityKind, Roster};
+use crate::rules::Rules;
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    pub agent: usize,
+    pub day: usize,
+    pub shape: Shape,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Assigned {
+    pub shifts: Vec<Assignment>,
+    /// Designed shifts no agent could take: (day, shape).
+    pub unfilled: Vec<(usize, Shape)>,
+}
+
+/// What the rules need to know of an agent's roster so far.
+#[derive(Debug, Clone, Default)]
+struct AgentState {
+    /// The shift of each day, if any.
+    shifts: Vec<Option<Shape>>,
+    paid_by_week: HashMap<usize, i64>,
+    days_by_week: HashMap<usize, u32>,
+    starts_by_week: HashMap<(usize, u32), u32>,
+}
+
+impl AgentState {
+    /// The nearest shift before `day` and the nearest after: (day, shape).
+    fn neighbours(&self, day: usize) -> (Option<(usize, Shape)>, Option<(usize, Shape)>) {
+        let before = (0..day).rev().find_map(|d| self.shifts[d].map(|s| (d, s)));
+        let after = (day + 1..self.shifts.len()).find_map(|d| self.shifts[d].map(|s| (d, s)));
+        (before, after)
+    }
+
+    /// Days worked in a row just before and just after `day`.
+    fn run_around(&self, day: usize) -> u32 {
+        let before = (0..day).rev().take_while(|&d| self.shifts[d].is_some()).count();
+        let after = (day + 1..self.shifts.len()).take_while(|&d| self.shifts[d].is_some()).count();
+        (before + after) as u32
+    }
+}
+
+pub fn paid_minutes(shape: &Shape, rules: &Rules) -> i64 {
+    let meal = if shape.length_min > rules.breaks.meal_after_min { rules.breaks.meal_min } else { 0 };
+    i64::from(shape.length_min - meal)
+}
+
+struct Context<'a> {
+    design: &'a Design,
+    agents: &'a [Agent],
+    rules: &'a Rules,
+    leave: HashMap<(usize, usize), Vec<(u32, u32)>>,
+    overtime_by_week: HashMap<(usize, usize), i64>,
+    wished_off: HashMap<(usize, usize), ()>,
+    wished_start: HashMap<(usize, usize), u32>,
+}
+
+impl Context<'_> {
+    fn week(&self, day: usize) -> usize {
+        // Weeks counted from the Monday on or before day 0.
+        (day + self.design.days[0].weekday().num_days_from_monday() as usize) / 7
+    }
+
+    fn weekly_cap(&self, agent: usize, week: usize) -> i64 {
+        let own = i64::from(self.agents[agent].max_hours_week) * 60;
+        let cap = self.rules.hard.max_paid_min_per_week.map_or(own, |r| own.min(i64::from(r)));
+        cap + self.overtime_by_week.get(&(agent, week)).copied().unwrap_or(0)
+    }
+
+    fn eligible(&self, a: usize, st: &AgentState, day: usize, shape: &Shape) -> bool {
+        let rules = self.rules;
+        let agent = &self.agents[a];
+        if st.shifts[day].is_some() {
+            return false;
+        }
+        let window = rules.shifts.window_for(&agent.team);
+        if shape.start_min < window.earliest_start.minutes() || shape.start_min + shape.length_min > window.latest_end.minutes() {
+            return false;
+        }
+        if let Some(spans) = self.leave.get(&(a, day)) {
+            if spans.iter().any(|&(f, t)| shape.start_min < t && f < shape.start_min + shape.length_min) {
+                return false;
+            }
+        }
+        let start = |d: usize, s: &Shape| d as i64 * 1440 + i64::from(s.start_min);
+        let end = |d: usize, s: &Shape| start(d, s) + i64::from(s.length_min);
+        let (before, after) = st.neighbours(day);
+        if let Some(min) = rules.hard.min_rest_between_shifts_min.map(i64::from) {
+            if before.is_some_and(|(d, s)| start(day, shape) - end(d, &s) < min) || after.is_some_and(|(d, s)| start(d, &s) - end(day, shape) < min) {
+                return false;
+            }
+        }
+        if let Some(rule) = rules.hard.no_early_after_night {
+            let night = |s: &Shape| s.start_min + s.length_min > rule.night_end_after.minutes();
+            let early = |s: &Shape| s.start_min < rule.early_start_before.minutes();
+            if before.is_some_and(|(d, s)| d + 1 == day && night(&s) && early(shape)) || after.is_some_and(|(d, s)| day + 1 == d && night(shape) && early(&s)) {
+                return false;
+            }
+        }
+        let max_run = [rules.hard.max_consecutive_work_days, agent.max_consecutive_work_days].into_iter().flatten().min();
+        if max_run.is_some_and(|m| st.run_around(day) + 1 > m) {
+            return false;
+        }
+        let week = self.week(day);
+        if st.paid_by_week.get(&week).copied().unwrap_or(0) + paid_minutes(shape, rules) > self.weekly_cap(a, week) {
+            return false;
+        }
+        let max_days = 7 - rules.hard.min_days_off_per_week.unwrap_or(0);
+        st.days_by_week.get(&week).copied().unwrap_or(0) < max_days
+    }
+
+    /// Lower is better.
+    fn score(&self, a: usize, st: &AgentState, day: usize, shape: &Shape) -> f64 {
+        let agent = &self.agents[a];
+        let week = self.week(day);
+        let paid = st.paid_by_week.get(&week).copied().unwrap_or(0) as f64;
+        let deficit = (f64::from(agent.min_hours_week) * 60.0 - paid).max(0.0);
+        let mut score = -deficit * 10.0 + paid;
+        let soft = &self.rules.soft;
+        let preference = soft.preferences_weight.unwrap_or(1.0) * 60.0;
+        let date = self.design.days[day];
+        if agent.preferred_days_off.contains(&date.weekday()) || self.wished_off.contains_key(&(a, day)) {
+            score += preference * 4.0;
+        }
+        let wished = self.wished_start.get(&(a, day)).copied();
+        if wished == Some(shape.start_min) || agent.preferred_starts.iter().any(|p| p.minutes() == shape.start_min) {
+            score -= preference;
+        }
+        if let Some(rule) = soft.max_same_shift_per_week {
+            if f64::from(st.starts_by_week.get(&(week, shape.start_min)).copied().unwrap_or(0)) >= rule.limit {
+                score += rule.weight * 60.0;
+            }
+        }
+        score
+    }
+}
+
+fn apply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
+    st.shifts[day] = Some(*shape);
+    let week = ctx.week(day);
+    *st.paid_by_week.entry(week).or_default() += paid_minutes(shape, ctx.rules);
+    *st.days_by_week.entry(week).or_default() += 1;
+    *st.starts_by_week.entry((week, shape.start_min)).or_default() += 1;
+}
+
+pub fn assign(design: &Design, agents: &[Agent], rules: &Rules, requests: &[Request]) -> Assigned {
+    let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashMap::new(), wished_start: HashMap::new() };
+    for r in requests {
+        let (Some(&a), Some(&day)) = (index.get(r.agent_id.as_str()), day_of.get(&r.date)) else { continue };
+        match &r.kind {
+            RequestKind::Leave { span } => ctx.leave.entry((a, day)).or_default().push(span.map_or((0, 1440), |(f, t)| (f.minutes(), t.minutes()))),
+            RequestKind::Overtime { hours } => {
+                let week = ctx.week(day);
+                *ctx.overtime_by_week.entry((a, week)).or_default() += (hours * 60.0) as i64;
+            }
+            RequestKind::DayOff => {
+                ctx.wished_off.insert((a, day), ());
+            }
+            RequestKind::Start { at } => {
+                ctx.wished_start.insert((a, day), at.minutes());
+            }
+        }
+    }
+    let mut states: Vec<AgentState> = agents.iter().map(|_| AgentState { shifts: vec![None; design.days.len()], ..AgentState::default() }).collect();
+    let mut out = Assigned::default();
+    let mut duty = vec![0u32; design.required.len()];
+    for day in 0..design.days.len() {
+        let mut wanted: Vec<Shape> = Vec::new();
+        for (s, shape) in design.shapes.iter().enumerate() {
+            wanted.extend(std::iter::repeat_n(*shape, design.counts[day][s] as usize));
+        }
+        wanted.sort();
+        for shape in wanted {
+            let best = (0..agents.len())
+                .filter(|&a| ctx.eligible(a, &states[a], day, &shape))
+                .min_by(|&a, &b| ctx.score(a, &states[a], day, &shape).total_cmp(&ctx.score(b, &states[b], day, &shape)));
+            match best {
+                Some(a) => {
+                    apply(&mut states[a], &ctx, day, &shape);
+                    design.cover(day, &shape).for_each(|i| duty[i] += 1);
+                    out.shifts.push(Assignment { agent: a, day, shape });
+                }
+                None => out.unfilled.push((day, shape)),
+            }
+        }
+    }
+    top_up_contracts(&ctx, &mut states, &mut duty, &mut out);
+    out
+}
+
+/// Gives agents still below their contract's weekly minimum extra shifts, where the staff on
+/// duty falls shortest of the requirement (over-staffing is the price of the contract).
+fn top_up_contracts(ctx: &Context, states: &mut [AgentState], duty: &mut [u32], out: &mut Assigned) {
+    let design = ctx.design;
+    let weeks: Vec<usize> = {
+        let mut w: Vec<usize> = (0..design.days.len()).map(|d| ctx.week(d)).collect();
+        w.dedup();
+        w
+    };
+    for a in 0..ctx.agents.len() {
+        for &week in &weeks {
+            let minimum = i64::from(ctx.agents[a].min_hours_week) * 60;
+            loop {
+                let paid = states[a].paid_by_week.get(&week).copied().unwrap_or(0);
+                if paid >= minimum {
+                    break;
+                }
+                let mut best: Option<(usize, Shape, i64)> = None;
+                for day in (0..design.days.len()).filter(|&d| ctx.week(d) == week) {
+                    for shape in &design.shapes {
+                        if !ctx.eligible(a, &states[a], day, shape) {
+                            continue;
+                        }
+                        let shortage: i64 = design.cover(day, shape).map(|i| i64::from(design.required[i].saturating_sub(duty[i]))).sum();
+                        // Enough hours first, then the most shortage covered, then the shortest.
+                        let enough = paid + paid_minutes(shape, ctx.rules) >= minimum;
+                        let value = i64::from(enough) * 1_000_000 + shortage * 1000 - i64::from(shape.length_min);
+                        if best.is_none_or(|(_, _, v)| value > v) {
+                            best = Some((day, *shape, value));
+                        }
+                    }
+                }
+                let Some((day, shape, _)) = best else { break };
+                apply(&mut states[a], ctx, day, &shape);
+                design.cover(day, &shape).for_each(|i| duty[i] += 1);
+                out.shifts.push(Assignment { agent: a, day, shape });
+            }
+        }
+    }
+}
+
+/// The roster's activities: each shift cut into work runs no longer than the continuous-work
+/// limit, with the meal as the middle pause and paid breaks between the others, on the
+/// interval grid; days without a shift or leave are days off.
+pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: &Rules, offset: FixedOffset, step_min: u32) -> Roster {
+    let at = |day: usize, minute: i64| -> DateTime<FixedOffset> {
+        let t = design.days[day].and_time(NaiveTime::MIN) + Duration::minutes(minute);
+        t.and_local_timezone(offset).single().expect("a fixed offset maps every time")
+    };
+    let mut activities = Vec::new();
+    let mut working: HashMap<(usize, usize), ()> = HashMap::new();
+    for s in &assigned.shifts {
+        working.insert((s.agent, s.day), ());
+        let agent_id = agents[s.agent].id.clone();
+        let mut t = i64::from(s.shape.start_min);
+        for (kind, minutes) in shift_plan(&s.shape, rules, step_min) {
+            activities.push(Activity { agent_id: agent_id.clone(), date: design.days[s.day], kind, start: at(s.day, t), end: at(s.day, t + i64::from(minutes)) });
+            t += i64::from(minutes);
+        }
+    }
+    for (a, agent) in agents.iter().enumerate() {
+        for day in 0..design.days.len() {
+            if !working.contains_key(&(a, day)) {
+                activities.push(Activity { agent_id: agent.id.clone(), date: design.days[day], kind: ActivityKind::DayOff, start: at(day, 0), end: at(day, 1440) });
+            }
+        }
+    }
+    activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
+    Roster { activities }
+}
+
+/// Work runs and pauses of one shift, in order: the fewest paid breaks that keep every run
+/// within the continuous-work limit, runs rounded to the grid step.
+pub fn shift_plan(shape: &Shape, rules: &Rules, step_min: u32) -> Vec<(ActivityKind, u32)> {
+    let b = &rules.breaks;
+    let meal = shape.length_min > b.meal_after_min;
+    let limit = rules.hard.max_continuous_work_min.unwrap_or(u32::MAX);
+    let mut breaks = 0;
+    loop {
+        let pauses = u32::from(meal) + breaks;
+        let work = shape.length_min - if meal { b.meal_min } else { 0 } - breaks * b.break_min;
+        let runs = pauses + 1;
+        let run = (work / runs) / step_min * step_min;
+        let last = work - run * (runs - 1);
+        if last <= limit && run <= limit || breaks > 8 {
+            let mut out = Vec::new();
+            let meal_after = runs / 2;
+            for i in 0..runs {
+                out.push((ActivityKind::Work, if i + 1 == runs { last } else { run }));
+                if i + 1 < runs {
+                    let kind = if meal && i + 1 == meal_after.max(1) { ActivityKind::Meal } else { ActivityKind::Break };
+                    out.push((kind, if kind == ActivityKind::Meal { b.meal_min } else { b.break_min }));
+                }
+            }
+            return out;
+        }
+        breaks += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::demand::Demand;
+    use crate::design::{design, shapes};
+    use chrono::DateTime;
+    use std::collections::BTreeMap;
+
+    const RULES: &str = include_str!("../../datasets/sample/rules.toml");
+
+    fn agents(n: usize, min_hours: u32) -> Vec<Agent> {
+        let csv: String = std::iter::once("agent_id,team,skills,team_leader,min_hours_week,max_hours_week\n".to_owned())
+            .chain((0..n).map(|i| format!("a{i},t{},support:1.0,{},{min_hours},40\n", i % 3, i % 12 == 0)))
+            .collect();
+        crate::agents::parse("agents.csv", csv.as_bytes(), "demo").unwrap()
+    }
+
+    fn two_weeks(curve: impl Fn(usize) -> u32) -> (Demand, Vec<u32>) {
+        let first = DateTime::parse_from_rfc3339("2026-03-02T00:00:00+01:00").unwrap();
+        let n = 14 * 96;
+        let starts = (0..n).map(|i| first + Duration::minutes(15 * i as i64)).collect();
+        (Demand { starts, interval_min: 15, queues: BTreeMap::new() }, (0..n).map(|i| curve(i % 96)).collect())
+    }
+
+    fn roster_for(agents: &[Agent], curve: impl Fn(usize) -> u32, requests: &[Request]) -> (Roster, Assigned, Design) {
+        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        let (demand, required) = two_weeks(curve);
+        let d = design(&demand, &required, &shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window), agents.len() as u32).unwrap();
+        let assigned = assign(&d, agents, &rules, requests);
+        let roster = to_roster(&assigned, &d, agents, &rules, *demand.starts[0].offset(), 15);
+        (roster, assigned, d)
+    }
+
+    #[test]
+    fn every_shift_plan_passes_the_checker() {
+        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        for &length in &rules.shifts.lengths_min {
+            let plan = shift_plan(&Shape { start_min: 540, length_min: length }, &rules, 15);
+            assert_eq!(plan.iter().map(|(_, m)| m).sum::<u32>(), length, "{plan:?}");
+        }
+        let agents = agents(40, 0);
+        let (roster, assigned, _) = roster_for(&agents, |slot| if (36..72).contains(&slot) { 12 } else { 0 }, &[]);
+        assert!(!assigned.shifts.is_empty());
+        assert_eq!(check(&roster, &agents, &rules), Vec::new());
+    }
+
+    #[test]
+    fn contracts_leave_and_rules_hold_on_a_busy_fortnight() {
+        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        let agents = agents(30, 24);
+        let leave = Request { agent_id: agents[0].id.clone(), date: NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(), kind: RequestKind::Leave { span: None } };
+        let (roster, assigned, d) = roster_for(&agents, |slot| if (28..88).contains(&slot) { 14 } else { 2 * u32::from((28..88).contains(&(slot + 8))) }, &[leave]);
+        assert_eq!(check(&roster, &agents, &rules), Vec::new(), "hard rules and the 24-hour contracts hold");
+        assert!(!assigned.shifts.iter().any(|s| s.agent == 0 && d.days[s.day] == NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn random_instances_never_break_a_hard_rule(n in 3usize..25, peak in 1u32..20, open in 24usize..40, close in 72usize..92, min_hours in 0u32..36, leave_day in 0usize..14) {
+            let rules = Rules::parse("rules.toml", RULES).unwrap();
+            let agents = agents(n, min_hours);
+            let leave = Request { agent_id: agents[0].id.clone(), date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap() + Duration::days(leave_day as i64), kind: RequestKind::Leave { span: None } };
+            let (roster, _, _) = roster_for(&agents, |slot| if (open..close).contains(&slot) { peak } else { 0 }, &[leave]);
+            // A contract minimum can be unreachable (too few free days after leave); nothing else may break.
+            let broken: Vec<_> = check(&roster, &agents, &rules).into_iter().filter(|v| v.rule != "min_hours_week").collect();
+            proptest::prop_assert!(broken.is_empty(), "{broken:?}");
+        }
+    }
+}

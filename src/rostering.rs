@@ -1,0 +1,173 @@
+//! `wfm schedule`: requirements, agents and rules in; a roster and its report out.
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Duration, FixedOffset};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+use wfm_model::parse_date;
+use wfm_scheduler::assign::{assign, to_roster};
+use wfm_scheduler::check::{check, Violation};
+use wfm_scheduler::demand::{self, Column, Demand};
+use wfm_scheduler::design::{design, shapes};
+use wfm_scheduler::roster::{ActivityKind, Roster};
+use wfm_scheduler::rules::Rules;
+use wfm_scheduler::{agents, requests};
+
+#[derive(Debug, clap::Args)]
+pub struct ScheduleArgs {
+    /// Requirements CSV from `wfm staff`: queue, interval_start, agents.
+    #[arg(long)]
+    requirements: PathBuf,
+    /// Agents CSV (docs/scheduling.md).
+    #[arg(long)]
+    agents: PathBuf,
+    /// Rules TOML (docs/scheduling.md).
+    #[arg(long)]
+    rules: PathBuf,
+    /// First day of the roster, YYYY-MM-DD (a Monday keeps weekly rules on whole weeks).
+    #[arg(long)]
+    from: String,
+    #[arg(long, default_value_t = 4)]
+    weeks: u32,
+    /// Leave, overtime and wishes CSV (docs/scheduling.md).
+    #[arg(long)]
+    requests: Option<PathBuf>,
+    /// Only the agents of this tenant when the agents file has a tenant column.
+    #[arg(long, default_value = "demo")]
+    tenant: String,
+    /// Cover `agents_with_shrinkage` instead of `agents`.
+    #[arg(long)]
+    with_shrinkage: bool,
+    /// The roster CSV: agent_id, date, activity, start, end.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write coverage, violations, penalties and solve figures as JSON.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct CoverageRow {
+    interval_start: String,
+    required: u32,
+    scheduled: u32,
+    gap: i64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    solve_seconds: f64,
+    agents: usize,
+    shifts: usize,
+    unfilled_shifts: usize,
+    paid_hours: f64,
+    required_agent_intervals: u64,
+    under_staffed_agent_intervals: u64,
+    over_staffed_agent_intervals: u64,
+    /// The shift-design LP's under-staffing: no roster of these shifts does better.
+    lower_bound_under_staffed: f64,
+    hard_rule_violations: Vec<Violation>,
+    coverage: Vec<CoverageRow>,
+}
+
+fn read(path: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+pub fn schedule(a: ScheduleArgs) -> Result<()> {
+    let started = Instant::now();
+    let rules = Rules::parse(&a.rules.display().to_string(), &read(&a.rules)?)?;
+    let agents = agents::parse(&a.agents.display().to_string(), read(&a.agents)?.as_bytes(), &a.tenant)?;
+    let requests = match &a.requests {
+        Some(p) => requests::parse(&p.display().to_string(), read(p)?.as_bytes())?,
+        None => Vec::new(),
+    };
+    let column = if a.with_shrinkage { Column::AgentsWithShrinkage } else { Column::Agents };
+    let full = demand::parse(&a.requirements.display().to_string(), read(&a.requirements)?.as_bytes(), column)?;
+    if !(1..=6).contains(&a.weeks) {
+        bail!("--weeks: {} is not between 1 and 6", a.weeks);
+    }
+    let from = parse_date(&a.from)?;
+    let until = from + Duration::days(7 * i64::from(a.weeks));
+    let keep: Vec<usize> = (0..full.starts.len()).filter(|&i| (from..until).contains(&full.starts[i].date_naive())).collect();
+    if keep.is_empty() {
+        bail!("{}: no requirement between {from} and {until}", a.requirements.display());
+    }
+    let demand = Demand {
+        starts: keep.iter().map(|&i| full.starts[i]).collect(),
+        interval_min: full.interval_min,
+        queues: full.queues.iter().map(|(q, c)| (q.clone(), keep.iter().map(|&i| c[i]).collect())).collect(),
+    };
+    let required: Vec<u32> = (0..demand.starts.len()).map(|i| demand.queues.values().map(|c| c[i]).sum()).collect();
+    let mut all_shapes = shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window);
+    for w in rules.shifts.team_windows.values() {
+        all_shapes.extend(shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, *w));
+    }
+    all_shapes.sort();
+    all_shapes.dedup();
+    let designed = design(&demand, &required, &all_shapes, agents.len() as u32)?;
+    let assigned = assign(&designed, &agents, &rules, &requests);
+    let offset: FixedOffset = *demand.starts[0].offset();
+    let roster = to_roster(&assigned, &designed, &agents, &rules, offset, demand.interval_min);
+    let violations = check(&roster, &agents, &rules);
+    let scheduled = on_duty(&roster, &demand);
+    let solve_seconds = started.elapsed().as_secs_f64();
+
+    let file = std::fs::File::create(&a.out).with_context(|| format!("{}: cannot write", a.out.display()))?;
+    roster.write_csv(std::io::BufWriter::new(file))?;
+    let under: u64 = required.iter().zip(&scheduled).map(|(r, s)| u64::from(r.saturating_sub(*s))).sum();
+    let over: u64 = required.iter().zip(&scheduled).map(|(r, s)| u64::from(s.saturating_sub(*r))).sum();
+    let paid_hours: f64 = roster.shifts().iter().map(|s| s.paid_min() as f64 / 60.0).sum();
+    eprintln!(
+        "{} agents, {} shifts ({} unfilled), {paid_hours:.0} paid hours; under-staffed {under} of {} agent-intervals (shift-design bound {:.0}), over-staffed {over}; {solve_seconds:.2} s",
+        agents.len(),
+        assigned.shifts.len(),
+        assigned.unfilled.len(),
+        required.iter().map(|&r| u64::from(r)).sum::<u64>(),
+        designed.lower_bound_under
+    );
+    if let Some(path) = &a.report {
+        let report = Report {
+            solve_seconds,
+            agents: agents.len(),
+            shifts: assigned.shifts.len(),
+            unfilled_shifts: assigned.unfilled.len(),
+            paid_hours,
+            required_agent_intervals: required.iter().map(|&r| u64::from(r)).sum(),
+            under_staffed_agent_intervals: under,
+            over_staffed_agent_intervals: over,
+            lower_bound_under_staffed: designed.lower_bound_under,
+            hard_rule_violations: violations.clone(),
+            coverage: demand
+                .starts
+                .iter()
+                .zip(required.iter().zip(&scheduled))
+                .map(|(t, (&r, &s))| CoverageRow { interval_start: t.to_rfc3339(), required: r, scheduled: s, gap: i64::from(s) - i64::from(r) })
+                .collect(),
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    if !violations.is_empty() {
+        for v in violations.iter().take(20) {
+            eprintln!("conflict: {} for agent {} on {}: {}", v.rule, v.agent, v.date, v.detail);
+        }
+        bail!("the roster breaks {} hard rules (listed above{}): the rules, agents and requests cannot all be met", violations.len(), if violations.len() > 20 { ", first 20" } else { "" });
+    }
+    Ok(())
+}
+
+/// Agents at work (not on a break or meal) for the whole of each interval.
+fn on_duty(roster: &Roster, demand: &Demand) -> Vec<u32> {
+    let step = Duration::minutes(i64::from(demand.interval_min));
+    let first: DateTime<FixedOffset> = demand.starts[0];
+    let mut out = vec![0u32; demand.starts.len()];
+    for a in roster.activities.iter().filter(|a| matches!(a.kind, ActivityKind::Work)) {
+        let from = (a.start - first).num_minutes().div_euclid(step.num_minutes());
+        let to = (a.end - first).num_minutes().div_euclid(step.num_minutes());
+        for i in from.max(0)..to.min(out.len() as i64) {
+            out[i as usize] += 1;
+        }
+    }
+    out
+}
