@@ -274,11 +274,11 @@ impl Rules {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The shape the issue prints, which `wfm generate` writes too.
-    pub const EXAMPLE: &str = r#"
+    pub(crate) const EXAMPLE: &str = r#"
 [shifts]
 lengths_hours = [6, 8, 9]
 start_step_minutes = 30

@@ -7,24 +7,7 @@ use crate::roster::{Activity, ActivityKind::*};
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use wfm_model::AgentId;
 
-const RULES: &str = r#"
-[shifts]
-lengths_hours = [6, 8, 9]
-start_step_minutes = 30
-earliest_start = "06:00"
-latest_end = "23:00"
-[breaks]
-meal_minutes = 30
-meal_after_hours = 6
-break_minutes = 15
-[rules]
-min_rest_between_shifts_hours = 11
-max_hours_per_week = 40
-max_consecutive_work_days = 5
-min_days_off_per_week = 2
-max_continuous_work_hours = 3
-no_early_after_night = { early_start_before = "08:00", night_end_after = "21:00" }
-"#;
+use crate::rules::tests::EXAMPLE as RULES;
 
 const AGENTS: &str = "agent_id,team,skills,team_leader,min_hours_week,max_hours_week\na1,t1,support:1.0,false,30,40\n";
 
