@@ -253,13 +253,18 @@ pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: 
         let t = design.days[day].and_time(NaiveTime::MIN) + Duration::minutes(minute);
         t.and_local_timezone(offset).single().expect("a fixed offset maps every time")
     };
+    // Agents present per interval before any pause; each pause placed takes one away.
+    let mut present = vec![0i64; design.required.len()];
+    for s in &assigned.shifts {
+        design.cover(s.day, &s.shape).for_each(|i| present[i] += 1);
+    }
     let mut activities = Vec::new();
     let mut working: HashMap<(usize, usize), ()> = HashMap::new();
     for s in &assigned.shifts {
         working.insert((s.agent, s.day), ());
         let agent_id = agents[s.agent].id.clone();
         let mut t = i64::from(s.shape.start_min);
-        for (kind, minutes) in shift_plan(&s.shape, rules, step_min) {
+        for (kind, minutes) in stagger(shift_plan(&s.shape, rules, step_min), s, design, rules, step_min, &mut present) {
             activities.push(Activity { agent_id: agent_id.clone(), date: design.days[s.day], kind, start: at(s.day, t), end: at(s.day, t + i64::from(minutes)) });
             t += i64::from(minutes);
         }
@@ -273,6 +278,44 @@ pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: 
     }
     activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
     Roster { activities }
+}
+
+/// Moves each pause of a shift's plan by up to two grid steps either way, to where the most
+/// agents are present beyond the requirement, keeping every work run between one step and the
+/// continuous-work limit; then takes the pauses off `present`.
+fn stagger(mut plan: Vec<(ActivityKind, u32)>, shift: &Assignment, design: &Design, rules: &Rules, step: u32, present: &mut [i64]) -> Vec<(ActivityKind, u32)> {
+    let limit = rules.hard.max_continuous_work_min.unwrap_or(u32::MAX);
+    let shift_start = design.cover(shift.day, &shift.shape).start;
+    // Plan entries alternate work, pause, work, …: pause k sits at index 2k + 1.
+    for p in (1..plan.len()).step_by(2) {
+        let offset_of = |plan: &[(ActivityKind, u32)]| plan[..p].iter().map(|(_, m)| m).sum::<u32>();
+        let surplus = |plan: &[(ActivityKind, u32)], present: &[i64]| -> i64 {
+            let from = shift_start + (offset_of(plan) / step) as usize;
+            let to = (from + plan[p].1.div_ceil(step) as usize).min(present.len());
+            (from.min(to)..to).map(|i| present[i] - i64::from(design.required[i])).sum()
+        };
+        let mut best = (surplus(&plan, present), 0i64);
+        for delta in [-2i64, -1, 1, 2] {
+            let moved = i64::from(step) * delta;
+            let (before, after) = (i64::from(plan[p - 1].1) + moved, i64::from(plan[p + 1].1) - moved);
+            let fits = |run: i64| run >= i64::from(step) && run <= i64::from(limit);
+            if !(fits(before) && fits(after)) {
+                continue;
+            }
+            let mut candidate = plan.clone();
+            (candidate[p - 1].1, candidate[p + 1].1) = (before as u32, after as u32);
+            let value = surplus(&candidate, present);
+            if value > best.0 {
+                best = (value, moved);
+            }
+        }
+        plan[p - 1].1 = (i64::from(plan[p - 1].1) + best.1) as u32;
+        plan[p + 1].1 = (i64::from(plan[p + 1].1) - best.1) as u32;
+        let from = shift_start + (offset_of(&plan) / step) as usize;
+        let to = (from + plan[p].1.div_ceil(step) as usize).min(present.len());
+        (from.min(to)..to).for_each(|i| present[i] -= 1);
+    }
+    plan
 }
 
 /// Work runs and pauses of one shift, in order: the fewest paid breaks that keep every run
@@ -359,6 +402,25 @@ mod tests {
         let (roster, assigned, d) = roster_for(&agents, |slot| if (28..88).contains(&slot) { 14 } else { 2 * u32::from((28..88).contains(&(slot + 8))) }, &[leave]);
         assert_eq!(check(&roster, &agents, &rules), Vec::new(), "hard rules and the 24-hour contracts hold");
         assert!(!assigned.shifts.iter().any(|s| s.agent == 0 && d.days[s.day] == NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()));
+    }
+
+    #[test]
+    fn pauses_of_two_agents_on_one_shift_do_not_coincide() {
+        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        let agents = agents(2, 0);
+        let (demand, required) = two_weeks(|slot| u32::from((36..68).contains(&slot)));
+        let d = design(&demand, &required, &shapes(&[480], 30, rules.shifts.window), 2).unwrap();
+        let nine = Shape { start_min: 540, length_min: 480 };
+        let assigned = Assigned { shifts: vec![Assignment { agent: 0, day: 0, shape: nine }, Assignment { agent: 1, day: 0, shape: nine }], unfilled: Vec::new() };
+        let roster = to_roster(&assigned, &d, &agents, &rules, *demand.starts[0].offset(), 15);
+        let pauses: Vec<_> = roster.activities.iter().filter(|a| matches!(a.kind, ActivityKind::Break | ActivityKind::Meal)).collect();
+        assert_eq!(pauses.len(), 4);
+        for (i, a) in pauses.iter().enumerate() {
+            for b in &pauses[i + 1..] {
+                assert!(a.agent_id == b.agent_id || a.end <= b.start || b.end <= a.start, "{a:?} and {b:?} leave nobody");
+            }
+        }
+        assert_eq!(check(&roster, &agents, &rules), Vec::new());
     }
 
     proptest::proptest! {
