@@ -39,6 +39,9 @@ pub struct ScheduleArgs {
     /// Cover `agents_with_shrinkage` instead of `agents`.
     #[arg(long)]
     with_shrinkage: bool,
+    /// Service-level threshold of the projected service level in the report, seconds.
+    #[arg(long, default_value_t = 20.0)]
+    threshold_s: f64,
     /// The roster CSV: agent_id, date, activity, start, end.
     #[arg(long)]
     out: PathBuf,
@@ -53,6 +56,9 @@ struct CoverageRow {
     required: u32,
     scheduled: u32,
     gap: i64,
+    /// Erlang C with the interval's calls of all queues and the scheduled agents pooled
+    /// (optimistic where skills are split); absent without calls.
+    projected_service_level: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +73,8 @@ struct Report {
     over_staffed_agent_intervals: u64,
     /// The shift-design LP's under-staffing: no roster of these shifts does better.
     lower_bound_under_staffed: f64,
+    /// Calls answered within the threshold over calls offered, all intervals (pooled Erlang C).
+    projected_service_level: Option<f64>,
     hard_rule_violations: Vec<Violation>,
     coverage: Vec<CoverageRow>,
 }
@@ -113,6 +121,7 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     let violations = check(&roster, &agents, &rules);
     let scheduled = on_duty(&roster, &demand);
     let solve_seconds = started.elapsed().as_secs_f64();
+    let projected = projected_service_levels(&a, &demand, &scheduled)?;
 
     let file = std::fs::File::create(&a.out).with_context(|| format!("{}: cannot write", a.out.display()))?;
     roster.write_csv(std::io::BufWriter::new(file))?;
@@ -120,12 +129,13 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     let over: u64 = required.iter().zip(&scheduled).map(|(r, s)| u64::from(s.saturating_sub(*r))).sum();
     let paid_hours: f64 = roster.shifts().iter().map(|s| s.paid_min() as f64 / 60.0).sum();
     eprintln!(
-        "{} agents, {} shifts ({} unfilled), {paid_hours:.0} paid hours; under-staffed {under} of {} agent-intervals (shift-design bound {:.0}), over-staffed {over}; {solve_seconds:.2} s",
+        "{} agents, {} shifts ({} unfilled), {paid_hours:.0} paid hours; under-staffed {under} of {} agent-intervals (shift-design bound {:.0}), over-staffed {over}; projected service level {}; {solve_seconds:.2} s",
         agents.len(),
         assigned.shifts.len(),
         assigned.unfilled.len(),
         required.iter().map(|&r| u64::from(r)).sum::<u64>(),
-        designed.lower_bound_under
+        designed.lower_bound_under,
+        projected.overall.map_or("-".to_owned(), |sl| format!("{:.1} % in {} s", sl * 100.0, a.threshold_s)),
     );
     if let Some(path) = &a.report {
         let report = Report {
@@ -138,12 +148,20 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
             under_staffed_agent_intervals: under,
             over_staffed_agent_intervals: over,
             lower_bound_under_staffed: designed.lower_bound_under,
+            projected_service_level: projected.overall,
             hard_rule_violations: violations.clone(),
             coverage: demand
                 .starts
                 .iter()
                 .zip(required.iter().zip(&scheduled))
-                .map(|(t, (&r, &s))| CoverageRow { interval_start: t.to_rfc3339(), required: r, scheduled: s, gap: i64::from(s) - i64::from(r) })
+                .zip(&projected.per_interval)
+                .map(|((t, (&r, &s)), &sl)| CoverageRow {
+                    interval_start: t.to_rfc3339(),
+                    required: r,
+                    scheduled: s,
+                    gap: i64::from(s) - i64::from(r),
+                    projected_service_level: sl,
+                })
                 .collect(),
         };
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
@@ -170,4 +188,47 @@ fn on_duty(roster: &Roster, demand: &Demand) -> Vec<u32> {
         }
     }
     out
+}
+
+struct Projection {
+    per_interval: Vec<Option<f64>>,
+    overall: Option<f64>,
+}
+
+/// Erlang C on the scheduled staff, with the calls and handle times of the requirements file
+/// (when it has them).
+fn projected_service_levels(a: &ScheduleArgs, demand: &Demand, scheduled: &[u32]) -> Result<Projection> {
+    use wfm_forecasting::erlang::{evaluate, QueueModel, Workload};
+    let name = a.requirements.display().to_string();
+    let interval_s = f64::from(demand.interval_min) * 60.0;
+    let text = read(&a.requirements)?;
+    // A requirements file without calls and handle times (only agents) has nothing to project.
+    let header = text.lines().next().unwrap_or_default();
+    if !["calls", "aht_s"].iter().all(|c| header.split(',').any(|h| h.trim() == *c)) {
+        return Ok(Projection { per_interval: vec![None; demand.starts.len()], overall: None });
+    }
+    let rows = wfm_forecasting::requirements::read_forecast(&name, text.as_bytes(), interval_s)?;
+    let first = demand.starts[0];
+    let mut load = vec![(0.0f64, 0.0f64); demand.starts.len()];
+    for r in rows {
+        let i = (r.start - first).num_minutes().div_euclid(i64::from(demand.interval_min));
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| load.get_mut(i)) {
+            slot.0 += r.calls;
+            slot.1 += r.calls * r.aht_s;
+        }
+    }
+    let (mut answered, mut offered) = (0.0, 0.0);
+    let mut per_interval = Vec::with_capacity(load.len());
+    for ((calls, work_s), &agents) in load.iter().zip(scheduled) {
+        if *calls <= 0.0 {
+            per_interval.push(None);
+            continue;
+        }
+        let workload = Workload::new(*calls, interval_s, work_s / calls)?;
+        let sl = evaluate(QueueModel::ErlangC, &workload, agents, a.threshold_s)?.service_level;
+        answered += sl * calls;
+        offered += calls;
+        per_interval.push(Some(sl));
+    }
+    Ok(Projection { per_interval, overall: (offered > 0.0).then(|| answered / offered) })
 }
