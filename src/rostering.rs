@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 use wfm_model::parse_date;
-use wfm_scheduler::assign::{assign, to_roster};
+use wfm_scheduler::assign::{assign, shift_plan, to_roster};
 use wfm_scheduler::check::{check, Violation};
 use wfm_scheduler::demand::{self, Column, Demand};
 use wfm_scheduler::design::{design, shapes};
@@ -114,7 +114,19 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     }
     all_shapes.sort();
     all_shapes.dedup();
-    let designed = design(&demand, &required, &all_shapes, agents.len() as u32)?;
+    // Shifts are designed for the staff on duty plus those on a break or meal then.
+    let pause_share = all_shapes
+        .iter()
+        .map(|shape| {
+            let plan = shift_plan(shape, &rules, demand.interval_min);
+            plan.iter().filter(|(k, _)| *k != ActivityKind::Work).map(|(_, m)| f64::from(*m)).sum::<f64>() / f64::from(shape.length_min)
+        })
+        .sum::<f64>()
+        / all_shapes.len() as f64;
+    let with_pauses: Vec<u32> = required.iter().map(|&r| (f64::from(r) * (1.0 + pause_share)).round() as u32).collect();
+    let designed = design(&demand, &with_pauses, &all_shapes, agents.len() as u32)?;
+    // The bound is the programme's on the requirement itself, pauses aside.
+    let lower_bound_under = design(&demand, &required, &all_shapes, agents.len() as u32)?.lower_bound_under;
     let assigned = assign(&designed, &agents, &rules, &requests);
     let offset: FixedOffset = *demand.starts[0].offset();
     let roster = to_roster(&assigned, &designed, &agents, &rules, offset, demand.interval_min);
@@ -134,7 +146,7 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
         assigned.shifts.len(),
         assigned.unfilled.len(),
         required.iter().map(|&r| u64::from(r)).sum::<u64>(),
-        designed.lower_bound_under,
+        lower_bound_under,
         projected.overall.map_or("-".to_owned(), |sl| format!("{:.1} % in {} s", sl * 100.0, a.threshold_s)),
     );
     if let Some(path) = &a.report {
@@ -147,7 +159,7 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
             required_agent_intervals: required.iter().map(|&r| u64::from(r)).sum(),
             under_staffed_agent_intervals: under,
             over_staffed_agent_intervals: over,
-            lower_bound_under_staffed: designed.lower_bound_under,
+            lower_bound_under_staffed: lower_bound_under,
             projected_service_level: projected.overall,
             hard_rule_violations: violations.clone(),
             coverage: demand
