@@ -12,6 +12,7 @@ use wfm_scheduler::demand::{self, Column, Demand};
 use wfm_scheduler::design::{design, shapes};
 use wfm_scheduler::roster::{ActivityKind, Roster};
 use wfm_scheduler::rules::Rules;
+use wfm_scheduler::score::{evaluate, AgentFairness, SoftPenalty};
 use wfm_scheduler::{agents, requests};
 
 #[derive(Debug, clap::Args)]
@@ -76,6 +77,9 @@ struct Report {
     /// Calls answered within the threshold over calls offered, all intervals (pooled Erlang C).
     projected_service_level: Option<f64>,
     hard_rule_violations: Vec<Violation>,
+    soft_rule_penalties: Vec<SoftPenalty>,
+    total_soft_penalty: f64,
+    fairness: Vec<AgentFairness>,
     coverage: Vec<CoverageRow>,
 }
 
@@ -134,6 +138,7 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     let scheduled = on_duty(&roster, &demand);
     let solve_seconds = started.elapsed().as_secs_f64();
     let projected = projected_service_levels(&a, &demand, &scheduled)?;
+    let soft = evaluate(&roster, &agents, &rules, &requests);
 
     let file = std::fs::File::create(&a.out).with_context(|| format!("{}: cannot write", a.out.display()))?;
     roster.write_csv(std::io::BufWriter::new(file))?;
@@ -162,6 +167,9 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
             lower_bound_under_staffed: lower_bound_under,
             projected_service_level: projected.overall,
             hard_rule_violations: violations.clone(),
+            soft_rule_penalties: soft.penalties,
+            total_soft_penalty: soft.total_penalty,
+            fairness: soft.fairness,
             coverage: demand
                 .starts
                 .iter()

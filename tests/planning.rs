@@ -106,6 +106,8 @@ fn generate_forecast_staff_chain() {
     assert_eq!(report["hard_rule_violations"].as_array().unwrap().len(), 0, "{}", report["hard_rule_violations"]);
     assert_eq!(report["coverage"].as_array().unwrap().len(), 14 * 96);
     assert!(report["under_staffed_agent_intervals"].as_f64().unwrap() >= report["lower_bound_under_staffed"].as_f64().unwrap());
+    assert!(report["soft_rule_penalties"].as_array().unwrap().iter().any(|p| p["rule"] == "max_same_shift_per_week"));
+    assert!(report["fairness"].as_array().unwrap().iter().any(|f| f["shifts"].as_u64().unwrap() > 0));
     let sl = report["projected_service_level"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&sl), "{sl}");
     let text = std::fs::read_to_string(&roster).unwrap();

@@ -10,6 +10,7 @@
 //! - [`requests`]: approved leave, overtime, wished days off and start times.
 //! - [`roster`]: a roster as activities (work, break, meal, training, leave, day off) in local
 //!   time, read from and written to `roster.csv`.
+//! - [`score`]: soft-rule penalties and fairness figures of a roster, from the roster alone.
 //! - [`check`]: the independent checker: every hard-rule violation of a roster, computed from
 //!   the roster alone, never from a solver's bookkeeping.
 //!
@@ -25,6 +26,7 @@ pub mod design;
 pub mod requests;
 pub mod roster;
 pub mod rules;
+pub mod score;
 
 /// A parse error naming the file, line and field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
