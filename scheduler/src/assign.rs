@@ -149,6 +149,17 @@ impl Context<'_> {
     }
 }
 
+/// What giving this shift to agent `a` adds to the team's start spread beyond the soft limit,
+/// weighted, in the same minutes-like unit as [`Context::score`].
+fn team_spread_cost(ctx: &Context, team_starts: &HashMap<(&str, usize), (u32, u32)>, a: usize, day: usize, shape: &Shape) -> f64 {
+    let (Some(rule), Some(&(lo, hi))) = (ctx.rules.soft.team_start_spread_hours, team_starts.get(&(ctx.agents[a].team.as_str(), day))) else {
+        return 0.0;
+    };
+    let spread = |lo: u32, hi: u32| (f64::from(hi - lo) / 60.0 - rule.limit).max(0.0);
+    let added = spread(lo.min(shape.start_min), hi.max(shape.start_min)) - spread(lo, hi);
+    added * rule.weight * 60.0
+}
+
 fn apply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     st.shifts[day] = Some(*shape);
     let week = ctx.week(day);
@@ -180,6 +191,7 @@ pub fn assign(design: &Design, agents: &[Agent], rules: &Rules, requests: &[Requ
     let mut states: Vec<AgentState> = agents.iter().map(|_| AgentState { shifts: vec![None; design.days.len()], ..AgentState::default() }).collect();
     let mut out = Assigned::default();
     let mut duty = vec![0u32; design.required.len()];
+    let mut team_starts: HashMap<(&str, usize), (u32, u32)> = HashMap::new();
     for day in 0..design.days.len() {
         let mut wanted: Vec<Shape> = Vec::new();
         for (s, shape) in design.shapes.iter().enumerate() {
@@ -187,11 +199,12 @@ pub fn assign(design: &Design, agents: &[Agent], rules: &Rules, requests: &[Requ
         }
         wanted.sort();
         for shape in wanted {
-            let best = (0..agents.len())
-                .filter(|&a| ctx.eligible(a, &states[a], day, &shape))
-                .min_by(|&a, &b| ctx.score(a, &states[a], day, &shape).total_cmp(&ctx.score(b, &states[b], day, &shape)));
+            let cost = |a: usize| ctx.score(a, &states[a], day, &shape) + team_spread_cost(&ctx, &team_starts, a, day, &shape);
+            let best = (0..agents.len()).filter(|&a| ctx.eligible(a, &states[a], day, &shape)).min_by(|&a, &b| cost(a).total_cmp(&cost(b)));
             match best {
                 Some(a) => {
+                    let span = team_starts.entry((agents[a].team.as_str(), day)).or_insert((shape.start_min, shape.start_min));
+                    *span = (span.0.min(shape.start_min), span.1.max(shape.start_min));
                     apply(&mut states[a], &ctx, day, &shape);
                     design.cover(day, &shape).for_each(|i| duty[i] += 1);
                     out.shifts.push(Assignment { agent: a, day, shape });
