@@ -46,6 +46,10 @@ enum Command {
     Staff(planning::StaffArgs),
     /// A roster: shifts, breaks and days off for named agents, under the rules (first version).
     Schedule(rostering::ScheduleArgs),
+    /// Whether two agents may exchange their shifts of a day (JSON verdict; fails if not).
+    CheckSwap(rostering::CheckSwapArgs),
+    /// What a day of leave would leave uncovered, and who could take the shift (JSON).
+    CheckLeave(rostering::CheckLeaveArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -196,6 +200,8 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Staff(a) => planning::staff(a),
         Command::Schedule(a) => rostering::schedule(a),
+        Command::CheckSwap(a) => rostering::check_swap(a),
+        Command::CheckLeave(a) => rostering::check_leave(a),
     }
 }
 

@@ -252,3 +252,82 @@ fn projected_service_levels(a: &ScheduleArgs, demand: &Demand, scheduled: &[u32]
     }
     Ok(Projection { per_interval, overall: (offered > 0.0).then(|| answered / offered) })
 }
+
+/// The files every roster change is judged with.
+#[derive(Debug, clap::Args)]
+pub struct RosterFiles {
+    /// The published roster CSV.
+    #[arg(long)]
+    roster: PathBuf,
+    #[arg(long)]
+    agents: PathBuf,
+    #[arg(long)]
+    rules: PathBuf,
+    /// Only the agents of this tenant when the agents file has a tenant column.
+    #[arg(long, default_value = "demo")]
+    tenant: String,
+}
+
+impl RosterFiles {
+    fn load(&self) -> Result<(Roster, Vec<wfm_scheduler::agents::Agent>, Rules)> {
+        let roster = Roster::read_csv(&self.roster.display().to_string(), read(&self.roster)?.as_bytes())?;
+        let agents = agents::parse(&self.agents.display().to_string(), read(&self.agents)?.as_bytes(), &self.tenant)?;
+        let rules = Rules::parse(&self.rules.display().to_string(), &read(&self.rules)?)?;
+        Ok((roster, agents, rules))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckSwapArgs {
+    #[command(flatten)]
+    files: RosterFiles,
+    /// The day whose shifts (or days off) the two agents exchange, YYYY-MM-DD.
+    #[arg(long)]
+    date: String,
+    #[arg(long)]
+    agent: String,
+    #[arg(long)]
+    with: String,
+    /// Write the roster with the swap applied, when it is valid.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Prints the verdict as JSON; fails when the swap breaks a rule.
+pub fn check_swap(a: CheckSwapArgs) -> Result<()> {
+    let (roster, agents, rules) = a.files.load()?;
+    let (x, y) = (wfm_model::AgentId::parse(&a.agent)?, wfm_model::AgentId::parse(&a.with)?);
+    let (swapped, verdict) = wfm_scheduler::changes::check_swap(&roster, &agents, &rules, &x, &y, parse_date(&a.date)?)?;
+    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    if !verdict.valid {
+        bail!("swap refused: {}", verdict.problems.join("; "));
+    }
+    if let Some(path) = &a.out {
+        let file = std::fs::File::create(path).with_context(|| format!("{}: cannot write", path.display()))?;
+        swapped.write_csv(std::io::BufWriter::new(file))?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckLeaveArgs {
+    #[command(flatten)]
+    files: RosterFiles,
+    /// Requirements CSV the roster covers (from `wfm staff`).
+    #[arg(long)]
+    requirements: PathBuf,
+    #[arg(long)]
+    agent: String,
+    #[arg(long)]
+    date: String,
+}
+
+/// Prints, as JSON, the intervals that would fall short and the agents who could cover.
+pub fn check_leave(a: CheckLeaveArgs) -> Result<()> {
+    let (roster, agents, rules) = a.files.load()?;
+    let demand = demand::parse(&a.requirements.display().to_string(), read(&a.requirements)?.as_bytes(), Column::Agents)?;
+    let id = wfm_model::AgentId::parse(&a.agent)?;
+    let verdict = wfm_scheduler::changes::check_leave(&roster, &agents, &rules, &demand, &id, parse_date(&a.date)?)?;
+    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    Ok(())
+}

@@ -115,6 +115,17 @@ fn generate_forecast_staff_chain() {
     for activity in ["work", "break", "meal", "day-off"] {
         assert!(text.contains(&format!(",{activity},")), "no {activity} in the roster");
     }
+
+    // Leave and swaps on that roster: JSON verdicts, the exit status following the verdict.
+    let worker = text.lines().find(|l| l.contains(",2026-03-02,work,")).unwrap().split(',').next().unwrap().to_owned();
+    let resting = text.lines().find(|l| l.contains(",2026-03-02,day-off,")).unwrap().split(',').next().unwrap().to_owned();
+    let (agents_csv, rules_toml) = (data.join("agents.csv"), data.join("rules.toml"));
+    let files = ["--roster", p(&roster), "--agents", p(&agents_csv), "--rules", p(&rules_toml)];
+    let leave: Value = serde_json::from_str(&ok(&[&["check-leave"][..], &files, &["--requirements", p(&req), "--agent", &worker, "--date", "2026-03-02"]].concat())).unwrap();
+    assert!(leave["shortfalls"].is_array() && leave["candidates"].is_array(), "{leave}");
+    let out = run(&[&["check-swap"][..], &files, &["--agent", &worker, "--with", &resting, "--date", "2026-03-02"]].concat());
+    let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["valid"].as_bool().unwrap(), out.status.success(), "{verdict}");
 }
 
 #[test]

@@ -11,6 +11,8 @@
 //! - [`roster`]: a roster as activities (work, break, meal, training, leave, day off) in local
 //!   time, read from and written to `roster.csv`.
 //! - [`score`]: soft-rule penalties and fairness figures of a roster, from the roster alone.
+//! - [`changes`]: shift swaps and leave checked against the rules and the coverage, and who
+//!   could fill a gap.
 //! - [`check`]: the independent checker: every hard-rule violation of a roster, computed from
 //!   the roster alone, never from a solver's bookkeeping.
 //!
@@ -20,6 +22,7 @@
 
 pub mod agents;
 pub mod assign;
+pub mod changes;
 pub mod check;
 pub mod demand;
 pub mod design;

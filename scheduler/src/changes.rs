@@ -1,0 +1,223 @@
+//! Changes to a published roster that agents ask for: a shift swap between two agents, a day
+//! of leave, and who could fill the gap it leaves. Every verdict comes from the independent
+//! checker on the changed roster, so a change is accepted only if it breaks no hard rule that
+//! the roster did not already break.
+
+use crate::agents::Agent;
+use crate::check::{check, Violation};
+use crate::demand::Demand;
+use crate::roster::{Activity, ActivityKind, Roster};
+use crate::rules::Rules;
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use std::collections::HashSet;
+use wfm_model::AgentId;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChangeError {
+    #[error("agent {0} is not in the agents file")]
+    UnknownAgent(String),
+    #[error("agent {agent} has no shift on {date} in the roster")]
+    NoShift { agent: String, date: NaiveDate },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub valid: bool,
+    /// Why not: the hard-rule violations the change would add, and skills it would leave uncovered.
+    pub problems: Vec<String>,
+}
+
+fn agent<'a>(agents: &'a [Agent], id: &AgentId) -> Result<&'a Agent, ChangeError> {
+    agents.iter().find(|a| &a.id == id).ok_or_else(|| ChangeError::UnknownAgent(id.to_string()))
+}
+
+/// Violations of `after` concerning `involved` that `before` did not have.
+fn added_violations(before: &Roster, after: &Roster, agents: &[Agent], rules: &Rules, involved: &[&AgentId]) -> Vec<Violation> {
+    let concerns = |v: &Violation| involved.iter().any(|a| a.as_str() == v.agent);
+    let old: HashSet<(String, &'static str, NaiveDate)> = check(before, agents, rules).into_iter().filter(|v| concerns(v)).map(|v| (v.agent, v.rule, v.date)).collect();
+    check(after, agents, rules).into_iter().filter(|v| concerns(v) && !old.contains(&(v.agent.clone(), v.rule, v.date))).collect()
+}
+
+fn on_date(a: &Activity, id: &AgentId, date: NaiveDate) -> bool {
+    &a.agent_id == id && a.date == date
+}
+
+/// `a` and `b` exchange everything they have on `date` (shift or day off). Valid when neither
+/// breaks a new hard rule and each has every skill the other's shift was planned with.
+pub fn check_swap(roster: &Roster, agents: &[Agent], rules: &Rules, a: &AgentId, b: &AgentId, date: NaiveDate) -> Result<(Roster, Verdict), ChangeError> {
+    let (agent_a, agent_b) = (agent(agents, a)?, agent(agents, b)?);
+    let works = |id: &AgentId| roster.activities.iter().any(|x| on_date(x, id, date) && x.kind.on_shift());
+    if !works(a) && !works(b) {
+        return Err(ChangeError::NoShift { agent: format!("{a} nor {b}"), date });
+    }
+    let mut swapped = roster.clone();
+    for x in &mut swapped.activities {
+        if on_date(x, a, date) {
+            x.agent_id = b.clone();
+        } else if on_date(x, b, date) {
+            x.agent_id = a.clone();
+        }
+    }
+    let mut problems: Vec<String> = added_violations(roster, &swapped, agents, rules, &[a, b]).into_iter().map(|v| format!("{} for {} on {}: {}", v.rule, v.agent, v.date, v.detail)).collect();
+    for (from, to) in [(agent_a, agent_b), (agent_b, agent_a)] {
+        if works(&from.id) {
+            for (queue, _) in &from.skills {
+                if !to.skills.iter().any(|(q, _)| q == queue) {
+                    problems.push(format!("{} lacks skill {queue} of {}'s shift", to.id, from.id));
+                }
+            }
+        }
+    }
+    Ok((swapped, Verdict { valid: problems.is_empty(), problems }))
+}
+
+/// Intervals where the roster would fall short if `agent` took `date` off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shortfall {
+    pub interval_start: String,
+    pub required: u32,
+    pub scheduled: u32,
+}
+
+/// Someone who could take over the shift: free that day, skilled, within every rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub agent: String,
+    /// Paid hours already in that week: fewer come first.
+    pub paid_hours_that_week: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeaveCheck {
+    pub shortfalls: Vec<Shortfall>,
+    pub candidates: Vec<Candidate>,
+}
+
+/// What giving `agent` leave on `date` would cost, and who could cover the shift.
+pub fn check_leave(roster: &Roster, agents: &[Agent], rules: &Rules, demand: &Demand, id: &AgentId, date: NaiveDate) -> Result<LeaveCheck, ChangeError> {
+    let leaving = agent(agents, id)?;
+    let shift: Vec<Activity> = roster.activities.iter().filter(|x| on_date(x, id, date) && x.kind.on_shift()).cloned().collect();
+    if shift.is_empty() {
+        return Err(ChangeError::NoShift { agent: id.to_string(), date });
+    }
+    let without = Roster { activities: roster.activities.iter().filter(|x| !(on_date(x, id, date) && x.kind.on_shift())).cloned().collect() };
+    let step = i64::from(demand.interval_min);
+    let first = demand.starts[0];
+    let mut at_work = vec![0u32; demand.starts.len()];
+    for x in without.activities.iter().filter(|x| x.kind == ActivityKind::Work) {
+        let (from, to) = ((x.start - first).num_minutes().div_euclid(step), (x.end - first).num_minutes().div_euclid(step));
+        for i in from.max(0)..to.min(at_work.len() as i64) {
+            at_work[i as usize] += 1;
+        }
+    }
+    let lost: HashSet<usize> = shift
+        .iter()
+        .filter(|x| x.kind == ActivityKind::Work)
+        .flat_map(|x| (x.start - first).num_minutes().div_euclid(step)..(x.end - first).num_minutes().div_euclid(step))
+        .filter_map(|i| usize::try_from(i).ok())
+        .collect();
+    let mut shortfalls: Vec<Shortfall> = lost
+        .into_iter()
+        .filter(|&i| i < at_work.len())
+        .filter_map(|i| {
+            let required: u32 = demand.queues.values().map(|c| c[i]).sum();
+            (at_work[i] < required).then(|| Shortfall { interval_start: demand.starts[i].to_rfc3339(), required, scheduled: at_work[i] })
+        })
+        .collect();
+    shortfalls.sort_by(|x, y| x.interval_start.cmp(&y.interval_start));
+
+    let week = date.iso_week();
+    let mut candidates = Vec::new();
+    for other in agents.iter().filter(|o| o.id != *id) {
+        let free = !roster.activities.iter().any(|x| on_date(x, &other.id, date) && (x.kind.on_shift() || x.kind == ActivityKind::Leave));
+        let skilled = leaving.skills.iter().all(|(q, _)| other.skills.iter().any(|(o, _)| o == q));
+        if !free || !skilled {
+            continue;
+        }
+        let mut covered = without.clone();
+        covered.activities.retain(|x| !(on_date(x, &other.id, date) && x.kind == ActivityKind::DayOff));
+        covered.activities.extend(shift.iter().map(|x| Activity { agent_id: other.id.clone(), ..x.clone() }));
+        if added_violations(&without, &covered, agents, rules, &[&other.id]).is_empty() {
+            let paid: i64 = roster.shifts().iter().filter(|s| s.agent_id == &other.id && s.date.iso_week() == week).map(|s| s.paid_min()).sum();
+            candidates.push(Candidate { agent: other.id.to_string(), paid_hours_that_week: paid as f64 / 60.0 });
+        }
+    }
+    candidates.sort_by(|x, y| x.paid_hours_that_week.total_cmp(&y.paid_hours_that_week).then(x.agent.cmp(&y.agent)));
+    Ok(LeaveCheck { shortfalls, candidates })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roster::ActivityKind::*;
+    use chrono::{DateTime, Duration, FixedOffset, NaiveTime};
+    use std::collections::BTreeMap;
+
+    const AGENTS: &str = "agent_id,team,skills,team_leader,min_hours_week,max_hours_week\n\
+                          a1,t1,support:1.0;billing:0.9,false,0,40\n\
+                          a2,t1,support:1.0;billing:1.0,false,0,40\n\
+                          a3,t1,support:1.0,false,0,40\n";
+
+    fn monday() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+    }
+
+    fn at(date: NaiveDate, minute: u32) -> DateTime<FixedOffset> {
+        (date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(minute))).and_local_timezone(FixedOffset::east_opt(3600).unwrap()).unwrap()
+    }
+
+    fn eight_hours(agent: &str, date: NaiveDate, start: u32) -> Vec<Activity> {
+        let mut t = start;
+        [(Work, 180), (Meal, 30), (Work, 150), (Break, 15), (Work, 105)]
+            .into_iter()
+            .map(|(kind, m)| {
+                let a = Activity { agent_id: AgentId::parse(agent).unwrap(), date, kind, start: at(date, t), end: at(date, t + m) };
+                t += m;
+                a
+            })
+            .collect()
+    }
+
+    fn setup() -> (Vec<Agent>, Rules) {
+        (crate::agents::parse("agents.csv", AGENTS.as_bytes(), "demo").unwrap(), Rules::parse("rules.toml", crate::rules::tests::EXAMPLE).unwrap())
+    }
+
+    fn id(s: &str) -> AgentId {
+        AgentId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_swap_is_valid_only_within_the_rules_and_skills() {
+        let (agents, rules) = setup();
+        let roster = Roster { activities: eight_hours("a1", monday(), 540) };
+        let (swapped, verdict) = check_swap(&roster, &agents, &rules, &id("a1"), &id("a2"), monday()).unwrap();
+        assert!(verdict.valid, "{verdict:?}");
+        assert!(swapped.activities.iter().all(|a| a.agent_id.as_str() == "a2"));
+        // a3 cannot take billing.
+        let (_, verdict) = check_swap(&roster, &agents, &rules, &id("a1"), &id("a3"), monday()).unwrap();
+        assert_eq!(verdict.problems, ["a3 lacks skill billing of a1's shift"]);
+        // a2 worked until 22:30 the night before: 10.5 hours of rest.
+        let mut busy = roster.clone();
+        busy.activities.extend(eight_hours("a2", monday() - Duration::days(1), 870));
+        let (_, verdict) = check_swap(&busy, &agents, &rules, &id("a1"), &id("a2"), monday()).unwrap();
+        assert!(!verdict.valid && verdict.problems.iter().any(|p| p.starts_with("min_rest_between_shifts_hours for a2")), "{verdict:?}");
+        assert!(matches!(check_swap(&roster, &agents, &rules, &id("a1"), &id("a2"), monday() + Duration::days(1)), Err(ChangeError::NoShift { .. })));
+    }
+
+    #[test]
+    fn leave_shows_the_shortfall_and_who_can_cover() {
+        let (agents, rules) = setup();
+        let roster = Roster { activities: eight_hours("a1", monday(), 540) };
+        let first = at(monday(), 0);
+        let starts: Vec<DateTime<FixedOffset>> = (0..96).map(|i| first + Duration::minutes(15 * i)).collect();
+        let curve: Vec<u32> = (0..96).map(|i| u32::from((36..68).contains(&i))).collect();
+        let demand = Demand { starts, interval_min: 15, queues: BTreeMap::from([(wfm_model::QueueName::parse("support").unwrap(), curve)]) };
+        let leave = check_leave(&roster, &agents, &rules, &demand, &id("a1"), monday()).unwrap();
+        // 7 h 15 of work lost: 29 quarter-hours short.
+        assert_eq!(leave.shortfalls.len(), 29);
+        assert_eq!(leave.shortfalls[0].interval_start, "2026-03-02T09:00:00+01:00");
+        let names: Vec<&str> = leave.candidates.iter().map(|c| c.agent.as_str()).collect();
+        assert_eq!(names, ["a2"], "a3 lacks billing");
+    }
+}
