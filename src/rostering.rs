@@ -40,6 +40,9 @@ pub struct ScheduleArgs {
     /// Cover `agents_with_shrinkage` instead of `agents`.
     #[arg(long)]
     with_shrinkage: bool,
+    /// Stop improving after this many seconds (the roster found so far is kept).
+    #[arg(long, default_value_t = 60.0)]
+    time_limit_s: f64,
     /// Service-level threshold of the projected service level in the report, seconds.
     #[arg(long, default_value_t = 20.0)]
     threshold_s: f64,
@@ -100,6 +103,9 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     if !(1..=6).contains(&a.weeks) {
         bail!("--weeks: {} is not between 1 and 6", a.weeks);
     }
+    if !(a.time_limit_s.is_finite() && a.time_limit_s > 0.0) {
+        bail!("--time-limit-s: {} is not a number of seconds > 0", a.time_limit_s);
+    }
     let from = parse_date(&a.from)?;
     let until = from + Duration::days(7 * i64::from(a.weeks));
     let keep: Vec<usize> = (0..full.starts.len()).filter(|&i| (from..until).contains(&full.starts[i].date_naive())).collect();
@@ -131,7 +137,18 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     let designed = design(&demand, &with_pauses, &all_shapes, agents.len() as u32)?;
     // The bound is the programme's on the requirement itself, pauses aside.
     let lower_bound_under = design(&demand, &required, &all_shapes, agents.len() as u32)?.lower_bound_under;
-    let assigned = assign(&designed, &agents, &rules, &requests);
+    let deadline = started + std::time::Duration::from_secs_f64(a.time_limit_s);
+    let assigned = assign(&designed, &agents, &rules, &requests, &required, deadline, &mut |p| {
+        eprintln!(
+            "local search pass {}: {} shifts moved; {} agent-intervals short, {} beyond the requirement; {:.2} s{}",
+            p.pass,
+            p.moves,
+            p.short,
+            p.excess,
+            started.elapsed().as_secs_f64(),
+            if p.timed_out { " — time limit reached, keeping the best roster so far" } else { "" }
+        )
+    });
     let offset: FixedOffset = *demand.starts[0].offset();
     let roster = to_roster(&assigned, &designed, &agents, &rules, offset, demand.interval_min);
     let violations = check(&roster, &agents, &rules);

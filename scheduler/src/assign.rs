@@ -13,6 +13,7 @@ use crate::roster::{Activity, ActivityKind, Roster};
 use crate::rules::Rules;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime};
 use std::collections::HashMap;
+use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Assignment {
@@ -168,7 +169,18 @@ fn apply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     *st.starts_by_week.entry((week, shape.start_min)).or_default() += 1;
 }
 
-pub fn assign(design: &Design, agents: &[Agent], rules: &Rules, requests: &[Request]) -> Assigned {
+/// Names agents for the designed shifts, then moves shifts while that lowers the shortfall and
+/// excess against the curve, until no move helps or `deadline` passes; `progress` hears each pass.
+pub fn assign(
+    design: &Design,
+    agents: &[Agent],
+    rules: &Rules,
+    requests: &[Request],
+    // The requirement itself (the design may have covered more, for pauses).
+    curve: &[u32],
+    deadline: Instant,
+    progress: &mut dyn FnMut(Progress),
+) -> Assigned {
     let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
     let mut ctx = Context { design, agents, rules, leave: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashMap::new(), wished_start: HashMap::new() };
@@ -214,7 +226,107 @@ pub fn assign(design: &Design, agents: &[Agent], rules: &Rules, requests: &[Requ
         }
     }
     top_up_contracts(&ctx, &mut states, &mut duty, &mut out);
+    improve(&ctx, &mut states, curve, &mut out, deadline, progress);
     out
+}
+
+/// Where the local search stands after a pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub pass: u32,
+    pub moves: u32,
+    /// Agent-intervals short of (and beyond) the requirement, pauses as first planned.
+    pub short: u64,
+    pub excess: u64,
+    pub timed_out: bool,
+}
+
+/// Under-staffing costs as much as this many agent-intervals of over-staffing.
+const SHORT_WEIGHT: i64 = 20;
+
+fn interval_cost(required: u32, duty: u32) -> i64 {
+    SHORT_WEIGHT * i64::from(required.saturating_sub(duty)) + i64::from(duty.saturating_sub(required))
+}
+
+fn unapply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
+    st.shifts[day] = None;
+    let week = ctx.week(day);
+    *st.paid_by_week.entry(week).or_default() -= paid_minutes(shape, ctx.rules);
+    *st.days_by_week.entry(week).or_default() -= 1;
+    *st.starts_by_week.entry((week, shape.start_min)).or_default() -= 1;
+}
+
+/// The grid intervals of a shift spent at work: its span without the pauses of its plan.
+fn at_work(ctx: &Context, day: usize, shape: &Shape) -> Vec<usize> {
+    let span = ctx.design.cover(day, shape);
+    let step = ctx.design.step_min;
+    let mut out = Vec::with_capacity(span.len());
+    let mut offset = 0;
+    for (kind, minutes) in shift_plan(shape, ctx.rules, step) {
+        if kind == ActivityKind::Work {
+            let (from, to) = (span.start + (offset / step) as usize, span.start + ((offset + minutes) / step) as usize);
+            out.extend(from..to.min(span.end));
+        }
+        offset += minutes;
+    }
+    out
+}
+
+/// Local search: each shift in turn may change shape (start and length) on its day, if the
+/// agent stays within every rule and their contract minimum, when that lowers the cost, against
+/// the requirement itself, of the intervals at work (pauses as first planned).
+fn improve(ctx: &Context, states: &mut [AgentState], curve: &[u32], out: &mut Assigned, deadline: Instant, progress: &mut dyn FnMut(Progress)) {
+    let mut duty = vec![0u32; curve.len()];
+    let mut work_of: HashMap<(usize, Shape), Vec<usize>> = HashMap::new();
+    let mut work = |day: usize, shape: &Shape| work_of.entry((day, *shape)).or_insert_with(|| at_work(ctx, day, shape)).clone();
+    for s in &out.shifts {
+        work(s.day, &s.shape).into_iter().for_each(|i| duty[i] += 1);
+    }
+    let mut pass = 0;
+    loop {
+        pass += 1;
+        let mut moves = 0;
+        let mut timed_out = false;
+        for k in 0..out.shifts.len() {
+            if Instant::now() >= deadline {
+                timed_out = true;
+                break;
+            }
+            let Assignment { agent: a, day, shape } = out.shifts[k];
+            unapply(&mut states[a], ctx, day, &shape);
+            work(day, &shape).into_iter().for_each(|i| duty[i] -= 1);
+            let week = ctx.week(day);
+            let minimum = i64::from(ctx.agents[a].min_hours_week) * 60;
+            let paid_without = states[a].paid_by_week.get(&week).copied().unwrap_or(0);
+            let mut cost_with = |candidate: &Shape| -> i64 {
+                work(day, candidate).into_iter().map(|i| interval_cost(curve[i], duty[i] + 1) - interval_cost(curve[i], duty[i])).sum()
+            };
+            let mut best = (cost_with(&shape), shape);
+            for candidate in &ctx.design.shapes {
+                let keeps_contract = paid_without + paid_minutes(candidate, ctx.rules) >= minimum.min(paid_without + paid_minutes(&shape, ctx.rules));
+                if *candidate == shape || !keeps_contract || !ctx.eligible(a, &states[a], day, candidate) {
+                    continue;
+                }
+                let cost = cost_with(candidate);
+                if cost < best.0 {
+                    best = (cost, *candidate);
+                }
+            }
+            let chosen = best.1;
+            if chosen != shape {
+                moves += 1;
+                out.shifts[k].shape = chosen;
+            }
+            apply(&mut states[a], ctx, day, &chosen);
+            work(day, &chosen).into_iter().for_each(|i| duty[i] += 1);
+        }
+        let short = curve.iter().zip(&duty).map(|(r, d)| u64::from(r.saturating_sub(*d))).sum();
+        let excess = curve.iter().zip(&duty).map(|(r, d)| u64::from(d.saturating_sub(*r))).sum();
+        progress(Progress { pass, moves, short, excess, timed_out });
+        if moves == 0 || timed_out {
+            return;
+        }
+    }
 }
 
 /// Gives agents still below their contract's weekly minimum extra shifts, where the staff on
@@ -389,7 +501,7 @@ mod tests {
         let rules = Rules::parse("rules.toml", RULES).unwrap();
         let (demand, required) = two_weeks(curve);
         let d = design(&demand, &required, &shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window), agents.len() as u32).unwrap();
-        let assigned = assign(&d, agents, &rules, requests);
+        let assigned = assign(&d, agents, &rules, requests, &required, Instant::now() + std::time::Duration::from_secs(30), &mut |_| {});
         let roster = to_roster(&assigned, &d, agents, &rules, *demand.starts[0].offset(), 15);
         (roster, assigned, d)
     }
@@ -415,6 +527,24 @@ mod tests {
         let (roster, assigned, d) = roster_for(&agents, |slot| if (28..88).contains(&slot) { 14 } else { 2 * u32::from((28..88).contains(&(slot + 8))) }, &[leave]);
         assert_eq!(check(&roster, &agents, &rules), Vec::new(), "hard rules and the 24-hour contracts hold");
         assert!(!assigned.shifts.iter().any(|s| s.agent == 0 && d.days[s.day] == NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()));
+    }
+
+    #[test]
+    fn local_search_never_raises_its_cost_and_stops_at_the_deadline() {
+        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        let agents = agents(30, 20);
+        let (demand, required) = two_weeks(|slot| if (28..88).contains(&slot) { 6 + (slot % 7) as u32 } else { 0 });
+        let d = design(&demand, &required, &shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window), 30).unwrap();
+        let mut passes = Vec::new();
+        let assigned = assign(&d, &agents, &rules, &[], &required, Instant::now() + std::time::Duration::from_secs(30), &mut |p| passes.push(p));
+        assert!(passes.len() >= 2 && passes.last().unwrap().moves == 0, "{passes:?}");
+        let cost = |p: &Progress| p.short * SHORT_WEIGHT as u64 + p.excess;
+        assert!(passes.windows(2).all(|w| cost(&w[1]) <= cost(&w[0])), "{passes:?}");
+        let roster = to_roster(&assigned, &d, &agents, &rules, *demand.starts[0].offset(), 15);
+        assert!(check(&roster, &agents, &rules).iter().all(|v| v.rule == "min_hours_week"));
+        let mut late = Vec::new();
+        assign(&d, &agents, &rules, &[], &required, Instant::now(), &mut |p| late.push(p));
+        assert!(late.len() == 1 && late[0].timed_out && late[0].moves == 0, "{late:?}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 
 /// A shift's shape: start (minutes after local midnight) and length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Shape {
     pub start_min: u32,
     pub length_min: u32,
