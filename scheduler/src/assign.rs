@@ -447,23 +447,35 @@ fn stagger(mut plan: Vec<(ActivityKind, u32)>, shift: &Assignment, design: &Desi
 /// within the continuous-work limit, runs rounded to the grid step.
 pub fn shift_plan(shape: &Shape, rules: &Rules, step_min: u32) -> Vec<(ActivityKind, u32)> {
     let b = &rules.breaks;
-    let meal = shape.length_min > b.meal_after_min;
+    let meal = shape.length_min > b.meal_after_min && b.meal_min < shape.length_min;
     let limit = rules.hard.max_continuous_work_min.unwrap_or(u32::MAX);
     let mut breaks = 0;
     loop {
         let pauses = u32::from(meal) + breaks;
-        let work = shape.length_min - if meal { b.meal_min } else { 0 } - breaks * b.break_min;
+        let work = shape.length_min.saturating_sub(if meal { b.meal_min } else { 0 } + breaks * b.break_min);
         let runs = pauses + 1;
         let run = (work / runs) / step_min * step_min;
         let last = work - run * (runs - 1);
-        if last <= limit && run <= limit || breaks > 8 {
-            let mut out = Vec::new();
-            let meal_after = runs / 2;
+        // Stop when every run fits, or when another break cannot help (too little work left,
+        // breaks of no length, or already many): the checker then names what does not fit.
+        let fits = last <= limit && run <= limit;
+        let room_for_another = (breaks + 1) * b.break_min + if meal { b.meal_min } else { 0 } + (runs + 1) * step_min <= shape.length_min;
+        let hopeless = breaks >= 8 || b.break_min == 0 || !room_for_another;
+        if fits || hopeless {
+            let mut out: Vec<(ActivityKind, u32)> = Vec::new();
+            let meal_after = (runs / 2).max(1);
             for i in 0..runs {
-                out.push((ActivityKind::Work, if i + 1 == runs { last } else { run }));
+                let minutes = if i + 1 == runs { last } else { run };
+                match out.last_mut() {
+                    Some((ActivityKind::Work, m)) => *m += minutes,
+                    _ if minutes > 0 => out.push((ActivityKind::Work, minutes)),
+                    _ => {}
+                }
                 if i + 1 < runs {
-                    let kind = if meal && i + 1 == meal_after.max(1) { ActivityKind::Meal } else { ActivityKind::Break };
-                    out.push((kind, if kind == ActivityKind::Meal { b.meal_min } else { b.break_min }));
+                    let (kind, minutes) = if meal && i + 1 == meal_after { (ActivityKind::Meal, b.meal_min) } else { (ActivityKind::Break, b.break_min) };
+                    if minutes > 0 {
+                        out.push((kind, minutes));
+                    }
                 }
             }
             return out;
@@ -527,6 +539,24 @@ mod tests {
         let (roster, assigned, d) = roster_for(&agents, |slot| if (28..88).contains(&slot) { 14 } else { 2 * u32::from((28..88).contains(&(slot + 8))) }, &[leave]);
         assert_eq!(check(&roster, &agents, &rules), Vec::new(), "hard rules and the 24-hour contracts hold");
         assert!(!assigned.shifts.iter().any(|s| s.agent == 0 && d.days[s.day] == NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()));
+    }
+
+    #[test]
+    fn odd_rules_give_plans_without_empty_or_overflowing_activities() {
+        for (lengths, meal, meal_after, brk, limit) in [("[1]", 90, "0.5", 15, "3"), ("[6]", 30, "6", 0, "1"), ("[2]", 30, "1", 120, "0.5"), ("[9]", 0, "1", 15, "24")] {
+            let text = RULES
+                .replace("lengths_hours = [6, 8, 9]", &format!("lengths_hours = {lengths}"))
+                .replace("meal_minutes = 30", &format!("meal_minutes = {meal}"))
+                .replace("meal_after_hours = 6", &format!("meal_after_hours = {meal_after}"))
+                .replace("break_minutes = 15", &format!("break_minutes = {brk}"))
+                .replace("max_continuous_work_hours = 3", &format!("max_continuous_work_hours = {limit}"))
+                .replace("earliest_start = \"07:00\"", "earliest_start = \"00:00\"");
+            let rules = Rules::parse("rules.toml", &text).unwrap();
+            let shape = Shape { start_min: 540, length_min: rules.shifts.lengths_min[0] };
+            let plan = shift_plan(&shape, &rules, 15);
+            assert!(plan.iter().all(|(_, m)| *m > 0), "{plan:?}");
+            assert_eq!(plan.iter().map(|(_, m)| m).sum::<u32>(), shape.length_min, "{plan:?}");
+        }
     }
 
     #[test]
