@@ -411,8 +411,11 @@ pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: 
 fn stagger(mut plan: Vec<(ActivityKind, u32)>, shift: &Assignment, design: &Design, rules: &Rules, step: u32, present: &mut [i64]) -> Vec<(ActivityKind, u32)> {
     let limit = rules.hard.max_continuous_work_min.unwrap_or(u32::MAX);
     let shift_start = design.cover(shift.day, &shift.shape).start;
-    // Plan entries alternate work, pause, work, …: pause k sits at index 2k + 1.
-    for p in (1..plan.len()).step_by(2) {
+    // Only a pause between two work runs can move (a plan squeezed by odd rules may lack one).
+    for p in 1..plan.len().saturating_sub(1) {
+        if plan[p].0 == ActivityKind::Work || plan[p - 1].0 != ActivityKind::Work || plan[p + 1].0 != ActivityKind::Work {
+            continue;
+        }
         let offset_of = |plan: &[(ActivityKind, u32)]| plan[..p].iter().map(|(_, m)| m).sum::<u32>();
         let surplus = |plan: &[(ActivityKind, u32)], present: &[i64]| -> i64 {
             let from = shift_start + (offset_of(plan) / step) as usize;
@@ -543,7 +546,7 @@ mod tests {
 
     #[test]
     fn odd_rules_give_plans_without_empty_or_overflowing_activities() {
-        for (lengths, meal, meal_after, brk, limit) in [("[1]", 90, "0.5", 15, "3"), ("[6]", 30, "6", 0, "1"), ("[2]", 30, "1", 120, "0.5"), ("[9]", 0, "1", 15, "24")] {
+        for (lengths, meal, meal_after, brk, limit) in [("[1]", 90, "0.5", 15, "3"), ("[6]", 30, "6", 0, "1"), ("[2]", 30, "1", 120, "0.5"), ("[9]", 0, "1", 15, "24"), ("[0.75]", 30, "0.5", 15, "3")] {
             let text = RULES
                 .replace("lengths_hours = [6, 8, 9]", &format!("lengths_hours = {lengths}"))
                 .replace("meal_minutes = 30", &format!("meal_minutes = {meal}"))
@@ -556,6 +559,13 @@ mod tests {
             let plan = shift_plan(&shape, &rules, 15);
             assert!(plan.iter().all(|(_, m)| *m > 0), "{plan:?}");
             assert_eq!(plan.iter().map(|(_, m)| m).sum::<u32>(), shape.length_min, "{plan:?}");
+            // And a roster of such shifts can be built and checked.
+            let agents = agents(2, 0);
+            let (demand, required) = two_weeks(|slot| u32::from((36..44).contains(&slot)));
+            let d = design(&demand, &required, &[shape], 2).unwrap();
+            let assigned = Assigned { shifts: vec![Assignment { agent: 0, day: 0, shape }, Assignment { agent: 1, day: 0, shape }], unfilled: Vec::new() };
+            let roster = to_roster(&assigned, &d, &agents, &rules, *demand.starts[0].offset(), 15);
+            let _ = check(&roster, &agents, &rules);
         }
     }
 
