@@ -106,6 +106,9 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     if !(a.time_limit_s.is_finite() && a.time_limit_s > 0.0) {
         bail!("--time-limit-s: {} is not a number of seconds > 0", a.time_limit_s);
     }
+    if !(a.threshold_s.is_finite() && a.threshold_s >= 0.0) {
+        bail!("--threshold-s: {} is not a number of seconds ≥ 0", a.threshold_s);
+    }
     let from = parse_date(&a.from)?;
     let until = from + Duration::days(7 * i64::from(a.weeks));
     let keep: Vec<usize> = (0..full.starts.len()).filter(|&i| (from..until).contains(&full.starts[i].date_naive())).collect();
@@ -261,11 +264,16 @@ fn projected_service_levels(a: &ScheduleArgs, demand: &Demand, scheduled: &[u32]
             per_interval.push(None);
             continue;
         }
-        let workload = Workload::new(*calls, interval_s, work_s / calls)?;
-        let sl = evaluate(QueueModel::ErlangC, &workload, agents, a.threshold_s)?.service_level;
-        answered += sl * calls;
-        offered += calls;
-        per_interval.push(Some(sl));
+        // A load beyond Erlang's range has no projection; the roster stands.
+        let sl = Workload::new(*calls, interval_s, work_s / calls)
+            .ok()
+            .and_then(|w| evaluate(QueueModel::ErlangC, &w, agents, a.threshold_s).ok())
+            .map(|s| s.service_level);
+        if let Some(sl) = sl {
+            answered += sl * calls;
+            offered += calls;
+        }
+        per_interval.push(sl);
     }
     Ok(Projection { per_interval, overall: (offered > 0.0).then(|| answered / offered) })
 }
