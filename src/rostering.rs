@@ -99,7 +99,8 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
         None => Vec::new(),
     };
     let column = if a.with_shrinkage { Column::AgentsWithShrinkage } else { Column::Agents };
-    let full = demand::parse(&a.requirements.display().to_string(), read(&a.requirements)?.as_bytes(), column)?;
+    let requirements_text = read(&a.requirements)?;
+    let full = demand::parse(&a.requirements.display().to_string(), requirements_text.as_bytes(), column)?;
     if !(1..=6).contains(&a.weeks) {
         bail!("--weeks: {} is not between 1 and 6", a.weeks);
     }
@@ -157,7 +158,7 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
     let violations = check(&roster, &agents, &rules);
     let scheduled = on_duty(&roster, &demand);
     let solve_seconds = started.elapsed().as_secs_f64();
-    let projected = projected_service_levels(&a, &demand, &scheduled)?;
+    let projected = projected_service_levels(&a, &requirements_text, &demand, &scheduled)?;
     let soft = evaluate(&roster, &agents, &rules, &requests);
 
     let file = std::fs::File::create(&a.out).with_context(|| format!("{}: cannot write", a.out.display()))?;
@@ -237,11 +238,10 @@ struct Projection {
 
 /// Erlang C on the scheduled staff, with the calls and handle times of the requirements file
 /// (when it has them).
-fn projected_service_levels(a: &ScheduleArgs, demand: &Demand, scheduled: &[u32]) -> Result<Projection> {
+fn projected_service_levels(a: &ScheduleArgs, text: &str, demand: &Demand, scheduled: &[u32]) -> Result<Projection> {
     use wfm_forecasting::erlang::{evaluate, QueueModel, Workload};
     let name = a.requirements.display().to_string();
     let interval_s = f64::from(demand.interval_min) * 60.0;
-    let text = read(&a.requirements)?;
     // A requirements file without calls and handle times (only agents) has nothing to project.
     let header = text.lines().next().unwrap_or_default();
     if !["calls", "aht_s"].iter().all(|c| header.split(',').any(|h| h.trim() == *c)) {

@@ -12,7 +12,7 @@ use crate::requests::{Request, RequestKind};
 use crate::roster::{Activity, ActivityKind, Roster};
 use crate::rules::Rules;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ struct Context<'a> {
     rules: &'a Rules,
     leave: HashMap<(usize, usize), Vec<(u32, u32)>>,
     overtime_by_week: HashMap<(usize, usize), i64>,
-    wished_off: HashMap<(usize, usize), ()>,
+    wished_off: HashSet<(usize, usize)>,
     wished_start: HashMap<(usize, usize), u32>,
 }
 
@@ -134,7 +134,7 @@ impl Context<'_> {
         let soft = &self.rules.soft;
         let preference = soft.preferences_weight.unwrap_or(1.0) * 60.0;
         let date = self.design.days[day];
-        if agent.preferred_days_off.contains(&date.weekday()) || self.wished_off.contains_key(&(a, day)) {
+        if agent.preferred_days_off.contains(&date.weekday()) || self.wished_off.contains(&(a, day)) {
             score += preference * 4.0;
         }
         let wished = self.wished_start.get(&(a, day)).copied();
@@ -183,7 +183,7 @@ pub fn assign(
 ) -> Assigned {
     let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashMap::new(), wished_start: HashMap::new() };
+    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new() };
     for r in requests {
         let (Some(&a), Some(&day)) = (index.get(r.agent_id.as_str()), day_of.get(&r.date)) else { continue };
         match &r.kind {
@@ -193,7 +193,7 @@ pub fn assign(
                 *ctx.overtime_by_week.entry((a, week)).or_default() += (hours * 60.0) as i64;
             }
             RequestKind::DayOff => {
-                ctx.wished_off.insert((a, day), ());
+                ctx.wished_off.insert((a, day));
             }
             RequestKind::Start { at } => {
                 ctx.wished_start.insert((a, day), at.minutes());
@@ -384,9 +384,9 @@ pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: 
         design.cover(s.day, &s.shape).for_each(|i| present[i] += 1);
     }
     let mut activities = Vec::new();
-    let mut working: HashMap<(usize, usize), ()> = HashMap::new();
+    let mut working: HashSet<(usize, usize)> = HashSet::new();
     for s in &assigned.shifts {
-        working.insert((s.agent, s.day), ());
+        working.insert((s.agent, s.day));
         let agent_id = agents[s.agent].id.clone();
         let mut t = i64::from(s.shape.start_min);
         for (kind, minutes) in stagger(shift_plan(&s.shape, rules, step_min), s, design, rules, step_min, &mut present) {
@@ -396,7 +396,7 @@ pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: 
     }
     for (a, agent) in agents.iter().enumerate() {
         for day in 0..design.days.len() {
-            if !working.contains_key(&(a, day)) {
+            if !working.contains(&(a, day)) {
                 activities.push(Activity { agent_id: agent.id.clone(), date: design.days[day], kind: ActivityKind::DayOff, start: at(day, 0), end: at(day, 1440) });
             }
         }
