@@ -44,8 +44,10 @@ enum Command {
     Forecast(planning::ForecastArgs),
     /// Required agents per queue and interval from a forecast file.
     Staff(planning::StaffArgs),
-    /// A roster: shifts, breaks and days off for named agents, under the rules (first version).
+    /// A roster: shifts, breaks and days off for named agents, under the rules.
     Schedule(rostering::ScheduleArgs),
+    /// Judges a roster (any source) as `wfm schedule` judges its own: rules, coverage per skill.
+    CheckRoster(rostering::CheckRosterArgs),
     /// Whether two agents may exchange their shifts of a day (JSON verdict; fails if not).
     CheckSwap(rostering::CheckSwapArgs),
     /// What a day of leave would leave uncovered, and who could take the shift (JSON).
@@ -200,6 +202,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Staff(a) => planning::staff(a),
         Command::Schedule(a) => rostering::schedule(a),
+        Command::CheckRoster(a) => rostering::check_roster(a),
         Command::CheckSwap(a) => rostering::check_swap(a),
         Command::CheckLeave(a) => rostering::check_leave(a),
     }

@@ -1,4 +1,5 @@
-//! Black-box tests of the planning chain: `wfm erlang`, `wfm forecast`, `wfm staff`.
+//! Black-box tests of the planning chain: `wfm erlang`, `wfm forecast`, `wfm staff`, and the
+//! rostering commands on their output.
 
 mod common;
 
@@ -126,6 +127,36 @@ fn generate_forecast_staff_chain() {
     let out = run(&[&["check-swap"][..], &files, &["--agent", &worker, "--with", &resting, "--date", "2026-03-02"]].concat());
     let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["valid"].as_bool().unwrap(), out.status.success(), "{verdict}");
+
+    // `wfm check-roster` judges the roster exactly as `wfm schedule` reported it.
+    let judged = dir.path().join("judged.json");
+    ok(&[&["check-roster"][..], &files, &["--requirements", p(&req), "--report", p(&judged)]].concat());
+    let judged: Value = serde_json::from_str(&std::fs::read_to_string(&judged).unwrap()).unwrap();
+    for key in ["shifts", "paid_hours", "under_staffed_agent_intervals", "skill_under_staffed_agent_intervals", "over_staffed_agent_intervals", "projected_service_level", "total_soft_penalty", "coverage"] {
+        assert_eq!(judged[key], report[key], "{key}");
+    }
+    assert!(report["skill_under_staffed_agent_intervals"].as_u64().unwrap() >= report["under_staffed_agent_intervals"].as_u64().unwrap(), "skills can only make it harder");
+    assert!(text.contains(",training,"), "the generated rules ask for training");
+
+    // Re-scheduling after the worker's leave on the first day: the published roster mostly stands.
+    let requests = dir.path().join("requests.csv");
+    std::fs::write(&requests, format!("agent_id,kind,date\n{worker},leave,2026-03-02\n")).unwrap();
+    let (again, again_report) = (dir.path().join("again.csv"), dir.path().join("again.json"));
+    let out = run(&[
+        "schedule", "--requirements", p(&req), "--agents", p(&agents_csv), "--rules", p(&rules_toml), "--from", "2026-03-02", "--weeks", "2",
+        "--requests", p(&requests), "--baseline", p(&roster), "--out", p(&again), "--report", p(&again_report),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("against the baseline:"), "{err}");
+    let again_report: Value = serde_json::from_str(&std::fs::read_to_string(&again_report).unwrap()).unwrap();
+    let changes = &again_report["changes_from_baseline"];
+    let count = |k: &str| changes[k].as_u64().unwrap();
+    assert!(count("removed") >= 1, "the worker's shift is gone: {changes}");
+    assert!(count("kept") * 10 >= report["shifts"].as_u64().unwrap() * 9, "at least 90 % kept: {changes}");
+    let again_text = std::fs::read_to_string(&again).unwrap();
+    assert!(again_text.contains(&format!("{worker},2026-03-02,leave,")), "the leave is in the roster");
+    assert!(!again_text.contains(&format!("{worker},2026-03-02,work,")));
 }
 
 #[test]

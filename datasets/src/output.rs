@@ -200,4 +200,7 @@ no_early_after_night = { early_start_before = "08:00", night_end_after = "21:00"
 max_same_shift_per_week = { limit = 3, weight = 5 }
 team_start_spread_hours = { limit = 2, weight = 3 }
 preferences = { weight = 2 }
+fairness = { weight = 1 }        # fair share of early, late and weekend shifts
+leaders_with_team = { weight = 1 }   # per team-member hour with no leader of the team on shift
+training = { minutes = 60, weight = 5 }   # one session per agent, where staff is spare
 "#;

@@ -2,7 +2,7 @@
 //!
 //! Columns `agent_id, team, skills, team_leader, min_hours_week, max_hours_week` are required;
 //! `tenant, name, max_hours_month, max_consecutive_work_days, min_days_off_month,
-//! preferred_starts, preferred_days_off` are optional; others are refused. Skills are written
+//! preferred_starts, preferred_days_off, leave_allowance_days` are optional; others are refused. Skills are written
 //! `support:1.0;billing:0.8` (efficiency in (0, 1]).
 
 use crate::rules::ClockTime;
@@ -27,10 +27,12 @@ pub struct Agent {
     pub min_days_off_month: Option<u32>,
     pub preferred_starts: Vec<ClockTime>,
     pub preferred_days_off: Vec<Weekday>,
+    /// Days of leave the agent may still take, leave already in the roster included.
+    pub leave_allowance_days: Option<u32>,
 }
 
 const REQUIRED: [&str; 6] = ["agent_id", "team", "skills", "team_leader", "min_hours_week", "max_hours_week"];
-const OPTIONAL: [&str; 7] = [
+const OPTIONAL: [&str; 8] = [
     "tenant",
     "name",
     "max_hours_month",
@@ -38,6 +40,7 @@ const OPTIONAL: [&str; 7] = [
     "min_days_off_month",
     "preferred_starts",
     "preferred_days_off",
+    "leave_allowance_days",
 ];
 
 /// Reads the agents of `tenant` (rows of other tenants are skipped; all rows when the file has
@@ -123,6 +126,7 @@ pub fn parse(name: &str, input: impl Read, tenant: &str) -> Result<Vec<Agent>, I
             min_days_off_month: optional_count("min_days_off_month", 31)?,
             preferred_starts,
             preferred_days_off,
+            leave_allowance_days: optional_count("leave_allowance_days", 366)?,
         });
     }
     if agents.is_empty() {

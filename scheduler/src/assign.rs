@@ -2,17 +2,19 @@
 //! rule, preferring agents below their contract hours, their wished starts and days off; then
 //! topping up agents still below their weekly minimum; then placing meals and breaks.
 //!
-//! A greedy first version: each shift goes to the best eligible agent; shifts nobody can take
-//! stay unfilled (reported as under-staffing). Skills are not yet matched per queue: the design
-//! pools the queues.
+//! Coverage is judged per skill ([`crate::skills`]): the design pools the queues, and the
+//! assignment and the search choose who works so that agents' skills serve each queue's curve.
+//! Shifts nobody can take stay unfilled (reported as under-staffing).
 
 use crate::agents::Agent;
 use crate::design::{Design, Shape};
 use crate::requests::{Request, RequestKind};
 use crate::roster::{Activity, ActivityKind, Roster};
 use crate::rules::Rules;
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime};
+use crate::skills::{Coverage, SkillTypes, SHORT_WEIGHT};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,8 @@ struct Context<'a> {
     agents: &'a [Agent],
     rules: &'a Rules,
     leave: HashMap<(usize, usize), Vec<(u32, u32)>>,
+    /// Contract minutes that approved leave counts for, per (agent, week).
+    leave_credit_by_week: HashMap<(usize, usize), i64>,
     overtime_by_week: HashMap<(usize, usize), i64>,
     wished_off: HashSet<(usize, usize)>,
     wished_start: HashMap<(usize, usize), u32>,
@@ -74,6 +78,12 @@ impl Context<'_> {
     fn week(&self, day: usize) -> usize {
         // Weeks counted from the Monday on or before day 0.
         (day + self.design.days[0].weekday().num_days_from_monday() as usize) / 7
+    }
+
+    /// Paid minutes agent `a` must work in `week`: the contract minimum less approved leave.
+    fn minimum(&self, a: usize, week: usize) -> i64 {
+        let credit = self.leave_credit_by_week.get(&(a, week)).copied().unwrap_or(0);
+        (i64::from(self.agents[a].min_hours_week) * 60 - credit).max(0)
     }
 
     fn weekly_cap(&self, agent: usize, week: usize) -> i64 {
@@ -129,7 +139,7 @@ impl Context<'_> {
         let agent = &self.agents[a];
         let week = self.week(day);
         let paid = st.paid_by_week.get(&week).copied().unwrap_or(0) as f64;
-        let deficit = (f64::from(agent.min_hours_week) * 60.0 - paid).max(0.0);
+        let deficit = (self.minimum(a, week) as f64 - paid).max(0.0);
         let mut score = -deficit * 10.0 + paid;
         let soft = &self.rules.soft;
         let preference = soft.preferences_weight.unwrap_or(1.0) * 60.0;
@@ -169,25 +179,175 @@ fn apply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     *st.starts_by_week.entry((week, shape.start_min)).or_default() += 1;
 }
 
-/// Names agents for the designed shifts, then moves shifts while that lowers the shortfall and
-/// excess against the curve, until no move helps or `deadline` passes; `progress` hears each pass.
-pub fn assign(
-    design: &Design,
-    agents: &[Agent],
-    rules: &Rules,
-    requests: &[Request],
-    // The requirement itself (the design may have covered more, for pauses).
-    curve: &[u32],
-    deadline: Instant,
-    progress: &mut dyn FnMut(Progress),
-) -> Assigned {
+/// Everything a roster is built from.
+pub struct Problem<'a> {
+    pub design: &'a Design,
+    pub agents: &'a [Agent],
+    pub rules: &'a Rules,
+    pub requests: &'a [Request],
+    pub skills: &'a SkillTypes,
+    /// Per queue of `skills`, the requirement itself on the design's grid (the design may have
+    /// covered more, for pauses).
+    pub curves: &'a [Vec<u32>],
+    /// A published roster to stay close to.
+    pub baseline: Option<Baseline<'a>>,
+}
+
+/// Re-scheduling: the published shifts, and what changing one costs.
+#[derive(Debug, Clone, Copy)]
+pub struct Baseline<'a> {
+    pub shifts: &'a [Assignment],
+    /// A change (a shift added, removed, moved or given to someone else) is made only when it
+    /// removes more than this many under-staffed agent-intervals.
+    pub change_penalty: u32,
+}
+
+/// The roster being built: the agents' states, the per-skill coverage of the intervals at work,
+/// and the shifts so far.
+struct Search<'a> {
+    ctx: Context<'a>,
+    types: &'a [usize],
+    states: Vec<AgentState>,
+    coverage: Coverage<'a>,
+    work_of: HashMap<(usize, Shape), Rc<[usize]>>,
+    baseline: HashMap<(usize, usize), Shape>,
+    change_cost: i64,
+    /// Agents by team, for the leaders' soft rule.
+    teams: HashMap<&'a str, Vec<usize>>,
+}
+
+/// One soft-penalty point weighs as much as this many over-staffed agent-intervals in the
+/// search's cost (with 15-minute intervals: one over-staffed agent-hour).
+const SOFT_POINT: f64 = 4.0;
+
+impl<'a> Search<'a> {
+    fn work(&mut self, day: usize, shape: &Shape) -> Rc<[usize]> {
+        let ctx = &self.ctx;
+        self.work_of.entry((day, *shape)).or_insert_with(|| at_work(ctx, day, shape).into()).clone()
+    }
+
+    fn put(&mut self, a: usize, day: usize, shape: &Shape) {
+        apply(&mut self.states[a], &self.ctx, day, shape);
+        for &i in self.work(day, shape).iter() {
+            self.coverage.add(i, self.types[a]);
+        }
+    }
+
+    fn take(&mut self, a: usize, day: usize, shape: &Shape) {
+        unapply(&mut self.states[a], &self.ctx, day, shape);
+        for &i in self.work(day, shape).iter() {
+            self.coverage.remove(i, self.types[a]);
+        }
+    }
+
+    /// What giving agent `a` this shift would change in the coverage cost (negative helps).
+    fn gain(&mut self, a: usize, day: usize, shape: &Shape) -> i64 {
+        let t = self.types[a];
+        self.work(day, shape).iter().map(|&i| self.coverage.delta_add(i, t)).sum()
+    }
+
+    /// Team members' minutes on shift with no leader of their team on shift that agent `a`
+    /// working `shape` on `day` adds (negative for a leader covering them).
+    fn leaderless_minutes(&self, a: usize, day: usize, shape: &Shape) -> i64 {
+        let agents = self.ctx.agents;
+        let members = &self.teams[agents[a].team.as_str()];
+        let span = |s: Shape| (s.start_min, s.start_min + s.length_min);
+        let on_shift = |leader: bool| members.iter().filter(move |&&b| b != a && agents[b].team_leader == leader).filter_map(|&b| self.states[b].shifts[day].map(span));
+        let leaders: Vec<(u32, u32)> = on_shift(true).collect();
+        if agents[a].team_leader {
+            let mut with = leaders.clone();
+            with.push(span(*shape));
+            on_shift(false).map(|m| i64::from(uncovered(m, &with)) - i64::from(uncovered(m, &leaders))).sum()
+        } else {
+            i64::from(uncovered(span(*shape), &leaders))
+        }
+    }
+
+    /// The leaders' soft rule's share of what agent `a` working `shape` on `day` costs.
+    fn team_delta(&self, a: usize, day: usize, shape: &Shape) -> i64 {
+        let Some(weight) = self.ctx.rules.soft.leaders_with_team_weight else { return 0 };
+        (self.leaderless_minutes(a, day, shape) as f64 / 60.0 * weight * SOFT_POINT).round() as i64
+    }
+
+    /// What agent `a` (whose shift that day is taken out) working `shape` on `day` adds to the
+    /// soft rules the search trades against coverage — leaders with their team, the team's
+    /// start spread, the same start too often in a week, wishes and preferences — in search cost.
+    fn soft_delta(&self, a: usize, day: usize, shape: &Shape) -> i64 {
+        let ctx = &self.ctx;
+        let soft = &ctx.rules.soft;
+        let agent = &ctx.agents[a];
+        let mut points = 0.0;
+        if let Some(weight) = soft.leaders_with_team_weight {
+            points += self.leaderless_minutes(a, day, shape) as f64 / 60.0 * weight;
+        }
+        if let Some(rule) = soft.team_start_spread_hours {
+            let starts = self.teams[agent.team.as_str()].iter().filter(|&&b| b != a).filter_map(|&b| self.states[b].shifts[day].map(|s| s.start_min));
+            let (lo, hi) = starts.fold((u32::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
+            let beyond = |lo: u32, hi: u32| (f64::from(hi.saturating_sub(lo)) / 60.0 - rule.limit).max(0.0);
+            let without = if lo == u32::MAX { 0.0 } else { beyond(lo, hi) };
+            points += rule.weight * (beyond(lo.min(shape.start_min), hi.max(shape.start_min)) - without);
+        }
+        if let Some(rule) = soft.max_same_shift_per_week {
+            let same = f64::from(self.states[a].starts_by_week.get(&(ctx.week(day), shape.start_min)).copied().unwrap_or(0));
+            points += rule.weight * ((same + 1.0 - rule.limit).max(0.0) - (same - rule.limit).max(0.0));
+        }
+        if let Some(weight) = soft.preferences_weight {
+            if agent.preferred_days_off.contains(&ctx.design.days[day].weekday()) || ctx.wished_off.contains(&(a, day)) {
+                points += weight;
+            }
+            let missed_start = match ctx.wished_start.get(&(a, day)) {
+                Some(&wished) => wished != shape.start_min,
+                None => !agent.preferred_starts.is_empty() && !agent.preferred_starts.iter().any(|p| p.minutes() == shape.start_min),
+            };
+            if missed_start {
+                points += weight;
+            }
+        }
+        (points * SOFT_POINT).round() as i64
+    }
+
+    /// The baseline's price of agent `a` having `shape` (or nothing) on `day`.
+    fn changed(&self, a: usize, day: usize, shape: Option<&Shape>) -> i64 {
+        if self.change_cost == 0 || self.baseline.get(&(a, day)) == shape {
+            0
+        } else {
+            self.change_cost
+        }
+    }
+}
+
+/// Minutes of `span` outside every one of `cover`.
+fn uncovered(span: (u32, u32), cover: &[(u32, u32)]) -> u32 {
+    let mut cover: Vec<(u32, u32)> = cover.iter().map(|&(f, t)| (f.max(span.0), t.min(span.1))).filter(|(f, t)| f < t).collect();
+    cover.sort_unstable();
+    let (mut covered, mut reach) = (0, span.0);
+    for (f, t) in cover {
+        let f = f.max(reach);
+        if f < t {
+            covered += t - f;
+            reach = t;
+        }
+    }
+    span.1 - span.0 - covered
+}
+
+/// Names agents for the designed shifts (after keeping the baseline's, when re-scheduling),
+/// then improves the roster by local search until no move helps or `deadline` passes;
+/// `progress` hears each pass.
+pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Progress)) -> Assigned {
+    let Problem { design, agents, rules, requests, skills, curves, baseline } = *problem;
     let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new() };
+    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new() };
     for r in requests {
         let (Some(&a), Some(&day)) = (index.get(r.agent_id.as_str()), day_of.get(&r.date)) else { continue };
         match &r.kind {
-            RequestKind::Leave { span } => ctx.leave.entry((a, day)).or_default().push(span.map_or((0, 1440), |(f, t)| (f.minutes(), t.minutes()))),
+            RequestKind::Leave { span } => {
+                let (from, to) = span.map_or((0, 1440), |(f, t)| (f.minutes(), t.minutes()));
+                ctx.leave.entry((a, day)).or_default().push((from, to));
+                let week = ctx.week(day);
+                *ctx.leave_credit_by_week.entry((a, week)).or_default() += rules.leave_credit_min(agents[a].min_hours_week, i64::from(to - from));
+            }
             RequestKind::Overtime { hours } => {
                 let week = ctx.week(day);
                 *ctx.overtime_by_week.entry((a, week)).or_default() += (hours * 60.0) as i64;
@@ -200,33 +360,84 @@ pub fn assign(
             }
         }
     }
-    let mut states: Vec<AgentState> = agents.iter().map(|_| AgentState { shifts: vec![None; design.days.len()], ..AgentState::default() }).collect();
+    let mut search = Search {
+        ctx,
+        types: &skills.agent_type,
+        states: agents.iter().map(|_| AgentState { shifts: vec![None; design.days.len()], ..AgentState::default() }).collect(),
+        coverage: Coverage::new(skills, curves),
+        work_of: HashMap::new(),
+        baseline: baseline.map(|b| b.shifts.iter().map(|s| ((s.agent, s.day), s.shape)).collect()).unwrap_or_default(),
+        change_cost: baseline.map_or(0, |b| i64::from(b.change_penalty) * SHORT_WEIGHT),
+        teams: agents.iter().enumerate().fold(HashMap::new(), |mut teams, (i, a)| {
+            teams.entry(a.team.as_str()).or_insert_with(Vec::new).push(i);
+            teams
+        }),
+    };
     let mut out = Assigned::default();
-    let mut duty = vec![0u32; design.required.len()];
     let mut team_starts: HashMap<(&str, usize), (u32, u32)> = HashMap::new();
-    for day in 0..design.days.len() {
-        let mut wanted: Vec<Shape> = Vec::new();
-        for (s, shape) in design.shapes.iter().enumerate() {
-            wanted.extend(std::iter::repeat_n(*shape, design.counts[day][s] as usize));
+    let wanted = match baseline {
+        None => design.counts.clone(),
+        Some(b) => {
+            // Keep every published shift the rules and requests still allow; design only the
+            // shifts the changed requirement needs on top of them.
+            let mut present = vec![0u32; design.required.len()];
+            let mut per_day = vec![0u32; design.days.len()];
+            for s in b.shifts {
+                if s.agent < agents.len() && s.day < design.days.len() && design.shapes.contains(&s.shape) && search.ctx.eligible(s.agent, &search.states[s.agent], s.day, &s.shape) {
+                    search.put(s.agent, s.day, &s.shape);
+                    design.cover(s.day, &s.shape).for_each(|i| present[i] += 1);
+                    per_day[s.day] += 1;
+                    out.shifts.push(*s);
+                }
+            }
+            let mut counts = vec![vec![0; design.shapes.len()]; design.days.len()];
+            let room: Vec<u32> = per_day.iter().map(|&n| (agents.len() as u32).saturating_sub(n)).collect();
+            design.top_up(&mut counts, &mut present, &room);
+            counts
         }
-        wanted.sort();
-        for shape in wanted {
-            let cost = |a: usize| ctx.score(a, &states[a], day, &shape) + team_spread_cost(&ctx, &team_starts, a, day, &shape);
-            let best = (0..agents.len()).filter(|&a| ctx.eligible(a, &states[a], day, &shape)).min_by(|&a, &b| cost(a).total_cmp(&cost(b)));
+    };
+    for (day, counts) in wanted.iter().enumerate() {
+        let mut shapes: Vec<Shape> = Vec::new();
+        for (shape, &count) in design.shapes.iter().zip(counts) {
+            shapes.extend(std::iter::repeat_n(*shape, count as usize));
+        }
+        shapes.sort();
+        for shape in shapes {
+            // What each skill set would add to the coverage: one figure per type, not per agent.
+            let mut by_type: HashMap<usize, i64> = HashMap::new();
+            let mut best: Option<(usize, f64)> = None;
+            for a in 0..agents.len() {
+                if !search.ctx.eligible(a, &search.states[a], day, &shape) {
+                    continue;
+                }
+                let t = search.types[a];
+                let gain = match by_type.get(&t) {
+                    Some(&g) => g,
+                    None => {
+                        let g = search.gain(a, day, &shape);
+                        by_type.insert(t, g);
+                        g
+                    }
+                };
+                let soft = team_spread_cost(&search.ctx, &team_starts, a, day, &shape) + search.team_delta(a, day, &shape) as f64;
+                let cost = search.ctx.score(a, &search.states[a], day, &shape) + soft + gain as f64;
+                if best.is_none_or(|(_, c)| cost < c) {
+                    best = Some((a, cost));
+                }
+            }
             match best {
-                Some(a) => {
+                Some((a, _)) => {
                     let span = team_starts.entry((agents[a].team.as_str(), day)).or_insert((shape.start_min, shape.start_min));
                     *span = (span.0.min(shape.start_min), span.1.max(shape.start_min));
-                    apply(&mut states[a], &ctx, day, &shape);
-                    design.cover(day, &shape).for_each(|i| duty[i] += 1);
+                    search.put(a, day, &shape);
                     out.shifts.push(Assignment { agent: a, day, shape });
                 }
                 None => out.unfilled.push((day, shape)),
             }
         }
     }
-    top_up_contracts(&ctx, &mut states, &mut duty, &mut out);
-    improve(&ctx, &mut states, curve, &mut out, deadline, progress);
+    top_up_contracts(&mut search, &mut out);
+    improve(&mut search, &mut out, deadline, progress);
     out
 }
 
@@ -235,17 +446,10 @@ pub fn assign(
 pub struct Progress {
     pub pass: u32,
     pub moves: u32,
-    /// Agent-intervals short of (and beyond) the requirement, pauses as first planned.
+    /// Agent-intervals short of (and beyond) each queue's requirement, pauses as first planned.
     pub short: u64,
     pub excess: u64,
     pub timed_out: bool,
-}
-
-/// Under-staffing costs as much as this many agent-intervals of over-staffing.
-const SHORT_WEIGHT: i64 = 20;
-
-fn interval_cost(required: u32, duty: u32) -> i64 {
-    SHORT_WEIGHT * i64::from(required.saturating_sub(duty)) + i64::from(duty.saturating_sub(required))
 }
 
 fn unapply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
@@ -272,16 +476,14 @@ fn at_work(ctx: &Context, day: usize, shape: &Shape) -> Vec<usize> {
     out
 }
 
-/// Local search: each shift in turn may change shape (start and length) on its day, if the
-/// agent stays within every rule and their contract minimum, when that lowers the cost, against
-/// the requirement itself, of the intervals at work (pauses as first planned).
-fn improve(ctx: &Context, states: &mut [AgentState], curve: &[u32], out: &mut Assigned, deadline: Instant, progress: &mut dyn FnMut(Progress)) {
-    let mut duty = vec![0u32; curve.len()];
-    let mut work_of: HashMap<(usize, Shape), Vec<usize>> = HashMap::new();
-    let mut work = |day: usize, shape: &Shape| work_of.entry((day, *shape)).or_insert_with(|| at_work(ctx, day, shape)).clone();
-    for s in &out.shifts {
-        work(s.day, &s.shape).into_iter().for_each(|i| duty[i] += 1);
-    }
+/// Local search over two moves, each kept when it lowers the cost of the intervals at work
+/// against each queue's requirement (pauses as first planned) plus the soft rules (one penalty
+/// point weighs [`SOFT_POINT`] over-staffed agent-intervals) and the baseline's price of
+/// changes: a shift changes shape (start and length) on its day; or, where its agent's skills
+/// serve part of it no need, it goes to another agent whose skills do. Every hard rule holds
+/// after each move, and no agent falls below their contract minimum through one.
+fn improve(search: &mut Search, out: &mut Assigned, deadline: Instant, progress: &mut dyn FnMut(Progress)) {
+    let agents = search.ctx.agents.len();
     let mut pass = 0;
     loop {
         pass += 1;
@@ -293,35 +495,50 @@ fn improve(ctx: &Context, states: &mut [AgentState], curve: &[u32], out: &mut As
                 break;
             }
             let Assignment { agent: a, day, shape } = out.shifts[k];
-            unapply(&mut states[a], ctx, day, &shape);
-            work(day, &shape).into_iter().for_each(|i| duty[i] -= 1);
-            let week = ctx.week(day);
-            let minimum = i64::from(ctx.agents[a].min_hours_week) * 60;
-            let paid_without = states[a].paid_by_week.get(&week).copied().unwrap_or(0);
-            let mut cost_with = |candidate: &Shape| -> i64 {
-                work(day, candidate).into_iter().map(|i| interval_cost(curve[i], duty[i] + 1) - interval_cost(curve[i], duty[i])).sum()
-            };
-            let mut best = (cost_with(&shape), shape);
-            for candidate in &ctx.design.shapes {
-                let keeps_contract = paid_without + paid_minutes(candidate, ctx.rules) >= minimum.min(paid_without + paid_minutes(&shape, ctx.rules));
-                if *candidate == shape || !keeps_contract || !ctx.eligible(a, &states[a], day, candidate) {
+            search.take(a, day, &shape);
+            let week = search.ctx.week(day);
+            let minimum = search.ctx.minimum(a, week);
+            let paid_without = search.states[a].paid_by_week.get(&week).copied().unwrap_or(0);
+            let mut best = (search.gain(a, day, &shape) + search.changed(a, day, Some(&shape)) + search.soft_delta(a, day, &shape), a, shape);
+            for candidate in search.ctx.design.shapes.clone().iter() {
+                let keeps_contract = paid_without + paid_minutes(candidate, search.ctx.rules) >= minimum.min(paid_without + paid_minutes(&shape, search.ctx.rules));
+                if *candidate == shape || !keeps_contract || !search.ctx.eligible(a, &search.states[a], day, candidate) {
                     continue;
                 }
-                let cost = cost_with(candidate);
+                let cost = search.gain(a, day, candidate) + search.changed(a, day, Some(candidate)) + search.soft_delta(a, day, candidate);
                 if cost < best.0 {
-                    best = (cost, *candidate);
+                    best = (cost, a, *candidate);
                 }
             }
-            let chosen = best.1;
-            if chosen != shape {
-                moves += 1;
-                out.shifts[k].shape = chosen;
+            // Another agent is worth a look only where this one's skills leave intervals unserved.
+            let chosen_shape = best.2;
+            let all_useful = -SHORT_WEIGHT * search.work(day, &chosen_shape).len() as i64;
+            if best.0 > all_useful + search.changed(a, day, Some(&chosen_shape)) + search.soft_delta(a, day, &chosen_shape) && paid_without >= minimum {
+                let leaving = search.changed(a, day, None);
+                let mut tried_types: HashSet<usize> = HashSet::from([search.types[a]]);
+                for b in 0..agents {
+                    if b == a || search.states[b].shifts[day].is_some() || !search.ctx.eligible(b, &search.states[b], day, &chosen_shape) {
+                        continue;
+                    }
+                    // Agents of one skill set cover alike; the first eligible one stands for all
+                    // (unless the baseline makes them differ).
+                    if search.change_cost == 0 && !tried_types.insert(search.types[b]) {
+                        continue;
+                    }
+                    let cost = search.gain(b, day, &chosen_shape) + leaving + search.changed(b, day, Some(&chosen_shape)) - search.changed(b, day, None) + search.soft_delta(b, day, &chosen_shape);
+                    if cost < best.0 {
+                        best = (cost, b, chosen_shape);
+                    }
+                }
             }
-            apply(&mut states[a], ctx, day, &chosen);
-            work(day, &chosen).into_iter().for_each(|i| duty[i] += 1);
+            let (_, who, chosen) = best;
+            if (who, chosen) != (a, shape) {
+                moves += 1;
+                out.shifts[k] = Assignment { agent: who, day, shape: chosen };
+            }
+            search.put(who, day, &chosen);
         }
-        let short = curve.iter().zip(&duty).map(|(r, d)| u64::from(r.saturating_sub(*d))).sum();
-        let excess = curve.iter().zip(&duty).map(|(r, d)| u64::from(d.saturating_sub(*r))).sum();
+        let (short, excess) = (search.coverage.short(), search.coverage.excess());
         progress(Progress { pass, moves, short, excess, timed_out });
         if moves == 0 || timed_out {
             return;
@@ -329,80 +546,180 @@ fn improve(ctx: &Context, states: &mut [AgentState], curve: &[u32], out: &mut As
     }
 }
 
-/// Gives agents still below their contract's weekly minimum extra shifts, where the staff on
-/// duty falls shortest of the requirement (over-staffing is the price of the contract).
-fn top_up_contracts(ctx: &Context, states: &mut [AgentState], duty: &mut [u32], out: &mut Assigned) {
-    let design = ctx.design;
+/// Gives agents still below their contract's weekly minimum extra shifts, where their skills
+/// serve the most requirement left open (over-staffing is the price of the contract).
+fn top_up_contracts(search: &mut Search, out: &mut Assigned) {
+    let design = search.ctx.design;
     let weeks: Vec<usize> = {
-        let mut w: Vec<usize> = (0..design.days.len()).map(|d| ctx.week(d)).collect();
+        let mut w: Vec<usize> = (0..design.days.len()).map(|d| search.ctx.week(d)).collect();
         w.dedup();
         w
     };
-    for a in 0..ctx.agents.len() {
+    for a in 0..search.ctx.agents.len() {
         for &week in &weeks {
-            let minimum = i64::from(ctx.agents[a].min_hours_week) * 60;
+            let minimum = search.ctx.minimum(a, week);
             loop {
-                let paid = states[a].paid_by_week.get(&week).copied().unwrap_or(0);
+                let paid = search.states[a].paid_by_week.get(&week).copied().unwrap_or(0);
                 if paid >= minimum {
                     break;
                 }
                 let mut best: Option<(usize, Shape, i64)> = None;
-                for day in (0..design.days.len()).filter(|&d| ctx.week(d) == week) {
+                let days: Vec<usize> = (0..design.days.len()).filter(|&d| search.ctx.week(d) == week).collect();
+                for day in days {
                     for shape in &design.shapes {
-                        if !ctx.eligible(a, &states[a], day, shape) {
+                        if !search.ctx.eligible(a, &search.states[a], day, shape) {
                             continue;
                         }
-                        let shortage: i64 = design.cover(day, shape).map(|i| i64::from(design.required[i].saturating_sub(duty[i]))).sum();
-                        // Enough hours first, then the most shortage covered, then the shortest.
-                        let enough = paid + paid_minutes(shape, ctx.rules) >= minimum;
-                        let value = i64::from(enough) * 1_000_000 + shortage * 1000 - i64::from(shape.length_min);
+                        let served = -search.gain(a, day, shape) - search.changed(a, day, Some(shape));
+                        // Enough hours first, then the most requirement served, then the shortest.
+                        let enough = paid + paid_minutes(shape, search.ctx.rules) >= minimum;
+                        let value = i64::from(enough) * 1_000_000_000 + served * 1000 - i64::from(shape.length_min);
                         if best.is_none_or(|(_, _, v)| value > v) {
                             best = Some((day, *shape, value));
                         }
                     }
                 }
                 let Some((day, shape, _)) = best else { break };
-                apply(&mut states[a], ctx, day, &shape);
-                design.cover(day, &shape).for_each(|i| duty[i] += 1);
+                search.put(a, day, &shape);
                 out.shifts.push(Assignment { agent: a, day, shape });
             }
         }
     }
 }
 
+/// A roster's shifts as assignments on `design`'s days (a baseline to re-schedule from);
+/// shifts of agents not in `agents` or on days outside the design are left out.
+pub fn assignments_of(roster: &Roster, agents: &[Agent], design: &Design) -> Vec<Assignment> {
+    let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    roster
+        .shifts()
+        .iter()
+        .filter_map(|s| {
+            let (&agent, &day) = (index.get(s.agent_id.as_str())?, day_of.get(&s.date)?);
+            let start = s.start().naive_local() - design.days[day].and_time(NaiveTime::MIN);
+            let (start_min, length_min) = (u32::try_from(start.num_minutes()).ok()?, u32::try_from(s.length_min()).ok()?);
+            Some(Assignment { agent, day, shape: Shape { start_min, length_min } })
+        })
+        .collect()
+}
+
+/// How a re-scheduled roster differs from its baseline, in agent-days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Changes {
+    /// The same shift, same agent, same day.
+    pub kept: usize,
+    /// The agent still works that day, at other times.
+    pub moved: usize,
+    /// A published shift the agent no longer works.
+    pub removed: usize,
+    /// A shift on a day the agent had none.
+    pub added: usize,
+}
+
+pub fn changes(baseline: &[Assignment], roster: &[Assignment]) -> Changes {
+    let before: HashMap<(usize, usize), Shape> = baseline.iter().map(|s| ((s.agent, s.day), s.shape)).collect();
+    let after: HashMap<(usize, usize), Shape> = roster.iter().map(|s| ((s.agent, s.day), s.shape)).collect();
+    let mut out = Changes::default();
+    for (key, shape) in &after {
+        match before.get(key) {
+            Some(old) if old == shape => out.kept += 1,
+            Some(_) => out.moved += 1,
+            None => out.added += 1,
+        }
+    }
+    out.removed = before.keys().filter(|k| !after.contains_key(k)).count();
+    out
+}
+
 /// The roster's activities: each shift cut into work runs no longer than the continuous-work
 /// limit, with the meal as the middle pause and paid breaks between the others, on the
-/// interval grid; days without a shift or leave are days off.
-pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: &Rules, offset: FixedOffset, step_min: u32) -> Roster {
-    let at = |day: usize, minute: i64| -> DateTime<FixedOffset> {
-        let t = design.days[day].and_time(NaiveTime::MIN) + Duration::minutes(minute);
-        t.and_local_timezone(offset).single().expect("a fixed offset maps every time")
-    };
+/// interval grid, pauses staggered; one training session per agent where the staff is most in
+/// surplus (when the rules ask for training); approved leave; other days are days off.
+pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: &Rules, requests: &[Request]) -> Roster {
+    let at = |day: usize, minute: i64| design.at(day, minute);
+    let step_min = design.step_min;
     // Agents present per interval before any pause; each pause placed takes one away.
     let mut present = vec![0i64; design.required.len()];
     for s in &assigned.shifts {
         design.cover(s.day, &s.shape).for_each(|i| present[i] += 1);
     }
+    let mut plans: Vec<Vec<(ActivityKind, u32)>> = assigned.shifts.iter().map(|s| stagger(shift_plan(&s.shape, rules, step_min), s, design, rules, step_min, &mut present)).collect();
+    if let Some(training) = rules.soft.training {
+        place_training(assigned, design, training.minutes, step_min, &mut plans, &mut present);
+    }
     let mut activities = Vec::new();
-    let mut working: HashSet<(usize, usize)> = HashSet::new();
-    for s in &assigned.shifts {
-        working.insert((s.agent, s.day));
+    let mut busy: HashSet<(usize, usize)> = HashSet::new();
+    for (s, plan) in assigned.shifts.iter().zip(plans) {
+        busy.insert((s.agent, s.day));
         let agent_id = agents[s.agent].id.clone();
         let mut t = i64::from(s.shape.start_min);
-        for (kind, minutes) in stagger(shift_plan(&s.shape, rules, step_min), s, design, rules, step_min, &mut present) {
+        for (kind, minutes) in plan {
             activities.push(Activity { agent_id: agent_id.clone(), date: design.days[s.day], kind, start: at(s.day, t), end: at(s.day, t + i64::from(minutes)) });
             t += i64::from(minutes);
         }
     }
+    let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    for r in requests {
+        let (RequestKind::Leave { span }, Some(&a), Some(day)) = (&r.kind, index.get(r.agent_id.as_str()), design.days.iter().position(|d| *d == r.date)) else { continue };
+        let (from, to) = span.map_or((0, 1440), |(f, t)| (f.minutes(), t.minutes()));
+        activities.push(Activity { agent_id: r.agent_id.clone(), date: r.date, kind: ActivityKind::Leave, start: at(day, i64::from(from)), end: at(day, i64::from(to)) });
+        busy.insert((a, day));
+    }
     for (a, agent) in agents.iter().enumerate() {
         for day in 0..design.days.len() {
-            if !working.contains(&(a, day)) {
+            if !busy.contains(&(a, day)) {
                 activities.push(Activity { agent_id: agent.id.clone(), date: design.days[day], kind: ActivityKind::DayOff, start: at(day, 0), end: at(day, 1440) });
             }
         }
     }
     activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
     Roster { activities }
+}
+
+/// One training session of `minutes` for each agent with a shift, inside a work run on the
+/// grid, where the agents present most exceed the requirement (agents with fewest shifts
+/// choose first); takes the session off `present`. Training counts as continuous work, so the
+/// runs' limits still hold.
+fn place_training(assigned: &Assigned, design: &Design, minutes: u32, step: u32, plans: &mut [Vec<(ActivityKind, u32)>], present: &mut [i64]) {
+    let mut by_agent: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (k, s) in assigned.shifts.iter().enumerate() {
+        by_agent.entry(s.agent).or_default().push(k);
+    }
+    let mut order: Vec<(usize, Vec<usize>)> = by_agent.into_iter().collect();
+    order.sort_by_key(|(a, shifts)| (shifts.len(), *a));
+    let slots = minutes.div_ceil(step) as usize;
+    for (_, shifts) in order {
+        // (surplus, shift, activity index, minutes into the run)
+        let mut best: Option<(i64, usize, usize, u32)> = None;
+        for k in shifts {
+            let first = design.cover(assigned.shifts[k].day, &assigned.shifts[k].shape).start;
+            let mut offset = 0;
+            for (p, &(kind, run)) in plans[k].iter().enumerate() {
+                if kind == ActivityKind::Work && run >= minutes {
+                    let mut into = 0;
+                    while into + minutes <= run {
+                        let from = first + ((offset + into) / step) as usize;
+                        let to = (from + slots).min(present.len());
+                        let surplus: i64 = (from.min(to)..to).map(|i| present[i] - i64::from(design.required[i])).sum();
+                        if best.is_none_or(|(v, ..)| surplus > v) {
+                            best = Some((surplus, k, p, into));
+                        }
+                        into += step;
+                    }
+                }
+                offset += run;
+            }
+        }
+        let Some((_, k, p, into)) = best else { continue };
+        let run = plans[k][p].1;
+        let pieces = [(ActivityKind::Work, into), (ActivityKind::Training, minutes), (ActivityKind::Work, run - into - minutes)];
+        plans[k].splice(p..=p, pieces.into_iter().filter(|(_, m)| *m > 0));
+        let first = design.cover(assigned.shifts[k].day, &assigned.shifts[k].shape).start;
+        let offset: u32 = plans[k][..p].iter().map(|(_, m)| m).sum::<u32>() + into;
+        let from = first + (offset / step) as usize;
+        (from..(from + slots).min(present.len())).for_each(|i| present[i] -= 1);
+    }
 }
 
 /// Moves each pause of a shift's plan by up to two grid steps either way, to where the most
@@ -493,7 +810,7 @@ mod tests {
     use crate::check::check;
     use crate::demand::Demand;
     use crate::design::{design, shapes};
-    use chrono::DateTime;
+    use chrono::{DateTime, Duration, FixedOffset, Timelike};
     use std::collections::BTreeMap;
 
     const RULES: &str = include_str!("../../datasets/sample/rules.toml");
@@ -503,6 +820,14 @@ mod tests {
             .chain((0..n).map(|i| format!("a{i},t{},support:1.0,{},{min_hours},40\n", i % 3, i % 12 == 0)))
             .collect();
         crate::agents::parse("agents.csv", csv.as_bytes(), "demo").unwrap()
+    }
+
+    fn support() -> wfm_model::QueueName {
+        wfm_model::QueueName::parse("support").unwrap()
+    }
+
+    fn problem<'a>(design: &'a Design, agents: &'a [Agent], rules: &'a Rules, requests: &'a [Request], skills: &'a SkillTypes, curves: &'a [Vec<u32>]) -> Problem<'a> {
+        Problem { design, agents, rules, requests, skills, curves, baseline: None }
     }
 
     fn two_weeks(curve: impl Fn(usize) -> u32) -> (Demand, Vec<u32>) {
@@ -516,8 +841,8 @@ mod tests {
         let rules = Rules::parse("rules.toml", RULES).unwrap();
         let (demand, required) = two_weeks(curve);
         let d = design(&demand, &required, &shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window), agents.len() as u32).unwrap();
-        let assigned = assign(&d, agents, &rules, requests, &required, Instant::now() + std::time::Duration::from_secs(30), &mut |_| {});
-        let roster = to_roster(&assigned, &d, agents, &rules, *demand.starts[0].offset(), 15);
+        let assigned = assign(&problem(&d, agents, &rules, requests, &SkillTypes::new(agents, &[support()]), std::slice::from_ref(&required)), Instant::now() + std::time::Duration::from_secs(30), &mut |_| {});
+        let roster = to_roster(&assigned, &d, agents, &rules, requests);
         (roster, assigned, d)
     }
 
@@ -564,26 +889,29 @@ mod tests {
             let (demand, required) = two_weeks(|slot| u32::from((36..44).contains(&slot)));
             let d = design(&demand, &required, &[shape], 2).unwrap();
             let assigned = Assigned { shifts: vec![Assignment { agent: 0, day: 0, shape }, Assignment { agent: 1, day: 0, shape }], unfilled: Vec::new() };
-            let roster = to_roster(&assigned, &d, &agents, &rules, *demand.starts[0].offset(), 15);
+            let roster = to_roster(&assigned, &d, &agents, &rules, &[]);
             let _ = check(&roster, &agents, &rules);
         }
     }
 
     #[test]
     fn local_search_never_raises_its_cost_and_stops_at_the_deadline() {
-        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        // Coverage alone: soft rules would trade some of it away.
+        let rules = Rules::parse("rules.toml", RULES.split("[soft]").next().unwrap()).unwrap();
         let agents = agents(30, 20);
         let (demand, required) = two_weeks(|slot| if (28..88).contains(&slot) { 6 + (slot % 7) as u32 } else { 0 });
         let d = design(&demand, &required, &shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window), 30).unwrap();
         let mut passes = Vec::new();
-        let assigned = assign(&d, &agents, &rules, &[], &required, Instant::now() + std::time::Duration::from_secs(30), &mut |p| passes.push(p));
+        let skills = SkillTypes::new(&agents, &[support()]);
+        let curves = [required.clone()];
+        let assigned = assign(&problem(&d, &agents, &rules, &[], &skills, &curves), Instant::now() + std::time::Duration::from_secs(30), &mut |p| passes.push(p));
         assert!(passes.len() >= 2 && passes.last().unwrap().moves == 0, "{passes:?}");
         let cost = |p: &Progress| p.short * SHORT_WEIGHT as u64 + p.excess;
         assert!(passes.windows(2).all(|w| cost(&w[1]) <= cost(&w[0])), "{passes:?}");
-        let roster = to_roster(&assigned, &d, &agents, &rules, *demand.starts[0].offset(), 15);
+        let roster = to_roster(&assigned, &d, &agents, &rules, &[]);
         assert!(check(&roster, &agents, &rules).iter().all(|v| v.rule == "min_hours_week"));
         let mut late = Vec::new();
-        assign(&d, &agents, &rules, &[], &required, Instant::now(), &mut |p| late.push(p));
+        assign(&problem(&d, &agents, &rules, &[], &skills, &curves), Instant::now(), &mut |p| late.push(p));
         assert!(late.len() == 1 && late[0].timed_out && late[0].moves == 0, "{late:?}");
     }
 
@@ -595,13 +923,68 @@ mod tests {
         let d = design(&demand, &required, &shapes(&[480], 30, rules.shifts.window), 2).unwrap();
         let nine = Shape { start_min: 540, length_min: 480 };
         let assigned = Assigned { shifts: vec![Assignment { agent: 0, day: 0, shape: nine }, Assignment { agent: 1, day: 0, shape: nine }], unfilled: Vec::new() };
-        let roster = to_roster(&assigned, &d, &agents, &rules, *demand.starts[0].offset(), 15);
+        let roster = to_roster(&assigned, &d, &agents, &rules, &[]);
         let pauses: Vec<_> = roster.activities.iter().filter(|a| matches!(a.kind, ActivityKind::Break | ActivityKind::Meal)).collect();
         assert_eq!(pauses.len(), 4);
         for (i, a) in pauses.iter().enumerate() {
             for b in &pauses[i + 1..] {
                 assert!(a.agent_id == b.agent_id || a.end <= b.start || b.end <= a.start, "{a:?} and {b:?} leave nobody");
             }
+        }
+        assert_eq!(check(&roster, &agents, &rules), Vec::new());
+    }
+
+    #[test]
+    fn soft_rules_are_traded_against_coverage() {
+        // The same fortnight solved with the example's soft rules and without them, both judged
+        // by them: weighing them lowers the penalty (team spread, leaders, same starts) and
+        // places everyone's training, for little coverage.
+        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        let blind = Rules::parse("rules.toml", RULES.split("[soft]").next().unwrap()).unwrap();
+        let agents = agents(36, 20);
+        let (demand, required) = two_weeks(|slot| if (28..88).contains(&slot) { 8 + (slot % 5) as u32 } else { 0 });
+        let d = design(&demand, &required, &shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window), 36).unwrap();
+        let skills = SkillTypes::new(&agents, &[support()]);
+        let curves = [required.clone()];
+        let solve = |r: &Rules| {
+            let assigned = assign(&problem(&d, &agents, r, &[], &skills, &curves), Instant::now() + std::time::Duration::from_secs(30), &mut |_| {});
+            to_roster(&assigned, &d, &agents, r, &[])
+        };
+        let (weighed, ignored) = (solve(&rules), solve(&blind));
+        let penalty = |roster: &Roster| crate::score::evaluate(roster, &agents, &rules, &[]);
+        let (with, without) = (penalty(&weighed), penalty(&ignored));
+        assert!(with.total_penalty < without.total_penalty * 0.8, "{:?} against {:?}", with.penalties, without.penalties);
+        let of = |e: &crate::score::Evaluation, rule: &str| e.penalties.iter().find(|p| p.rule == rule).unwrap().excess;
+        assert_eq!(of(&with, "training"), 0.0, "everyone trained");
+        assert!(of(&with, "team_start_spread_hours") < of(&without, "team_start_spread_hours"));
+        assert_eq!(check(&weighed, &agents, &rules), Vec::new());
+    }
+
+    #[test]
+    fn shifts_keep_their_wall_clock_times_across_the_change_to_summer_time() {
+        // Paris, 2026-03-23 to 2026-04-05: clocks go forward on the 29th at 02:00.
+        let rules = Rules::parse("rules.toml", RULES).unwrap();
+        let agents = agents(12, 0);
+        let first = DateTime::parse_from_rfc3339("2026-03-23T00:00:00+01:00").unwrap();
+        let change = DateTime::parse_from_rfc3339("2026-03-29T03:00:00+02:00").unwrap();
+        let (winter, summer) = (FixedOffset::east_opt(3600).unwrap(), FixedOffset::east_opt(7200).unwrap());
+        let starts: Vec<DateTime<FixedOffset>> = (0..14 * 96 - 4)
+            .map(|i| first + Duration::minutes(15 * i))
+            .map(|t| if t >= change { t.with_timezone(&summer) } else { t.with_timezone(&winter) })
+            .collect();
+        // Two agents 09:00–17:00 local, every day.
+        let required: Vec<u32> = starts.iter().map(|t| 2 * u32::from((9..17).contains(&t.hour()))).collect();
+        let demand = Demand { starts, interval_min: 15, queues: BTreeMap::new() };
+        let d = design(&demand, &required, &shapes(&[480], 60, rules.shifts.window), agents.len() as u32).unwrap();
+        assert_eq!(d.under_staffed, 0, "the design sees the requirement at its local hours");
+        let skills = SkillTypes::new(&agents, &[support()]);
+        let curves = [required.clone()];
+        let assigned = assign(&problem(&d, &agents, &rules, &[], &skills, &curves), Instant::now() + std::time::Duration::from_secs(30), &mut |_| {});
+        let roster = to_roster(&assigned, &d, &agents, &rules, &[]);
+        for shift in roster.shifts() {
+            assert_eq!(shift.start().hour(), 9, "{:?}", shift.start());
+            let expected = if shift.date >= NaiveDate::from_ymd_opt(2026, 3, 29).unwrap() { summer } else { winter };
+            assert_eq!(*shift.start().offset(), expected);
         }
         assert_eq!(check(&roster, &agents, &rules), Vec::new());
     }

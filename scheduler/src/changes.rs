@@ -88,13 +88,25 @@ pub struct Candidate {
     pub paid_hours_that_week: f64,
 }
 
+/// The agent's leave balance against the roster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Allowance {
+    pub allowance_days: u32,
+    /// Days the roster already gives the agent leave on (the requested day not counted).
+    pub taken_days: u32,
+    pub within: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LeaveCheck {
+    /// Absent when the agents file gives no `leave_allowance_days` for the agent.
+    pub allowance: Option<Allowance>,
     pub shortfalls: Vec<Shortfall>,
     pub candidates: Vec<Candidate>,
 }
 
-/// What giving `agent` leave on `date` would cost, and who could cover the shift.
+/// Whether `agent` may take leave on `date` within their allowance, what it would cost the
+/// coverage, and who could cover the shift.
 pub fn check_leave(roster: &Roster, agents: &[Agent], rules: &Rules, demand: &Demand, id: &AgentId, date: NaiveDate) -> Result<LeaveCheck, ChangeError> {
     let leaving = agent(agents, id)?;
     let shift: Vec<Activity> = roster.activities.iter().filter(|x| on_date(x, id, date) && x.kind.on_shift()).cloned().collect();
@@ -144,7 +156,12 @@ pub fn check_leave(roster: &Roster, agents: &[Agent], rules: &Rules, demand: &De
         }
     }
     candidates.sort_by(|x, y| x.paid_hours_that_week.total_cmp(&y.paid_hours_that_week).then(x.agent.cmp(&y.agent)));
-    Ok(LeaveCheck { shortfalls, candidates })
+    let allowance = leaving.leave_allowance_days.map(|allowance_days| {
+        let taken: HashSet<NaiveDate> = roster.activities.iter().filter(|x| &x.agent_id == id && x.kind == ActivityKind::Leave && x.date != date).map(|x| x.date).collect();
+        let taken_days = taken.len() as u32;
+        Allowance { allowance_days, taken_days, within: taken_days < allowance_days }
+    });
+    Ok(LeaveCheck { allowance, shortfalls, candidates })
 }
 
 #[cfg(test)]
@@ -219,5 +236,22 @@ mod tests {
         assert_eq!(leave.shortfalls[0].interval_start, "2026-03-02T09:00:00+01:00");
         let names: Vec<&str> = leave.candidates.iter().map(|c| c.agent.as_str()).collect();
         assert_eq!(names, ["a2"], "a3 lacks billing");
+        assert_eq!(leave.allowance, None, "no allowance column");
+    }
+
+    #[test]
+    fn leave_beyond_the_allowance_is_refused() {
+        let (mut agents, rules) = setup();
+        agents[0].leave_allowance_days = Some(2);
+        let mut roster = Roster { activities: eight_hours("a1", monday(), 540) };
+        let day_of_leave = |date: NaiveDate| Activity { agent_id: id("a1"), date, kind: Leave, start: at(date, 0), end: at(date, 1440) };
+        let first = at(monday(), 0);
+        let demand = Demand { starts: (0..96).map(|i| first + Duration::minutes(15 * i)).collect(), interval_min: 15, queues: BTreeMap::new() };
+        roster.activities.push(day_of_leave(monday() + Duration::days(1)));
+        let one_left = check_leave(&roster, &agents, &rules, &demand, &id("a1"), monday()).unwrap().allowance.unwrap();
+        assert_eq!((one_left.taken_days, one_left.within), (1, true));
+        roster.activities.push(day_of_leave(monday() + Duration::days(2)));
+        let none_left = check_leave(&roster, &agents, &rules, &demand, &id("a1"), monday()).unwrap().allowance.unwrap();
+        assert_eq!((none_left.taken_days, none_left.within), (2, false));
     }
 }

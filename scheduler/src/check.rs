@@ -89,7 +89,8 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
         for week in full_weeks(horizon) {
             let in_week = |d: NaiveDate| (0..7).contains(&(d - week).num_days());
             let paid: i64 = shifts.iter().filter(|s| in_week(s.date)).map(|s| s.paid_min()).sum();
-            let leave: i64 = per_agent[id].iter().filter(|a| a.kind == ActivityKind::Leave && in_week(a.date)).map(|a| a.minutes()).sum();
+            let min_hours = agent.map_or(0, |a| a.min_hours_week);
+            let leave: i64 = per_agent[id].iter().filter(|a| a.kind == ActivityKind::Leave && in_week(a.date)).map(|a| rules.leave_credit_min(min_hours, a.minutes())).sum();
             let cap = [rules.hard.max_paid_min_per_week.map(i64::from), agent.map(|a| i64::from(a.max_hours_week) * 60)].into_iter().flatten().min();
             if let Some(cap) = cap {
                 if paid > cap {

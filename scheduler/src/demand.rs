@@ -72,7 +72,16 @@ pub fn parse(name: &str, input: impl Read, column: Column) -> Result<Demand, Inp
         return Err(InputError::File { file: name.into(), message: format!("{span_days} days from first to last interval; at most {MAX_SPAN_DAYS}") });
     }
     let count = ((*starts.last().expect("non-empty") - first).num_minutes() / step) as usize + 1;
-    let starts: Vec<DateTime<FixedOffset>> = (0..count).map(|i| first + chrono::Duration::minutes(step * i as i64)).collect();
+    // Each interval keeps the offset the file gives it (summer time may start or end inside the
+    // curve); an interval without a row takes the offset of the last row before it.
+    let offsets: BTreeMap<DateTime<FixedOffset>, FixedOffset> = rows.iter().map(|r| (r.1, *r.1.offset())).collect();
+    let starts: Vec<DateTime<FixedOffset>> = (0..count)
+        .map(|i| {
+            let t = first + chrono::Duration::minutes(step * i as i64);
+            let offset = offsets.range(..=t).next_back().map_or(*first.offset(), |(_, o)| *o);
+            t.with_timezone(&offset)
+        })
+        .collect();
     let mut queues: BTreeMap<QueueName, Vec<u32>> = BTreeMap::new();
     for (queue, start, agents, line) in rows {
         let slot = ((start - first).num_minutes() / step) as usize;
@@ -102,6 +111,19 @@ mod tests {
         assert_eq!(d.queues[&QueueName::parse("billing").unwrap()], vec![0, 2, 0]);
         let d = parse("requirements.csv", csv.as_bytes(), Column::AgentsWithShrinkage).unwrap();
         assert_eq!(d.queues[&QueueName::parse("support").unwrap()], vec![6, 0, 8]);
+    }
+
+    #[test]
+    fn each_interval_keeps_its_own_offset_across_a_clock_change() {
+        // Clocks go forward at 02:00 on 2026-03-29 in Paris: 01:45+01:00 is followed by 03:00+02:00.
+        let csv = "queue,interval_start,agents\n\
+                   support,2026-03-29T01:30:00+01:00,1\n\
+                   support,2026-03-29T01:45:00+01:00,1\n\
+                   support,2026-03-29T03:15:00+02:00,2\n";
+        let d = parse("requirements.csv", csv.as_bytes(), Column::Agents).unwrap();
+        let local: Vec<String> = d.starts.iter().map(|t| t.to_rfc3339()).collect();
+        // The gap between the rows has no row: it keeps the offset before it.
+        assert_eq!(local, ["2026-03-29T01:30:00+01:00", "2026-03-29T01:45:00+01:00", "2026-03-29T02:00:00+01:00", "2026-03-29T03:15:00+02:00"]);
     }
 
     #[test]

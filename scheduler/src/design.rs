@@ -10,7 +10,7 @@
 
 use crate::demand::Demand;
 use crate::rules::ShiftWindow;
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 
 /// A shift's shape: start (minutes after local midnight) and length.
@@ -41,9 +41,9 @@ pub const UNDER_WEIGHT: f64 = 20.0;
 pub struct Design {
     pub days: Vec<NaiveDate>,
     pub shapes: Vec<Shape>,
-    /// Agents required per interval (queues pooled), from `grid_start` every `step_min`.
+    /// Agents required per interval (queues pooled), on `grid`.
     pub required: Vec<u32>,
-    pub grid_start: NaiveDateTime,
+    pub grid: LocalGrid,
     pub step_min: u32,
     /// `counts[day][shape]`.
     pub counts: Vec<Vec<u32>>,
@@ -58,17 +58,90 @@ pub struct Design {
 impl Design {
     /// The grid intervals a shift of `shape` on day `day` spans, clipped to the grid.
     pub fn cover(&self, day: usize, shape: &Shape) -> std::ops::Range<usize> {
-        cover(self.grid_start, self.step_min, self.required.len(), self.days[day], shape)
+        self.grid.cover(self.days[day], shape)
+    }
+
+    /// A local time of day `day`, `minute` minutes after its midnight, with its offset.
+    pub fn at(&self, day: usize, minute: i64) -> DateTime<FixedOffset> {
+        let local = self.days[day].and_time(NaiveTime::MIN) + Duration::minutes(minute);
+        local.and_local_timezone(self.grid.offset_at(local)).single().expect("a fixed offset maps every time")
+    }
+
+    /// Adds to `counts` the shift that removes the most under-staffing of `required` (given
+    /// `on_duty`, updated) while one is worth its paid time and day `d` has `room[d]` left.
+    pub fn top_up(&self, counts: &mut [Vec<u32>], on_duty: &mut [u32], room: &[u32]) {
+        let mut room = room.to_vec();
+        loop {
+            let mut best: Option<(usize, usize, i64)> = None;
+            for d in (0..self.days.len()).filter(|&d| room[d] > 0) {
+                for (s, shape) in self.shapes.iter().enumerate() {
+                    let range = self.cover(d, shape);
+                    let gain = range.clone().filter(|&i| on_duty[i] < self.required[i]).count() as i64;
+                    // Worth it when the covered shortage outweighs the paid time.
+                    let value = gain * UNDER_WEIGHT as i64 - range.len() as i64;
+                    if value > 0 && best.is_none_or(|(_, _, v)| value > v) {
+                        best = Some((d, s, value));
+                    }
+                }
+            }
+            let Some((d, s, _)) = best else { return };
+            counts[d][s] += 1;
+            room[d] -= 1;
+            for i in self.cover(d, &self.shapes[s]) {
+                on_duty[i] += 1;
+            }
+        }
     }
 }
 
-fn cover(grid_start: NaiveDateTime, step_min: u32, intervals: usize, day: NaiveDate, shape: &Shape) -> std::ops::Range<usize> {
-    let start = day.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(shape.start_min));
-    let offset = (start - grid_start).num_minutes();
-    let step = i64::from(step_min);
-    let from = offset.div_euclid(step).max(0) as usize;
-    let to = ((offset + i64::from(shape.length_min)) / step).clamp(0, intervals as i64) as usize;
-    from.min(to)..to
+/// The requirement's intervals in local time: where a local time falls on the grid, and its
+/// offset from UTC, so that shifts keep their wall-clock times across a change to or from
+/// summer time inside the roster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalGrid {
+    starts: Vec<DateTime<FixedOffset>>,
+    /// (local start, index) sorted; an hour repeated when clocks go back keeps its first pass.
+    by_local: Vec<(NaiveDateTime, usize)>,
+    step_min: i64,
+}
+
+impl LocalGrid {
+    /// `starts`: consecutive intervals `step_min` apart, at least one.
+    pub fn new(starts: &[DateTime<FixedOffset>], step_min: u32) -> Self {
+        let mut by_local: Vec<(NaiveDateTime, usize)> = starts.iter().enumerate().map(|(i, t)| (t.naive_local(), i)).collect();
+        by_local.sort();
+        by_local.dedup_by_key(|(local, _)| *local);
+        Self { starts: starts.to_vec(), by_local, step_min: i64::from(step_min) }
+    }
+
+    /// The interval a local time falls in (negative before the grid, past its length after).
+    fn position(&self, t: NaiveDateTime) -> i64 {
+        let (first, last) = (self.by_local[0], *self.by_local.last().expect("a grid has intervals"));
+        if t < first.0 {
+            return (t - first.0).num_minutes().div_euclid(self.step_min);
+        }
+        if t >= last.0 {
+            return last.1 as i64 + (t - last.0).num_minutes() / self.step_min;
+        }
+        let k = self.by_local.partition_point(|(local, _)| *local <= t) - 1;
+        let (local, index) = self.by_local[k];
+        index as i64 + (t - local).num_minutes() / self.step_min
+    }
+
+    /// The grid intervals a shift of `shape` on `day` spans, clipped to the grid.
+    pub fn cover(&self, day: NaiveDate, shape: &Shape) -> std::ops::Range<usize> {
+        let start = day.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(shape.start_min));
+        let end = start + Duration::minutes(i64::from(shape.length_min));
+        let len = self.starts.len() as i64;
+        let (from, to) = (self.position(start).clamp(0, len) as usize, self.position(end).clamp(0, len) as usize);
+        from.min(to)..to
+    }
+
+    /// The offset in force at a local time (the nearest interval's, outside the grid).
+    pub fn offset_at(&self, t: NaiveDateTime) -> FixedOffset {
+        let i = self.position(t).clamp(0, self.starts.len() as i64 - 1) as usize;
+        *self.starts[i].offset()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -82,8 +155,8 @@ pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_pe
     let first = demand.starts[0];
     let last = *demand.starts.last().expect("a demand has intervals");
     let days: Vec<NaiveDate> = first.date_naive().iter_days().take_while(|d| *d <= last.date_naive()).collect();
-    let grid_start = first.naive_local();
-    let cover = |day: NaiveDate, shape: &Shape| cover(grid_start, demand.interval_min, required.len(), day, shape);
+    let grid = LocalGrid::new(&demand.starts, demand.interval_min);
+    let cover = |day: NaiveDate, shape: &Shape| grid.cover(day, shape);
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Variable>> = days.iter().map(|_| shapes.iter().map(|_| vars.add(variable().min(0))).collect()).collect();
     let under: Vec<Variable> = required.iter().map(|_| vars.add(variable().min(0))).collect();
@@ -122,44 +195,25 @@ pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_pe
             }
         }
     }
-    loop {
-        let mut best: Option<(usize, usize, i64)> = None;
-        for (d, day) in days.iter().enumerate() {
-            if counts[d].iter().sum::<u32>() >= max_shifts_per_day {
-                continue;
-            }
-            for (s, shape) in shapes.iter().enumerate() {
-                let range = cover(*day, shape);
-                let gain = range.clone().filter(|&i| on_duty[i] < required[i]).count() as i64;
-                // Worth it when the covered shortage outweighs the paid time.
-                let value = gain * UNDER_WEIGHT as i64 - range.len() as i64;
-                if value > 0 && best.is_none_or(|(_, _, v)| value > v) {
-                    best = Some((d, s, value));
-                }
-            }
-        }
-        let Some((d, s, _)) = best else { break };
-        counts[d][s] += 1;
-        for i in cover(days[d], &shapes[s]) {
-            on_duty[i] += 1;
-        }
-    }
-    let under_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(r.saturating_sub(*o))).sum();
-    let over_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(o.saturating_sub(*r))).sum();
-    Ok(Design {
+    let mut out = Design {
         days,
         shapes: shapes.to_vec(),
         required: required.to_vec(),
-        grid_start,
+        grid,
         step_min: demand.interval_min,
-        counts,
-        on_duty,
-        under_staffed,
-        over_staffed,
+        counts: Vec::new(),
+        on_duty: Vec::new(),
+        under_staffed: 0,
+        over_staffed: 0,
         lower_bound_under,
-    })
+    };
+    let room: Vec<u32> = counts.iter().map(|day| max_shifts_per_day.saturating_sub(day.iter().sum())).collect();
+    out.top_up(&mut counts, &mut on_duty, &room);
+    out.under_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(r.saturating_sub(*o))).sum();
+    out.over_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(o.saturating_sub(*r))).sum();
+    (out.counts, out.on_duty) = (counts, on_duty);
+    Ok(out)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,12 +11,16 @@
 //! - [`roster`]: a roster as activities (work, break, meal, training, leave, day off) in local
 //!   time, read from and written to `roster.csv`.
 //! - [`score`]: soft-rule penalties and fairness figures of a roster, from the roster alone.
+//! - [`skills`]: per-skill coverage — agents on duty allocated to the queues they can serve by
+//!   a maximum flow, and what one more agent of a skill set would add.
+//! - [`assign`]: naming agents for the designed shifts under every hard rule, the local search
+//!   that improves the roster (re-scheduling against a baseline included), breaks and meals.
 //! - [`changes`]: shift swaps and leave checked against the rules and the coverage, and who
 //!   could fill a gap.
 //! - [`check`]: the independent checker: every hard-rule violation of a roster, computed from
 //!   the roster alone, never from a solver's bookkeeping.
 //!
-//! Roster assignment (naming agents) and break placement arrive on top of these (issue 4). Depends on `wfm-model` only; it must not
+//! Depends on `wfm-model` only; it must not
 //! depend on the store, forecasting's internals, telephony or the web layer — requirements
 //! come in as a file.
 
@@ -30,6 +34,7 @@ pub mod requests;
 pub mod roster;
 pub mod rules;
 pub mod score;
+pub mod skills;
 
 /// A parse error naming the file, line and field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -81,6 +81,16 @@ pub struct HardRules {
     pub no_early_after_night: Option<EarlyAfterNight>,
 }
 
+impl Rules {
+    /// Contract minutes a stretch of leave (`leave_min` on one day) counts for: its length, at
+    /// most one working day's share of the weekly minimum (`min_hours_week` over the days a
+    /// week may be worked), so that a whole day of leave counts as a day's work, not 24 hours.
+    pub fn leave_credit_min(&self, min_hours_week: u32, leave_min: i64) -> i64 {
+        let working_days = 7 - i64::from(self.hard.min_days_off_per_week.unwrap_or(2).min(6));
+        leave_min.min(i64::from(min_hours_week) * 60 / working_days)
+    }
+}
+
 /// A shift starting before `early_start_before` may not follow, on the next day, a shift that
 /// ended after `night_end_after`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,6 +112,17 @@ pub struct SoftRules {
     pub preferences_weight: Option<f64>,
     /// Fair share of unpopular (early, late, weekend) shifts.
     pub fairness_weight: Option<f64>,
+    /// Per hour a team member works with no leader of their team on shift.
+    pub leaders_with_team_weight: Option<f64>,
+    pub training: Option<Training>,
+}
+
+/// One training session per agent in the roster period, off the phones, placed where the
+/// requirement leaves the most staff spare; `weight` per agent left untrained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Training {
+    pub minutes: u32,
+    pub weight: f64,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +187,15 @@ struct SoftSection {
     team_start_spread_hours: Option<SoftSection2>,
     preferences: Option<WeightOnly>,
     fairness: Option<WeightOnly>,
+    leaders_with_team: Option<WeightOnly>,
+    training: Option<TrainingSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainingSection {
+    minutes: u32,
+    weight: f64,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +298,17 @@ impl Rules {
             team_start_spread_hours: so.team_start_spread_hours.as_ref().map(|r| soft_rule("soft.team_start_spread_hours", r)).transpose()?,
             preferences_weight: so.preferences.as_ref().map(|p| weight("soft.preferences.weight", p.weight)).transpose()?,
             fairness_weight: so.fairness.as_ref().map(|p| weight("soft.fairness.weight", p.weight)).transpose()?,
+            leaders_with_team_weight: so.leaders_with_team.as_ref().map(|p| weight("soft.leaders_with_team.weight", p.weight)).transpose()?,
+            training: so
+                .training
+                .as_ref()
+                .map(|t| {
+                    if !(1..=480).contains(&t.minutes) {
+                        return Err(bad("soft.training.minutes", format!("{} is not 1–480 minutes", t.minutes)));
+                    }
+                    Ok(Training { minutes: t.minutes, weight: weight("soft.training.weight", t.weight)? })
+                })
+                .transpose()?,
         };
         Ok(Rules { shifts: ShiftRules { lengths_min, start_step_min: s.start_step_minutes, window: base, team_windows }, breaks, hard, soft })
     }

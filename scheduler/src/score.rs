@@ -3,7 +3,7 @@
 
 use crate::agents::Agent;
 use crate::requests::{Request, RequestKind};
-use crate::roster::Roster;
+use crate::roster::{ActivityKind, Roster, Shift};
 use crate::rules::Rules;
 use chrono::{Datelike, NaiveDate, Timelike, Weekday};
 use serde::Serialize;
@@ -89,6 +89,16 @@ pub fn evaluate(roster: &Roster, agents: &[Agent], rules: &Rules, requests: &[Re
         penalties.push(SoftPenalty { rule: "preferences", excess: missed, penalty: missed * weight });
     }
 
+    if let Some(weight) = rules.soft.leaders_with_team_weight {
+        let uncovered = team_hours_without_leader(&shifts, &by_id);
+        penalties.push(SoftPenalty { rule: "leaders_with_team", excess: uncovered, penalty: uncovered * weight });
+    }
+    if let Some(training) = rules.soft.training {
+        let trained: HashSet<&str> = roster.activities.iter().filter(|a| a.kind == ActivityKind::Training && a.minutes() >= i64::from(training.minutes)).map(|a| a.agent_id.as_str()).collect();
+        let untrained = agents.iter().filter(|a| !trained.contains(a.id.as_str())).count() as f64;
+        penalties.push(SoftPenalty { rule: "training", excess: untrained, penalty: untrained * training.weight });
+    }
+
     let early_limit = rules.hard.no_early_after_night.map_or(8 * 60, |r| r.early_start_before.minutes());
     let late_limit = rules.hard.no_early_after_night.map_or(21 * 60, |r| r.night_end_after.minutes());
     let mut fairness: BTreeMap<&str, AgentFairness> = agents
@@ -115,10 +125,39 @@ pub fn evaluate(roster: &Roster, agents: &[Agent], rules: &Rules, requests: &[Re
     Evaluation { penalties, total_penalty, fairness }
 }
 
+/// Hours team members are on shift while no leader of their team is, over all team-days.
+fn team_hours_without_leader(shifts: &[Shift], by_id: &HashMap<&str, &Agent>) -> f64 {
+    let mut leaders: HashMap<(&str, NaiveDate), Vec<(i64, i64)>> = HashMap::new();
+    for s in shifts {
+        if let Some(a) = by_id.get(s.agent_id.as_str()).filter(|a| a.team_leader) {
+            leaders.entry((a.team.as_str(), s.date)).or_default().push((s.start().timestamp(), s.end().timestamp()));
+        }
+    }
+    let mut seconds = 0i64;
+    for s in shifts {
+        let Some(a) = by_id.get(s.agent_id.as_str()).filter(|a| !a.team_leader) else { continue };
+        let (from, to) = (s.start().timestamp(), s.end().timestamp());
+        // The member's span minus the union of their leaders' spans.
+        let mut spans: Vec<(i64, i64)> = leaders.get(&(a.team.as_str(), s.date)).cloned().unwrap_or_default();
+        spans.sort_unstable();
+        let mut covered = 0;
+        let mut reach = from;
+        for (f, t) in spans {
+            let (f, t) = (f.max(reach), t.min(to));
+            if f < t {
+                covered += t - f;
+                reach = t;
+            }
+        }
+        seconds += (to - from) - covered;
+    }
+    seconds as f64 / 3600.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roster::{Activity, ActivityKind};
+    use crate::roster::Activity;
     use chrono::{DateTime, Duration, FixedOffset, NaiveTime};
     use wfm_model::AgentId;
 
@@ -152,5 +191,29 @@ mod tests {
         assert_eq!(e.fairness[1].late, 1);
         assert_eq!(e.fairness[0].shifts, 5);
         assert!((e.total_penalty - e.penalties.iter().map(|p| p.penalty).sum::<f64>()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn leaders_and_training_are_counted() {
+        let text = crate::rules::tests::EXAMPLE.replace("preferences = { weight = 2 }", "leaders_with_team = { weight = 2 }\ntraining = { minutes = 60, weight = 10 }");
+        let rules = Rules::parse("rules.toml", &text).unwrap();
+        let agents = crate::agents::parse(
+            "agents.csv",
+            "agent_id,team,skills,team_leader,min_hours_week,max_hours_week\nlead,t1,support,true,0,40\nm1,t1,support,false,0,40\nm2,t2,support,false,0,40\n".as_bytes(),
+            "demo",
+        )
+        .unwrap();
+        let monday = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        // The leader works 09:00–15:00; m1 09:00–17:00 (2 h without), m2 has no leader (6 h).
+        let mut activities = vec![shift("lead", monday, 540, 360), shift("m1", monday, 540, 480), shift("m2", monday, 600, 360)];
+        let mut training = shift("m1", monday, 600, 60);
+        training.kind = ActivityKind::Training;
+        activities[1].end = training.start;
+        activities.push(training);
+        activities.push(shift("m1", monday, 660, 360));
+        let e = evaluate(&Roster { activities }, &agents, &rules, &[]);
+        let of = |rule: &str| e.penalties.iter().find(|p| p.rule == rule).unwrap().clone();
+        assert_eq!(of("leaders_with_team"), SoftPenalty { rule: "leaders_with_team", excess: 8.0, penalty: 16.0 });
+        assert_eq!(of("training"), SoftPenalty { rule: "training", excess: 2.0, penalty: 20.0 }, "only m1 is trained");
     }
 }

@@ -116,8 +116,11 @@ fn weekly_hours_days_off_and_runs() {
         replace_day(&mut w, d, shift(monday() + Duration::days(d), 0, &[(DayOff, 1440)]));
     }
     assert_eq!(run(w.clone()), ["min_hours_week"]);
-    // Leave counts towards the minimum.
-    replace_day(&mut w, 0, shift(monday(), 540, &[(Leave, 480)]));
+    // Leave counts towards the minimum, at most a working day's share of it per day (30 hours
+    // over the 5 days a week may be worked: 6 hours), so a whole day of leave is not 24 hours.
+    replace_day(&mut w, 0, shift(monday(), 0, &[(Leave, 1440)]));
+    assert_eq!(run(w.clone()), ["min_hours_week"], "22.5 + 6 hours");
+    replace_day(&mut w, 1, shift(monday() + Duration::days(1), 540, &[(Leave, 480)]));
     assert_eq!(run(w), Vec::<&str>::new());
 }
 
