@@ -52,6 +52,8 @@ enum Command {
     CheckSwap(rostering::CheckSwapArgs),
     /// What a day of leave would leave uncovered, and who could take the shift (JSON).
     CheckLeave(rostering::CheckLeaveArgs),
+    /// Who could work an extra shift covering a gap: free, skilled, within every rule (JSON).
+    FillGap(rostering::FillGapArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,6 +207,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::CheckRoster(a) => rostering::check_roster(a),
         Command::CheckSwap(a) => rostering::check_swap(a),
         Command::CheckLeave(a) => rostering::check_leave(a),
+        Command::FillGap(a) => rostering::fill_gap(a),
     }
 }
 

@@ -555,3 +555,45 @@ pub fn check_leave(a: CheckLeaveArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct FillGapArgs {
+    #[command(flatten)]
+    files: RosterFiles,
+    /// The day of the gap, YYYY-MM-DD.
+    #[arg(long)]
+    date: String,
+    /// Local start of the gap, HH:MM.
+    #[arg(long)]
+    from: String,
+    /// Local end of the gap, HH:MM.
+    #[arg(long)]
+    to: String,
+    /// Only agents skilled for this queue.
+    #[arg(long)]
+    queue: Option<String>,
+}
+
+/// Prints, as JSON, who could work an extra shift covering a gap, fewest paid hours first.
+pub fn fill_gap(a: FillGapArgs) -> Result<()> {
+    use wfm_scheduler::rules::ClockTime;
+    let (roster, agents, rules) = a.files.load()?;
+    let date = parse_date(&a.date)?;
+    let clock = |flag: &str, v: &str| ClockTime::parse(v).with_context(|| format!("{flag}: {v:?} is not a time HH:MM"));
+    let (from, to) = (clock("--from", &a.from)?, clock("--to", &a.to)?);
+    if to <= from {
+        bail!("--to: {} is not after --from {}", a.to, a.from);
+    }
+    let queue = a.queue.as_deref().map(QueueName::parse).transpose()?;
+    // The offset of the day from the roster itself (summer time may differ from other days).
+    let offset = roster
+        .activities
+        .iter()
+        .find(|x| x.date == date)
+        .or(roster.activities.first())
+        .map(|x| *x.start.offset())
+        .with_context(|| format!("{}: no activities", a.files.roster.display()))?;
+    let offers = wfm_scheduler::changes::fill_gap(&roster, &agents, &rules, date, from, to, queue.as_ref(), offset);
+    println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "candidates": offers }))?);
+    Ok(())
+}

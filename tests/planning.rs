@@ -128,6 +128,10 @@ fn generate_forecast_staff_chain() {
     let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["valid"].as_bool().unwrap(), out.status.success(), "{verdict}");
 
+    let gap: Value = serde_json::from_str(&ok(&[&["fill-gap"][..], &files, &["--date", "2026-03-03", "--from", "10:00", "--to", "14:00", "--queue", "support"]].concat())).unwrap();
+    let offers = gap["candidates"].as_array().unwrap();
+    assert!(!offers.is_empty() && offers.iter().all(|o| o["start"].as_str().unwrap() <= "2026-03-03T10:00:00+01:00"), "{gap}");
+
     // `wfm check-roster` judges the roster exactly as `wfm schedule` reported it.
     let judged = dir.path().join("judged.json");
     ok(&[&["check-roster"][..], &files, &["--requirements", p(&req), "--report", p(&judged)]].concat());

@@ -7,11 +7,13 @@ use crate::agents::Agent;
 use crate::check::{check, Violation};
 use crate::demand::Demand;
 use crate::roster::{Activity, ActivityKind, Roster};
-use crate::rules::Rules;
-use chrono::{Datelike, NaiveDate};
+use crate::assign::shift_plan;
+use crate::design::Shape;
+use crate::rules::{ClockTime, Rules, ShiftWindow};
+use chrono::{Datelike, FixedOffset, NaiveDate};
 use serde::Serialize;
 use std::collections::HashSet;
-use wfm_model::AgentId;
+use wfm_model::{AgentId, QueueName};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ChangeError {
@@ -139,22 +141,11 @@ pub fn check_leave(roster: &Roster, agents: &[Agent], rules: &Rules, demand: &De
         .collect();
     shortfalls.sort_by(|x, y| x.interval_start.cmp(&y.interval_start));
 
-    let week = date.iso_week();
-    let mut candidates = Vec::new();
-    for other in agents.iter().filter(|o| o.id != *id) {
-        let free = !roster.activities.iter().any(|x| on_date(x, &other.id, date) && (x.kind.on_shift() || x.kind == ActivityKind::Leave));
-        let skilled = leaving.skills.iter().all(|(q, _)| other.skills.iter().any(|(o, _)| o == q));
-        if !free || !skilled {
-            continue;
-        }
-        let mut covered = without.clone();
-        covered.activities.retain(|x| !(on_date(x, &other.id, date) && x.kind == ActivityKind::DayOff));
-        covered.activities.extend(shift.iter().map(|x| Activity { agent_id: other.id.clone(), ..x.clone() }));
-        if added_violations(&without, &covered, agents, rules, &[&other.id]).is_empty() {
-            let paid: i64 = roster.shifts().iter().filter(|s| s.agent_id == &other.id && s.date.iso_week() == week).map(|s| s.paid_min()).sum();
-            candidates.push(Candidate { agent: other.id.to_string(), paid_hours_that_week: paid as f64 / 60.0 });
-        }
-    }
+    let mut candidates: Vec<Candidate> = agents
+        .iter()
+        .filter(|o| o.id != *id && leaving.skills.iter().all(|(q, _)| o.skills.iter().any(|(s, _)| s == q)))
+        .filter_map(|o| could_take(&without, agents, rules, o, date, &shift))
+        .collect();
     candidates.sort_by(|x, y| x.paid_hours_that_week.total_cmp(&y.paid_hours_that_week).then(x.agent.cmp(&y.agent)));
     let allowance = leaving.leave_allowance_days.map(|allowance_days| {
         let taken: HashSet<NaiveDate> = roster.activities.iter().filter(|x| &x.agent_id == id && x.kind == ActivityKind::Leave && x.date != date).map(|x| x.date).collect();
@@ -162,6 +153,72 @@ pub fn check_leave(roster: &Roster, agents: &[Agent], rules: &Rules, demand: &De
         Allowance { allowance_days, taken_days, within: taken_days < allowance_days }
     });
     Ok(LeaveCheck { allowance, shortfalls, candidates })
+}
+
+/// `other` as a taker of `shift` (activities of another agent on `date`) in `roster`: when they
+/// are free that day and taking it breaks no rule for them.
+fn could_take(roster: &Roster, agents: &[Agent], rules: &Rules, other: &Agent, date: NaiveDate, shift: &[Activity]) -> Option<Candidate> {
+    let free = !roster.activities.iter().any(|x| on_date(x, &other.id, date) && (x.kind.on_shift() || x.kind == ActivityKind::Leave));
+    if !free {
+        return None;
+    }
+    let mut covered = roster.clone();
+    covered.activities.retain(|x| !(on_date(x, &other.id, date) && x.kind == ActivityKind::DayOff));
+    covered.activities.extend(shift.iter().map(|x| Activity { agent_id: other.id.clone(), ..x.clone() }));
+    if !added_violations(roster, &covered, agents, rules, &[&other.id]).is_empty() {
+        return None;
+    }
+    let week = date.iso_week();
+    let paid: i64 = roster.shifts().iter().filter(|s| s.agent_id == &other.id && s.date.iso_week() == week).map(|s| s.paid_min()).sum();
+    Some(Candidate { agent: other.id.to_string(), paid_hours_that_week: paid as f64 / 60.0 })
+}
+
+/// An extra shift that would cover a gap, and who could work it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GapOffer {
+    #[serde(flatten)]
+    pub candidate: Candidate,
+    pub start: String,
+    pub end: String,
+}
+
+/// Agents who could work an extra shift covering `from`–`to` on `date` (local times, offset
+/// `offset`): free that day, skilled for `queue` (any skill when none), the shortest shift the
+/// rules allow that covers the gap inside their team's window breaking no rule for them; fewest
+/// paid hours that week first.
+pub fn fill_gap(roster: &Roster, agents: &[Agent], rules: &Rules, date: NaiveDate, from: ClockTime, to: ClockTime, queue: Option<&QueueName>, offset: FixedOffset) -> Vec<GapOffer> {
+    let mut offers: Vec<GapOffer> = agents
+        .iter()
+        .filter(|a| queue.is_none_or(|q| a.skills.iter().any(|(s, _)| s == q)))
+        .filter_map(|a| {
+            let shape = covering_shape(rules, rules.shifts.window_for(&a.team), from.minutes(), to.minutes())?;
+            let at = |minute: u32| (date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(i64::from(minute))).and_local_timezone(offset).single();
+            let mut t = shape.start_min;
+            let mut shift = Vec::new();
+            for (kind, minutes) in shift_plan(&shape, rules, rules.shifts.start_step_min.min(15)) {
+                shift.push(Activity { agent_id: a.id.clone(), date, kind, start: at(t)?, end: at(t + minutes)? });
+                t += minutes;
+            }
+            let candidate = could_take(roster, agents, rules, a, date, &shift)?;
+            Some(GapOffer { candidate, start: at(shape.start_min)?.to_rfc3339(), end: at(shape.start_min + shape.length_min)?.to_rfc3339() })
+        })
+        .collect();
+    offers.sort_by(|x, y| x.candidate.paid_hours_that_week.total_cmp(&y.candidate.paid_hours_that_week).then(x.candidate.agent.cmp(&y.candidate.agent)));
+    offers
+}
+
+/// The shortest allowed shift inside `window` that covers `from..to` (minutes after midnight),
+/// starting on the step as late as it can.
+fn covering_shape(rules: &Rules, window: ShiftWindow, from: u32, to: u32) -> Option<Shape> {
+    let step = rules.shifts.start_step_min;
+    let mut lengths = rules.shifts.lengths_min.clone();
+    lengths.sort_unstable();
+    lengths.into_iter().filter(|&l| l >= to.saturating_sub(from)).find_map(|length_min| {
+        let latest = (from / step) * step;
+        let earliest = to.saturating_sub(length_min).div_ceil(step) * step;
+        let start_min = (earliest..=latest).rev().step_by(step as usize).find(|&s| s >= window.earliest_start.minutes() && s + length_min <= window.latest_end.minutes())?;
+        Some(Shape { start_min, length_min })
+    })
 }
 
 #[cfg(test)]
@@ -237,6 +294,25 @@ mod tests {
         let names: Vec<&str> = leave.candidates.iter().map(|c| c.agent.as_str()).collect();
         assert_eq!(names, ["a2"], "a3 lacks billing");
         assert_eq!(leave.allowance, None, "no allowance column");
+    }
+
+    #[test]
+    fn a_gap_gets_the_free_skilled_agents_who_can_take_a_covering_shift() {
+        let (agents, rules) = setup();
+        // a1 works Monday; a2 worked until 22:30 on Sunday (10.5 hours of rest before 09:00).
+        let mut roster = Roster { activities: eight_hours("a1", monday(), 540) };
+        roster.activities.extend(eight_hours("a2", monday() - Duration::days(1), 870));
+        let (from, to) = (ClockTime::parse("10:00").unwrap(), ClockTime::parse("14:00").unwrap());
+        let offset = FixedOffset::east_opt(3600).unwrap();
+        let offers = fill_gap(&roster, &agents, &rules, monday(), from, to, None, offset);
+        let names: Vec<&str> = offers.iter().map(|o| o.candidate.agent.as_str()).collect();
+        assert_eq!(names, ["a2", "a3"], "a1 is at work; a2 can start at 10:00 after 11.5 hours of rest");
+        assert_eq!((offers[0].start.as_str(), offers[0].end.as_str()), ("2026-03-02T10:00:00+01:00", "2026-03-02T16:00:00+01:00"), "the shortest shift, 6 hours");
+        let billing = QueueName::parse("billing").unwrap();
+        let names: Vec<String> = fill_gap(&roster, &agents, &rules, monday(), from, to, Some(&billing), offset).into_iter().map(|o| o.candidate.agent).collect();
+        assert_eq!(names, ["a2"], "a3 lacks billing");
+        // A gap longer than any shift has no taker.
+        assert!(fill_gap(&roster, &agents, &rules, monday(), ClockTime::parse("06:00").unwrap(), ClockTime::parse("23:00").unwrap(), None, offset).is_empty());
     }
 
     #[test]
