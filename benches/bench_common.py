@@ -20,7 +20,8 @@ def ensure_modules(modules: list[str]) -> None:
         for m in modules:
             importlib.import_module(m)
     except ImportError:
-        if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve() \
+        # The venv's python is a symlink to the base interpreter, so compare prefixes, not paths.
+        if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve() \
                 and not os.environ.get("WFM_BENCH_REEXEC"):
             os.environ["WFM_BENCH_REEXEC"] = "1"
             os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])

@@ -208,10 +208,6 @@ impl<'a> Coverage<'a> {
         Self { types, required, on_duty, allocation }
     }
 
-    pub fn intervals(&self) -> usize {
-        self.required.len()
-    }
-
     pub fn add(&mut self, interval: usize, agent_type: usize) {
         self.on_duty[interval][agent_type] += 1;
         self.reallocate(interval);
@@ -253,14 +249,6 @@ impl<'a> Coverage<'a> {
     /// Agent-intervals on duty that no requirement needs.
     pub fn excess(&self) -> u64 {
         self.on_duty.iter().zip(&self.allocation).map(|(d, a)| u64::from(d.iter().sum::<u32>() - a.served)).sum()
-    }
-
-    pub fn allocation(&self, interval: usize) -> &Allocation {
-        &self.allocation[interval]
-    }
-
-    pub fn required(&self, interval: usize) -> &[u32] {
-        &self.required[interval]
     }
 }
 
