@@ -72,6 +72,9 @@ struct Context<'a> {
     overtime_by_week: HashMap<(usize, usize), i64>,
     wished_off: HashSet<(usize, usize)>,
     wished_start: HashMap<(usize, usize), u32>,
+    /// Per day, minutes its local clock is ahead of UTC (at noon): rest is real time, and summer
+    /// time makes one night an hour shorter than the clocks say.
+    utc_offset_min: Vec<i64>,
 }
 
 impl Context<'_> {
@@ -107,7 +110,7 @@ impl Context<'_> {
                 return false;
             }
         }
-        let start = |d: usize, s: &Shape| d as i64 * 1440 + i64::from(s.start_min);
+        let start = |d: usize, s: &Shape| d as i64 * 1440 + i64::from(s.start_min) - self.utc_offset_min[d];
         let end = |d: usize, s: &Shape| start(d, s) + i64::from(s.length_min);
         let (before, after) = st.neighbours(day);
         if let Some(min) = rules.hard.min_rest_between_shifts_min.map(i64::from) {
@@ -338,7 +341,7 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
     let Problem { design, agents, rules, requests, skills, curves, baseline } = *problem;
     let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new() };
+    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new(), utc_offset_min: (0..design.days.len()).map(|d| i64::from(design.at(d, 720).offset().local_minus_utc() / 60)).collect() };
     for r in requests {
         let (Some(&a), Some(&day)) = (index.get(r.agent_id.as_str()), day_of.get(&r.date)) else { continue };
         match &r.kind {
@@ -810,7 +813,7 @@ mod tests {
     use crate::check::check;
     use crate::demand::Demand;
     use crate::design::{design, shapes};
-    use chrono::{DateTime, Duration, FixedOffset, Timelike};
+    use chrono::{DateTime, Datelike, Duration, FixedOffset, Timelike};
     use std::collections::BTreeMap;
 
     const RULES: &str = include_str!("../../datasets/sample/rules.toml");
@@ -987,6 +990,19 @@ mod tests {
             assert_eq!(*shift.start().offset(), expected);
         }
         assert_eq!(check(&roster, &agents, &rules), Vec::new());
+
+        // Saturday 14:00–22:00, then Sunday from 09:00: 11 hours of rest by the clocks, 10 in
+        // fact. One agent cannot work both.
+        let one = &agents[..1];
+        let saturday = |t: &DateTime<FixedOffset>| t.day() == 28 && (14..22).contains(&t.hour());
+        let sunday = |t: &DateTime<FixedOffset>| t.day() == 29 && (9..17).contains(&t.hour());
+        let required: Vec<u32> = demand.starts.iter().map(|t| u32::from(saturday(t) || sunday(t))).collect();
+        let d = design(&demand, &required, &shapes(&[480], 60, rules.shifts.window), 1).unwrap();
+        let skills = SkillTypes::new(one, &[support()]);
+        let curves = [required.clone()];
+        let assigned = assign(&problem(&d, one, &rules, &[], &skills, &curves), Instant::now() + std::time::Duration::from_secs(30), &mut |_| {});
+        assert_eq!(assigned.shifts.len(), 1, "{:?}", assigned.shifts);
+        assert_eq!(check(&to_roster(&assigned, &d, one, &rules, &[]), one, &rules), Vec::new());
     }
 
     proptest::proptest! {
