@@ -11,6 +11,7 @@ use crate::design::{Design, Shape};
 use crate::requests::{Request, RequestKind};
 use crate::roster::{Activity, ActivityKind, Roster};
 use crate::rules::Rules;
+use crate::score::Unpopular;
 use crate::skills::{Coverage, SkillTypes, SHORT_WEIGHT};
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use std::collections::{HashMap, HashSet};
@@ -39,6 +40,9 @@ struct AgentState {
     paid_by_week: HashMap<usize, i64>,
     days_by_week: HashMap<usize, u32>,
     starts_by_week: HashMap<(usize, u32), u32>,
+    /// Shifts, and their unpopular kinds counted (early, late, weekend), for fairness.
+    shift_count: u32,
+    unpopular: u32,
 }
 
 impl AgentState {
@@ -81,6 +85,10 @@ impl Context<'_> {
     fn week(&self, day: usize) -> usize {
         // Weeks counted from the Monday on or before day 0.
         (day + self.design.days[0].weekday().num_days_from_monday() as usize) / 7
+    }
+
+    fn unpopular(&self, day: usize, shape: &Shape) -> u32 {
+        Unpopular::of(self.rules, self.design.days[day], shape.start_min, i64::from(shape.start_min + shape.length_min)).count()
     }
 
     /// Paid minutes agent `a` must work in `week`: the contract minimum less approved leave.
@@ -180,6 +188,8 @@ fn apply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     *st.paid_by_week.entry(week).or_default() += paid_minutes(shape, ctx.rules);
     *st.days_by_week.entry(week).or_default() += 1;
     *st.starts_by_week.entry((week, shape.start_min)).or_default() += 1;
+    st.shift_count += 1;
+    st.unpopular += ctx.unpopular(day, shape);
 }
 
 /// Everything a roster is built from.
@@ -217,6 +227,9 @@ struct Search<'a> {
     change_cost: i64,
     /// Agents by team, for the leaders' soft rule.
     teams: HashMap<&'a str, Vec<usize>>,
+    /// All agents' shifts and unpopular kinds: the fair share of unpopular work per shift.
+    shifts_total: u32,
+    unpopular_total: u32,
 }
 
 /// One soft-penalty point weighs as much as this many over-staffed agent-intervals in the
@@ -231,6 +244,8 @@ impl<'a> Search<'a> {
 
     fn put(&mut self, a: usize, day: usize, shape: &Shape) {
         apply(&mut self.states[a], &self.ctx, day, shape);
+        self.shifts_total += 1;
+        self.unpopular_total += self.ctx.unpopular(day, shape);
         for &i in self.work(day, shape).iter() {
             self.coverage.add(i, self.types[a]);
         }
@@ -238,6 +253,8 @@ impl<'a> Search<'a> {
 
     fn take(&mut self, a: usize, day: usize, shape: &Shape) {
         unapply(&mut self.states[a], &self.ctx, day, shape);
+        self.shifts_total -= 1;
+        self.unpopular_total -= self.ctx.unpopular(day, shape);
         for &i in self.work(day, shape).iter() {
             self.coverage.remove(i, self.types[a]);
         }
@@ -274,7 +291,8 @@ impl<'a> Search<'a> {
 
     /// What agent `a` (whose shift that day is taken out) working `shape` on `day` adds to the
     /// soft rules the search trades against coverage — leaders with their team, the team's
-    /// start spread, the same start too often in a week, wishes and preferences — in search cost.
+    /// start spread, the same start too often in a week, fair shares of unpopular shifts, wishes
+    /// and preferences — in search cost.
     fn soft_delta(&self, a: usize, day: usize, shape: &Shape) -> i64 {
         let ctx = &self.ctx;
         let soft = &ctx.rules.soft;
@@ -293,6 +311,14 @@ impl<'a> Search<'a> {
         if let Some(rule) = soft.max_same_shift_per_week {
             let same = f64::from(self.states[a].starts_by_week.get(&(ctx.week(day), shape.start_min)).copied().unwrap_or(0));
             points += rule.weight * ((same + 1.0 - rule.limit).max(0.0) - (same - rule.limit).max(0.0));
+        }
+        if let Some(weight) = soft.fairness_weight {
+            // Each agent's unpopular work kept near the fair share: one point per unpopular
+            // kind beyond (or short of) the share of all shifts so far.
+            let st = &self.states[a];
+            let fair = if self.shifts_total == 0 { 0.0 } else { f64::from(self.unpopular_total) / f64::from(self.shifts_total) };
+            let distance = |unpopular: u32, shifts: u32| (f64::from(unpopular) - f64::from(shifts) * fair).abs();
+            points += weight * (distance(st.unpopular + ctx.unpopular(day, shape), st.shift_count + 1) - distance(st.unpopular, st.shift_count));
         }
         if let Some(weight) = soft.preferences_weight {
             if agent.preferred_days_off.contains(&ctx.design.days[day].weekday()) || ctx.wished_off.contains(&(a, day)) {
@@ -375,6 +401,8 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
             teams.entry(a.team.as_str()).or_insert_with(Vec::new).push(i);
             teams
         }),
+        shifts_total: 0,
+        unpopular_total: 0,
     };
     let mut out = Assigned::default();
     let mut team_starts: HashMap<(&str, usize), (u32, u32)> = HashMap::new();
@@ -461,6 +489,8 @@ fn unapply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     *st.paid_by_week.entry(week).or_default() -= paid_minutes(shape, ctx.rules);
     *st.days_by_week.entry(week).or_default() -= 1;
     *st.starts_by_week.entry((week, shape.start_min)).or_default() -= 1;
+    st.shift_count -= 1;
+    st.unpopular -= ctx.unpopular(day, shape);
 }
 
 /// The grid intervals of a shift spent at work: its span without the pauses of its plan.
@@ -940,8 +970,8 @@ mod tests {
     #[test]
     fn soft_rules_are_traded_against_coverage() {
         // The same fortnight solved with the example's soft rules and without them, both judged
-        // by them: weighing them lowers the penalty (team spread, leaders, same starts) and
-        // places everyone's training, for little coverage.
+        // by them: weighing them lowers the penalty (team spread, leaders, same starts,
+        // fairness) and places everyone's training, for little coverage.
         let rules = Rules::parse("rules.toml", RULES).unwrap();
         let blind = Rules::parse("rules.toml", RULES.split("[soft]").next().unwrap()).unwrap();
         let agents = agents(36, 20);
@@ -960,6 +990,10 @@ mod tests {
         let of = |e: &crate::score::Evaluation, rule: &str| e.penalties.iter().find(|p| p.rule == rule).unwrap().excess;
         assert_eq!(of(&with, "training"), 0.0, "everyone trained");
         assert!(of(&with, "team_start_spread_hours") < of(&without, "team_start_spread_hours"));
+        // Fairness alone, weighed more: unpopular shifts spread more evenly than when ignored.
+        let fair_only = Rules::parse("rules.toml", &format!("{}[soft]\nfairness = {{ weight = 5 }}\n", RULES.split("[soft]").next().unwrap())).unwrap();
+        let (fair, blind_roster) = (penalty(&solve(&fair_only)), penalty(&ignored));
+        assert!(of(&fair, "fairness") < 0.8 * of(&blind_roster, "fairness"), "{} against {}", of(&fair, "fairness"), of(&blind_roster, "fairness"));
         assert_eq!(check(&weighed, &agents, &rules), Vec::new());
     }
 

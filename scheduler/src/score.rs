@@ -5,7 +5,7 @@ use crate::agents::Agent;
 use crate::requests::{Request, RequestKind};
 use crate::roster::{ActivityKind, Roster, Shift};
 use crate::rules::Rules;
-use chrono::{Datelike, NaiveDate, Timelike, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike, Weekday};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -99,8 +99,6 @@ pub fn evaluate(roster: &Roster, agents: &[Agent], rules: &Rules, requests: &[Re
         penalties.push(SoftPenalty { rule: "training", excess: untrained, penalty: untrained * training.weight });
     }
 
-    let early_limit = rules.hard.no_early_after_night.map_or(8 * 60, |r| r.early_start_before.minutes());
-    let late_limit = rules.hard.no_early_after_night.map_or(21 * 60, |r| r.night_end_after.minutes());
     let mut fairness: BTreeMap<&str, AgentFairness> = agents
         .iter()
         .map(|a| (a.id.as_str(), AgentFairness { agent: a.id.to_string(), shifts: 0, paid_hours: 0.0, early: 0, late: 0, weekend: 0 }))
@@ -109,9 +107,11 @@ pub fn evaluate(roster: &Roster, agents: &[Agent], rules: &Rules, requests: &[Re
         let Some(f) = fairness.get_mut(s.agent_id.as_str()) else { continue };
         f.shifts += 1;
         f.paid_hours += s.paid_min() as f64 / 60.0;
-        f.early += u32::from(start_minute(s.start()) < early_limit);
-        f.late += u32::from(s.end().date_naive() > s.date || start_minute(s.end()) > late_limit);
-        f.weekend += u32::from(matches!(s.date.weekday(), Weekday::Sat | Weekday::Sun));
+        let end_min = (s.end().naive_local() - s.date.and_time(NaiveTime::MIN)).num_minutes();
+        let kind = Unpopular::of(rules, s.date, start_minute(s.start()), end_min);
+        f.early += u32::from(kind.early);
+        f.late += u32::from(kind.late);
+        f.weekend += u32::from(kind.weekend);
     }
     let fairness: Vec<AgentFairness> = fairness.into_values().collect();
     if let Some(weight) = rules.soft.fairness_weight {
@@ -123,6 +123,29 @@ pub fn evaluate(roster: &Roster, agents: &[Agent], rules: &Rules, requests: &[Re
     }
     let total_penalty = penalties.iter().map(|p| p.penalty).sum();
     Evaluation { penalties, total_penalty, fairness }
+}
+
+/// What makes a shift unpopular, as the fairness figures count it: it starts early (before the
+/// `no_early_after_night` early limit, 08:00 without the rule), ends late (after its night
+/// limit, 21:00 without it, or after midnight), or falls on a weekend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unpopular {
+    pub early: bool,
+    pub late: bool,
+    pub weekend: bool,
+}
+
+impl Unpopular {
+    /// A shift of `date` from `start_min` to `end_min` minutes after its midnight.
+    pub fn of(rules: &Rules, date: NaiveDate, start_min: u32, end_min: i64) -> Self {
+        let early_limit = rules.hard.no_early_after_night.map_or(8 * 60, |r| r.early_start_before.minutes());
+        let late_limit = rules.hard.no_early_after_night.map_or(21 * 60, |r| r.night_end_after.minutes());
+        Self { early: start_min < early_limit, late: end_min > i64::from(late_limit), weekend: matches!(date.weekday(), Weekday::Sat | Weekday::Sun) }
+    }
+
+    pub fn count(self) -> u32 {
+        u32::from(self.early) + u32::from(self.late) + u32::from(self.weekend)
+    }
 }
 
 /// Hours team members are on shift while no leader of their team is, over all team-days.
