@@ -61,6 +61,12 @@ struct ServeArgs {
     /// Address of the HTTP server.
     #[arg(long, default_value = "127.0.0.1:8080")]
     http: String,
+    /// Address of the SIP endpoint (UDP) agents' phones register with.
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    sip: String,
+    /// SIP password of every demo agent (1001–1010), instead of those kept in DATA/sip-accounts.toml.
+    #[arg(long)]
+    demo_agent_password: Option<String>,
     /// Days of demo history generated on first start, when the store is empty (0: none).
     #[arg(long, default_value_t = 28)]
     demo_days: u32,
@@ -378,7 +384,24 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         let run = import_run(&tenant, started_at, "generated", what, &appended, 0, began.elapsed().as_secs_f64());
         runtime.block_on(db.record_import(&run))?;
     }
+    let accounts = wfm_telephony::accounts::load_or_create(data, a.demo_agent_password.as_deref())?;
     runtime.block_on(async move {
+        let sip = tokio::net::UdpSocket::bind(&a.sip).await.with_context(|| format!("--sip {}", a.sip))?;
+        let sip_addr = sip.local_addr()?;
+        if accounts.created {
+            println!("SIP accounts created in {}:", data.join(wfm_telephony::accounts::FILE).display());
+            for (user, password) in &accounts.passwords {
+                println!("  {user}  {password}");
+            }
+        }
+        let registrar = wfm_telephony::sip::registrar::Registrar::new("wfm", accounts.by_user(), wfm_telephony::accounts::random_bytes()?);
+        let core = wfm_telephony::sip::core::SipCore::new(registrar, concat!("wfm/", env!("CARGO_PKG_VERSION")));
+        tokio::spawn(async move {
+            if let Err(e) = wfm_telephony::udp::serve(sip, core, Box::new(sip_log())).await {
+                eprintln!("sip: the socket failed: {e}");
+            }
+        });
+        println!("wfm SIP on udp:{sip_addr}");
         let listener = tokio::net::TcpListener::bind(&a.http).await.with_context(|| format!("--http {}", a.http))?;
         let addr = listener.local_addr()?;
         println!("wfm serving http://{addr} (data in {})", data.display());
@@ -386,6 +409,26 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Logs what the SIP endpoint does: registrations as they happen; malformed datagrams the first
+/// ten times, then every thousandth, so that a flood cannot flood the log too.
+fn sip_log() -> impl FnMut(&wfm_telephony::sip::core::Event, std::net::SocketAddr) + Send {
+    use wfm_telephony::sip::core::Event;
+    use wfm_telephony::sip::registrar::Registration;
+    let mut malformed = 0u64;
+    move |event, from| match event {
+        Event::Registration(Registration::Registered { user, expires_s }) => eprintln!("sip: {user} registered from {from} for {expires_s} s"),
+        Event::Registration(Registration::Unregistered { user }) => eprintln!("sip: {user} unregistered"),
+        Event::Registration(Registration::Refused { user }) => eprintln!("sip: registration of {user} from {from} refused"),
+        Event::Malformed(e) => {
+            malformed += 1;
+            if malformed <= 10 || malformed.is_multiple_of(1000) {
+                eprintln!("sip: malformed datagram from {from} dropped ({malformed} so far): {e}");
+            }
+        }
+        _ => {}
+    }
 }
 
 fn import_run(

@@ -35,12 +35,14 @@ pub fn p(path: &Path) -> &str {
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    /// The SIP endpoint's UDP address.
+    pub sip: String,
 }
 
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Self {
         let mut child = wfm()
-            .args(["serve", "--http", "127.0.0.1:0", "--data", p(data)])
+            .args(["serve", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", p(data)])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -48,13 +50,17 @@ impl Server {
             .expect("wfm serve starts");
         let stdout = child.stdout.take().expect("piped");
         let mut lines = BufReader::new(stdout).lines();
+        let mut sip = String::new();
         let addr = loop {
             let line = lines.next().expect("serve prints its address").expect("utf-8");
+            if let Some(rest) = line.strip_prefix("wfm SIP on udp:") {
+                sip = rest.trim().to_owned();
+            }
             if let Some(rest) = line.strip_prefix("wfm serving http://") {
                 break rest.split_whitespace().next().expect("address").to_owned();
             }
         };
-        Self { child, addr }
+        Self { child, addr, sip }
     }
 
     /// A GET request; returns the status code and the body.

@@ -1,0 +1,104 @@
+//! Agents' SIP accounts: user (the agent id) and password, kept in `DATA/sip-accounts.toml`.
+//! On first start the demo tenant's agents `1001`–`1010` get random passwords, written there
+//! (readable by the owner only) so that the operator can read them and phones keep working
+//! across restarts.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub const FILE: &str = "sip-accounts.toml";
+pub const DEMO_AGENTS: std::ops::RangeInclusive<u32> = 1001..=1010;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("no random numbers from the system: {0}")]
+    Random(String),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    agents: BTreeMap<String, String>,
+}
+
+/// The accounts, and whether this start created them (so the caller prints them once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accounts {
+    pub passwords: BTreeMap<String, String>,
+    pub created: bool,
+}
+
+impl Accounts {
+    pub fn by_user(&self) -> HashMap<String, String> {
+        self.passwords.clone().into_iter().collect()
+    }
+}
+
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], AccountsError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| AccountsError::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// Reads the accounts of `data`, creating the demo agents' on first start. With `password`,
+/// every demo agent uses it instead (for tests and sipp) and nothing is written.
+pub fn load_or_create(data: &Path, password: Option<&str>) -> Result<Accounts, AccountsError> {
+    if let Some(password) = password {
+        return Ok(Accounts { passwords: DEMO_AGENTS.map(|a| (a.to_string(), password.to_owned())).collect(), created: false });
+    }
+    let path = data.join(FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let file: File = toml::from_str(&text).map_err(|e| AccountsError::Format { path: path.clone(), message: e.to_string() })?;
+            if let Some((user, _)) = file.agents.iter().find(|(_, p)| p.is_empty()) {
+                return Err(AccountsError::Format { path, message: format!("agents.{user}: empty password") });
+            }
+            Ok(Accounts { passwords: file.agents, created: false })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut passwords = BTreeMap::new();
+            for agent in DEMO_AGENTS {
+                let bytes: [u8; 9] = random_bytes()?;
+                passwords.insert(agent.to_string(), bytes.iter().map(|b| format!("{b:02x}")).collect());
+            }
+            let text = format!("# SIP accounts of the agents: user = password. Created by wfm serve.\n{}", toml::to_string(&File { agents: passwords.clone() }).expect("a map of strings serialises"));
+            write_private(&path, &text).map_err(|source| AccountsError::Io { path: path.clone(), source })?;
+            Ok(Accounts { passwords, created: true })
+        }
+        Err(source) => Err(AccountsError::Io { path, source }),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_then_read_back() {
+        let dir = std::env::temp_dir().join(format!("wfm-accounts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let first = load_or_create(&dir, None).unwrap();
+        assert!(first.created && first.passwords.len() == 10 && first.passwords["1001"].len() == 18);
+        let again = load_or_create(&dir, None).unwrap();
+        assert_eq!((again.created, &again.passwords), (false, &first.passwords));
+        assert_eq!(load_or_create(&dir, Some("pw")).unwrap().passwords["1010"], "pw");
+        std::fs::write(dir.join(FILE), "[agents]\n1001 = \"\"\n").unwrap();
+        assert!(load_or_create(&dir, None).unwrap_err().to_string().contains("agents.1001: empty password"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,161 @@
+//! The SIP endpoint's core, sans-IO: datagrams and the time in, datagrams out.
+//!
+//! Server transactions (RFC 3261 §17.2) for non-INVITE requests: a retransmitted request gets
+//! the same response again, from a cache kept for Timer J (64 × T1 = 32 s) over UDP. REGISTER
+//! goes to the registrar, OPTIONS is answered; calls (INVITE and what follows) arrive with the
+//! ACD and are answered 501 until then. Responses and malformed messages are dropped and
+//! counted (a 400 goes back only when the message is a request the peer can match).
+
+use super::message::{Message, Method, ParseError, StartLine};
+use super::registrar::{Registrar, Registration};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How long a non-INVITE server transaction keeps its response for retransmissions (Timer J).
+pub const TIMER_J: Duration = Duration::from_secs(32);
+/// Transactions remembered at most: a flood of distinct requests evicts the oldest.
+const MAX_TRANSACTIONS: usize = 50_000;
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER";
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub to: SocketAddr,
+    pub bytes: Vec<u8>,
+}
+
+/// What the core saw, for logs and counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Registration(Registration),
+    /// A request answered with `status`.
+    Answered { method: Method, status: u16 },
+    /// A message that could not be read: dropped (or answered 400), with why.
+    Malformed(ParseError),
+    Retransmission,
+    /// A response arrived; this endpoint has no client transactions yet.
+    StrayResponse,
+}
+
+pub struct SipCore {
+    registrar: Registrar,
+    /// (branch, method) → (response sent, when it may be forgotten).
+    transactions: HashMap<(String, String), (Vec<u8>, Instant)>,
+    tags: u64,
+    server: String,
+}
+
+impl SipCore {
+    pub fn new(registrar: Registrar, server: &str) -> Self {
+        Self { registrar, transactions: HashMap::new(), tags: 0, server: server.to_owned() }
+    }
+
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
+    }
+
+    /// Handles one datagram from `from`; returns what to send and what happened.
+    pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> (Vec<Outgoing>, Event) {
+        let message = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => return (Vec::new(), Event::Malformed(e)),
+        };
+        let StartLine::Request { method, .. } = &message.start else {
+            return (Vec::new(), Event::StrayResponse);
+        };
+        let key = message.branch().map(|b| (b.to_owned(), method.as_str().to_owned()));
+        if let Some((cached, _)) = key.as_ref().and_then(|k| self.transactions.get(k)).filter(|(_, until)| *until > now) {
+            return (vec![Outgoing { to: from, bytes: cached.clone() }], Event::Retransmission);
+        }
+        self.tags += 1;
+        let tag = format!("wfm{:x}", self.tags);
+        let (response, registration) = match method {
+            _ if message.header("Max-Forwards").is_some_and(|v| v.trim() == "0") => (message.response(483, "Too Many Hops", &tag), None),
+            Method::Register => {
+                let (response, outcome) = self.registrar.register(&message, from, now, &tag);
+                (response, Some(outcome))
+            }
+            Method::Options => (message.response(200, "OK", &tag).with_header("Allow", ALLOW).with_header("Accept", "application/sdp"), None),
+            // An ACK belongs to an INVITE transaction; with no calls there is nothing to match.
+            Method::Ack => return (Vec::new(), Event::StrayResponse),
+            Method::Bye | Method::Cancel => (message.response(481, "Call/Transaction Does Not Exist", &tag), None),
+            _ => (message.response(501, "Not Implemented", &tag).with_header("Allow", ALLOW), None),
+        };
+        let event = match registration {
+            Some(outcome) => Event::Registration(outcome),
+            None => Event::Answered { method: method.clone(), status: response.status().unwrap_or_default() },
+        };
+        let bytes = response.with_header("Server", self.server.clone()).to_bytes();
+        if let Some(key) = key {
+            self.remember(key, bytes.clone(), now);
+        }
+        (vec![Outgoing { to: from, bytes }], event)
+    }
+
+    fn remember(&mut self, key: (String, String), response: Vec<u8>, now: Instant) {
+        if self.transactions.len() >= MAX_TRANSACTIONS {
+            self.transactions.retain(|_, (_, until)| *until > now);
+            if self.transactions.len() >= MAX_TRANSACTIONS {
+                self.transactions.clear();
+            }
+        }
+        self.transactions.insert(key, (response, now + TIMER_J));
+    }
+
+    /// Forgets finished transactions and expired registrations; returns the users logged out.
+    pub fn tick(&mut self, now: Instant) -> Vec<String> {
+        self.transactions.retain(|_, (_, until)| *until > now);
+        self.registrar.expire(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core() -> SipCore {
+        SipCore::new(Registrar::new("wfm", HashMap::from([("1001".to_owned(), "pw".to_owned())]), [1; 16]), "wfm-test")
+    }
+
+    fn request(method: &str, branch: &str) -> Vec<u8> {
+        format!(
+            "{method} sip:wfm@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch={branch}\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\n\
+             To: <sip:1001@127.0.0.1>\r\nCall-ID: c\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    fn status(out: &[Outgoing]) -> u16 {
+        Message::parse(&out[0].bytes).unwrap().status().unwrap()
+    }
+
+    #[test]
+    fn answers_each_method_and_replays_retransmissions() {
+        let mut c = core();
+        let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        let t0 = Instant::now();
+        let (out, event) = c.on_datagram(&request("OPTIONS", "z9hG4bK-o"), from, t0);
+        assert_eq!((status(&out), event), (200, Event::Answered { method: Method::Options, status: 200 }));
+        let (again, event) = c.on_datagram(&request("OPTIONS", "z9hG4bK-o"), from, t0 + Duration::from_secs(1));
+        assert_eq!((again, event), (out.clone(), Event::Retransmission), "the same bytes, To-tag included");
+        let (late, _) = c.on_datagram(&request("OPTIONS", "z9hG4bK-o"), from, t0 + TIMER_J + Duration::from_secs(1));
+        assert_ne!(late, out, "after Timer J it is a new transaction");
+        assert_eq!(status(&c.on_datagram(&request("REGISTER", "z9hG4bK-r"), from, t0).0), 401);
+        assert_eq!(status(&c.on_datagram(&request("BYE", "z9hG4bK-b"), from, t0).0), 481);
+        assert_eq!(status(&c.on_datagram(&request("SUBSCRIBE", "z9hG4bK-s"), from, t0).0), 501);
+        let hops = String::from_utf8(request("OPTIONS", "z9hG4bK-h")).unwrap().replace("Max-Forwards: 70", "Max-Forwards: 0");
+        assert_eq!(status(&c.on_datagram(hops.as_bytes(), from, t0).0), 483);
+    }
+
+    #[test]
+    fn garbage_and_responses_are_dropped() {
+        let mut c = core();
+        let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        let (out, event) = c.on_datagram(b"\x00\xffnot sip", from, Instant::now());
+        assert!(out.is_empty() && matches!(event, Event::Malformed(_)));
+        let response = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK-1\r\nFrom: <sip:a@b>\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        let (out, event) = c.on_datagram(response, from, Instant::now());
+        assert!(out.is_empty() && event == Event::StrayResponse);
+    }
+}

@@ -1,0 +1,6 @@
+//! SIP (RFC 3261), sans-IO.
+
+pub mod core;
+pub mod digest;
+pub mod message;
+pub mod registrar;

@@ -1,0 +1,197 @@
+//! The registrar (RFC 3261 §10): agents' phones register with digest authentication; a binding
+//! says where an agent's calls go until it expires or the phone unregisters. Sans-IO: the
+//! caller passes the time and the source address.
+
+use super::digest::{challenge, Credentials};
+use super::message::{uri_user, Message};
+use md5::{Digest, Md5};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Registration lengths a phone may ask for, seconds; outside them the nearest bound applies
+/// (RFC 3261 §10.3 would answer 423 below the minimum; phones then retry higher, so granting
+/// the minimum saves a round trip).
+pub const MIN_EXPIRES_S: u64 = 60;
+pub const MAX_EXPIRES_S: u64 = 3600;
+const DEFAULT_EXPIRES_S: u64 = 3600;
+/// A challenge's nonce is good for this long.
+const NONCE_LIFETIME: Duration = Duration::from_secs(300);
+/// Outstanding nonces kept at most (a flood of REGISTERs cannot grow memory without bound).
+const MAX_NONCES: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The Contact URI the phone gave.
+    pub contact: String,
+    /// Where the REGISTER came from: where the phone is reached behind NAT.
+    pub source: SocketAddr,
+    pub expires_at: Instant,
+}
+
+/// What a REGISTER changed, for the ACD's agent states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    /// Not yet authenticated: a challenge was sent.
+    Challenged,
+    Registered { user: String, expires_s: u64 },
+    Unregistered { user: String },
+    /// Authentication failed or the user is unknown.
+    Refused { user: String },
+    /// Malformed: a 400 was sent.
+    Malformed,
+}
+
+pub struct Registrar {
+    realm: String,
+    passwords: HashMap<String, String>,
+    bindings: HashMap<String, Binding>,
+    nonces: HashMap<String, Instant>,
+    secret: [u8; 16],
+    issued: u64,
+}
+
+impl Registrar {
+    /// `passwords` by SIP user (the agent id); `secret` makes nonces unpredictable.
+    pub fn new(realm: &str, passwords: HashMap<String, String>, secret: [u8; 16]) -> Self {
+        Self { realm: realm.to_owned(), passwords, bindings: HashMap::new(), nonces: HashMap::new(), secret, issued: 0 }
+    }
+
+    /// The binding of `user`, if registered and not expired at `now`.
+    pub fn binding(&self, user: &str, now: Instant) -> Option<&Binding> {
+        self.bindings.get(user).filter(|b| b.expires_at > now)
+    }
+
+    /// Bindings that expired by `now` are removed; their users are returned (logged out).
+    pub fn expire(&mut self, now: Instant) -> Vec<String> {
+        let gone: Vec<String> = self.bindings.iter().filter(|(_, b)| b.expires_at <= now).map(|(u, _)| u.clone()).collect();
+        for user in &gone {
+            self.bindings.remove(user);
+        }
+        self.nonces.retain(|_, issued| now.duration_since(*issued) < NONCE_LIFETIME);
+        gone
+    }
+
+    fn new_nonce(&mut self, now: Instant) -> String {
+        if self.nonces.len() >= MAX_NONCES {
+            self.nonces.retain(|_, issued| now.duration_since(*issued) < NONCE_LIFETIME);
+            if self.nonces.len() >= MAX_NONCES {
+                // Still full: the oldest go first.
+                let mut by_age: Vec<(String, Instant)> = self.nonces.drain().collect();
+                by_age.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+                self.nonces = by_age.into_iter().take(MAX_NONCES / 2).collect();
+            }
+        }
+        self.issued += 1;
+        let mut hasher = Md5::new();
+        hasher.update(self.secret);
+        hasher.update(self.issued.to_be_bytes());
+        let nonce: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        self.nonces.insert(nonce.clone(), now);
+        nonce
+    }
+
+    /// Answers a REGISTER from `source` at `now`.
+    pub fn register(&mut self, request: &Message, source: SocketAddr, now: Instant, to_tag: &str) -> (Message, Registration) {
+        let Some(user) = request.header("To").and_then(uri_user).map(str::to_owned) else {
+            return (request.response(400, "Bad Request (no user in To)", to_tag), Registration::Malformed);
+        };
+        let credentials = request.headers_named("Authorization").find_map(Credentials::parse).filter(|c| c.realm == self.realm);
+        let Some(credentials) = credentials else {
+            let nonce = self.new_nonce(now);
+            return (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", challenge(&self.realm, &nonce, false)), Registration::Challenged);
+        };
+        let fresh = self.nonces.get(&credentials.nonce).is_some_and(|issued| now.duration_since(*issued) < NONCE_LIFETIME);
+        let password = self.passwords.get(&credentials.username);
+        let method = request.method().map_or("REGISTER", |m| m.as_str());
+        let proven = credentials.username == user && password.is_some_and(|p| credentials.verify(method, p));
+        if !proven {
+            return (request.response(403, "Forbidden", to_tag), Registration::Refused { user });
+        }
+        if !fresh {
+            // Right password, old nonce: a new challenge marked stale, so the phone retries at once.
+            let nonce = self.new_nonce(now);
+            return (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", challenge(&self.realm, &nonce, true)), Registration::Challenged);
+        }
+        let contact = request.header("Contact").unwrap_or_default().to_owned();
+        let asked = super::message::param(&contact, "expires").or(request.header("Expires")).and_then(|v| v.trim().parse::<u64>().ok());
+        if contact.trim() == "*" || asked == Some(0) {
+            self.bindings.remove(&user);
+            return (request.response(200, "OK", to_tag), Registration::Unregistered { user });
+        }
+        if contact.is_empty() {
+            // A query (RFC 3261 §10.3 step 8): the current binding, nothing changed.
+            let mut response = request.response(200, "OK", to_tag);
+            if let Some(b) = self.binding(&user, now) {
+                response = response.with_header("Contact", format!("{};expires={}", b.contact, b.expires_at.duration_since(now).as_secs()));
+            }
+            return (response, Registration::Registered { user, expires_s: 0 });
+        }
+        let expires_s = asked.unwrap_or(DEFAULT_EXPIRES_S).clamp(MIN_EXPIRES_S, MAX_EXPIRES_S);
+        let uri = contact.split(';').next().unwrap_or(&contact).trim().to_owned();
+        self.bindings.insert(user.clone(), Binding { contact: uri.clone(), source, expires_at: now + Duration::from_secs(expires_s) });
+        let response = request.response(200, "OK", to_tag).with_header("Contact", format!("{uri};expires={expires_s}")).with_header("Expires", expires_s.to_string());
+        (response, Registration::Registered { user, expires_s })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::digest::response;
+    use super::super::message::param;
+    use super::*;
+
+    fn register(auth: Option<&str>, expires: &str) -> Message {
+        let mut text = String::from(
+            "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1\r\nFrom: <sip:1001@127.0.0.1>;tag=a\r\n\
+             To: <sip:1001@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\n",
+        );
+        text += &format!("Contact: <sip:1001@127.0.0.1:5061>;expires={expires}\r\n");
+        if let Some(a) = auth {
+            text += &format!("Authorization: {a}\r\n");
+        }
+        text += "Content-Length: 0\r\n\r\n";
+        Message::parse(text.as_bytes()).unwrap()
+    }
+
+    fn status(m: &Message) -> u16 {
+        m.status().unwrap()
+    }
+
+    fn answer(challenge: &Message, password: &str) -> String {
+        let nonce = param(&format!(";{}", challenge.header("WWW-Authenticate").unwrap().trim_start_matches("Digest ").replace(", ", ";")), "nonce").unwrap().to_owned();
+        let r = response("1001", "wfm", password, "REGISTER", "sip:127.0.0.1", &nonce, Some(("auth", "00000001", "xyz")));
+        format!("Digest username=\"1001\", realm=\"wfm\", nonce=\"{nonce}\", uri=\"sip:127.0.0.1\", response=\"{r}\", qop=auth, nc=00000001, cnonce=\"xyz\"")
+    }
+
+    #[test]
+    fn challenge_then_register_then_expire_or_unregister() {
+        let mut r = Registrar::new("wfm", HashMap::from([("1001".to_owned(), "secret".to_owned())]), [7; 16]);
+        let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        let t0 = Instant::now();
+        let (challenge, outcome) = r.register(&register(None, "120"), from, t0, "x");
+        assert_eq!((status(&challenge), outcome), (401, Registration::Challenged));
+        let (ok, outcome) = r.register(&register(Some(&answer(&challenge, "secret")), "120"), from, t0, "x");
+        assert_eq!(status(&ok), 200);
+        assert_eq!(outcome, Registration::Registered { user: "1001".into(), expires_s: 120 });
+        assert_eq!(r.binding("1001", t0 + Duration::from_secs(119)).map(|b| b.source), Some(from));
+        assert_eq!(r.expire(t0 + Duration::from_secs(121)), ["1001"]);
+        // Wrong password: 403. Unregister with expires=0.
+        let (c, _) = r.register(&register(None, "120"), from, t0, "x");
+        assert_eq!(r.register(&register(Some(&answer(&c, "wrong")), "120"), from, t0, "x").1, Registration::Refused { user: "1001".into() });
+        let (c, _) = r.register(&register(None, "0"), from, t0, "x");
+        assert_eq!(r.register(&register(Some(&answer(&c, "secret")), "0"), from, t0, "x").1, Registration::Unregistered { user: "1001".into() });
+    }
+
+    #[test]
+    fn an_old_nonce_is_challenged_again_as_stale() {
+        let mut r = Registrar::new("wfm", HashMap::from([("1001".to_owned(), "secret".to_owned())]), [7; 16]);
+        let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        let t0 = Instant::now();
+        let (challenge, _) = r.register(&register(None, "60"), from, t0, "x");
+        let late = t0 + NONCE_LIFETIME + Duration::from_secs(1);
+        let (again, outcome) = r.register(&register(Some(&answer(&challenge, "secret")), "60"), from, late, "x");
+        assert_eq!((status(&again), outcome), (401, Registration::Challenged));
+        assert!(again.header("WWW-Authenticate").unwrap().contains("stale=true"));
+    }
+}

@@ -1,0 +1,101 @@
+//! Black-box tests of the SIP endpoint of `wfm serve`, with sipp as the agents' phones and raw
+//! UDP as a hostile peer.
+
+mod common;
+
+use common::{p, Server};
+use std::net::UdpSocket;
+use std::process::Command;
+use std::time::Duration;
+
+/// A REGISTER without credentials (answered 401), then with them (`[authentication]` uses
+/// sipp's -au/-ap), expecting `final_status`.
+fn register_scenario(final_status: u16) -> String {
+    let register = |cseq: u32, auth: &str| {
+        format!(
+            "<send retrans=\"500\"><![CDATA[\n\
+             REGISTER sip:[remote_ip]:[remote_port] SIP/2.0\n\
+             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+             From: <sip:[service]@[remote_ip]>;tag=[pid]SIPpTag[call_number]\n\
+             To: <sip:[service]@[remote_ip]>\n\
+             Call-ID: [call_id]\n\
+             CSeq: {cseq} REGISTER\n\
+             Contact: <sip:[service]@[local_ip]:[local_port]>\n\
+             {auth}\
+             Max-Forwards: 70\n\
+             Expires: 120\n\
+             Content-Length: 0\n\n\
+             ]]></send>\n"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"register\">\n{}<recv response=\"401\" auth=\"true\"/>\n{}<recv response=\"{final_status}\"/>\n</scenario>\n",
+        register(1, ""),
+        register(2, "[authentication]\n"),
+    )
+}
+
+fn sipp(dir: &std::path::Path, scenario: &str, server: &str, user: &str, password: &str) -> std::process::Output {
+    let file = dir.join(format!("scenario-{user}-{password}.xml"));
+    std::fs::write(&file, scenario).unwrap();
+    // sipp needs a port of its own: one the system just handed out and took back.
+    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    Command::new("sipp")
+        .args(["-sf", p(&file), "-m", "1", "-s", user, "-au", user, "-ap", password, "-i", "127.0.0.1", "-p", &port])
+        .args(["-timeout", "15", "-timeout_error", "-nostdin", "-trace_err", "-error_file", p(&dir.join(format!("errors-{user}.log")))])
+        .arg(server)
+        .current_dir(dir)
+        .output()
+        .expect("sipp runs (Debian package sip-tester)")
+}
+
+#[test]
+fn agents_register_with_digest_and_wrong_passwords_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "s3cret"]);
+    let ok = sipp(dir.path(), &register_scenario(200), &server.sip, "1001", "s3cret");
+    assert!(ok.status.success(), "sipp: {}\n{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
+    let refused = sipp(dir.path(), &register_scenario(403), &server.sip, "1002", "wrong");
+    assert!(refused.status.success(), "sipp: {}", String::from_utf8_lossy(&refused.stderr));
+}
+
+/// Sends `bytes` and returns the answer, if one comes within a second.
+fn exchange(socket: &UdpSocket, server: &str, bytes: &[u8]) -> Option<String> {
+    socket.send_to(bytes, server).unwrap();
+    let mut buffer = vec![0u8; 70_000];
+    socket.recv_from(&mut buffer).ok().map(|(n, _)| String::from_utf8_lossy(&buffer[..n]).into_owned())
+}
+
+fn request(method: &str, branch: &str) -> String {
+    format!(
+        "{method} sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{branch}\r\nFrom: <sip:x@127.0.0.1>;tag=1\r\n\
+         To: <sip:100@127.0.0.1>\r\nCall-ID: {branch}\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+#[test]
+fn hostile_datagrams_are_dropped_and_the_endpoint_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "s3cret"]);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(1000))).unwrap();
+    let garbage: [&[u8]; 5] = [
+        b"",
+        b"\x00\xff\xfe garbage",
+        &[b'A'; 60_000],
+        b"INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP x\r\n\r\n",
+        b"REGISTER sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKq\r\nFrom: <sip:1@a>\r\nTo: <sip:1@a>\r\nCall-ID: q\r\nCSeq: 1 REGISTER\r\nContent-Length: 900\r\n\r\nshort",
+    ];
+    for bytes in garbage {
+        assert_eq!(exchange(&socket, &server.sip, bytes), None, "dropped: {:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(40)]));
+    }
+    let answer = |method: &str, branch: &str| exchange(&socket, &server.sip, request(method, branch).as_bytes()).expect("an answer");
+    assert!(answer("OPTIONS", "o1").starts_with("SIP/2.0 200 OK\r\n"));
+    let flood: String = request("OPTIONS", "o2").replace("Max-Forwards: 70\r\n", &"X-Flood: 1\r\n".repeat(200));
+    assert_eq!(exchange(&socket, &server.sip, flood.as_bytes()), None, "too many headers");
+    assert!(answer("PUBLISH", "p1").starts_with("SIP/2.0 501 Not Implemented\r\n"));
+    assert!(answer("BYE", "b1").starts_with("SIP/2.0 481 "));
+    // A retransmission gets the very same answer (same To tag).
+    assert_eq!(answer("OPTIONS", "o3"), answer("OPTIONS", "o3"));
+    assert_eq!(server.get("/healthz").0, 200, "the HTTP side is alive too");
+}
