@@ -396,30 +396,56 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         }
         let registrar = wfm_telephony::sip::registrar::Registrar::new("wfm", accounts.by_user(), wfm_telephony::accounts::random_bytes()?);
         let core = wfm_telephony::sip::core::SipCore::new(registrar, concat!("wfm/", env!("CARGO_PKG_VERSION")));
+        let live = Arc::new(wfm_telephony::live::Live::new("demo", wfm_telephony::acd::demo()));
+        let sip_live = live.clone();
         tokio::spawn(async move {
-            if let Err(e) = wfm_telephony::udp::serve(sip, core, Box::new(sip_log())).await {
+            if let Err(e) = wfm_telephony::udp::serve(sip, core, Box::new(sip_events(sip_live))).await {
                 eprintln!("sip: the socket failed: {e}");
             }
         });
+        let ticking = live.clone();
+        tokio::spawn(async move {
+            let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every_second.tick().await;
+                ticking.tick();
+            }
+        });
         println!("wfm SIP on udp:{sip_addr}");
+        let api_token: Arc<str> = match std::env::var("WFM_API_TOKEN") {
+            Ok(token) if !token.is_empty() => token.into(),
+            _ => {
+                let bytes: [u8; 16] = wfm_telephony::accounts::random_bytes()?;
+                let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                println!("wfm API token (set WFM_API_TOKEN to choose one): {token}");
+                token.into()
+            }
+        };
         let listener = tokio::net::TcpListener::bind(&a.http).await.with_context(|| format!("--http {}", a.http))?;
         let addr = listener.local_addr()?;
         println!("wfm serving http://{addr} (data in {})", data.display());
-        let app = wfm_web::router(wfm_web::AppState { store: Arc::new(store), db });
+        let app = wfm_web::router(wfm_web::AppState { store: Arc::new(store), db, acd: Some(live), api_token });
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })
 }
 
-/// Logs what the SIP endpoint does: registrations as they happen; malformed datagrams the first
-/// ten times, then every thousandth, so that a flood cannot flood the log too.
-fn sip_log() -> impl FnMut(&wfm_telephony::sip::core::Event, std::net::SocketAddr) + Send {
+/// What the SIP endpoint reports: registrations log agents' phones in and out of the ACD and
+/// are logged; malformed datagrams are logged the first ten times, then every thousandth, so
+/// that a flood cannot flood the log too.
+fn sip_events(live: Arc<wfm_telephony::live::Live>) -> impl FnMut(&wfm_telephony::sip::core::Event, std::net::SocketAddr) + Send {
     use wfm_telephony::sip::core::Event;
     use wfm_telephony::sip::registrar::Registration;
     let mut malformed = 0u64;
     move |event, from| match event {
-        Event::Registration(Registration::Registered { user, expires_s }) => eprintln!("sip: {user} registered from {from} for {expires_s} s"),
-        Event::Registration(Registration::Unregistered { user }) => eprintln!("sip: {user} unregistered"),
+        Event::Registration(Registration::Registered { user, expires_s }) => {
+            eprintln!("sip: {user} registered from {from} for {expires_s} s");
+            live.phone_registered(user);
+        }
+        Event::Registration(Registration::Unregistered { user }) => {
+            eprintln!("sip: {user} unregistered");
+            live.phone_unregistered(user);
+        }
         Event::Registration(Registration::Refused { user }) => eprintln!("sip: registration of {user} from {from} refused"),
         Event::Malformed(e) => {
             malformed += 1;

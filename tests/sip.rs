@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{p, Server};
+use common::{p, Server, API_TOKEN};
+use serde_json::Value;
 use std::net::UdpSocket;
 use std::process::Command;
 use std::time::Duration;
@@ -57,6 +58,37 @@ fn agents_register_with_digest_and_wrong_passwords_are_refused() {
     assert!(ok.status.success(), "sipp: {}\n{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
     let refused = sipp(dir.path(), &register_scenario(403), &server.sip, "1002", "wrong");
     assert!(refused.status.success(), "sipp: {}", String::from_utf8_lossy(&refused.stderr));
+
+    // The registered agent is logged in, not ready; the HTTP API makes them ready.
+    let auth = format!("Authorization: Bearer {API_TOKEN}");
+    let live = || -> Value {
+        let (status, body) = server.request("GET", "/api/v1/tenants/demo/queues/live", &[&auth], "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let support = |v: &Value, state: &str| v["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "support").unwrap()["agents"][state].as_u64().unwrap_or(0);
+    let before = live();
+    assert_eq!((support(&before, "not-ready"), support(&before, "logged-out")), (1, 9), "{before}");
+    let set = |agent: &str, body: &str| server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&auth], body);
+    let (status, body) = set("1001", r#"{"state": "ready"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["state"], "ready");
+    assert_eq!(support(&live(), "ready"), 1);
+    let (status, body) = set("1001", r#"{"state": "not-ready", "reason": "lunch"}"#);
+    assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()["reason"].as_str()), (200, Some("lunch")));
+    // Refusals name the request field.
+    let field = |(status, body): (u16, String)| (status, serde_json::from_str::<Value>(&body).unwrap()["field"].as_str().map(str::to_owned));
+    assert_eq!(field(set("1001", r#"{"state": "not-ready"}"#)), (400, Some("reason".into())));
+    assert_eq!(field(set("1001", r#"{"state": "asleep"}"#)), (400, Some("state".into())));
+    assert_eq!(field(set("1001", r#"{"stat": "ready"}"#)), (400, Some("body".into())));
+    assert_eq!(field(set("9999", r#"{"state": "ready"}"#)), (404, Some("agent".into())));
+    assert_eq!(field(server.request("POST", "/api/v1/tenants/demo/agents/1001/state", &[], r#"{"state": "ready"}"#)).0, 401);
+    assert_eq!(field(server.request("GET", "/api/v1/tenants/other/queues/live", &[&auth], "")), (404, Some("tenant".into())));
+    // At most three on break at once in the demo tenant.
+    for agent in ["1002", "1003"] {
+        assert_eq!(set(agent, r#"{"state": "not-ready", "reason": "break"}"#).0, 200);
+    }
+    assert_eq!(field(set("1004", r#"{"state": "not-ready", "reason": "break"}"#)), (409, Some("state".into())));
 }
 
 /// Sends `bytes` and returns the answer, if one comes within a second.

@@ -7,11 +7,15 @@
 //!   non-INVITE server transactions absorbing retransmissions.
 //! - [`udp`]: the thin tokio layer that drives the core from a UDP socket.
 //! - [`accounts`]: agents' SIP passwords, kept in the data directory.
+//! - [`acd`]: the queue engine, sans-IO — calls, agents' states, strategies, overflow, wrap-up.
+//! - [`live`]: one tenant's engine on the wall clock, shared by the SIP task and the HTTP API.
 //!
-//! So far: registration and OPTIONS. Calls (INVITE, dialogs, the B2BUA), RTP, IVR, queues and
-//! agent states are the rest of issue 5. Depends on no other stage crate: the ACD will hand its
+//! So far: registration and OPTIONS over SIP, and the queue engine on its own. Calls (INVITE,
+//! dialogs, the B2BUA), RTP, the IVR, the agent-state API and events are the rest of issue 5. Depends on no other stage crate: the ACD will hand its
 //! events to the analytics store through the binary.
 
 pub mod accounts;
+pub mod acd;
+pub mod live;
 pub mod sip;
 pub mod udp;

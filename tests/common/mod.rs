@@ -31,6 +31,9 @@ pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
+/// The bearer token the servers of the tests run with.
+pub const API_TOKEN: &str = "test-token";
+
 /// A running `wfm serve`, killed on drop.
 pub struct Server {
     pub child: Child,
@@ -43,6 +46,7 @@ impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Self {
         let mut child = wfm()
             .args(["serve", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", p(data)])
+            .env("WFM_API_TOKEN", API_TOKEN)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -65,8 +69,20 @@ impl Server {
 
     /// A GET request; returns the status code and the body.
     pub fn get(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, &[], "")
+    }
+
+    /// Any request with extra header lines (`Name: value`) and a JSON body.
+    pub fn request(&self, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connects");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).expect("sends");
+        let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )
+        .expect("sends");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("reads");
         let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");

@@ -1,10 +1,12 @@
 //! The HTTP application: a JSON API over the stages, served by `wfm serve`.
 //!
 //! Handlers parse requests into domain types at the edge and call the stage libraries; no
-//! figure is computed here. Also owns the operational database (`db`). Depends on `wfm-analytics` and `wfm-model`; the stages never
+//! figure is computed here. Also owns the operational database (`db`) and the live ACD routes
+//! (`live`). Depends on `wfm-analytics`, `wfm-telephony` and `wfm-model`; the stages never
 //! depend on it.
 
 mod db;
+mod live;
 
 pub use db::{DbError, ImportRun, OpsDb};
 
@@ -25,6 +27,10 @@ use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
 pub struct AppState {
     pub store: Arc<Store>,
     pub db: OpsDb,
+    /// The live ACD of the tenant `wfm serve` runs it for.
+    pub acd: Option<Arc<wfm_telephony::live::Live>>,
+    /// The bearer token the live API requires.
+    pub api_token: Arc<str>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -34,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tenants/{tenant}/stats", get(queue_stats))
         .route("/api/v1/tenants/{tenant}/agent-stats", get(agents_stats))
         .route("/api/v1/tenants/{tenant}/imports", get(imports))
+        .route("/api/v1/tenants/{tenant}/agents/{agent}/state", axum::routing::post(live::set_agent_state))
+        .route("/api/v1/tenants/{tenant}/queues/live", get(live::queues_live))
         .with_state(state)
 }
 
