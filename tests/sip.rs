@@ -84,6 +84,26 @@ fn agents_register_with_digest_and_wrong_passwords_are_refused() {
     assert_eq!(field(set("9999", r#"{"state": "ready"}"#)), (404, Some("agent".into())));
     assert_eq!(field(server.request("POST", "/api/v1/tenants/demo/agents/1001/state", &[], r#"{"state": "ready"}"#)).0, 401);
     assert_eq!(field(server.request("GET", "/api/v1/tenants/other/queues/live", &[&auth], "")), (404, Some("tenant".into())));
+    // The wallboard's event stream carries each change.
+    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+    std::io::Write::write_all(&mut stream, format!("GET /api/v1/tenants/demo/events HTTP/1.1\r\nHost: x\r\n{auth}\r\n\r\n").as_bytes()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    while !seen.contains("\r\n\r\n") {
+        let n = std::io::Read::read(&mut stream, &mut buffer).unwrap();
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(seen.starts_with("HTTP/1.1 200") && seen.contains("text/event-stream"), "{seen}");
+    assert_eq!(set("1005", r#"{"state": "ready"}"#).0, 200);
+    while !seen.contains(r#""agent":"1005""#) {
+        let n = std::io::Read::read(&mut stream, &mut buffer).expect("the event arrives within 5 s");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    let line = seen.lines().find(|l| l.contains(r#""agent":"1005""#)).unwrap();
+    let event: Value = serde_json::from_str(line.trim_start_matches(|c: char| c != '{')).unwrap();
+    assert_eq!((event["type"].as_str(), event["state"].as_str(), event["tenant"].as_str()), (Some("agent-state"), Some("ready"), Some("demo")));
+
     // At most three on break at once in the demo tenant.
     for agent in ["1002", "1003"] {
         assert_eq!(set(agent, r#"{"state": "not-ready", "reason": "break"}"#).0, 200);

@@ -1,50 +1,97 @@
 //! The ACD as the rest of `wfm serve` sees it: one tenant's queue engine behind a lock, on the
 //! wall clock, fed by the SIP endpoint's registrations and by agents' and supervisors' requests.
 
-use crate::acd::{AcdError, Action, AgentState, Engine, QueueLive};
+use crate::acd::{state_name, AcdError, Action, AgentState, Engine, QueueLive};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::broadcast;
+
+/// Events kept for a slow wallboard before it misses some.
+const EVENT_BACKLOG: usize = 1024;
 
 pub struct Live {
     pub tenant: String,
     engine: Mutex<Engine>,
     started: Instant,
+    events: broadcast::Sender<String>,
 }
 
 impl Live {
     pub fn new(tenant: &str, engine: Engine) -> Self {
-        Self { tenant: tenant.to_owned(), engine: Mutex::new(engine), started: Instant::now() }
+        Self { tenant: tenant.to_owned(), engine: Mutex::new(engine), started: Instant::now(), events: broadcast::channel(EVENT_BACKLOG).0 }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Engine, std::time::Duration) -> T) -> T {
+    /// Every call and state change from now on, one JSON object each (for server-sent events).
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.events.subscribe()
+    }
+
+    /// Runs `f` on the engine at the current time and publishes the actions it returns.
+    fn with<T>(&self, f: impl FnOnce(&mut Engine, std::time::Duration) -> T, actions: impl Fn(&T) -> &[Action]) -> T {
         // A panic while holding the lock leaves the engine as it was between two inputs:
         // carry on with it rather than fail every later request.
         let mut engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut engine, self.started.elapsed())
+        let result = f(&mut engine, self.started.elapsed());
+        let at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        for action in actions(&result) {
+            // Nobody listening is fine: the event is for wallboards that are.
+            let _ = self.events.send(event_json(&self.tenant, action, at_ms).to_string());
+        }
+        result
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Engine, std::time::Duration) -> T) -> T {
+        let engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&engine, self.started.elapsed())
     }
 
     pub fn request_state(&self, agent: &str, wanted: AgentState) -> Result<Vec<Action>, AcdError> {
-        self.with(|e, now| e.request_state(agent, wanted, now))
+        self.with(|e, now| e.request_state(agent, wanted, now), |r| r.as_deref().unwrap_or_default())
     }
 
     pub fn state(&self, agent: &str) -> Option<AgentState> {
-        self.with(|e, _| e.state(agent).cloned())
+        self.read(|e, _| e.state(agent).cloned())
     }
 
     pub fn queues(&self) -> Vec<QueueLive> {
-        self.with(|e, now| e.live(now))
+        self.read(|e, now| e.live(now))
     }
 
     pub fn phone_registered(&self, agent: &str) -> Vec<Action> {
-        self.with(|e, now| e.phone_registered(agent, now))
+        self.with(|e, now| e.phone_registered(agent, now), Vec::as_slice)
     }
 
     pub fn phone_unregistered(&self, agent: &str) -> Vec<Action> {
-        self.with(|e, now| e.phone_unregistered(agent, now))
+        self.with(|e, now| e.phone_unregistered(agent, now), Vec::as_slice)
     }
 
     /// The engine's timers; call about once a second.
     pub fn tick(&self) -> Vec<Action> {
-        self.with(|e, now| e.tick(now))
+        self.with(|e, now| e.tick(now), Vec::as_slice)
     }
+}
+
+/// An action as the wallboard's event stream carries it.
+fn event_json(tenant: &str, action: &Action, at_ms: u64) -> serde_json::Value {
+    use serde_json::json;
+    let secs = |d: &std::time::Duration| d.as_secs_f64();
+    let body = match action {
+        Action::StateChanged { agent, state } => {
+            let reason = match state {
+                AgentState::NotReady { reason } => Some(reason.as_str()),
+                _ => None,
+            };
+            json!({ "type": "agent-state", "agent": agent, "state": state_name(state), "reason": reason })
+        }
+        Action::Ring { call, agents } => json!({ "type": "ring", "call": call, "agents": agents }),
+        Action::StopRinging { call, agents } => json!({ "type": "stop-ringing", "call": call, "agents": agents }),
+        Action::Connect { call, agent, waited } => json!({ "type": "connect", "call": call, "agent": agent, "waited_s": secs(waited) }),
+        Action::Announce { call, position, expected_wait } => json!({ "type": "announce", "call": call, "position": position, "expected_wait_s": secs(expected_wait) }),
+        Action::Overflow { call, from, to, waited } => json!({ "type": "overflow", "call": call, "queue": from, "to": format!("{to:?}"), "waited_s": secs(waited) }),
+        Action::Abandoned { call, queue, waited } => json!({ "type": "abandoned", "call": call, "queue": queue, "waited_s": secs(waited) }),
+    };
+    let mut body = body;
+    body["tenant"] = json!(tenant);
+    body["at_ms"] = json!(at_ms);
+    body
 }

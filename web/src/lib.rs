@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tenants/{tenant}/imports", get(imports))
         .route("/api/v1/tenants/{tenant}/agents/{agent}/state", axum::routing::post(live::set_agent_state))
         .route("/api/v1/tenants/{tenant}/queues/live", get(live::queues_live))
+        .route("/api/v1/tenants/{tenant}/events", get(live::events))
         .with_state(state)
 }
 

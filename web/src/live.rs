@@ -77,3 +77,28 @@ pub async fn queues_live(State(state): State<AppState>, Path(tenant): Path<Strin
     let live = tenant_live(&state, &tenant)?;
     Ok(Json(serde_json::json!({ "tenant": tenant, "queues": live.queues() })))
 }
+
+/// `GET /api/v1/tenants/{tenant}/events`: server-sent events, one JSON object per call event or
+/// agent-state change (`type`: `agent-state`, `ring`, `stop-ringing`, `connect`, `announce`,
+/// `overflow`, `abandoned`), for the wallboard.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<axum::response::sse::Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    authorise(&state, &headers)?;
+    let receiver = tenant_live(&state, &tenant)?.subscribe();
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(json) => return Some((Ok(Event::default().data(json)), receiver)),
+                // A wallboard too slow for the backlog misses events, and is told so.
+                Err(RecvError::Lagged(missed)) => return Some((Ok(Event::default().event("lagged").data(missed.to_string())), receiver)),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
