@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wfm_analytics::import::{self, BadLines};
 use wfm_analytics::stats::{self, ServiceLevelRule, StatsQuery};
-use wfm_analytics::Store;
+use wfm_analytics::{Store, StoreError};
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
 use wfm_web::{ImportRun, OpsDb};
 
@@ -396,7 +396,28 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         }
         let registrar = wfm_telephony::sip::registrar::Registrar::new("wfm", accounts.by_user(), wfm_telephony::accounts::random_bytes()?);
         let core = wfm_telephony::sip::core::SipCore::new(registrar, concat!("wfm/", env!("CARGO_PKG_VERSION")));
-        let live = Arc::new(wfm_telephony::live::Live::new("demo", wfm_telephony::acd::demo()));
+        let journal = wfm_telephony::journal::Journal::open(&data.join("acd-journal.jsonl")).context("the ACD's state journal")?;
+        let live = Arc::new(wfm_telephony::live::Live::new("demo", wfm_telephony::acd::demo(), journal));
+        // Periods journalled before a crash go into the store first; then every second.
+        let demo = TenantId::parse("demo")?;
+        if let Err(StoreError::UnknownTenant(_)) = store.tenant_zone(&demo) {
+            store.ensure_tenant(&demo, TenantZone::parse("Europe/Warsaw")?)?;
+        }
+        let store = Arc::new(store);
+        journal_to_store(&live, &store, &demo)?;
+        let (recording, recording_store) = (live.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every_second.tick().await;
+                let (live, store, tenant) = (recording.clone(), recording_store.clone(), demo.clone());
+                match tokio::task::spawn_blocking(move || journal_to_store(&live, &store, &tenant)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => eprintln!("acd: state periods not yet in the store (kept in the journal): {e:#}"),
+                    Err(e) => eprintln!("acd: the store writer failed: {e}"),
+                }
+            }
+        });
         let sip_live = live.clone();
         tokio::spawn(async move {
             if let Err(e) = wfm_telephony::udp::serve(sip, core, Box::new(sip_events(sip_live))).await {
@@ -424,10 +445,40 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&a.http).await.with_context(|| format!("--http {}", a.http))?;
         let addr = listener.local_addr()?;
         println!("wfm serving http://{addr} (data in {})", data.display());
-        let app = wfm_web::router(wfm_web::AppState { store: Arc::new(store), db, acd: Some(live), api_token });
+        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(live), api_token });
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Moves the ACD's journalled state periods into the store (idempotent: a period already
+/// there is skipped), then clears the journal; returns how many were moved.
+fn journal_to_store(live: &wfm_telephony::live::Live, store: &Store, tenant: &TenantId) -> Result<usize> {
+    let mut journal = live.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let pending = journal.pending().context("reading the ACD's state journal")?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let mut events = Vec::with_capacity(pending.len());
+    for p in &pending {
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).with_context(|| format!("time {ms} ms out of range"));
+        let event = wfm_model::AgentStateEvent {
+            agent_id: wfm_model::AgentId::parse(&p.agent)?,
+            state: wfm_model::AgentState::parse(&p.state)?,
+            reason: p.reason.clone(),
+            started_at: at(p.started_ms)?,
+            ended_at: at(p.ended_ms)?,
+            queues: p.queues.iter().map(|q| QueueName::parse(q)).collect::<Result<_, _>>()?,
+        };
+        match event.validate() {
+            Ok(()) => events.push(event),
+            // One bad period must not hold back the others (nor grow the journal forever).
+            Err(e) => eprintln!("acd: a journalled period of {} is invalid and dropped: {e}", p.agent),
+        }
+    }
+    store.append(tenant, &[], &events)?;
+    journal.clear().context("clearing the ACD's state journal")?;
+    Ok(events.len())
 }
 
 /// What the SIP endpoint reports: registrations log agents' phones in and out of the ACD and

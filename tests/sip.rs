@@ -151,3 +151,44 @@ fn hostile_datagrams_are_dropped_and_the_endpoint_keeps_answering() {
     assert_eq!(answer("OPTIONS", "o3"), answer("OPTIONS", "o3"));
     assert_eq!(server.get("/healthz").0, 200, "the HTTP side is alive too");
 }
+
+/// `wfm stats --agents` for one agent over the days around today, one row per day.
+fn agent_days(data: &std::path::Path, agent: &str) -> Vec<Value> {
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = ((today - chrono::Duration::days(1)).to_string(), (today + chrono::Duration::days(2)).to_string());
+    let out = common::ok(&["stats", "--store", p(&data.join("store")), "--tenant", "demo", "--from", &from, "--to", &to, "--agents", "--interval", "day", "--format", "json"]);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    rows.into_iter().filter(|r| r["agent_id"] == agent).collect()
+}
+
+fn reasons(rows: &[Value]) -> Vec<String> {
+    rows.iter().flat_map(|r| r["not_ready_by_reason"].as_object().unwrap().keys().cloned().collect::<Vec<_>>()).collect()
+}
+
+#[test]
+fn state_changes_reach_the_store_within_seconds_and_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = format!("Authorization: Bearer {API_TOKEN}");
+    let set = |server: &Server, agent: &str, body: &str| {
+        let (status, text) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&auth], body);
+        assert_eq!(status, 200, "{text}");
+    };
+    {
+        let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "pw"]);
+        set(&server, "1007", r#"{"state": "ready"}"#);
+        set(&server, "1007", r#"{"state": "not-ready", "reason": "lunch"}"#);
+        set(&server, "1007", r#"{"state": "ready"}"#);
+        // Dropped: killed at once (SIGKILL), before the periods need have reached the store.
+    }
+    // On restart the journal goes into the store before the server answers.
+    let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "pw"]);
+    assert!(reasons(&agent_days(dir.path(), "1007")).contains(&"lunch".to_owned()), "the acknowledged lunch survived the crash");
+    // And while running, a change is in the store within seconds.
+    set(&server, "1008", r#"{"state": "not-ready", "reason": "coaching"}"#);
+    set(&server, "1008", r#"{"state": "ready"}"#);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !reasons(&agent_days(dir.path(), "1008")).contains(&"coaching".to_owned()) {
+        assert!(std::time::Instant::now() < deadline, "coaching not in the store after 10 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

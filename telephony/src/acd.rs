@@ -159,6 +159,17 @@ impl Engine {
         agent.skills = skills;
     }
 
+    pub fn agent_ids(&self) -> Vec<AgentId> {
+        self.agents.keys().cloned().collect()
+    }
+
+    /// The queues an agent is skilled for, sorted.
+    pub fn agent_queues(&self, agent: &str) -> Vec<QueueId> {
+        let mut queues: Vec<QueueId> = self.agents.get(agent).map(|a| a.skills.keys().cloned().collect()).unwrap_or_default();
+        queues.sort();
+        queues
+    }
+
     pub fn state(&self, agent: &str) -> Option<&AgentState> {
         self.agents.get(agent).map(|a| &a.state)
     }

@@ -8,7 +8,10 @@
 //! - [`udp`]: the thin tokio layer that drives the core from a UDP socket.
 //! - [`accounts`]: agents' SIP passwords, kept in the data directory.
 //! - [`acd`]: the queue engine, sans-IO — calls, agents' states, strategies, overflow, wrap-up.
-//! - [`live`]: one tenant's engine on the wall clock, shared by the SIP task and the HTTP API.
+//! - [`live`]: one tenant's engine on the wall clock, shared by the SIP task and the HTTP API;
+//!   it publishes events and journals each agent's closed state periods.
+//! - [`journal`]: closed state periods, synced to disk before a change is acknowledged, until
+//!   the binary moves them into the analytics store.
 //!
 //! So far: registration and OPTIONS over SIP, and the queue engine on its own. Calls (INVITE,
 //! dialogs, the B2BUA), RTP, the IVR, the agent-state API and events are the rest of issue 5. Depends on no other stage crate: the ACD will hand its
@@ -16,6 +19,7 @@
 
 pub mod accounts;
 pub mod acd;
+pub mod journal;
 pub mod live;
 pub mod sip;
 pub mod udp;

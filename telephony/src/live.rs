@@ -2,6 +2,8 @@
 //! wall clock, fed by the SIP endpoint's registrations and by agents' and supervisors' requests.
 
 use crate::acd::{state_name, AcdError, Action, AgentState, Engine, QueueLive};
+use crate::journal::{ClosedPeriod, Journal};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
@@ -14,11 +16,25 @@ pub struct Live {
     engine: Mutex<Engine>,
     started: Instant,
     events: broadcast::Sender<String>,
+    /// Each agent's current state and since when (ms since the epoch), guarded with the engine.
+    open_periods: Mutex<HashMap<String, (AgentState, i64)>>,
+    /// Where closed periods go before the store; shared with whoever moves them there.
+    pub journal: Mutex<Journal>,
 }
 
 impl Live {
-    pub fn new(tenant: &str, engine: Engine) -> Self {
-        Self { tenant: tenant.to_owned(), engine: Mutex::new(engine), started: Instant::now(), events: broadcast::channel(EVENT_BACKLOG).0 }
+    /// Every agent of `engine` starts a logged-out period now.
+    pub fn new(tenant: &str, engine: Engine, journal: Journal) -> Self {
+        let now = now_ms();
+        let open = engine.agent_ids().into_iter().map(|a| (a, (AgentState::LoggedOut, now))).collect();
+        Self {
+            tenant: tenant.to_owned(),
+            engine: Mutex::new(engine),
+            started: Instant::now(),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+            open_periods: Mutex::new(open),
+            journal: Mutex::new(journal),
+        }
     }
 
     /// Every call and state change from now on, one JSON object each (for server-sent events).
@@ -32,10 +48,27 @@ impl Live {
         // carry on with it rather than fail every later request.
         let mut engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let result = f(&mut engine, self.started.elapsed());
-        let at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let at_ms = now_ms();
+        let mut closed = Vec::new();
+        let mut open = self.open_periods.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for action in actions(&result) {
+            if let Action::StateChanged { agent, state } = action {
+                if let Some((previous, since)) = open.insert(agent.clone(), (state.clone(), at_ms)) {
+                    let reason = match &previous {
+                        AgentState::NotReady { reason } => Some(reason.clone()),
+                        _ => None,
+                    };
+                    let queues = engine.agent_queues(agent);
+                    closed.push(ClosedPeriod { agent: agent.clone(), state: schema_name(&previous).into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues });
+                }
+            }
             // Nobody listening is fine: the event is for wallboards that are.
-            let _ = self.events.send(event_json(&self.tenant, action, at_ms).to_string());
+            let _ = self.events.send(event_json(&self.tenant, action, at_ms as u64).to_string());
+        }
+        if let Err(e) = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).write(&closed) {
+            // The state changed in memory but its record is not safe: say so loudly; the next
+            // successful write carries on.
+            eprintln!("acd: the state journal could not be written: {e}");
         }
         result
     }
@@ -68,6 +101,22 @@ impl Live {
     /// The engine's timers; call about once a second.
     pub fn tick(&self) -> Vec<Action> {
         self.with(|e, now| e.tick(now), Vec::as_slice)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The analytics schema's name of a state (docs/events.md).
+fn schema_name(state: &AgentState) -> &'static str {
+    match state {
+        AgentState::LoggedOut => "logged_out",
+        AgentState::Ready => "ready",
+        AgentState::NotReady { .. } => "not_ready",
+        AgentState::Ringing { .. } => "ringing",
+        AgentState::OnCall { .. } => "on_call",
+        AgentState::WrapUp => "wrap_up",
     }
 }
 
