@@ -13,9 +13,11 @@
 //! - [`journal`]: closed state periods, synced to disk before a change is acknowledged, until
 //!   the binary moves them into the analytics store.
 //!
-//! So far: registration and OPTIONS over SIP, and the queue engine on its own. Calls (INVITE,
-//! dialogs, the B2BUA), RTP, the IVR, the agent-state API and events are the rest of issue 5. Depends on no other stage crate: the ACD will hand its
-//! events to the analytics store through the binary.
+//! So far: registration and OPTIONS over SIP, agents' states (API, events, the store) and the
+//! queue engine, which calls do not reach yet. Calls (INVITE,
+//! dialogs, the B2BUA), RTP, the IVR and call records are the rest of issue 5. Depends on
+//! `wfm-model` (the schema's vocabulary) and no stage crate: the binary moves the ACD's records
+//! into the analytics store.
 
 pub mod accounts;
 pub mod acd;

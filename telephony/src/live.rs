@@ -59,7 +59,7 @@ impl Live {
                         _ => None,
                     };
                     let queues = engine.agent_queues(agent);
-                    closed.push(ClosedPeriod { agent: agent.clone(), state: schema_name(&previous).into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues });
+                    closed.push(ClosedPeriod { agent: agent.clone(), state: schema_state(&previous).as_str().into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues });
                 }
             }
             // Nobody listening is fine: the event is for wallboards that are.
@@ -108,15 +108,16 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// The analytics schema's name of a state (docs/events.md).
-fn schema_name(state: &AgentState) -> &'static str {
+/// The analytics schema's state (docs/events.md): the reason travels beside it.
+fn schema_state(state: &AgentState) -> wfm_model::AgentState {
+    use wfm_model::AgentState as Schema;
     match state {
-        AgentState::LoggedOut => "logged_out",
-        AgentState::Ready => "ready",
-        AgentState::NotReady { .. } => "not_ready",
-        AgentState::Ringing { .. } => "ringing",
-        AgentState::OnCall { .. } => "on_call",
-        AgentState::WrapUp => "wrap_up",
+        AgentState::LoggedOut => Schema::LoggedOut,
+        AgentState::Ready => Schema::Ready,
+        AgentState::NotReady { .. } => Schema::NotReady,
+        AgentState::Ringing { .. } => Schema::Ringing,
+        AgentState::OnCall { .. } => Schema::OnCall,
+        AgentState::WrapUp => Schema::WrapUp,
     }
 }
 
