@@ -418,10 +418,18 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
                 }
             }
         });
-        let sip_live = live.clone();
+        // TCP on the same address as UDP (the port the system chose, when asked for 0).
+        let sip_tcp = tokio::net::TcpListener::bind(sip_addr).await.with_context(|| format!("--sip {sip_addr} (TCP)"))?;
+        let endpoint = wfm_telephony::transport::Endpoint::new(core, Box::new(sip_events(live.clone())));
+        let (udp_endpoint, tcp_endpoint, ticking_endpoint) = (endpoint.clone(), endpoint.clone(), endpoint);
         tokio::spawn(async move {
-            if let Err(e) = wfm_telephony::udp::serve(sip, core, Box::new(sip_events(sip_live))).await {
-                eprintln!("sip: the socket failed: {e}");
+            if let Err(e) = wfm_telephony::transport::serve_udp(sip, udp_endpoint).await {
+                eprintln!("sip: the UDP socket failed: {e}");
+            }
+        });
+        tokio::spawn(async move {
+            if let Err(e) = wfm_telephony::transport::serve_tcp(sip_tcp, tcp_endpoint).await {
+                eprintln!("sip: the TCP listener failed: {e}");
             }
         });
         let ticking = live.clone();
@@ -430,9 +438,10 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
             loop {
                 every_second.tick().await;
                 ticking.tick();
+                ticking_endpoint.tick(sip_addr);
             }
         });
-        println!("wfm SIP on udp:{sip_addr}");
+        println!("wfm SIP on udp:{sip_addr} and tcp:{sip_addr}");
         let api_token: Arc<str> = match std::env::var("WFM_API_TOKEN") {
             Ok(token) if !token.is_empty() => token.into(),
             _ => {

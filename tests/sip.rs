@@ -36,13 +36,14 @@ fn register_scenario(final_status: u16) -> String {
     )
 }
 
-fn sipp(dir: &std::path::Path, scenario: &str, server: &str, user: &str, password: &str) -> std::process::Output {
+/// sipp as `user`'s phone over `transport` (`u1`: UDP, `t1`: TCP).
+fn sipp(dir: &std::path::Path, scenario: &str, server: &str, user: &str, password: &str, transport: &str) -> std::process::Output {
     let file = dir.join(format!("scenario-{user}-{password}.xml"));
     std::fs::write(&file, scenario).unwrap();
     // sipp needs a port of its own: one the system just handed out and took back.
     let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
     Command::new("sipp")
-        .args(["-sf", p(&file), "-m", "1", "-s", user, "-au", user, "-ap", password, "-i", "127.0.0.1", "-p", &port])
+        .args(["-sf", p(&file), "-m", "1", "-s", user, "-au", user, "-ap", password, "-i", "127.0.0.1", "-p", &port, "-t", transport])
         .args(["-timeout", "15", "-timeout_error", "-nostdin", "-trace_err", "-error_file", p(&dir.join(format!("errors-{user}.log")))])
         .arg(server)
         .current_dir(dir)
@@ -54,9 +55,9 @@ fn sipp(dir: &std::path::Path, scenario: &str, server: &str, user: &str, passwor
 fn agents_register_with_digest_and_wrong_passwords_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "s3cret"]);
-    let ok = sipp(dir.path(), &register_scenario(200), &server.sip, "1001", "s3cret");
+    let ok = sipp(dir.path(), &register_scenario(200), &server.sip, "1001", "s3cret", "u1");
     assert!(ok.status.success(), "sipp: {}\n{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
-    let refused = sipp(dir.path(), &register_scenario(403), &server.sip, "1002", "wrong");
+    let refused = sipp(dir.path(), &register_scenario(403), &server.sip, "1002", "wrong", "u1");
     assert!(refused.status.success(), "sipp: {}", String::from_utf8_lossy(&refused.stderr));
 
     // The registered agent is logged in, not ready; the HTTP API makes them ready.
@@ -69,6 +70,10 @@ fn agents_register_with_digest_and_wrong_passwords_are_refused() {
     let support = |v: &Value, state: &str| v["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "support").unwrap()["agents"][state].as_u64().unwrap_or(0);
     let before = live();
     assert_eq!((support(&before, "not-ready"), support(&before, "logged-out")), (1, 9), "{before}");
+    // Over TCP too, on the same port.
+    let tcp = sipp(dir.path(), &register_scenario(200), &server.sip, "1010", "s3cret", "t1");
+    assert!(tcp.status.success(), "sipp over TCP: {}", String::from_utf8_lossy(&tcp.stderr));
+    assert_eq!(support(&live(), "not-ready"), 2);
     let set = |agent: &str, body: &str| server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&auth], body);
     let (status, body) = set("1001", r#"{"state": "ready"}"#);
     assert_eq!(status, 200, "{body}");
@@ -147,6 +152,26 @@ fn hostile_datagrams_are_dropped_and_the_endpoint_keeps_answering() {
     assert_eq!(exchange(&socket, &server.sip, flood.as_bytes()), None, "too many headers");
     assert!(answer("PUBLISH", "p1").starts_with("SIP/2.0 501 Not Implemented\r\n"));
     assert!(answer("BYE", "b1").starts_with("SIP/2.0 481 "));
+    // Over TCP: a stream that cannot be framed is closed; requests (pipelined, with keep-alive
+    // CRLFs between them) are answered in order on their connection.
+    use std::io::{Read, Write};
+    let mut bad = std::net::TcpStream::connect(&server.sip).unwrap();
+    bad.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    bad.write_all(b"OPTIONS sip:x SIP/2.0\r\nContent-Length: lots\r\n\r\n").unwrap();
+    assert_eq!(bad.read(&mut [0u8; 64]).unwrap_or(0), 0, "closed");
+    let mut good = std::net::TcpStream::connect(&server.sip).unwrap();
+    good.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let two = format!("{}\r\n\r\n{}", request("OPTIONS", "t1").replace("UDP", "TCP"), request("PUBLISH", "t2").replace("UDP", "TCP"));
+    good.write_all(two.as_bytes()).unwrap();
+    let mut answers = String::new();
+    while answers.matches("SIP/2.0 ").count() < 2 {
+        let mut chunk = [0u8; 4096];
+        let n = good.read(&mut chunk).expect("answers within 5 s");
+        assert!(n > 0, "closed early: {answers}");
+        answers.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+    assert!(answers.starts_with("SIP/2.0 200 OK\r\n") && answers.contains("SIP/2.0 501 Not Implemented\r\n"), "{answers}");
+
     // A retransmission gets the very same answer (same To tag).
     assert_eq!(answer("OPTIONS", "o3"), answer("OPTIONS", "o3"));
     assert_eq!(server.get("/healthz").0, 200, "the HTTP side is alive too");

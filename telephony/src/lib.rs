@@ -5,7 +5,7 @@
 //! - [`sip::registrar`]: agents' phones register; bindings expire.
 //! - [`sip::core`]: the endpoint, sans-IO — datagrams and the time in, datagrams out — with
 //!   non-INVITE server transactions absorbing retransmissions.
-//! - [`udp`]: the thin tokio layer that drives the core from a UDP socket.
+//! - [`transport`]: the thin tokio layer that drives the core over UDP and TCP.
 //! - [`accounts`]: agents' SIP passwords, kept in the data directory.
 //! - [`acd`]: the queue engine, sans-IO — calls, agents' states, strategies, overflow, wrap-up.
 //! - [`live`]: one tenant's engine on the wall clock, shared by the SIP task and the HTTP API;
@@ -13,7 +13,7 @@
 //! - [`journal`]: closed state periods, synced to disk before a change is acknowledged, until
 //!   the binary moves them into the analytics store.
 //!
-//! So far: registration and OPTIONS over SIP, agents' states (API, events, the store) and the
+//! So far: registration and OPTIONS over SIP (UDP and TCP), agents' states (API, events, the store) and the
 //! queue engine, which calls do not reach yet. Calls (INVITE,
 //! dialogs, the B2BUA), RTP, the IVR and call records are the rest of issue 5. Depends on
 //! `wfm-model` (the schema's vocabulary) and no stage crate: the binary moves the ACD's records
@@ -24,4 +24,4 @@ pub mod acd;
 pub mod journal;
 pub mod live;
 pub mod sip;
-pub mod udp;
+pub mod transport;

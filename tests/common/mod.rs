@@ -58,7 +58,7 @@ impl Server {
         let addr = loop {
             let line = lines.next().expect("serve prints its address").expect("utf-8");
             if let Some(rest) = line.strip_prefix("wfm SIP on udp:") {
-                sip = rest.trim().to_owned();
+                sip = rest.split_whitespace().next().expect("address").to_owned();
             }
             if let Some(rest) = line.strip_prefix("wfm serving http://") {
                 break rest.split_whitespace().next().expect("address").to_owned();

@@ -1,4 +1,5 @@
-//! The SIP endpoint's core, sans-IO: datagrams and the time in, datagrams out.
+//! The SIP endpoint's core, sans-IO: messages (datagrams, or frames of a TCP stream) and the
+//! time in, messages out.
 //!
 //! Server transactions (RFC 3261 §17.2) for non-INVITE requests: a retransmitted request gets
 //! the same response again, from a cache kept for Timer J (64 × T1 = 32 s) over UDP. REGISTER
