@@ -52,15 +52,15 @@ impl Live {
         let mut closed = Vec::new();
         let mut open = self.open_periods.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for action in actions(&result) {
-            if let Action::StateChanged { agent, state } = action {
-                if let Some((previous, since)) = open.insert(agent.clone(), (state.clone(), at_ms)) {
-                    let reason = match &previous {
-                        AgentState::NotReady { reason } => Some(reason.clone()),
-                        _ => None,
-                    };
-                    let queues = engine.agent_queues(agent);
-                    closed.push(ClosedPeriod { agent: agent.clone(), state: schema_state(&previous).as_str().into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues });
-                }
+            if let Action::StateChanged { agent, state } = action
+                && let Some((previous, since)) = open.insert(agent.clone(), (state.clone(), at_ms))
+            {
+                let reason = match &previous {
+                    AgentState::NotReady { reason } => Some(reason.clone()),
+                    _ => None,
+                };
+                let queues = engine.agent_queues(agent);
+                closed.push(ClosedPeriod { agent: agent.clone(), state: schema_state(&previous).as_str().into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues });
             }
             // Nobody listening is fine: the event is for wallboards that are.
             let _ = self.events.send(event_json(&self.tenant, action, at_ms as u64).to_string());

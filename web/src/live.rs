@@ -91,13 +91,11 @@ pub async fn events(
     authorise(&state, &headers)?;
     let receiver = tenant_live(&state, &tenant)?.subscribe();
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            match receiver.recv().await {
-                Ok(json) => return Some((Ok(Event::default().data(json)), receiver)),
-                // A wallboard too slow for the backlog misses events, and is told so.
-                Err(RecvError::Lagged(missed)) => return Some((Ok(Event::default().event("lagged").data(missed.to_string())), receiver)),
-                Err(RecvError::Closed) => return None,
-            }
+        match receiver.recv().await {
+            Ok(json) => Some((Ok(Event::default().data(json)), receiver)),
+            // A wallboard too slow for the backlog misses events, and is told so.
+            Err(RecvError::Lagged(missed)) => Some((Ok(Event::default().event("lagged").data(missed.to_string())), receiver)),
+            Err(RecvError::Closed) => None,
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
