@@ -3,12 +3,13 @@
 # authentication (REGISTER, 401, REGISTER, 200) at rising rates, on loopback, sipp and wfm
 # pinned to different cores. Prints, per rate: registrations attempted, succeeded, failed, the
 # rate achieved, and wfm's CPU time per registration.
-# Usage: benches/sip/register.sh [WFM_BINARY] [RATES] [SECONDS_PER_RATE]
+# Usage: benches/sip/register.sh [WFM_BINARY] [RATES] [SECONDS_PER_RATE] [TRANSPORT: u1 (UDP) | t1 (TCP, one connection)]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 wfm="${1:-$here/../../target/release/wfm}"
 rates="${2:-500 1000 2000 4000}"
 seconds="${3:-10}"
+transport="${4:-u1}"
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -25,7 +26,7 @@ for rate in $rates; do
   before=$(ticks)
   start=$(date +%s.%N)
   # Every registration is agent 1001's phone again, each a new transaction and nonce.
-  taskset -c 1 sipp -sf "$here/register.xml" -s 1001 -au 1001 -ap bench -r "$rate" -m "$total" -l 100000 \
+  taskset -c 1 sipp -sf "$here/register.xml" -s 1001 -au 1001 -ap bench -t "$transport" -r "$rate" -m "$total" -l 100000 \
       -i 127.0.0.1 -p 15071 -nostdin -timeout $((seconds * 3)) -trace_stat -stf "$work/stat-$rate.csv" \
       127.0.0.1:15070 > /dev/null 2>&1 || true
   end=$(date +%s.%N)
