@@ -8,6 +8,7 @@
 //! - [`transport`]: the thin tokio layer that drives the core over UDP and TCP.
 //! - [`accounts`]: agents' SIP passwords, kept in the data directory.
 //! - [`acd`]: the queue engine, sans-IO — calls, agents' states, strategies, overflow, wrap-up.
+//! - [`ivr`]: IVR flows (TOML) by dialled number and time of day, walked by digits, sans-IO.
 //! - [`live`]: one tenant's engine on the wall clock, shared by the SIP task and the HTTP API;
 //!   it publishes events and journals each agent's closed state periods.
 //! - [`journal`]: closed state periods, synced to disk before a change is acknowledged, until
@@ -21,6 +22,7 @@
 
 pub mod accounts;
 pub mod acd;
+pub mod ivr;
 pub mod journal;
 pub mod live;
 pub mod sip;
