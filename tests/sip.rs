@@ -202,6 +202,9 @@ fn state_changes_reach_the_store_within_seconds_and_survive_a_crash() {
         let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "pw"]);
         set(&server, "1007", r#"{"state": "ready"}"#);
         set(&server, "1007", r#"{"state": "not-ready", "reason": "lunch"}"#);
+        // A lunch of some length: two requests can fall in one millisecond, and a period of
+        // no length has no time to count.
+        std::thread::sleep(Duration::from_millis(50));
         set(&server, "1007", r#"{"state": "ready"}"#);
         // Dropped: killed at once (SIGKILL), before the periods need have reached the store.
     }
@@ -210,6 +213,7 @@ fn state_changes_reach_the_store_within_seconds_and_survive_a_crash() {
     assert!(reasons(&agent_days(dir.path(), "1007")).contains(&"lunch".to_owned()), "the acknowledged lunch survived the crash");
     // And while running, a change is in the store within seconds.
     set(&server, "1008", r#"{"state": "not-ready", "reason": "coaching"}"#);
+    std::thread::sleep(Duration::from_millis(50));
     set(&server, "1008", r#"{"state": "ready"}"#);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !reasons(&agent_days(dir.path(), "1008")).contains(&"coaching".to_owned()) {
