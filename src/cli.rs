@@ -445,8 +445,7 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         let api_token: Arc<str> = match std::env::var("WFM_API_TOKEN") {
             Ok(token) if !token.is_empty() => token.into(),
             _ => {
-                let bytes: [u8; 16] = wfm_telephony::accounts::random_bytes()?;
-                let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let token = wfm_telephony::accounts::random_hex::<16>()?;
                 println!("wfm API token (set WFM_API_TOKEN to choose one): {token}");
                 token.into()
             }

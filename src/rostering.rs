@@ -333,11 +333,12 @@ impl Judged<'_> {
             });
         }
         let soft = evaluate(self.roster, self.agents, self.rules, self.requests);
+        let shifts = self.roster.shifts();
         Ok(Report {
             solve,
             agents: self.agents.len(),
-            shifts: self.roster.shifts().len(),
-            paid_hours: self.roster.shifts().iter().map(|s| s.paid_min() as f64 / 60.0).sum(),
+            shifts: shifts.len(),
+            paid_hours: shifts.iter().map(|s| s.paid_min() as f64 / 60.0).sum(),
             required_agent_intervals: required.iter().map(|&r| u64::from(r)).sum(),
             under_staffed_agent_intervals: required.iter().zip(&scheduled).map(|(r, s)| u64::from(r.saturating_sub(*s))).sum(),
             skill_under_staffed_agent_intervals: skill_under,

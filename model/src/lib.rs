@@ -13,7 +13,7 @@ pub use records::{
     AgentState, AgentStateEvent, CallRecord, Channel, Direction, ExitReason, RecordError,
     UnknownName,
 };
-pub use time::{parse_date, IntervalGrid, IntervalLength, LocalDateRange, TenantZone, TimeError};
+pub use time::{parse_date, ClockTime, IntervalGrid, IntervalLength, LocalDateRange, TenantZone, TimeError};
 
 /// Version of the event schema written by this build (`docs/events.md`).
 pub const SCHEMA_VERSION: u32 = 1;

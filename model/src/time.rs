@@ -290,6 +290,34 @@ fn push_sub_day_boundaries(
     }
 }
 
+/// A wall-clock time of day in minutes, 00:00 to 24:00 (24:00 ends a day): shift windows,
+/// working hours of an IVR, wished start times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClockTime(u32);
+
+impl ClockTime {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (h, m) = s.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(Self(h * 60 + m))
+    }
+
+    pub fn from_minutes(minutes: u32) -> Self {
+        Self(minutes)
+    }
+
+    pub fn minutes(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -533,7 +533,8 @@ fn improve(search: &mut Search, out: &mut Assigned, deadline: Instant, progress:
             let minimum = search.ctx.minimum(a, week);
             let paid_without = search.states[a].paid_by_week.get(&week).copied().unwrap_or(0);
             let mut best = (search.gain(a, day, &shape) + search.changed(a, day, Some(&shape)) + search.soft_delta(a, day, &shape), a, shape);
-            for candidate in search.ctx.design.shapes.clone().iter() {
+            let design = search.ctx.design;
+            for candidate in &design.shapes {
                 let keeps_contract = paid_without + paid_minutes(candidate, search.ctx.rules) >= minimum.min(paid_without + paid_minutes(&shape, search.ctx.rules));
                 if *candidate == shape || !keeps_contract || !search.ctx.eligible(a, &search.states[a], day, candidate) {
                     continue;

@@ -4,33 +4,8 @@
 use crate::InputError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
-
-/// A wall-clock time of day in minutes, 00:00 to 24:00 (24:00 ends a day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ClockTime(u32);
-
-impl ClockTime {
-    pub fn parse(s: &str) -> Option<Self> {
-        let (h, m) = s.trim().split_once(':')?;
-        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(Self(h * 60 + m))
-    }
-
-    pub fn from_minutes(minutes: u32) -> Self {
-        Self(minutes)
-    }
-
-    pub fn minutes(self) -> u32 {
-        self.0
-    }
-}
-
-impl fmt::Display for ClockTime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
-    }
-}
+/// Times of day are the model's; re-exported where the rules use them.
+pub use wfm_model::ClockTime;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rules {

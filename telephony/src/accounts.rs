@@ -46,6 +46,11 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], AccountsError> {
     Ok(bytes)
 }
 
+/// `N` random bytes from the operating system, in hexadecimal: passwords and tokens.
+pub fn random_hex<const N: usize>() -> Result<String, AccountsError> {
+    Ok(crate::sip::digest::hex(&random_bytes::<N>()?))
+}
+
 /// Reads the accounts of `data`, creating the demo agents' on first start. With `password`,
 /// every demo agent uses it instead (for tests and sipp) and nothing is written.
 pub fn load_or_create(data: &Path, password: Option<&str>) -> Result<Accounts, AccountsError> {
@@ -64,8 +69,7 @@ pub fn load_or_create(data: &Path, password: Option<&str>) -> Result<Accounts, A
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut passwords = BTreeMap::new();
             for agent in DEMO_AGENTS {
-                let bytes: [u8; 9] = random_bytes()?;
-                passwords.insert(agent.to_string(), bytes.iter().map(|b| format!("{b:02x}")).collect());
+                passwords.insert(agent.to_string(), random_hex::<9>()?);
             }
             let text = format!("# SIP accounts of the agents: user = password. Created by wfm serve.\n{}", toml::to_string(&File { agents: passwords.clone() }).expect("a map of strings serialises"));
             write_private(&path, &text).map_err(|source| AccountsError::Io { path: path.clone(), source })?;

@@ -506,12 +506,8 @@ fn is_break(state: &AgentState) -> bool {
 
 fn describe(state: &AgentState) -> String {
     match state {
-        AgentState::LoggedOut => "logged-out".into(),
-        AgentState::Ready => "ready".into(),
         AgentState::NotReady { reason } => format!("not-ready ({reason})"),
-        AgentState::Ringing { .. } => "ringing".into(),
-        AgentState::OnCall { .. } => "on-call".into(),
-        AgentState::WrapUp => "wrap-up".into(),
+        other => state_name(other).to_owned(),
     }
 }
 

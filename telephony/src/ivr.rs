@@ -39,6 +39,7 @@ use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use wfm_model::ClockTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IvrError {
@@ -126,12 +127,6 @@ struct NodeFile {
     max_digits: Option<usize>,
 }
 
-fn clock(s: &str) -> Option<u32> {
-    let (h, m) = s.split_once(':')?;
-    let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
-    (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
-}
-
 impl Flow {
     /// Parses and checks a flow; `file` names it in errors, which also name the key.
     pub fn parse(file: &str, text: &str) -> Result<Self, IvrError> {
@@ -143,8 +138,8 @@ impl Flow {
             .iter()
             .map(|d| d.parse::<Weekday>().map_err(|_| bad("hours.days", format!("{d:?} is not a day (mon … sun)"))))
             .collect::<Result<_, _>>()?;
-        let from_min = clock(&shape.hours.from).ok_or_else(|| bad("hours.from", format!("{:?} is not a time HH:MM", shape.hours.from)))?;
-        let to_min = clock(&shape.hours.to).ok_or_else(|| bad("hours.to", format!("{:?} is not a time HH:MM", shape.hours.to)))?;
+        let from_min = ClockTime::parse(&shape.hours.from).map(ClockTime::minutes).ok_or_else(|| bad("hours.from", format!("{:?} is not a time HH:MM", shape.hours.from)))?;
+        let to_min = ClockTime::parse(&shape.hours.to).map(ClockTime::minutes).ok_or_else(|| bad("hours.to", format!("{:?} is not a time HH:MM", shape.hours.to)))?;
         let target = |key: &str, s: &str| -> Result<Target, IvrError> {
             Ok(match s {
                 "voicemail" => Target::Voicemail,

@@ -18,9 +18,7 @@ impl ApiError {
 /// Checks `Authorization: Bearer TOKEN` in constant time.
 fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
-    let expected = state.api_token.as_bytes();
-    let same = given.len() == expected.len() && given.bytes().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if same { Ok(()) } else { Err(ApiError::status(StatusCode::UNAUTHORIZED, Some("authorization"), "a bearer token is required (WFM_API_TOKEN)")) }
+    if wfm_telephony::sip::digest::constant_time_eq(given.as_bytes(), state.api_token.as_bytes()) { Ok(()) } else { Err(ApiError::status(StatusCode::UNAUTHORIZED, Some("authorization"), "a bearer token is required (WFM_API_TOKEN)")) }
 }
 
 fn tenant_live<'a>(state: &'a AppState, tenant: &str) -> Result<&'a wfm_telephony::live::Live, ApiError> {

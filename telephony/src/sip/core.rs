@@ -37,6 +37,8 @@ pub enum Event {
     Retransmission,
     /// A response arrived; this endpoint has no client transactions yet.
     StrayResponse,
+    /// An ACK arrived; with no calls there is no INVITE transaction for it.
+    UnmatchedAck,
 }
 
 pub struct SipCore {
@@ -79,7 +81,7 @@ impl SipCore {
             }
             Method::Options => (message.response(200, "OK", &tag).with_header("Allow", ALLOW).with_header("Accept", "application/sdp"), None),
             // An ACK belongs to an INVITE transaction; with no calls there is nothing to match.
-            Method::Ack => return (Vec::new(), Event::StrayResponse),
+            Method::Ack => return (Vec::new(), Event::UnmatchedAck),
             Method::Bye | Method::Cancel => (message.response(481, "Call/Transaction Does Not Exist", &tag), None),
             _ => (message.response(501, "Not Implemented", &tag).with_header("Allow", ALLOW), None),
         };

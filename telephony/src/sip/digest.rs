@@ -41,8 +41,7 @@ impl Credentials {
     /// Whether `response` proves knowledge of `password` for `method`.
     pub fn verify(&self, method: &str, password: &str) -> bool {
         let expected = response(&self.username, &self.realm, password, method, &self.uri, &self.nonce, self.qop.as_deref().zip(self.nc.as_deref()).zip(self.cnonce.as_deref()).map(|((q, n), c)| (q, n, c)));
-        // Constant-time comparison: the response is a secret-derived value.
-        expected.len() == self.response.len() && expected.bytes().zip(self.response.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        constant_time_eq(expected.as_bytes(), self.response.as_bytes())
     }
 }
 
@@ -68,8 +67,18 @@ fn split_params(s: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Lower-case hexadecimal, as digests, nonces and generated secrets are written.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Equality that takes as long whatever the bytes, for secrets and values derived from them.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn hex_md5(text: &str) -> String {
-    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Md5::digest(text.as_bytes()))
 }
 
 /// The digest `response` (RFC 2617 §3.2.2.1); `qop` is (qop, nc, cnonce) when used.

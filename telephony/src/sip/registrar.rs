@@ -86,7 +86,7 @@ impl Registrar {
         let mut hasher = Md5::new();
         hasher.update(self.secret);
         hasher.update(self.issued.to_be_bytes());
-        let nonce: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let nonce = super::digest::hex(&hasher.finalize());
         self.nonces.insert(nonce.clone(), now);
         nonce
     }
