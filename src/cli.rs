@@ -70,6 +70,15 @@ struct ServeArgs {
     /// Days of demo history generated on first start, when the store is empty (0: none).
     #[arg(long, default_value_t = 28)]
     demo_days: u32,
+    /// Calls at once; INVITEs beyond are refused with 503.
+    #[arg(long, default_value_t = 2000)]
+    max_calls: usize,
+    /// The demo tenant's IVR flow (TOML, see docs/telephony.md) instead of the built-in one.
+    #[arg(long)]
+    ivr: Option<PathBuf>,
+    /// Record no call, whatever the queues say (load tests).
+    #[arg(long)]
+    no_recordings: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -385,8 +394,9 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         runtime.block_on(db.record_import(&run))?;
     }
     let accounts = wfm_telephony::accounts::load_or_create(data, a.demo_agent_password.as_deref())?;
+    let prompts = wfm_telephony::media::audio::Prompts::with_folder(&data.join("prompts"))?;
     runtime.block_on(async move {
-        let sip = tokio::net::UdpSocket::bind(&a.sip).await.with_context(|| format!("--sip {}", a.sip))?;
+        let sip = Arc::new(tokio::net::UdpSocket::bind(&a.sip).await.with_context(|| format!("--sip {}", a.sip))?);
         let sip_addr = sip.local_addr()?;
         if accounts.created {
             println!("SIP accounts created in {}:", data.join(wfm_telephony::accounts::FILE).display());
@@ -395,13 +405,19 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
             }
         }
         let registrar = wfm_telephony::sip::registrar::Registrar::new("wfm", accounts.by_user(), wfm_telephony::accounts::random_bytes()?);
-        let core = wfm_telephony::sip::core::SipCore::new(registrar, concat!("wfm/", env!("CARGO_PKG_VERSION")));
         let journal = wfm_telephony::journal::Journal::open(&data.join("acd-journal.jsonl")).context("the ACD's state journal")?;
-        let live = Arc::new(wfm_telephony::live::Live::new("demo", wfm_telephony::acd::demo(), journal));
-        // Periods journalled before a crash go into the store first; then every second.
+        let engine = wfm_telephony::acd::demo();
+        let zone = TenantZone::parse("Europe/Warsaw")?;
+        let calls_config = calls_config(data, &engine, sip_addr, zone, &a)?;
+        let live = Arc::new(wfm_telephony::live::Live::new("demo", engine, journal));
+        let (media_events, mut media_events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let media = wfm_telephony::media::MediaHub::new(sip_addr.ip(), prompts, media_events);
+        let calls = wfm_telephony::calls::Calls::new(calls_config, Box::new(media.clone()), std::time::Instant::now(), chrono::Utc::now().timestamp_millis());
+        let core = wfm_telephony::sip::core::SipCore::new(registrar, concat!("wfm/", env!("CARGO_PKG_VERSION"))).with_calls(calls);
+        // Records journalled before a crash go into the store first; then every second.
         let demo = TenantId::parse("demo")?;
         if let Err(StoreError::UnknownTenant(_)) = store.tenant_zone(&demo) {
-            store.ensure_tenant(&demo, TenantZone::parse("Europe/Warsaw")?)?;
+            store.ensure_tenant(&demo, zone)?;
         }
         let store = Arc::new(store);
         journal_to_store(&live, &store, &demo)?;
@@ -413,32 +429,48 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
                 let (live, store, tenant) = (recording.clone(), recording_store.clone(), demo.clone());
                 match tokio::task::spawn_blocking(move || journal_to_store(&live, &store, &tenant)).await {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => eprintln!("acd: state periods not yet in the store (kept in the journal): {e:#}"),
+                    Ok(Err(e)) => eprintln!("acd: records not yet in the store (kept in the journal): {e:#}"),
                     Err(e) => eprintln!("acd: the store writer failed: {e}"),
                 }
             }
         });
         // TCP on the same address as UDP (the port the system chose, when asked for 0).
         let sip_tcp = tokio::net::TcpListener::bind(sip_addr).await.with_context(|| format!("--sip {sip_addr} (TCP)"))?;
-        let endpoint = wfm_telephony::transport::Endpoint::new(core, Box::new(sip_events(live.clone())));
-        let (udp_endpoint, tcp_endpoint, ticking_endpoint) = (endpoint.clone(), endpoint.clone(), endpoint);
+        let endpoint = wfm_telephony::transport::Endpoint::new(core, Box::new(sip_events(live.clone())), sip, Some(live.clone()), Some(media));
+        let udp_endpoint = endpoint.clone();
         tokio::spawn(async move {
-            if let Err(e) = wfm_telephony::transport::serve_udp(sip, udp_endpoint).await {
+            if let Err(e) = wfm_telephony::transport::serve_udp(udp_endpoint).await {
                 eprintln!("sip: the UDP socket failed: {e}");
             }
         });
+        let tcp_endpoint = endpoint.clone();
         tokio::spawn(async move {
             if let Err(e) = wfm_telephony::transport::serve_tcp(sip_tcp, tcp_endpoint).await {
                 eprintln!("sip: the TCP listener failed: {e}");
             }
         });
-        let ticking = live.clone();
+        let (acting, mut actions) = (endpoint.clone(), live.actions());
         tokio::spawn(async move {
-            let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                every_second.tick().await;
-                ticking.tick();
-                ticking_endpoint.tick(sip_addr);
+            while let Some(action) = actions.recv().await {
+                acting.on_action(&action, sip_addr);
+            }
+        });
+        let hearing = endpoint.clone();
+        tokio::spawn(async move {
+            while let Some(event) = media_events_rx.recv().await {
+                hearing.on_media(&event, sip_addr);
+            }
+        });
+        let (ticking, ticking_endpoint) = (live.clone(), endpoint);
+        tokio::spawn(async move {
+            let mut clock = tokio::time::interval(std::time::Duration::from_millis(50));
+            for n in 0u64.. {
+                clock.tick().await;
+                ticking_endpoint.tick_calls(sip_addr);
+                if n % 20 == 0 {
+                    ticking.tick();
+                    ticking_endpoint.tick(sip_addr);
+                }
             }
         });
         println!("wfm SIP on udp:{sip_addr} and tcp:{sip_addr}");
@@ -459,34 +491,111 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
     })
 }
 
-/// Moves the ACD's journalled state periods into the store (idempotent: a period already
-/// there is skipped), then clears the journal; returns how many were moved.
+/// The call controller's view of the demo tenant: its IVR, queues, agents and where
+/// recordings and voicemail go.
+fn calls_config(data: &Path, engine: &wfm_telephony::acd::Engine, local: std::net::SocketAddr, zone: TenantZone, a: &ServeArgs) -> Result<wfm_telephony::calls::Config> {
+    let recordings = data.join("recordings");
+    let voicemail = data.join("voicemail");
+    for dir in [&recordings, &voicemail] {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    let queues = engine.queue_configs();
+    Ok(wfm_telephony::calls::Config {
+        local,
+        media_ip: local.ip(),
+        max_calls: a.max_calls,
+        flow: match &a.ivr {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("--ivr {}", path.display()))?;
+                wfm_telephony::ivr::Flow::parse(&path.display().to_string(), &text)?
+            }
+            None => wfm_telephony::ivr::Flow::demo(),
+        },
+        zone,
+        agent_queues: engine.agent_ids().into_iter().map(|agent| (agent.clone(), engine.agent_queues(&agent))).collect(),
+        queues: queues.iter().map(|q| q.id.clone()).collect(),
+        recorded_queues: queues.iter().filter(|q| q.record && !a.no_recordings).map(|q| q.id.clone()).collect(),
+        recordings,
+        voicemail,
+        voicemail_limit: std::time::Duration::from_secs(120),
+    })
+}
+
+/// Moves the ACD's journalled state periods and calls into the store (idempotent: a record
+/// already there is skipped), then clears the journal; returns how many were moved.
 fn journal_to_store(live: &wfm_telephony::live::Live, store: &Store, tenant: &TenantId) -> Result<usize> {
+    use wfm_telephony::journal::Entry;
     let mut journal = live.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let pending = journal.pending().context("reading the ACD's state journal")?;
+    let pending = journal.pending().context("reading the ACD's journal")?;
     if pending.is_empty() {
         return Ok(0);
     }
-    let mut events = Vec::with_capacity(pending.len());
-    for p in &pending {
-        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).with_context(|| format!("time {ms} ms out of range"));
-        let event = wfm_model::AgentStateEvent {
-            agent_id: wfm_model::AgentId::parse(&p.agent)?,
-            state: wfm_model::AgentState::parse(&p.state)?,
-            reason: p.reason.clone(),
-            started_at: at(p.started_ms)?,
-            ended_at: at(p.ended_ms)?,
-            queues: p.queues.iter().map(|q| QueueName::parse(q)).collect::<Result<_, _>>()?,
-        };
-        match event.validate() {
-            Ok(()) => events.push(event),
-            // One bad period must not hold back the others (nor grow the journal forever).
-            Err(e) => eprintln!("acd: a journalled period of {} is invalid and dropped: {e}", p.agent),
+    let (mut periods, mut calls) = (Vec::new(), Vec::new());
+    for entry in &pending {
+        // One bad record must not hold back the others (nor grow the journal forever).
+        match entry {
+            Entry::Period(p) => match state_event(p) {
+                Ok(event) => periods.push(event),
+                Err(e) => eprintln!("acd: a journalled period of {} is invalid and dropped: {e:#}", p.agent),
+            },
+            Entry::Call(c) => match call_record(c) {
+                Ok(record) => calls.push(record),
+                Err(e) => eprintln!("acd: the journalled call {} is invalid and dropped: {e:#}", c.call_id),
+            },
         }
     }
-    store.append(tenant, &[], &events)?;
-    journal.clear().context("clearing the ACD's state journal")?;
-    Ok(events.len())
+    store.append(tenant, &calls, &periods)?;
+    journal.clear().context("clearing the ACD's journal")?;
+    Ok(calls.len() + periods.len())
+}
+
+fn at_ms(ms: i64) -> Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(ms).with_context(|| format!("time {ms} ms out of range"))
+}
+
+fn state_event(p: &wfm_telephony::journal::ClosedPeriod) -> Result<wfm_model::AgentStateEvent> {
+    let event = wfm_model::AgentStateEvent {
+        agent_id: wfm_model::AgentId::parse(&p.agent)?,
+        state: wfm_model::AgentState::parse(&p.state)?,
+        reason: p.reason.clone(),
+        started_at: at_ms(p.started_ms)?,
+        ended_at: at_ms(p.ended_ms)?,
+        queues: p.queues.iter().map(|q| QueueName::parse(q)).collect::<Result<_, _>>()?,
+    };
+    event.validate()?;
+    Ok(event)
+}
+
+fn call_record(c: &wfm_telephony::journal::CallSegment) -> Result<wfm_model::CallRecord> {
+    let queued_at = c.queued_ms.map(at_ms).transpose()?;
+    let answered_at = c.answered_ms.map(at_ms).transpose()?;
+    let ended_at = at_ms(c.ended_ms)?;
+    let record = wfm_model::CallRecord {
+        call_id: c.call_id.clone(),
+        channel: wfm_model::Channel::Voice,
+        direction: wfm_model::Direction::Inbound,
+        caller_number: c.caller_number.clone(),
+        dialled_number: c.dialled_number.clone(),
+        queue: c.queue.as_deref().map(QueueName::parse).transpose()?,
+        priority: c.priority,
+        arrived_at: at_ms(c.arrived_ms)?,
+        queued_at,
+        answered_at,
+        ended_at,
+        wait_ms: queued_at.map(|q| (answered_at.unwrap_or(ended_at) - q).num_milliseconds()),
+        abandoned: c.abandoned,
+        exit_reason: wfm_model::ExitReason::parse(&c.exit_reason)?,
+        agent_id: c.agent.as_deref().map(wfm_model::AgentId::parse).transpose()?,
+        ring_ms: c.ring_ms,
+        talk_ms: c.talk_ms,
+        hold_ms: c.hold_ms,
+        wrap_ms: 0,
+        transfer_target: c.transfer_target.clone(),
+        disposition: None,
+        ivr_path: c.ivr_path.clone(),
+    };
+    record.validate()?;
+    Ok(record)
 }
 
 /// What the SIP endpoint reports: registrations log agents' phones in and out of the ACD and

@@ -59,6 +59,11 @@ impl TenantZone {
         unreachable!("no valid local minute on {date} in {}", self.name())
     }
 
+    /// The wall-clock time at `t` in this zone.
+    pub fn local_time(&self, t: DateTime<Utc>) -> chrono::NaiveDateTime {
+        t.with_timezone(&self.0).naive_local()
+    }
+
     pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.0).date_naive()
     }

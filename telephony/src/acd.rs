@@ -37,6 +37,14 @@ pub enum Target {
     Busy,
 }
 
+/// Why a call left its queue for the overflow target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverflowReason {
+    MaxWait,
+    MaxLength,
+    NobodyLoggedIn,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueConfig {
     pub id: QueueId,
@@ -50,6 +58,8 @@ pub struct QueueConfig {
     pub overflow: Target,
     /// Where calls go when no agent of the queue is logged in.
     pub when_nobody: Target,
+    /// Whether answered calls are recorded.
+    pub record: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +82,7 @@ pub enum Action {
     Connect { call: CallId, agent: AgentId, waited: Duration },
     /// The caller's position and the expected wait, to announce.
     Announce { call: CallId, position: usize, expected_wait: Duration },
-    Overflow { call: CallId, from: QueueId, to: Target, waited: Duration },
+    Overflow { call: CallId, from: QueueId, to: Target, why: OverflowReason, waited: Duration },
     Abandoned { call: CallId, queue: QueueId, waited: Duration },
     StateChanged { agent: AgentId, state: AgentState },
 }
@@ -218,11 +228,11 @@ impl Engine {
         let mut out = Vec::new();
         let logged_in = self.agents.values().any(|a| a.skills.contains_key(queue) && a.state != AgentState::LoggedOut);
         if !logged_in {
-            out.push(Action::Overflow { call: call.to_owned(), from: queue.to_owned(), to: config.when_nobody, waited: Duration::ZERO });
+            out.push(Action::Overflow { call: call.to_owned(), from: queue.to_owned(), to: config.when_nobody, why: OverflowReason::NobodyLoggedIn, waited: Duration::ZERO });
             return Ok(out);
         }
         if config.max_length.is_some_and(|max| self.waiting(queue).len() >= max) {
-            out.push(Action::Overflow { call: call.to_owned(), from: queue.to_owned(), to: config.overflow, waited: Duration::ZERO });
+            out.push(Action::Overflow { call: call.to_owned(), from: queue.to_owned(), to: config.overflow, why: OverflowReason::MaxLength, waited: Duration::ZERO });
             return Ok(out);
         }
         self.arrivals += 1;
@@ -318,6 +328,38 @@ impl Engine {
         Ok(out)
     }
 
+    /// The agents let `call` ring out or refused it: not tried again for it while others are
+    /// free, and not ready ("no answer") until they say so.
+    fn not_answered(&mut self, call: &str, agents: &[AgentId], now: Duration, out: &mut Vec<Action>) {
+        if let Some(c) = self.calls.get_mut(call) {
+            c.declined.extend(agents.iter().cloned());
+        }
+        for agent in agents {
+            self.set_state(agent, AgentState::NotReady { reason: "no answer".into() }, now, out);
+        }
+    }
+
+    /// An agent's phone refused the call (busy, declined, unreachable) before the ring timeout.
+    pub fn declined(&mut self, call: &str, agent: &str, now: Duration) -> Result<Vec<Action>, AcdError> {
+        let c = self.calls.get_mut(call).ok_or_else(|| AcdError::UnknownCall(call.to_owned()))?;
+        let Some(i) = c.ringing.iter().position(|a| a == agent) else {
+            return Err(AcdError::Busy { agent: agent.to_owned(), from: "not ringing for this call".into(), to: "declined".into() });
+        };
+        c.ringing.remove(i);
+        if c.ringing.is_empty() {
+            c.ring_until = None;
+        }
+        let mut out = Vec::new();
+        self.not_answered(call, &[agent.to_owned()], now, &mut out);
+        self.distribute(now, &mut out);
+        Ok(out)
+    }
+
+    /// The queue a waiting or ringing call is in.
+    pub fn queue_of(&self, call: &str) -> Option<&str> {
+        self.calls.get(call).map(|c| c.queue.as_str())
+    }
+
     /// Timers: ring timeouts (the agent goes not-ready "no answer", the call moves on), wrap-ups
     /// ending, and calls past their queue's maximum wait overflowing.
     pub fn tick(&mut self, now: Duration) -> Vec<Action> {
@@ -334,11 +376,8 @@ impl Engine {
             let c = self.calls.get_mut(&call).expect("listed");
             let agents = std::mem::take(&mut c.ringing);
             c.ring_until = None;
-            c.declined.extend(agents.iter().cloned());
             out.push(Action::StopRinging { call: call.clone(), agents: agents.clone() });
-            for agent in agents {
-                self.set_state(&agent, AgentState::NotReady { reason: "no answer".into() }, now, &mut out);
-            }
+            self.not_answered(&call, &agents, now, &mut out);
         }
         let overdue: Vec<CallId> = self
             .calls
@@ -348,7 +387,13 @@ impl Engine {
             .collect();
         for call in overdue {
             let c = self.calls.remove(&call).expect("listed");
-            out.push(Action::Overflow { call, from: c.queue.clone(), to: self.queues[&c.queue].overflow.clone(), waited: now.saturating_sub(c.enqueued_at) });
+            out.push(Action::Overflow {
+                call,
+                from: c.queue.clone(),
+                to: self.queues[&c.queue].overflow.clone(),
+                why: OverflowReason::MaxWait,
+                waited: now.saturating_sub(c.enqueued_at),
+            });
         }
         self.distribute(now, &mut out);
         out
@@ -480,9 +525,13 @@ pub fn state_name(state: &AgentState) -> &'static str {
     }
 }
 
-/// The demo tenant's queues and agents: `support` and `billing`, longest idle, agents
-/// `1001`–`1010` in both.
+/// The demo tenant's queues and agents: `support` (recorded) and `billing`, longest idle,
+/// agents `1001`–`1010` in both.
 pub fn demo() -> Engine {
+    Engine::new(demo_queues(), Some(3), 1).with_demo_agents()
+}
+
+pub fn demo_queues() -> Vec<QueueConfig> {
     let queue = |id: &str| QueueConfig {
         id: id.into(),
         strategy: Strategy::LongestIdle,
@@ -492,12 +541,23 @@ pub fn demo() -> Engine {
         max_length: Some(50),
         overflow: Target::Voicemail,
         when_nobody: Target::Voicemail,
+        record: id == "support",
     };
-    let mut engine = Engine::new(vec![queue("support"), queue("billing")], Some(3), 1);
-    for agent in crate::accounts::DEMO_AGENTS {
-        engine.add_agent(&agent.to_string(), &[("support", 1), ("billing", 1)]);
+    vec![queue("support"), queue("billing")]
+}
+
+impl Engine {
+    fn with_demo_agents(mut self) -> Self {
+        for agent in crate::accounts::DEMO_AGENTS {
+            self.add_agent(&agent.to_string(), &[("support", 1), ("billing", 1)]);
+        }
+        self
     }
-    engine
+
+    /// Each queue's settings.
+    pub fn queue_configs(&self) -> Vec<QueueConfig> {
+        self.queues.values().cloned().collect()
+    }
 }
 
 fn is_break(state: &AgentState) -> bool {

@@ -258,7 +258,7 @@ pub enum Step {
 }
 
 /// One caller's walk through the flow.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
     node: Option<String>,
     retries_used: u32,
@@ -269,14 +269,38 @@ pub struct Session {
     pub entered: Vec<String>,
 }
 
+impl Session {
+    /// The walk as the call record keeps it: nodes, then what was keyed, e.g. `main [main=1]`.
+    pub fn describe(&self) -> Option<String> {
+        if self.path.is_empty() {
+            return None;
+        }
+        let mut text = self.path.join(">");
+        if !self.entered.is_empty() {
+            text.push_str(&format!(" [{}]", self.entered.join(",")));
+        }
+        Some(text)
+    }
+}
+
 impl Flow {
     /// A call to `dialled` at local time `local` starts here.
     pub fn start(&self, dialled: &str, local: NaiveDateTime, now: Duration) -> Result<(Session, Step), IvrError> {
         let entry = self.numbers.get(dialled).ok_or_else(|| IvrError::UnknownNumber(dialled.to_owned()))?;
         let open = entry.force.unwrap_or_else(|| self.open_at(local));
-        let mut session = Session { node: None, retries_used: 0, digits: String::new(), path: Vec::new(), entered: Vec::new() };
+        let mut session = Session::default();
         let step = self.go(&mut session, if open { &entry.open } else { &entry.closed }, now);
         Ok((session, step))
+    }
+
+    /// Whether calls to `dialled` start in this flow.
+    pub fn has_number(&self, dialled: &str) -> bool {
+        self.numbers.contains_key(dialled)
+    }
+
+    /// Sends a caller to a node by name (an overflow or a transfer into the IVR).
+    pub fn enter(&self, s: &mut Session, node: &str, now: Duration) -> Step {
+        self.go(s, &Target::Node(node.to_owned()), now)
     }
 
     fn go(&self, s: &mut Session, target: &Target, now: Duration) -> Step {

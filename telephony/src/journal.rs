@@ -1,6 +1,7 @@
-//! The ACD's journal of agents' state periods. A period is written, and synced to disk, when it
-//! closes — before the change that closed it is acknowledged — and the binary moves the
-//! journal's periods into the analytics store in batches, then clears it. Moving is idempotent
+//! The ACD's journal of agents' state periods and finished calls. A period is written, and
+//! synced to disk, when it closes — before the change that closed it is acknowledged — and a
+//! call when it ends; the binary moves the journal's entries into the analytics store in
+//! batches, then clears it. Moving is idempotent
 //! (the store skips a period it holds), so a crash at any point loses nothing acknowledged and
 //! duplicates nothing.
 
@@ -21,6 +22,40 @@ pub struct ClosedPeriod {
     pub queues: Vec<String>,
 }
 
+/// One call's passage through one queue (or, never queued, through the IVR), times in
+/// milliseconds since the Unix epoch; the schema's call record (docs/events.md) once in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSegment {
+    pub call_id: String,
+    pub caller_number: Option<String>,
+    pub dialled_number: Option<String>,
+    pub queue: Option<String>,
+    pub priority: i32,
+    pub arrived_ms: i64,
+    pub queued_ms: Option<i64>,
+    pub answered_ms: Option<i64>,
+    pub ended_ms: i64,
+    pub abandoned: bool,
+    /// The schema's exit reason: `answered`, `abandoned`, `timeout`, `full`, `empty`, `not_queued`.
+    pub exit_reason: String,
+    pub agent: Option<String>,
+    pub ring_ms: i64,
+    pub talk_ms: i64,
+    pub hold_ms: i64,
+    pub transfer_target: Option<String>,
+    pub ivr_path: Option<String>,
+    /// The WAV file of the call, when its queue records.
+    pub recording: Option<String>,
+}
+
+/// A line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Entry {
+    Period(ClosedPeriod),
+    Call(CallSegment),
+}
+
 pub struct Journal {
     path: PathBuf,
     file: File,
@@ -32,28 +67,28 @@ impl Journal {
         Ok(Self { path: path.to_owned(), file })
     }
 
-    /// Appends `periods` and syncs them to disk.
-    pub fn write(&mut self, periods: &[ClosedPeriod]) -> std::io::Result<()> {
-        if periods.is_empty() {
+    /// Appends `entries` and syncs them to disk.
+    pub fn write(&mut self, entries: &[Entry]) -> std::io::Result<()> {
+        if entries.is_empty() {
             return Ok(());
         }
         let mut text = String::new();
-        for p in periods {
-            text.push_str(&serde_json::to_string(p).expect("a period serialises"));
+        for e in entries {
+            text.push_str(&serde_json::to_string(e).expect("an entry serialises"));
             text.push('\n');
         }
         self.file.write_all(text.as_bytes())?;
         self.file.sync_data()
     }
 
-    /// Every period written and not yet cleared. A last line cut short by a crash mid-write
+    /// Every entry written and not yet cleared. A last line cut short by a crash mid-write
     /// was never acknowledged, so it is left out.
-    pub fn pending(&self) -> std::io::Result<Vec<ClosedPeriod>> {
+    pub fn pending(&self) -> std::io::Result<Vec<Entry>> {
         let reader = BufReader::new(File::open(&self.path)?);
         let mut out = Vec::new();
         for line in reader.lines() {
-            if let Ok(period) = serde_json::from_str::<ClosedPeriod>(&line?) {
-                out.push(period);
+            if let Ok(entry) = serde_json::from_str::<Entry>(&line?) {
+                out.push(entry);
             }
         }
         Ok(out)
@@ -71,8 +106,31 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn period(agent: &str, started_ms: i64) -> ClosedPeriod {
-        ClosedPeriod { agent: agent.into(), state: "ready".into(), reason: None, started_ms, ended_ms: started_ms + 1000, queues: vec!["support".into()] }
+    fn period(agent: &str, started_ms: i64) -> Entry {
+        Entry::Period(ClosedPeriod { agent: agent.into(), state: "ready".into(), reason: None, started_ms, ended_ms: started_ms + 1000, queues: vec!["support".into()] })
+    }
+
+    fn call(call_id: &str) -> Entry {
+        Entry::Call(CallSegment {
+            call_id: call_id.into(),
+            caller_number: Some("555".into()),
+            dialled_number: Some("200".into()),
+            queue: Some("support".into()),
+            priority: 0,
+            arrived_ms: 10,
+            queued_ms: Some(10),
+            answered_ms: None,
+            ended_ms: 20,
+            abandoned: true,
+            exit_reason: "abandoned".into(),
+            agent: None,
+            ring_ms: 0,
+            talk_ms: 0,
+            hold_ms: 0,
+            transfer_target: None,
+            ivr_path: None,
+            recording: None,
+        })
     }
 
     #[test]
@@ -81,12 +139,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("acd-journal.jsonl");
         let mut j = Journal::open(&path).unwrap();
-        j.write(&[period("1001", 0), period("1002", 5)]).unwrap();
+        j.write(&[period("1001", 0), call("c1"), period("1002", 5)]).unwrap();
         drop(j);
         // A crash in the middle of a later write.
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"agent\":\"10").unwrap();
         let mut j = Journal::open(&path).unwrap();
-        assert_eq!(j.pending().unwrap(), [period("1001", 0), period("1002", 5)]);
+        assert_eq!(j.pending().unwrap(), [period("1001", 0), call("c1"), period("1002", 5)]);
         j.clear().unwrap();
         j.write(&[period("1003", 9)]).unwrap();
         assert_eq!(Journal::open(&path).unwrap().pending().unwrap(), [period("1003", 9)]);

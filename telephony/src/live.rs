@@ -2,11 +2,12 @@
 //! wall clock, fed by the SIP endpoint's registrations and by agents' and supervisors' requests.
 
 use crate::acd::{state_name, AcdError, Action, AgentState, Engine, QueueLive};
-use crate::journal::{ClosedPeriod, Journal};
+use crate::calls::AcdInput;
+use crate::journal::{CallSegment, ClosedPeriod, Entry, Journal};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// Events kept for a slow wallboard before it misses some.
 const EVENT_BACKLOG: usize = 1024;
@@ -18,8 +19,11 @@ pub struct Live {
     events: broadcast::Sender<String>,
     /// Each agent's current state and since when (ms since the epoch), guarded with the engine.
     open_periods: Mutex<HashMap<String, (AgentState, i64)>>,
-    /// Where closed periods go before the store; shared with whoever moves them there.
+    /// Where closed periods and finished calls go before the store; shared with whoever moves
+    /// them there.
     pub journal: Mutex<Journal>,
+    /// Every action, for the call controller that carries them out.
+    actions: Mutex<Option<mpsc::UnboundedSender<Action>>>,
 }
 
 impl Live {
@@ -34,6 +38,40 @@ impl Live {
             events: broadcast::channel(EVENT_BACKLOG).0,
             open_periods: Mutex::new(open),
             journal: Mutex::new(journal),
+            actions: Mutex::new(None),
+        }
+    }
+
+    /// Every action from now on (rings, connections, overflows), in order, for the calls.
+    pub fn actions(&self) -> mpsc::UnboundedReceiver<Action> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.actions.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
+    }
+
+    /// Carries out what the call controller asks of the engine.
+    pub fn apply(&self, input: &AcdInput) -> Result<(), AcdError> {
+        let actions = actions_of;
+        match input {
+            AcdInput::Arrive { call, queue, priority, last_agent } => self.with(|e, now| e.call_arrives(call, queue, *priority, last_agent.as_deref(), now), actions),
+            AcdInput::HungUp { call } => self.with(|e, now| e.caller_hung_up(call, now), actions),
+            AcdInput::Answered { call, agent } => self.with(|e, now| e.answered(call, agent, now), actions),
+            AcdInput::Declined { call, agent } => self.with(|e, now| e.declined(call, agent, now), actions),
+            AcdInput::Ended { agent, queue } => self.with(|e, now| e.call_ended(agent, queue, now), actions),
+            AcdInput::State { agent, state } => return self.request_state(agent, state.clone()).map(drop),
+        }
+        .map(drop)
+    }
+
+    /// Journals finished calls (synced before returning) and tells the wallboard.
+    pub fn record_calls(&self, calls: &[CallSegment]) {
+        let entries: Vec<Entry> = calls.iter().cloned().map(Entry::Call).collect();
+        if let Err(e) = self.journal.lock().unwrap_or_else(|p| p.into_inner()).write(&entries) {
+            eprintln!("acd: the call journal could not be written: {e}");
+        }
+        for call in calls {
+            let event = serde_json::json!({ "type": "call-ended", "tenant": self.tenant, "at_ms": call.ended_ms, "call": call });
+            let _ = self.events.send(event.to_string());
         }
     }
 
@@ -60,10 +98,13 @@ impl Live {
                     _ => None,
                 };
                 let queues = engine.agent_queues(agent);
-                closed.push(ClosedPeriod { agent: agent.clone(), state: schema_state(&previous).as_str().into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues });
+                closed.push(Entry::Period(ClosedPeriod { agent: agent.clone(), state: schema_state(&previous).as_str().into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues }));
             }
             // Nobody listening is fine: the event is for wallboards that are.
             let _ = self.events.send(event_json(&self.tenant, action, at_ms as u64).to_string());
+            if let Some(sink) = self.actions.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                let _ = sink.send(action.clone());
+            }
         }
         if let Err(e) = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).write(&closed) {
             // The state changed in memory but its record is not safe: say so loudly; the next
@@ -79,7 +120,7 @@ impl Live {
     }
 
     pub fn request_state(&self, agent: &str, wanted: AgentState) -> Result<Vec<Action>, AcdError> {
-        self.with(|e, now| e.request_state(agent, wanted, now), |r| r.as_deref().unwrap_or_default())
+        self.with(|e, now| e.request_state(agent, wanted, now), actions_of)
     }
 
     pub fn state(&self, agent: &str) -> Option<AgentState> {
@@ -102,6 +143,10 @@ impl Live {
     pub fn tick(&self) -> Vec<Action> {
         self.with(|e, now| e.tick(now), Vec::as_slice)
     }
+}
+
+fn actions_of(result: &Result<Vec<Action>, AcdError>) -> &[Action] {
+    result.as_deref().unwrap_or_default()
 }
 
 fn now_ms() -> i64 {
@@ -137,7 +182,9 @@ fn event_json(tenant: &str, action: &Action, at_ms: u64) -> serde_json::Value {
         Action::StopRinging { call, agents } => json!({ "type": "stop-ringing", "call": call, "agents": agents }),
         Action::Connect { call, agent, waited } => json!({ "type": "connect", "call": call, "agent": agent, "waited_s": secs(waited) }),
         Action::Announce { call, position, expected_wait } => json!({ "type": "announce", "call": call, "position": position, "expected_wait_s": secs(expected_wait) }),
-        Action::Overflow { call, from, to, waited } => json!({ "type": "overflow", "call": call, "queue": from, "to": format!("{to:?}"), "waited_s": secs(waited) }),
+        Action::Overflow { call, from, to, why, waited } => {
+            json!({ "type": "overflow", "call": call, "queue": from, "to": format!("{to:?}"), "why": format!("{why:?}"), "waited_s": secs(waited) })
+        }
         Action::Abandoned { call, queue, waited } => json!({ "type": "abandoned", "call": call, "queue": queue, "waited_s": secs(waited) }),
     };
     let mut body = body;

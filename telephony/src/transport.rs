@@ -1,17 +1,23 @@
-//! The tokio layer over [`crate::sip::core::SipCore`]: UDP datagrams and TCP streams in, the
-//! core's answers out (over TCP on the connection the request came on), its timers ticked.
-//! Nothing here decides.
+//! The tokio layer over [`crate::sip::core::SipCore`]: UDP datagrams and TCP streams in; the
+//! core's [`Effects`] carried out — messages sent (over TCP on the peer's connection when it has
+//! one, else UDP), inputs handed to the queue engine ([`Live`]), commands to the media layer,
+//! finished calls journalled — and its timers ticked. Nothing here decides.
 
+use crate::calls::Effects;
+use crate::live::Live;
+use crate::media::{MediaEvent, MediaHub};
 use crate::sip::core::{Event, Outgoing, SipCore};
 use crate::sip::message::frame_len;
 use crate::sip::registrar::Registration;
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
 
-/// What a running endpoint reports: each event with the peer's address.
+/// What a running endpoint reports: each event with the peer's address, and log lines.
 pub type Report = Box<dyn FnMut(&Event, SocketAddr) + Send>;
 
 /// TCP connections open at once, at most; more are closed on arrival.
@@ -19,43 +25,129 @@ pub const MAX_CONNECTIONS: usize = 10_000;
 /// A TCP connection silent this long is closed (phones send keep-alives or re-register sooner).
 const IDLE: Duration = Duration::from_secs(600);
 
-/// The core and the report, shared by the UDP task and every TCP connection.
+/// The core, the report and the ways out, shared by the UDP task, every TCP connection and the
+/// tasks that feed the core the engine's actions, media events and the time.
 pub struct Endpoint {
     core: Mutex<SipCore>,
     report: Mutex<Report>,
+    udp: Arc<UdpSocket>,
+    /// Open TCP connections by peer: messages for that peer go on its connection.
+    tcp: Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>,
+    live: Option<Arc<Live>>,
+    media: Option<Arc<MediaHub>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock means a handler panicked between two inputs: the state is still a state
+    // between two inputs, so carry on.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Endpoint {
-    pub fn new(core: SipCore, report: Report) -> Arc<Self> {
-        Arc::new(Self { core: Mutex::new(core), report: Mutex::new(report) })
+    pub fn new(core: SipCore, report: Report, udp: Arc<UdpSocket>, live: Option<Arc<Live>>, media: Option<Arc<MediaHub>>) -> Arc<Self> {
+        Arc::new(Self { core: Mutex::new(core), report: Mutex::new(report), udp, tcp: Mutex::new(HashMap::new()), live, media })
     }
 
-    fn handle(&self, bytes: &[u8], from: SocketAddr) -> Vec<Outgoing> {
-        // A poisoned lock means a handler panicked between two messages: the core's state is
-        // still a state between two messages, so carry on.
-        let (out, event) = self.core.lock().unwrap_or_else(|p| p.into_inner()).on_datagram(bytes, from, Instant::now());
-        self.report(&event, from);
-        out
+    /// Runs one step of the core, then carries out its effects. Engine inputs run while the
+    /// core is still locked, so a refusal reaches the core before anything else does.
+    fn step(&self, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) {
+        let now = Instant::now();
+        let mut fx = Effects::default();
+        let event = {
+            let mut core = lock(&self.core);
+            let event = f(&mut core, &mut fx, now);
+            while !fx.acd.is_empty() {
+                for input in std::mem::take(&mut fx.acd) {
+                    let refused = match &self.live {
+                        Some(live) => live.apply(&input).err().map(|e| e.to_string()),
+                        None => Some("no queue engine".to_owned()),
+                    };
+                    if let Some(error) = refused {
+                        core.acd_refused(&input, &error, now, &mut fx);
+                    }
+                }
+            }
+            event
+        };
+        if let Some(event) = event {
+            self.report(&event, from);
+        }
+        for line in &fx.log {
+            eprintln!("sip: {line}");
+        }
+        if let (Some(live), false) = (&self.live, fx.finished.is_empty()) {
+            live.record_calls(&fx.finished);
+        }
+        if let Some(media) = &self.media {
+            for (call, command) in fx.media {
+                media.command(call, command);
+            }
+        }
+        for out in fx.send {
+            self.send(out);
+        }
+    }
+
+    fn send(&self, out: Outgoing) {
+        let connection = lock(&self.tcp).get(&out.to).cloned();
+        match connection {
+            // TCP is reliable: what the timers resend is for UDP.
+            Some(_) if out.retransmission => {}
+            Some(connection) => {
+                let _ = connection.send(out.bytes);
+            }
+            // A full socket buffer drops the datagram as the network might; timers resend.
+            None => {
+                let _ = self.udp.try_send_to(&out.bytes, out.to);
+            }
+        }
+    }
+
+    fn handle(&self, bytes: &[u8], from: SocketAddr) {
+        self.step(|core, fx, now| Some(core.on_datagram(bytes, from, now, fx)), from);
     }
 
     fn report(&self, event: &Event, from: SocketAddr) {
-        (self.report.lock().unwrap_or_else(|p| p.into_inner()))(event, from);
+        (lock(&self.report))(event, from);
     }
 
     /// Forgets finished transactions and expired registrations (reported as unregistered);
     /// call about once a second.
     pub fn tick(&self, local: SocketAddr) {
-        let gone = self.core.lock().unwrap_or_else(|p| p.into_inner()).tick(Instant::now());
+        let gone = lock(&self.core).tick(Instant::now());
         for user in gone {
             self.report(&Event::Registration(Registration::Unregistered { user }), local);
         }
     }
+
+    /// The calls' timers; call every 50 ms or so.
+    pub fn tick_calls(&self, local: SocketAddr) {
+        self.step(|core, fx, now| {
+            core.tick_calls(now, fx);
+            None
+        }, local);
+    }
+
+    pub fn on_action(&self, action: &crate::acd::Action, local: SocketAddr) {
+        self.step(|core, fx, now| {
+            core.on_action(action, now, fx);
+            None
+        }, local);
+    }
+
+    pub fn on_media(&self, event: &MediaEvent, local: SocketAddr) {
+        self.step(|core, fx, now| {
+            core.on_media(event, now, fx);
+            None
+        }, local);
+    }
 }
 
-/// Serves SIP over UDP on `socket` until the task is dropped.
-pub async fn serve_udp(socket: UdpSocket, endpoint: Arc<Endpoint>) -> std::io::Result<()> {
+/// Serves SIP over UDP on the endpoint's socket until the task is dropped.
+pub async fn serve_udp(endpoint: Arc<Endpoint>) -> std::io::Result<()> {
     // Larger than any message the core accepts, so an oversized one is seen (and refused).
     let mut buffer = vec![0u8; crate::sip::message::MAX_MESSAGE_BYTES + 1];
+    let socket = endpoint.udp.clone();
     loop {
         let (len, from) = match socket.recv_from(&mut buffer).await {
             Ok(r) => r,
@@ -64,10 +156,7 @@ pub async fn serve_udp(socket: UdpSocket, endpoint: Arc<Endpoint>) -> std::io::R
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => continue,
             Err(e) => return Err(e),
         };
-        for datagram in endpoint.handle(&buffer[..len], from) {
-            // A peer that cannot be reached is its own problem; the endpoint goes on.
-            let _ = socket.send_to(&datagram.bytes, datagram.to).await;
-        }
+        endpoint.handle(&buffer[..len], from);
     }
 }
 
@@ -83,19 +172,31 @@ pub async fn serve_tcp(listener: TcpListener, endpoint: Arc<Endpoint>) -> std::i
         let endpoint = endpoint.clone();
         tokio::spawn(async move {
             connection(stream, peer, &endpoint).await;
+            lock(&endpoint.tcp).remove(&peer);
             drop(slot);
         });
     }
 }
 
-/// One TCP connection: messages framed by Content-Length, answered on the same connection.
-async fn connection(mut stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint) {
+/// One TCP connection: messages framed by Content-Length; whatever the endpoint sends this peer
+/// goes back on it.
+async fn connection(stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (tx, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    lock(&endpoint.tcp).insert(peer, tx);
+    let writing = tokio::spawn(async move {
+        while let Some(bytes) = outgoing.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+    });
     let mut buffer: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        let n = match tokio::time::timeout(IDLE, stream.read(&mut chunk)).await {
+        let n = match tokio::time::timeout(IDLE, reader.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => n,
-            _ => return,
+            _ => break,
         };
         buffer.extend_from_slice(&chunk[..n]);
         loop {
@@ -103,19 +204,19 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint
                 Ok(Some(len)) => {
                     let message: Vec<u8> = buffer.drain(..len).collect();
                     // Keep-alive CRLFs (RFC 5626) need no answer.
-                    if message.iter().all(|b| matches!(b, b'\r' | b'\n')) {
-                        continue;
-                    }
-                    for out in endpoint.handle(&message, peer) {
-                        if out.to == peer && stream.write_all(&out.bytes).await.is_err() {
-                            return;
-                        }
+                    if !message.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+                        endpoint.handle(&message, peer);
                     }
                 }
                 Ok(None) => break,
                 // A stream that cannot be framed cannot be resynchronised: report and close.
-                Err(e) => return endpoint.report(&Event::Malformed(e), peer),
+                Err(e) => {
+                    endpoint.report(&Event::Malformed(e), peer);
+                    writing.abort();
+                    return;
+                }
             }
         }
     }
+    writing.abort();
 }

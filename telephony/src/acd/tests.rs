@@ -14,6 +14,7 @@ fn queue(id: &str, strategy: Strategy) -> QueueConfig {
         max_length: Some(3),
         overflow: Target::Voicemail,
         when_nobody: Target::Busy,
+        record: false,
     }
 }
 
@@ -156,14 +157,14 @@ fn overflow_on_wait_length_and_nobody_and_abandonment() {
         e.call_arrives(&format!("c{i}"), "q", 0, None, s(10 + i)).unwrap();
     }
     let out = e.call_arrives("c3", "q", 0, None, s(13)).unwrap();
-    assert_eq!(out, [Action::Overflow { call: "c3".into(), from: "q".into(), to: Target::Voicemail, waited: s(0) }], "max length 3");
+    assert_eq!(out, [Action::Overflow { call: "c3".into(), from: "q".into(), to: Target::Voicemail, why: OverflowReason::MaxLength, waited: s(0) }], "max length 3");
     let out = e.caller_hung_up("c1", s(40)).unwrap();
     assert!(out.contains(&Action::Abandoned { call: "c1".into(), queue: "q".into(), waited: s(29) }));
     let out = e.tick(s(310));
-    assert!(out.contains(&Action::Overflow { call: "c0".into(), from: "q".into(), to: Target::Voicemail, waited: s(300) }), "{out:?}");
+    assert!(out.contains(&Action::Overflow { call: "c0".into(), from: "q".into(), to: Target::Voicemail, why: OverflowReason::MaxWait, waited: s(300) }), "{out:?}");
     assert!(!out.iter().any(|a| matches!(a, Action::Overflow { call, .. } if call == "c2")), "c2 has waited 298 s");
     let out = e.call_arrives("x", "other", 0, None, s(320)).unwrap();
-    assert_eq!(out, [Action::Overflow { call: "x".into(), from: "other".into(), to: Target::Busy, waited: s(0) }], "nobody logged in");
+    assert_eq!(out, [Action::Overflow { call: "x".into(), from: "other".into(), to: Target::Busy, why: OverflowReason::NobodyLoggedIn, waited: s(0) }], "nobody logged in");
 }
 
 #[test]
@@ -222,4 +223,15 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_declined_ring_moves_on_at_once() {
+    let mut e = engine(Strategy::LongestIdle);
+    assert_eq!(rung(&e.call_arrives("c", "q", 0, None, s(10)).unwrap()), ["a"]);
+    let out = e.declined("c", "a", s(11)).unwrap();
+    assert!(out.contains(&Action::StateChanged { agent: "a".into(), state: AgentState::NotReady { reason: "no answer".into() } }));
+    assert_eq!(rung(&out), ["b"], "the next agent rings without waiting for the timeout");
+    assert!(e.declined("c", "a", s(12)).is_err(), "a is not ringing any more");
+    assert_eq!(e.queue_of("c"), Some("q"));
 }

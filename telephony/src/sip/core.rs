@@ -1,14 +1,17 @@
 //! The SIP endpoint's core, sans-IO: messages (datagrams, or frames of a TCP stream) and the
 //! time in, messages out.
 //!
-//! Server transactions (RFC 3261 §17.2) for non-INVITE requests: a retransmitted request gets
-//! the same response again, from a cache kept for Timer J (64 × T1 = 32 s) over UDP. REGISTER
-//! goes to the registrar, OPTIONS is answered; calls (INVITE and what follows) arrive with the
-//! ACD and are answered 501 until then. Responses and malformed messages are dropped and
-//! counted (a 400 goes back only when the message is a request the peer can match).
+//! Server transactions (RFC 3261 §17.2): a retransmitted request gets the same response again,
+//! from a cache kept for Timer J (64 × T1 = 32 s). REGISTER goes to the registrar, OPTIONS is
+//! answered, and calls — INVITE and everything in a call's dialogs, and the responses to this
+//! endpoint's own requests — go to the call controller ([`crate::calls`]) when there is one
+//! (without one, INVITE is answered 501). Malformed messages are dropped and reported.
 
 use super::message::{Message, Method, ParseError, StartLine};
 use super::registrar::{Registrar, Registration};
+use crate::acd::Action;
+use crate::calls::{AcdInput, Calls, Effects};
+use crate::media::MediaEvent;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,11 +22,13 @@ pub const TIMER_J: Duration = Duration::from_secs(32);
 const MAX_TRANSACTIONS: usize = 50_000;
 pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER";
 
-/// A datagram to send.
+/// A message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub to: SocketAddr,
     pub bytes: Vec<u8>,
+    /// A copy of a message sent before: needed over UDP only (TCP does not lose it).
+    pub retransmission: bool,
 }
 
 /// What the core saw, for logs and counters.
@@ -35,10 +40,14 @@ pub enum Event {
     /// A message that could not be read: dropped (or answered 400), with why.
     Malformed(ParseError),
     Retransmission,
-    /// A response arrived; this endpoint has no client transactions yet.
+    /// A response to one of this endpoint's requests.
+    Response,
+    /// A response that matches no request of this endpoint.
     StrayResponse,
-    /// An ACK arrived; with no calls there is no INVITE transaction for it.
+    /// An ACK that belongs to no call.
     UnmatchedAck,
+    /// An ACK of an answered call.
+    Ack,
 }
 
 pub struct SipCore {
@@ -47,29 +56,67 @@ pub struct SipCore {
     transactions: HashMap<(String, String), (Vec<u8>, Instant)>,
     tags: u64,
     server: String,
+    calls: Option<Calls>,
 }
 
 impl SipCore {
     pub fn new(registrar: Registrar, server: &str) -> Self {
-        Self { registrar, transactions: HashMap::new(), tags: 0, server: server.to_owned() }
+        Self { registrar, transactions: HashMap::new(), tags: 0, server: server.to_owned(), calls: None }
+    }
+
+    /// Takes calls (INVITE and what follows) to `calls`.
+    pub fn with_calls(mut self, calls: Calls) -> Self {
+        self.calls = Some(calls);
+        self
+    }
+
+    pub fn active_calls(&self) -> usize {
+        self.calls.as_ref().map_or(0, Calls::active)
+    }
+
+    pub fn on_action(&mut self, action: &Action, now: Instant, fx: &mut Effects) {
+        if let Some(calls) = &mut self.calls {
+            calls.on_action(action, now, &self.registrar, fx);
+        }
+    }
+
+    pub fn on_media(&mut self, event: &MediaEvent, now: Instant, fx: &mut Effects) {
+        if let Some(calls) = &mut self.calls {
+            calls.on_media(event, now, fx);
+        }
+    }
+
+    pub fn acd_refused(&mut self, input: &AcdInput, error: &str, now: Instant, fx: &mut Effects) {
+        if let Some(calls) = &mut self.calls {
+            calls.acd_refused(input, error, now, fx);
+        }
+    }
+
+    /// The calls' timers (retransmissions, IVR silences); call every 50–100 ms.
+    pub fn tick_calls(&mut self, now: Instant, fx: &mut Effects) {
+        if let Some(calls) = &mut self.calls {
+            calls.tick(now, fx);
+        }
     }
 
     pub fn registrar(&self) -> &Registrar {
         &self.registrar
     }
 
-    /// Handles one datagram from `from`; returns what to send and what happened.
-    pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> (Vec<Outgoing>, Event) {
+    /// Handles one message from `from`: what to send goes into `fx`; returns what happened.
+    pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant, fx: &mut Effects) -> Event {
         let message = match Message::parse(bytes) {
             Ok(m) => m,
-            Err(e) => return (Vec::new(), Event::Malformed(e)),
+            Err(e) => return Event::Malformed(e),
         };
         let StartLine::Request { method, .. } = &message.start else {
-            return (Vec::new(), Event::StrayResponse);
+            let matched = self.calls.as_mut().is_some_and(|calls| calls.on_response(&message, now, fx));
+            return if matched { Event::Response } else { Event::StrayResponse };
         };
         let key = message.branch().map(|b| (b.to_owned(), method.as_str().to_owned()));
         if let Some((cached, _)) = key.as_ref().and_then(|k| self.transactions.get(k)).filter(|(_, until)| *until > now) {
-            return (vec![Outgoing { to: from, bytes: cached.clone() }], Event::Retransmission);
+            fx.send.push(Outgoing { to: from, bytes: cached.clone(), retransmission: true });
+            return Event::Retransmission;
         }
         self.tags += 1;
         let tag = format!("wfm{:x}", self.tags);
@@ -80,8 +127,15 @@ impl SipCore {
                 (response, Some(outcome))
             }
             Method::Options => (message.response(200, "OK", &tag).with_header("Allow", ALLOW).with_header("Accept", "application/sdp"), None),
-            // An ACK belongs to an INVITE transaction; with no calls there is nothing to match.
-            Method::Ack => return (Vec::new(), Event::UnmatchedAck),
+            _ if self.calls.is_some() => {
+                let calls = self.calls.as_mut().expect("checked");
+                match calls.on_request(&message, from, now, &self.registrar, fx) {
+                    Some(response) => (response, None),
+                    None if *method == Method::Ack => return Event::Ack,
+                    None => return Event::UnmatchedAck,
+                }
+            }
+            Method::Ack => return Event::UnmatchedAck,
             Method::Bye | Method::Cancel => (message.response(481, "Call/Transaction Does Not Exist", &tag), None),
             _ => (message.response(501, "Not Implemented", &tag).with_header("Allow", ALLOW), None),
         };
@@ -93,7 +147,8 @@ impl SipCore {
         if let Some(key) = key {
             self.remember(key, bytes.clone(), now);
         }
-        (vec![Outgoing { to: from, bytes }], event)
+        fx.send.push(Outgoing { to: from, bytes, retransmission: false });
+        event
     }
 
     fn remember(&mut self, key: (String, String), response: Vec<u8>, now: Instant) {
@@ -133,32 +188,40 @@ mod tests {
         Message::parse(&out[0].bytes).unwrap().status().unwrap()
     }
 
+    /// One message in: what went out and what happened.
+    fn handle(c: &mut SipCore, bytes: &[u8], from: SocketAddr, now: Instant) -> (Vec<Outgoing>, Event) {
+        let mut fx = Effects::default();
+        let event = c.on_datagram(bytes, from, now, &mut fx);
+        (fx.send, event)
+    }
+
     #[test]
     fn answers_each_method_and_replays_retransmissions() {
         let mut c = core();
         let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
         let t0 = Instant::now();
-        let (out, event) = c.on_datagram(&request("OPTIONS", "z9hG4bK-o"), from, t0);
+        let (out, event) = handle(&mut c, &request("OPTIONS", "z9hG4bK-o"), from, t0);
         assert_eq!((status(&out), event), (200, Event::Answered { method: Method::Options, status: 200 }));
-        let (again, event) = c.on_datagram(&request("OPTIONS", "z9hG4bK-o"), from, t0 + Duration::from_secs(1));
-        assert_eq!((again, event), (out.clone(), Event::Retransmission), "the same bytes, To-tag included");
-        let (late, _) = c.on_datagram(&request("OPTIONS", "z9hG4bK-o"), from, t0 + TIMER_J + Duration::from_secs(1));
+        let (again, event) = handle(&mut c, &request("OPTIONS", "z9hG4bK-o"), from, t0 + Duration::from_secs(1));
+        assert_eq!(again[0].bytes, out[0].bytes, "the same bytes, To-tag included");
+        assert_eq!(event, Event::Retransmission);
+        let (late, _) = handle(&mut c, &request("OPTIONS", "z9hG4bK-o"), from, t0 + TIMER_J + Duration::from_secs(1));
         assert_ne!(late, out, "after Timer J it is a new transaction");
-        assert_eq!(status(&c.on_datagram(&request("REGISTER", "z9hG4bK-r"), from, t0).0), 401);
-        assert_eq!(status(&c.on_datagram(&request("BYE", "z9hG4bK-b"), from, t0).0), 481);
-        assert_eq!(status(&c.on_datagram(&request("SUBSCRIBE", "z9hG4bK-s"), from, t0).0), 501);
+        assert_eq!(status(&handle(&mut c, &request("REGISTER", "z9hG4bK-r"), from, t0).0), 401);
+        assert_eq!(status(&handle(&mut c, &request("BYE", "z9hG4bK-b"), from, t0).0), 481);
+        assert_eq!(status(&handle(&mut c, &request("SUBSCRIBE", "z9hG4bK-s"), from, t0).0), 501);
         let hops = String::from_utf8(request("OPTIONS", "z9hG4bK-h")).unwrap().replace("Max-Forwards: 70", "Max-Forwards: 0");
-        assert_eq!(status(&c.on_datagram(hops.as_bytes(), from, t0).0), 483);
+        assert_eq!(status(&handle(&mut c, hops.as_bytes(), from, t0).0), 483);
     }
 
     #[test]
     fn garbage_and_responses_are_dropped() {
         let mut c = core();
         let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
-        let (out, event) = c.on_datagram(b"\x00\xffnot sip", from, Instant::now());
+        let (out, event) = handle(&mut c, b"\x00\xffnot sip", from, Instant::now());
         assert!(out.is_empty() && matches!(event, Event::Malformed(_)));
         let response = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK-1\r\nFrom: <sip:a@b>\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n";
-        let (out, event) = c.on_datagram(response, from, Instant::now());
+        let (out, event) = handle(&mut c, response, from, Instant::now());
         assert!(out.is_empty() && event == Event::StrayResponse);
     }
 }

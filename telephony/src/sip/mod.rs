@@ -4,3 +4,4 @@ pub mod core;
 pub mod digest;
 pub mod message;
 pub mod registrar;
+pub mod sdp;

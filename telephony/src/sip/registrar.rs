@@ -62,6 +62,12 @@ impl Registrar {
         self.bindings.get(user).filter(|b| b.expires_at > now)
     }
 
+    /// A phone bound without a REGISTER, for tests of what uses bindings.
+    #[cfg(test)]
+    pub(crate) fn bind(&mut self, user: &str, contact: &str, source: SocketAddr, expires_at: Instant) {
+        self.bindings.insert(user.to_owned(), Binding { contact: contact.to_owned(), source, expires_at });
+    }
+
     /// Bindings that expired by `now` are removed; their users are returned (logged out).
     pub fn expire(&mut self, now: Instant) -> Vec<String> {
         let gone: Vec<String> = self.bindings.iter().filter(|(_, b)| b.expires_at <= now).map(|(u, _)| u.clone()).collect();
@@ -128,7 +134,11 @@ impl Registrar {
             return (response, Registration::Registered { user, expires_s: 0 });
         }
         let expires_s = asked.unwrap_or(DEFAULT_EXPIRES_S).clamp(MIN_EXPIRES_S, MAX_EXPIRES_S);
-        let uri = contact.split(';').next().unwrap_or(&contact).trim().to_owned();
+        // Parameters after `>` belong to the binding (expires); those inside are the URI's.
+        let uri = match contact.find('>') {
+            Some(end) => contact[..=end].trim().to_owned(),
+            None => contact.split(';').next().unwrap_or(&contact).trim().to_owned(),
+        };
         self.bindings.insert(user.clone(), Binding { contact: uri.clone(), source, expires_at: now + Duration::from_secs(expires_s) });
         let response = request.response(200, "OK", to_tag).with_header("Contact", format!("{uri};expires={expires_s}")).with_header("Expires", expires_s.to_string());
         (response, Registration::Registered { user, expires_s })
