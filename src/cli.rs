@@ -73,6 +73,9 @@ struct ServeArgs {
     /// Calls at once; INVITEs beyond are refused with 503.
     #[arg(long, default_value_t = 2000)]
     max_calls: usize,
+    /// The demo tenant's queues and agents (TOML, see docs/telephony.md) instead of the built-in ones.
+    #[arg(long)]
+    acd: Option<PathBuf>,
     /// The demo tenant's IVR flow (TOML, see docs/telephony.md) instead of the built-in one.
     #[arg(long)]
     ivr: Option<PathBuf>,
@@ -393,22 +396,28 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         let run = import_run(&tenant, started_at, "generated", what, &appended, 0, began.elapsed().as_secs_f64());
         runtime.block_on(db.record_import(&run))?;
     }
-    let accounts = wfm_telephony::accounts::load_or_create(data, a.demo_agent_password.as_deref())?;
+    let engine = match &a.acd {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("--acd {}", path.display()))?;
+            wfm_telephony::acd::config::parse(&path.display().to_string(), &text)?
+        }
+        None => wfm_telephony::acd::demo(),
+    };
+    let accounts = wfm_telephony::accounts::load_or_create(data, a.demo_agent_password.as_deref(), &engine.agent_ids())?;
     let prompts = wfm_telephony::media::audio::Prompts::with_folder(&data.join("prompts"))?;
     runtime.block_on(async move {
         let sip = Arc::new(tokio::net::UdpSocket::bind(&a.sip).await.with_context(|| format!("--sip {}", a.sip))?);
         let sip_addr = sip.local_addr()?;
-        if accounts.created {
+        if !accounts.created.is_empty() {
             println!("SIP accounts created in {}:", data.join(wfm_telephony::accounts::FILE).display());
-            for (user, password) in &accounts.passwords {
-                println!("  {user}  {password}");
+            for user in &accounts.created {
+                println!("  {user}  {}", accounts.passwords[user]);
             }
         }
         let registrar = wfm_telephony::sip::registrar::Registrar::new("wfm", accounts.by_user(), wfm_telephony::accounts::random_bytes()?);
         let journal = wfm_telephony::journal::Journal::open(&data.join("acd-journal.jsonl")).context("the ACD's state journal")?;
-        let engine = wfm_telephony::acd::demo();
         let zone = TenantZone::parse("Europe/Warsaw")?;
-        let calls_config = calls_config(data, &engine, sip_addr, zone, &a)?;
+        let calls_config = calls_config(data, &engine, &prompts, sip_addr, zone, &a)?;
         let live = Arc::new(wfm_telephony::live::Live::new("demo", engine, journal));
         let (media_events, mut media_events_rx) = tokio::sync::mpsc::unbounded_channel();
         let media = wfm_telephony::media::MediaHub::new(sip_addr.ip(), prompts, media_events);
@@ -493,24 +502,40 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
 
 /// The call controller's view of the demo tenant: its IVR, queues, agents and where
 /// recordings and voicemail go.
-fn calls_config(data: &Path, engine: &wfm_telephony::acd::Engine, local: std::net::SocketAddr, zone: TenantZone, a: &ServeArgs) -> Result<wfm_telephony::calls::Config> {
+fn calls_config(
+    data: &Path,
+    engine: &wfm_telephony::acd::Engine,
+    prompts: &wfm_telephony::media::audio::Prompts,
+    local: std::net::SocketAddr,
+    zone: TenantZone,
+    a: &ServeArgs,
+) -> Result<wfm_telephony::calls::Config> {
     let recordings = data.join("recordings");
     let voicemail = data.join("voicemail");
     for dir in [&recordings, &voicemail] {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     let queues = engine.queue_configs();
+    let flow = match &a.ivr {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("--ivr {}", path.display()))?;
+            wfm_telephony::ivr::Flow::parse(&path.display().to_string(), &text)?
+        }
+        None => wfm_telephony::ivr::Flow::demo(),
+    };
+    let flow_file = a.ivr.as_ref().map_or("the demo IVR".to_owned(), |p| p.display().to_string());
+    let (needed_prompts, needed_queues) = flow.needs();
+    if let Some(prompt) = needed_prompts.iter().find(|p| !prompts.contains(p)) {
+        bail!("{flow_file}: prompt {prompt} is neither shipped nor in {}", data.join("prompts").display());
+    }
+    if let Some(queue) = needed_queues.iter().find(|q| !queues.iter().any(|c| c.id == **q)) {
+        bail!("{flow_file}: queue {queue} is not one of the tenant's queues");
+    }
     Ok(wfm_telephony::calls::Config {
         local,
         media_ip: local.ip(),
         max_calls: a.max_calls,
-        flow: match &a.ivr {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("--ivr {}", path.display()))?;
-                wfm_telephony::ivr::Flow::parse(&path.display().to_string(), &text)?
-            }
-            None => wfm_telephony::ivr::Flow::demo(),
-        },
+        flow,
         zone,
         agent_queues: engine.agent_ids().into_iter().map(|agent| (agent.clone(), engine.agent_queues(&agent))).collect(),
         queues: queues.iter().map(|q| q.id.clone()).collect(),

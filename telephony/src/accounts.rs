@@ -1,7 +1,7 @@
 //! Agents' SIP accounts: user (the agent id) and password, kept in `DATA/sip-accounts.toml`.
-//! On first start the demo tenant's agents `1001`–`1010` get random passwords, written there
-//! (readable by the owner only) so that the operator can read them and phones keep working
-//! across restarts.
+//! An agent without an account (on first start, the demo tenant's `1001`–`1010`) gets a random
+//! password, written there (readable by the owner only) so that the operator can read it and
+//! phones keep working across restarts.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -26,11 +26,11 @@ struct File {
     agents: BTreeMap<String, String>,
 }
 
-/// The accounts, and whether this start created them (so the caller prints them once).
+/// The accounts, and those this start created (so the caller prints them once).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accounts {
     pub passwords: BTreeMap<String, String>,
-    pub created: bool,
+    pub created: Vec<String>,
 }
 
 impl Accounts {
@@ -51,41 +51,49 @@ pub fn random_hex<const N: usize>() -> Result<String, AccountsError> {
     Ok(crate::sip::digest::hex(&random_bytes::<N>()?))
 }
 
-/// Reads the accounts of `data`, creating the demo agents' on first start. With `password`,
-/// every demo agent uses it instead (for tests and sipp) and nothing is written.
-pub fn load_or_create(data: &Path, password: Option<&str>) -> Result<Accounts, AccountsError> {
+/// Reads the accounts of `data`, creating those of `agents` that have none. With `password`,
+/// every agent uses it instead (for tests and sipp) and nothing is written.
+pub fn load_or_create(data: &Path, password: Option<&str>, agents: &[String]) -> Result<Accounts, AccountsError> {
     if let Some(password) = password {
-        return Ok(Accounts { passwords: DEMO_AGENTS.map(|a| (a.to_string(), password.to_owned())).collect(), created: false });
+        return Ok(Accounts { passwords: agents.iter().map(|a| (a.clone(), password.to_owned())).collect(), created: Vec::new() });
     }
     let path = data.join(FILE);
-    match std::fs::read_to_string(&path) {
+    let mut passwords = match std::fs::read_to_string(&path) {
         Ok(text) => {
             let file: File = toml::from_str(&text).map_err(|e| AccountsError::Format { path: path.clone(), message: e.to_string() })?;
             if let Some((user, _)) = file.agents.iter().find(|(_, p)| p.is_empty()) {
                 return Err(AccountsError::Format { path, message: format!("agents.{user}: empty password") });
             }
-            Ok(Accounts { passwords: file.agents, created: false })
+            file.agents
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut passwords = BTreeMap::new();
-            for agent in DEMO_AGENTS {
-                passwords.insert(agent.to_string(), random_hex::<9>()?);
-            }
-            let text = format!("# SIP accounts of the agents: user = password. Created by wfm serve.\n{}", toml::to_string(&File { agents: passwords.clone() }).expect("a map of strings serialises"));
-            write_private(&path, &text).map_err(|source| AccountsError::Io { path: path.clone(), source })?;
-            Ok(Accounts { passwords, created: true })
-        }
-        Err(source) => Err(AccountsError::Io { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(source) => return Err(AccountsError::Io { path, source }),
+    };
+    let missing: Vec<String> = agents.iter().filter(|a| !passwords.contains_key(*a)).cloned().collect();
+    if missing.is_empty() {
+        return Ok(Accounts { passwords, created: missing });
     }
+    for agent in &missing {
+        passwords.insert(agent.clone(), random_hex::<9>()?);
+    }
+    let text = format!("# SIP accounts of the agents: user = password. Kept by wfm serve.\n{}", toml::to_string(&File { agents: passwords.clone() }).expect("a map of strings serialises"));
+    write_private(&path, &text).map_err(|source| AccountsError::Io { path: path.clone(), source })?;
+    Ok(Accounts { passwords, created: missing })
 }
 
+/// Writes `text` to `path` readable by the owner only, replacing the file through a rename so a
+/// crash leaves the old accounts or the new, never half of them.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let temporary = path.with_extension("toml.new");
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(text.as_bytes())
+    let mut file = options.open(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]
@@ -96,13 +104,16 @@ mod tests {
     fn created_once_then_read_back() {
         let dir = std::env::temp_dir().join(format!("wfm-accounts-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let first = load_or_create(&dir, None).unwrap();
-        assert!(first.created && first.passwords.len() == 10 && first.passwords["1001"].len() == 18);
-        let again = load_or_create(&dir, None).unwrap();
-        assert_eq!((again.created, &again.passwords), (false, &first.passwords));
-        assert_eq!(load_or_create(&dir, Some("pw")).unwrap().passwords["1010"], "pw");
+        let demo: Vec<String> = DEMO_AGENTS.map(|a| a.to_string()).collect();
+        let first = load_or_create(&dir, None, &demo).unwrap();
+        assert!(first.created.len() == 10 && first.passwords.len() == 10 && first.passwords["1001"].len() == 18);
+        let again = load_or_create(&dir, None, &demo).unwrap();
+        assert_eq!((again.created.len(), &again.passwords), (0, &first.passwords));
+        let more = load_or_create(&dir, None, &["1001".to_owned(), "2001".to_owned()]).unwrap();
+        assert_eq!((more.created, &more.passwords["1001"], more.passwords.len()), (vec!["2001".to_owned()], &first.passwords["1001"], 11), "new agents get one, old ones keep theirs");
+        assert_eq!(load_or_create(&dir, Some("pw"), &demo).unwrap().passwords["1010"], "pw");
         std::fs::write(dir.join(FILE), "[agents]\n1001 = \"\"\n").unwrap();
-        assert!(load_or_create(&dir, None).unwrap_err().to_string().contains("agents.1001: empty password"));
+        assert!(load_or_create(&dir, None, &demo).unwrap_err().to_string().contains("agents.1001: empty password"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

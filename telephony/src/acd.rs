@@ -13,6 +13,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+pub mod config;
+
 pub type AgentId = String;
 pub type CallId = String;
 pub type QueueId = String;

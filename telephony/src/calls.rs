@@ -362,8 +362,8 @@ impl Calls {
                 Some(reply(request, 200, "OK"))
             }
             (Method::Options | Method::Notify | Method::Info, Some(_)) => Some(reply(request, 200, "OK")),
-            (Method::Bye | Method::Cancel | Method::Refer | Method::Invite, _) => Some(reply(request, 481, "Call/Transaction Does Not Exist")),
-            _ => None,
+            (Method::Bye | Method::Cancel | Method::Refer | Method::Invite | Method::Notify | Method::Info, _) => Some(reply(request, 481, "Call/Transaction Does Not Exist")),
+            _ => Some(reply(request, 501, "Not Implemented").with_header("Allow", crate::sip::core::ALLOW)),
         }
     }
 
@@ -883,7 +883,14 @@ impl Calls {
             Queue(String, Option<String>),
             Number,
         }
-        let destination = if let Some(queue) = self.config.agent_queues.get(&target).and_then(|q| q.first()) {
+        let current = match self.calls.get(&key).map(|c| &c.phase) {
+            Some(Phase::Connected { queue, .. }) => queue.clone(),
+            _ => String::new(),
+        };
+        // To an agent: they ring when free; meanwhile the caller waits in this queue if the
+        // agent serves it, else in the agent's first.
+        let agent_queue = self.config.agent_queues.get(&target).and_then(|queues| queues.iter().find(|q| **q == current).or(queues.first()));
+        let destination = if let Some(queue) = agent_queue {
             Some(Destination::Queue(queue.clone(), Some(target.clone())))
         } else if self.config.queues.contains(&target) {
             Some(Destination::Queue(target.clone(), None))

@@ -293,6 +293,27 @@ impl Flow {
         Ok((session, step))
     }
 
+    /// Every prompt the flow plays, and every queue it sends callers to: what the tenant must have.
+    pub fn needs(&self) -> (Vec<&str>, Vec<&str>) {
+        let mut prompts = Vec::new();
+        let mut targets: Vec<&Target> = self.numbers.values().flat_map(|e| [&e.open, &e.closed]).collect();
+        for node in self.nodes.values() {
+            match node {
+                Node::Play { prompt, next } | Node::Collect { prompt, next, .. } => {
+                    prompts.push(prompt.as_str());
+                    targets.push(next);
+                }
+                Node::Menu { prompt, options, on_fail, .. } => {
+                    prompts.push(prompt.as_str());
+                    targets.extend(options.values());
+                    targets.push(on_fail);
+                }
+            }
+        }
+        let queues = targets.into_iter().filter_map(|t| if let Target::Queue(q) = t { Some(q.as_str()) } else { None }).collect();
+        (prompts, queues)
+    }
+
     /// Whether calls to `dialled` start in this flow.
     pub fn has_number(&self, dialled: &str) -> bool {
         self.numbers.contains_key(dialled)

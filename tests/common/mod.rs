@@ -72,6 +72,11 @@ impl Server {
         self.request("GET", path, &[], "")
     }
 
+    /// A GET request with the API's bearer token.
+    pub fn get_authorized(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, &[&format!("Authorization: Bearer {API_TOKEN}")], "")
+    }
+
     /// Any request with extra header lines (`Name: value`) and a JSON body.
     pub fn request(&self, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connects");

@@ -120,6 +120,8 @@ impl SipCore {
         }
         self.tags += 1;
         let tag = format!("wfm{:x}", self.tags);
+        // The response goes before what handling the request sends (a REFER's 202 before its NOTIFY).
+        let first_send = fx.send.len();
         let (response, registration) = match method {
             _ if message.header("Max-Forwards").is_some_and(|v| v.trim() == "0") => (message.response(483, "Too Many Hops", &tag), None),
             Method::Register => {
@@ -147,7 +149,7 @@ impl SipCore {
         if let Some(key) = key {
             self.remember(key, bytes.clone(), now);
         }
-        fx.send.push(Outgoing { to: from, bytes, retransmission: false });
+        fx.send.insert(first_send, Outgoing { to: from, bytes, retransmission: false });
         event
     }
 

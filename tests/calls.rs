@@ -1,0 +1,360 @@
+//! Black-box tests of calls through `wfm serve`: sipp as callers (RTP audio, then the RFC 4733
+//! digit "1") and as agents' phones (registering with digest, then answering, refusing to
+//! answer, holding or transferring), the real binary in between; what happened is read back
+//! from the wallboard's event stream, the live API and `wfm stats`.
+
+mod common;
+
+use common::{p, Server, API_TOKEN};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const ACD: &str = r#"
+[queues.support]
+ring_timeout_s = 3
+wrap_up_s = 0
+max_wait_s = 60
+overflow = "busy"
+when_nobody = "busy"
+record = true
+
+[queues.billing]
+ring_timeout_s = 3
+wrap_up_s = 0
+max_wait_s = 2
+overflow = "busy"
+when_nobody = "busy"
+
+[agents]
+1001 = { support = 1, billing = 1 }
+1002 = { support = 1, billing = 1 }
+"#;
+
+const IVR: &str = r#"
+[hours]
+days = ["mon"]
+from = "08:00"
+to = "09:00"
+
+[[numbers]]
+number = "100"
+open = "main"
+closed = "main"
+force = "open"
+
+[[numbers]]
+number = "200"
+open = "queue:support"
+closed = "queue:support"
+force = "open"
+
+[[numbers]]
+number = "300"
+open = "queue:billing"
+closed = "queue:billing"
+force = "open"
+
+[nodes.main]
+kind = "menu"
+prompt = "main-menu.wav"
+timeout_s = 5
+retries = 1
+options = { "1" = "queue:support", "2" = "queue:billing" }
+on_fail = "queue:support"
+"#;
+
+const PASSWORD: &str = "s3cret";
+
+fn scenario(name: &str) -> String {
+    format!("{}/tests/sipp/{name}.xml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A port the system just handed out and took back, for sipp's SIP or media socket.
+fn free_port() -> String {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
+}
+
+fn start(dir: &Path) -> Server {
+    std::fs::write(dir.join("acd.toml"), ACD).unwrap();
+    std::fs::write(dir.join("ivr.toml"), IVR).unwrap();
+    Server::start(
+        dir,
+        &["--demo-days", "0", "--demo-agent-password", PASSWORD, "--acd", p(&dir.join("acd.toml")), "--ivr", p(&dir.join("ivr.toml"))],
+    )
+}
+
+fn sipp(dir: &Path, name: &str, args: &[&str]) -> Command {
+    let mut command = Command::new("sipp");
+    command
+        .args(["-sf", &scenario(name), "-i", "127.0.0.1", "-nostdin", "-timeout", "60", "-timeout_error"])
+        .args(["-trace_err", "-error_file", p(&dir.join(format!("{name}-{}-errors.log", free_port())))])
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// An agent's phone: registered with digest, answering at its own port with `name`'s scenario
+/// for `calls` calls; the agent is then set ready when `ready`.
+struct Phone {
+    uas: Child,
+    name: String,
+}
+
+impl Phone {
+    fn new(dir: &Path, server: &Server, agent: &str, name: &str, calls: u32, extra: &[&str], ready: bool) -> Self {
+        let contact = free_port();
+        let uas = sipp(dir, name, &["-p", &contact, "-mp", &free_port(), "-m", &calls.to_string(), "-s", agent])
+            .args(extra)
+            .spawn()
+            .expect("sipp runs (Debian package sip-tester)");
+        let registered = sipp(dir, "agent_register", &["-p", &free_port(), "-m", "1", "-s", agent, "-au", agent, "-ap", PASSWORD, "-key", "contact_port", &contact, &server.sip])
+            .output()
+            .unwrap();
+        assert!(registered.status.success(), "{agent} registers: {}", String::from_utf8_lossy(&registered.stderr));
+        if ready {
+            set_state(server, agent, r#"{"state": "ready"}"#);
+        }
+        Self { uas, name: format!("{agent} ({name})") }
+    }
+
+    /// Waits for the phone's calls to end; its scenario must have succeeded.
+    fn done(mut self) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = self.uas.try_wait().unwrap() {
+                let mut stderr = String::new();
+                if let Some(mut e) = self.uas.stderr.take() {
+                    std::io::Read::read_to_string(&mut e, &mut stderr).unwrap();
+                }
+                assert!(status.success(), "phone {}: {status}\n{stderr}", self.name);
+                return;
+            }
+            assert!(Instant::now() < deadline, "phone {} still busy", self.name);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        let _ = self.uas.kill();
+    }
+}
+
+fn set_state(server: &Server, agent: &str, body: &str) {
+    let auth = format!("Authorization: Bearer {API_TOKEN}");
+    let (status, text) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&auth, "Content-Type: application/json"], body);
+    assert_eq!(status, 200, "{agent} → {body}: {text}");
+}
+
+/// A caller with `name`'s scenario dialling `number`; returns when the call is over.
+fn call(dir: &Path, server: &Server, name: &str, number: &str, extra: &[&str]) -> Output {
+    let out = sipp(dir, name, &["-p", &free_port(), "-mp", &free_port(), "-m", "1", "-s", number, "-set", "dtmf_ms", "300"]).args(extra).arg(&server.sip).output().unwrap();
+    assert!(out.status.success(), "caller {name} to {number}: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// The wallboard's event stream, read on a thread: the `call-ended` events as they come.
+struct Events(mpsc::Receiver<Value>);
+
+impl Events {
+    fn open(server: &Server) -> Self {
+        let mut stream = TcpStream::connect(&server.addr).unwrap();
+        write!(stream, "GET /api/v1/tenants/demo/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_TOKEN}\r\n\r\n").unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { return };
+                if let Some(json) = line.strip_prefix("data:").and_then(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                    && json["type"] == "call-ended"
+                    && tx.send(json["call"].clone()).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        // The stream is open once the server has answered; a state change proves it.
+        std::thread::sleep(Duration::from_millis(300));
+        Self(rx)
+    }
+
+    fn next_call(&self) -> Value {
+        self.0.recv_timeout(Duration::from_secs(30)).expect("a call ends within 30 s")
+    }
+}
+
+/// `wfm stats` for today's queue rows with calls, once they show `offered` calls in all.
+fn stats_when(dir: &Path, offered: u64) -> Vec<Value> {
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = ((today - chrono::Duration::days(1)).to_string(), (today + chrono::Duration::days(2)).to_string());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = common::ok(&["stats", "--store", p(&dir.join("store")), "--tenant", "demo", "--from", &from, "--to", &to, "--interval", "day", "--format", "json"]);
+        let rows: Vec<Value> = serde_json::from_str::<Vec<Value>>(&out).unwrap().into_iter().filter(|r| r["offered"].as_u64() > Some(0)).collect();
+        if rows.iter().map(|r| r["offered"].as_u64().unwrap()).sum::<u64>() >= offered {
+            return rows;
+        }
+        assert!(Instant::now() < deadline, "the store shows {rows:?}, not {offered} calls, after 10 s");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn row<'a>(rows: &'a [Value], queue: &str) -> &'a Value {
+    rows.iter().find(|r| r["queue"] == queue).unwrap_or_else(|| panic!("no row for {queue} in {rows:?}"))
+}
+
+#[test]
+fn a_call_through_the_ivr_menu_is_answered_recorded_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    let phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &["-d", "1500"], true);
+    // The digit "1" (RFC 4733) chooses support in the menu; the agent hangs up after 1.5 s.
+    call(dir.path(), &server, "caller", "100", &[]);
+    phone.done();
+    let record = events.next_call();
+    assert_eq!(record["queue"], "support");
+    assert_eq!(record["exit_reason"], "answered");
+    assert_eq!(record["agent"], "1001");
+    assert_eq!(record["ivr_path"], "main [main=1]", "the IVR path and digits travel with the call");
+    assert_eq!(record["dialled_number"], "100");
+    let talk = record["talk_ms"].as_i64().unwrap();
+    assert!((1200..4000).contains(&talk), "talked {talk} ms");
+    let recording = PathBuf::from(record["recording"].as_str().expect("support records"));
+    let wav = std::fs::read(&recording).unwrap();
+    assert!(wav.starts_with(b"RIFF") && wav.len() > 44 + 2 * 2 * 8000, "{} bytes: more than a second of stereo", wav.len());
+    let rows = stats_when(dir.path(), 1);
+    let support = row(&rows, "support");
+    assert_eq!((support["offered"].as_u64(), support["answered"].as_u64()), (Some(1), Some(1)));
+    assert!(support["avg_talk_s"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn a_caller_who_hangs_up_in_the_queue_is_an_abandoned_call_with_its_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    // Logged in (registered) but not ready: the call waits.
+    let _phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &[], false);
+    call(dir.path(), &server, "caller_hangs_up", "200", &["-d", "2000"]);
+    let record = events.next_call();
+    assert_eq!((record["exit_reason"].as_str(), record["abandoned"].as_bool()), (Some("abandoned"), Some(true)));
+    let rows = stats_when(dir.path(), 1);
+    let support = row(&rows, "support");
+    assert_eq!(support["abandoned"].as_u64(), Some(1));
+    let waited = support["avg_abandon_wait_s"].as_f64().unwrap();
+    assert!((1.5..5.0).contains(&waited), "waited {waited} s");
+}
+
+#[test]
+fn a_call_past_the_maximum_wait_overflows_and_is_told_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    let _phone = Phone::new(dir.path(), &server, "1002", "agent_answer", 1, &[], false);
+    // Billing overflows after 2 s to "busy": a prompt, then the ACD hangs up.
+    let began = Instant::now();
+    call(dir.path(), &server, "caller", "300", &[]);
+    assert!(began.elapsed() >= Duration::from_secs(2));
+    let record = events.next_call();
+    assert_eq!((record["queue"].as_str(), record["exit_reason"].as_str()), (Some("billing"), Some("timeout")));
+    let billing = row(&stats_when(dir.path(), 1), "billing").clone();
+    assert_eq!((billing["offered"].as_u64(), billing["overflowed"].as_u64()), (Some(1), Some(1)));
+}
+
+#[test]
+fn an_agent_who_does_not_answer_is_set_not_ready_and_the_next_agent_takes_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    // 1001 is ready first, so idle longest: rung first, for the 3 s ring timeout.
+    let silent = Phone::new(dir.path(), &server, "1001", "agent_no_answer", 1, &[], true);
+    std::thread::sleep(Duration::from_millis(50));
+    let answering = Phone::new(dir.path(), &server, "1002", "agent_answer", 1, &["-d", "1000"], true);
+    call(dir.path(), &server, "caller", "200", &[]);
+    silent.done();
+    answering.done();
+    let record = events.next_call();
+    assert_eq!(record["agent"], "1002");
+    assert!(record["ring_ms"].as_i64().unwrap() >= 3000, "rang 1001 for 3 s first: {record}");
+    let (_, live) = server.get_authorized("/api/v1/tenants/demo/queues/live");
+    let live: Value = serde_json::from_str(&live).unwrap();
+    let support = live["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "support").unwrap();
+    assert_eq!(support["agents"]["not-ready"], 1, "1001 is not ready (no answer): {live}");
+}
+
+#[test]
+fn an_agent_holds_and_resumes_and_the_hold_time_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    let phone = Phone::new(dir.path(), &server, "1001", "agent_hold", 1, &["-d", "1000"], true);
+    call(dir.path(), &server, "caller", "200", &[]);
+    phone.done();
+    let record = events.next_call();
+    let hold = record["hold_ms"].as_i64().unwrap();
+    assert!((800..3000).contains(&hold), "held {hold} ms: {record}");
+    assert_eq!(record["exit_reason"], "answered");
+}
+
+#[test]
+fn a_blind_transfer_sends_the_caller_to_another_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    let first = Phone::new(dir.path(), &server, "1001", "agent_transfer", 1, &["-d", "1000", "-key", "transfer_to", "1002"], true);
+    let second = Phone::new(dir.path(), &server, "1002", "agent_answer", 1, &["-d", "1000"], false);
+    // 1002 becomes ready only now, so that the first ring goes to 1001.
+    set_state(&server, "1002", r#"{"state": "ready"}"#);
+    call(dir.path(), &server, "caller", "200", &[]);
+    first.done();
+    second.done();
+    let transferred = events.next_call();
+    assert_eq!((transferred["agent"].as_str(), transferred["transfer_target"].as_str()), (Some("1001"), Some("1002")));
+    let answered = events.next_call();
+    assert_eq!((answered["agent"].as_str(), answered["exit_reason"].as_str()), (Some("1002"), Some("answered")));
+    assert!(answered["call_id"].as_str().unwrap().ends_with("~2"), "the second leg of the call: {answered}");
+    let rows = stats_when(dir.path(), 2);
+    assert_eq!(row(&rows, "support")["answered"].as_u64(), Some(2), "{rows:?}");
+}
+
+#[test]
+fn feature_codes_from_the_agents_phone_change_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let _phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &[], false);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let local = socket.local_addr().unwrap();
+    let sdp = "v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+    let invite = format!(
+        "INVITE sip:*1@{sip} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-f1\r\nFrom: <sip:1001@127.0.0.1>;tag=p\r\nTo: <sip:*1@{sip}>\r\n\
+         Call-ID: feature-1\r\nCSeq: 1 INVITE\r\nContact: <sip:1001@{local}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len(),
+        sip = server.sip
+    );
+    socket.send_to(invite.as_bytes(), &server.sip).unwrap();
+    let mut buffer = [0u8; 4096];
+    let receive = |buffer: &mut [u8]| {
+        let (n, _) = socket.recv_from(buffer).expect("an answer within 5 s");
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    };
+    let ok = receive(&mut buffer);
+    assert!(ok.starts_with("SIP/2.0 200 OK"), "{ok}");
+    let to = ok.lines().find(|l| l.starts_with("To:")).unwrap().to_owned();
+    let ack = format!("ACK sip:*1@{sip} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-f2\r\nFrom: <sip:1001@127.0.0.1>;tag=p\r\n{to}\r\nCall-ID: feature-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n", sip = server.sip);
+    socket.send_to(ack.as_bytes(), &server.sip).unwrap();
+    // After the confirmation tone the ACD hangs up.
+    let bye = receive(&mut buffer);
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let (_, live) = server.get_authorized("/api/v1/tenants/demo/queues/live");
+    let live: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(live["queues"][0]["agents"]["ready"], 1, "1001 is ready: {live}");
+}
