@@ -445,7 +445,7 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         });
         // TCP on the same address as UDP (the port the system chose, when asked for 0).
         let sip_tcp = tokio::net::TcpListener::bind(sip_addr).await.with_context(|| format!("--sip {sip_addr} (TCP)"))?;
-        let endpoint = wfm_telephony::transport::Endpoint::new(core, Box::new(sip_events(live.clone())), sip, Some(live.clone()), Some(media));
+        let endpoint = wfm_telephony::transport::Endpoint::new(core, Box::new(sip_events(live.clone())), sip, Some(live.clone()), Some(media.clone()));
         let udp_endpoint = endpoint.clone();
         tokio::spawn(async move {
             if let Err(e) = wfm_telephony::transport::serve_udp(udp_endpoint).await {
@@ -460,8 +460,10 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         });
         let (acting, mut actions) = (endpoint.clone(), live.actions());
         tokio::spawn(async move {
-            while let Some(action) = actions.recv().await {
-                acting.on_action(&action, sip_addr);
+            let mut batch = Vec::new();
+            while actions.recv_many(&mut batch, 64).await > 0 {
+                acting.on_actions(&batch, sip_addr);
+                batch.clear();
             }
         });
         let hearing = endpoint.clone();
@@ -473,12 +475,21 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         let (ticking, ticking_endpoint) = (live.clone(), endpoint);
         tokio::spawn(async move {
             let mut clock = tokio::time::interval(std::time::Duration::from_millis(50));
+            let mut last = media.counters();
             for n in 0u64.. {
                 clock.tick().await;
                 ticking_endpoint.tick_calls(sip_addr);
                 if n % 20 == 0 {
                     ticking.tick();
+                    ticking.sync();
                     ticking_endpoint.tick(sip_addr);
+                }
+                if n % 200 == 0 {
+                    let now = media.counters();
+                    if now != last {
+                        eprintln!("media: {} calls, {} packets/s relayed, {} packets/s of prompts", now.calls, (now.relayed - last.relayed) / 10, (now.played - last.played) / 10);
+                    }
+                    last = now;
                 }
             }
         });

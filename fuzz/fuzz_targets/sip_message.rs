@@ -1,14 +1,44 @@
 #![no_main]
-//! Any bytes as a datagram or stream data for the SIP endpoint: framing and parsing never
-//! panic; a parsed message written back parses to the same message; the endpoint answers
-//! (or drops) without panicking, and whatever it sends parses.
+//! Any bytes as datagrams or stream data for the SIP endpoint with its call controller: framing
+//! and parsing never panic; a parsed message written back parses to the same message; the
+//! endpoint answers (or drops) each of up to eight messages (the input split at `\0\0`, so
+//! that a call's later requests meet the dialog the first made) without panicking, and
+//! whatever it sends parses.
 
 use libfuzzer_sys::fuzz_target;
-use std::collections::HashMap;
-use std::time::Instant;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+use wfm_telephony::calls::{Calls, Config, Effects, Ports};
 use wfm_telephony::sip::core::SipCore;
 use wfm_telephony::sip::message::{frame_len, Message};
 use wfm_telephony::sip::registrar::Registrar;
+
+struct CountingPorts(u16);
+
+impl Ports for CountingPorts {
+    fn open(&mut self) -> Option<u16> {
+        self.0 = self.0.wrapping_add(2);
+        Some(self.0)
+    }
+}
+
+fn endpoint(now: Instant) -> SipCore {
+    let config = Config {
+        local: "127.0.0.1:5060".parse().expect("an address"),
+        media_ip: "127.0.0.1".parse().expect("an address"),
+        max_calls: 4,
+        flow: wfm_telephony::ivr::Flow::demo(),
+        zone: wfm_model::TenantZone::utc(),
+        agent_queues: HashMap::from([("1001".to_owned(), vec!["support".to_owned()])]),
+        queues: HashSet::from(["support".to_owned(), "billing".to_owned()]),
+        recorded_queues: HashSet::new(),
+        recordings: "/nowhere".into(),
+        voicemail: "/nowhere".into(),
+        voicemail_limit: Duration::from_secs(60),
+    };
+    let calls = Calls::new(config, Box::new(CountingPorts(30000)), now, 1_800_000_000_000);
+    SipCore::new(Registrar::new("wfm", HashMap::from([("1001".to_owned(), "pw".to_owned())]), [0; 16]), "fuzz").with_calls(calls)
+}
 
 fuzz_target!(|data: &[u8]| {
     let _ = frame_len(data);
@@ -17,9 +47,16 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.start, message.start);
         assert_eq!(again.body, message.body);
     }
-    let mut core = SipCore::new(Registrar::new("wfm", HashMap::from([("1001".to_owned(), "pw".to_owned())]), [0; 16]), "fuzz");
-    let (out, _) = core.on_datagram(data, "127.0.0.1:5061".parse().expect("an address"), Instant::now());
-    for datagram in out {
-        Message::parse(&datagram.bytes).expect("what the endpoint sends parses");
+    let t0 = Instant::now();
+    let mut core = endpoint(t0);
+    let from = "127.0.0.1:5061".parse().expect("an address");
+    for (i, part) in data.split(|&b| b == 0).filter(|p| !p.is_empty()).take(8).enumerate() {
+        let now = t0 + Duration::from_millis(700 * i as u64);
+        let mut fx = Effects::default();
+        core.on_datagram(part, from, now, &mut fx);
+        core.tick_calls(now, &mut fx);
+        for out in fx.send {
+            Message::parse(&out.bytes).expect("what the endpoint sends parses");
+        }
     }
 });

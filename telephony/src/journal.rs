@@ -1,6 +1,7 @@
-//! The ACD's journal of agents' state periods and finished calls. A period is written, and
-//! synced to disk, when it closes — before the change that closed it is acknowledged — and a
-//! call when it ends; the binary moves the journal's entries into the analytics store in
+//! The ACD's journal of agents' state periods and finished calls. A period is written when it
+//! closes and a call when it ends, and synced to disk before what caused them is acknowledged
+//! (the API's answer, the SIP messages of that step); entries written close together share one
+//! sync (group commit). The binary moves the journal's entries into the analytics store in
 //! batches, then clears it. Moving is idempotent
 //! (the store skips a period it holds), so a crash at any point loses nothing acknowledged and
 //! duplicates nothing.
@@ -59,16 +60,24 @@ pub enum Entry {
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// Written since the last sync.
+    unsynced: bool,
 }
 
 impl Journal {
     pub fn open(path: &Path) -> std::io::Result<Self> {
         let file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
-        Ok(Self { path: path.to_owned(), file })
+        Ok(Self { path: path.to_owned(), file, unsynced: false })
     }
 
     /// Appends `entries` and syncs them to disk.
     pub fn write(&mut self, entries: &[Entry]) -> std::io::Result<()> {
+        self.append(entries)?;
+        self.sync()
+    }
+
+    /// Appends `entries`; they are safe once [`Journal::sync`] returns.
+    pub fn append(&mut self, entries: &[Entry]) -> std::io::Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -77,8 +86,16 @@ impl Journal {
             text.push_str(&serde_json::to_string(e).expect("an entry serialises"));
             text.push('\n');
         }
-        self.file.write_all(text.as_bytes())?;
-        self.file.sync_data()
+        self.unsynced = true;
+        self.file.write_all(text.as_bytes())
+    }
+
+    /// Syncs what was appended (nothing to do when nothing was).
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        if !std::mem::take(&mut self.unsynced) {
+            return Ok(());
+        }
+        self.file.sync_data().inspect_err(|_| self.unsynced = true)
     }
 
     /// Every entry written and not yet cleared. A last line cut short by a crash mid-write

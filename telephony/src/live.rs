@@ -58,15 +58,15 @@ impl Live {
             AcdInput::Answered { call, agent } => self.with(|e, now| e.answered(call, agent, now), actions),
             AcdInput::Declined { call, agent } => self.with(|e, now| e.declined(call, agent, now), actions),
             AcdInput::Ended { agent, queue } => self.with(|e, now| e.call_ended(agent, queue, now), actions),
-            AcdInput::State { agent, state } => return self.request_state(agent, state.clone()).map(drop),
+            AcdInput::State { agent, state } => self.with(|e, now| e.request_state(agent, state.clone(), now), actions),
         }
         .map(drop)
     }
 
-    /// Journals finished calls (synced before returning) and tells the wallboard.
+    /// Journals finished calls (safe after the next [`Live::sync`]) and tells the wallboard.
     pub fn record_calls(&self, calls: &[CallSegment]) {
         let entries: Vec<Entry> = calls.iter().cloned().map(Entry::Call).collect();
-        if let Err(e) = self.journal.lock().unwrap_or_else(|p| p.into_inner()).write(&entries) {
+        if let Err(e) = self.journal.lock().unwrap_or_else(|p| p.into_inner()).append(&entries) {
             eprintln!("acd: the call journal could not be written: {e}");
         }
         for call in calls {
@@ -106,7 +106,7 @@ impl Live {
                 let _ = sink.send(action.clone());
             }
         }
-        if let Err(e) = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).write(&closed) {
+        if let Err(e) = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).append(&closed) {
             // The state changed in memory but its record is not safe: say so loudly; the next
             // successful write carries on.
             eprintln!("acd: the state journal could not be written: {e}");
@@ -114,13 +114,23 @@ impl Live {
         result
     }
 
+    /// Makes what was journalled safe on disk; call before acknowledging what journalled it.
+    pub fn sync(&self) {
+        if let Err(e) = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).sync() {
+            eprintln!("acd: the journal could not be synced: {e}");
+        }
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Engine, std::time::Duration) -> T) -> T {
         let engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&engine, self.started.elapsed())
     }
 
+    /// An agent's or supervisor's request (the API answers once this returns: synced).
     pub fn request_state(&self, agent: &str, wanted: AgentState) -> Result<Vec<Action>, AcdError> {
-        self.with(|e, now| e.request_state(agent, wanted, now), actions_of)
+        let result = self.with(|e, now| e.request_state(agent, wanted, now), actions_of);
+        self.sync();
+        result
     }
 
     pub fn state(&self, agent: &str) -> Option<AgentState> {

@@ -48,9 +48,11 @@ impl Endpoint {
         Arc::new(Self { core: Mutex::new(core), report: Mutex::new(report), udp, tcp: Mutex::new(HashMap::new()), live, media })
     }
 
-    /// Runs one step of the core, then carries out its effects. Engine inputs run while the
-    /// core is still locked, so a refusal reaches the core before anything else does.
-    fn step(&self, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) {
+    /// Runs one step of the core and carries out its effects but for the messages, which are
+    /// returned: they go out by [`Endpoint::flush`] once what the step journalled is on disk.
+    /// Engine inputs run while the core is still locked, so a refusal reaches the core before
+    /// anything else does.
+    fn step(&self, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) -> Vec<Outgoing> {
         let now = Instant::now();
         let mut fx = Effects::default();
         let event = {
@@ -83,7 +85,16 @@ impl Endpoint {
                 media.command(call, command);
             }
         }
-        for out in fx.send {
+        fx.send
+    }
+
+    /// Syncs the journal (one sync for every step since the last), then sends the messages
+    /// those steps produced: nothing is acknowledged before its record is safe.
+    fn flush(&self, messages: Vec<Outgoing>) {
+        if let Some(live) = &self.live {
+            live.sync();
+        }
+        for out in messages {
             self.send(out);
         }
     }
@@ -103,8 +114,8 @@ impl Endpoint {
         }
     }
 
-    fn handle(&self, bytes: &[u8], from: SocketAddr) {
-        self.step(|core, fx, now| Some(core.on_datagram(bytes, from, now, fx)), from);
+    fn handle(&self, bytes: &[u8], from: SocketAddr) -> Vec<Outgoing> {
+        self.step(|core, fx, now| Some(core.on_datagram(bytes, from, now, fx)), from)
     }
 
     fn report(&self, event: &Event, from: SocketAddr) {
@@ -118,30 +129,51 @@ impl Endpoint {
         for user in gone {
             self.report(&Event::Registration(Registration::Unregistered { user }), local);
         }
+        self.flush(Vec::new());
     }
 
     /// The calls' timers; call every 50 ms or so.
     pub fn tick_calls(&self, local: SocketAddr) {
-        self.step(|core, fx, now| {
-            core.tick_calls(now, fx);
-            None
-        }, local);
+        let out = self.step(
+            |core, fx, now| {
+                core.tick_calls(now, fx);
+                None
+            },
+            local,
+        );
+        self.flush(out);
     }
 
-    pub fn on_action(&self, action: &crate::acd::Action, local: SocketAddr) {
-        self.step(|core, fx, now| {
-            core.on_action(action, now, fx);
-            None
-        }, local);
+    /// The engine's actions, in order; those that came together share one journal sync.
+    pub fn on_actions(&self, actions: &[crate::acd::Action], local: SocketAddr) {
+        let mut out = Vec::new();
+        for action in actions {
+            out.extend(self.step(
+                |core, fx, now| {
+                    core.on_action(action, now, fx);
+                    None
+                },
+                local,
+            ));
+        }
+        self.flush(out);
     }
 
     pub fn on_media(&self, event: &MediaEvent, local: SocketAddr) {
-        self.step(|core, fx, now| {
-            core.on_media(event, now, fx);
-            None
-        }, local);
+        let out = self.step(
+            |core, fx, now| {
+                core.on_media(event, now, fx);
+                None
+            },
+            local,
+        );
+        self.flush(out);
     }
 }
+
+/// Datagrams handled before one journal sync and their answers, at most, when they arrive
+/// faster than they are handled.
+const BATCH: usize = 64;
 
 /// Serves SIP over UDP on the endpoint's socket until the task is dropped.
 pub async fn serve_udp(endpoint: Arc<Endpoint>) -> std::io::Result<()> {
@@ -156,7 +188,15 @@ pub async fn serve_udp(endpoint: Arc<Endpoint>) -> std::io::Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => continue,
             Err(e) => return Err(e),
         };
-        endpoint.handle(&buffer[..len], from);
+        let mut out = endpoint.handle(&buffer[..len], from);
+        // Under load, what has already arrived is handled before one sync for all of it.
+        for _ in 1..BATCH {
+            match socket.try_recv_from(&mut buffer) {
+                Ok((len, from)) => out.extend(endpoint.handle(&buffer[..len], from)),
+                Err(_) => break,
+            }
+        }
+        endpoint.flush(out);
     }
 }
 
@@ -205,7 +245,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint) {
                     let message: Vec<u8> = buffer.drain(..len).collect();
                     // Keep-alive CRLFs (RFC 5626) need no answer.
                     if !message.iter().all(|b| matches!(b, b'\r' | b'\n')) {
-                        endpoint.handle(&message, peer);
+                        let out = endpoint.handle(&message, peer);
+                        endpoint.flush(out);
                     }
                 }
                 Ok(None) => break,

@@ -13,6 +13,7 @@ use rtp::packet::Packet;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stream::{DtmfReader, Outbound, Recording, SAMPLES_PER_PACKET};
@@ -79,6 +80,17 @@ pub struct MediaHub {
     calls: Mutex<HashMap<CallKey, mpsc::UnboundedSender<TaskInput>>>,
     events: mpsc::UnboundedSender<MediaEvent>,
     prompts: Prompts,
+    /// Packets relayed between legs and packets of prompts sent, since the start.
+    relayed: AtomicU64,
+    played: AtomicU64,
+}
+
+/// What the media layer has done, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaCounters {
+    pub calls: usize,
+    pub relayed: u64,
+    pub played: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -88,7 +100,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl MediaHub {
     pub fn new(ip: IpAddr, prompts: Prompts, events: mpsc::UnboundedSender<MediaEvent>) -> Arc<Self> {
-        Arc::new(Self { ip, bound: Mutex::new(HashMap::new()), calls: Mutex::new(HashMap::new()), events, prompts })
+        Arc::new(Self { ip, bound: Mutex::new(HashMap::new()), calls: Mutex::new(HashMap::new()), events, prompts, relayed: AtomicU64::new(0), played: AtomicU64::new(0) })
     }
 
     /// Binds a UDP port for a leg's RTP (the system picks it); `None` when none is left.
@@ -104,8 +116,8 @@ impl MediaHub {
         self.ip
     }
 
-    pub fn active_calls(&self) -> usize {
-        lock(&self.calls).len()
+    pub fn counters(&self) -> MediaCounters {
+        MediaCounters { calls: lock(&self.calls).len(), relayed: self.relayed.load(Ordering::Relaxed), played: self.played.load(Ordering::Relaxed) }
     }
 
     /// Carries out one command for `call`; must run inside the tokio runtime.
@@ -249,6 +261,7 @@ impl CallMedia {
         {
             let bytes = caller.outbound.own(&frame);
             let _ = caller.socket.send_to(&bytes, caller.remote).await;
+            self.hub.played.fetch_add(1, Ordering::Relaxed);
         }
         if done {
             self.playing = None;
@@ -281,6 +294,7 @@ impl CallMedia {
             && let Some(out) = other.outbound.relay(&packet, this.codec, this.telephone_event)
         {
             let _ = other.socket.send_to(&out, other.remote).await;
+            self.hub.relayed.fetch_add(1, Ordering::Relaxed);
         }
         if let Some((recording, writer, path)) = &mut self.recording {
             recording.add(if side == Side::Caller { 0 } else { 1 }, &packet, this.codec, now);
