@@ -79,6 +79,9 @@ struct ServeArgs {
     /// The demo tenant's IVR flow (TOML, see docs/telephony.md) instead of the built-in one.
     #[arg(long)]
     ivr: Option<PathBuf>,
+    /// A SIP gateway (IP:PORT) through which agents transfer callers to outside numbers.
+    #[arg(long)]
+    trunk: Option<std::net::SocketAddr>,
     /// Record no call, whatever the queues say (load tests).
     #[arg(long)]
     no_recordings: bool,
@@ -554,6 +557,7 @@ fn calls_config(
         recordings,
         voicemail,
         voicemail_limit: std::time::Duration::from_secs(120),
+        trunk: a.trunk,
     })
 }
 

@@ -74,18 +74,33 @@ fn scenario(name: &str) -> String {
     format!("{}/tests/sipp/{name}.xml", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A port the system just handed out and took back, for sipp's SIP or media socket.
+/// A port the system just handed out and took back, for sipp's SIP socket.
 fn free_port() -> String {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
 }
 
+/// A media port for sipp, which binds it and the port two above.
+fn media_port() -> String {
+    loop {
+        let first = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if port < u16::MAX - 2 && UdpSocket::bind(("127.0.0.1", port + 2)).is_ok() {
+            return port.to_string();
+        }
+    }
+}
+
 fn start(dir: &Path) -> Server {
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &Path, extra: &[&str]) -> Server {
     std::fs::write(dir.join("acd.toml"), ACD).unwrap();
     std::fs::write(dir.join("ivr.toml"), IVR).unwrap();
-    Server::start(
-        dir,
-        &["--demo-days", "0", "--demo-agent-password", PASSWORD, "--acd", p(&dir.join("acd.toml")), "--ivr", p(&dir.join("ivr.toml"))],
-    )
+    let (acd, ivr) = (dir.join("acd.toml"), dir.join("ivr.toml"));
+    let mut args = vec!["--demo-days", "0", "--demo-agent-password", PASSWORD, "--acd", p(&acd), "--ivr", p(&ivr)];
+    args.extend_from_slice(extra);
+    Server::start(dir, &args)
 }
 
 fn sipp(dir: &Path, name: &str, args: &[&str]) -> Command {
@@ -108,12 +123,14 @@ struct Phone {
 }
 
 impl Phone {
+    /// A phone answering at `port` with `name`'s scenario, registered with nobody.
+    fn at(dir: &Path, port: &str, user: &str, name: &str, calls: u32, extra: &[&str]) -> Child {
+        sipp(dir, name, &["-p", port, "-mp", &media_port(), "-m", &calls.to_string(), "-s", user]).args(extra).spawn().expect("sipp runs (Debian package sip-tester)")
+    }
+
     fn new(dir: &Path, server: &Server, agent: &str, name: &str, calls: u32, extra: &[&str], ready: bool) -> Self {
         let contact = free_port();
-        let uas = sipp(dir, name, &["-p", &contact, "-mp", &free_port(), "-m", &calls.to_string(), "-s", agent])
-            .args(extra)
-            .spawn()
-            .expect("sipp runs (Debian package sip-tester)");
+        let uas = Self::at(dir, &contact, agent, name, calls, extra);
         let registered = sipp(dir, "agent_register", &["-p", &free_port(), "-m", "1", "-s", agent, "-au", agent, "-ap", PASSWORD, "-key", "contact_port", &contact, &server.sip])
             .output()
             .unwrap();
@@ -156,7 +173,7 @@ fn set_state(server: &Server, agent: &str, body: &str) {
 
 /// A caller with `name`'s scenario dialling `number`; returns when the call is over.
 fn call(dir: &Path, server: &Server, name: &str, number: &str, extra: &[&str]) -> Output {
-    let out = sipp(dir, name, &["-p", &free_port(), "-mp", &free_port(), "-m", "1", "-s", number, "-set", "dtmf_ms", "300"]).args(extra).arg(&server.sip).output().unwrap();
+    let out = sipp(dir, name, &["-p", &free_port(), "-mp", &media_port(), "-m", "1", "-s", number, "-set", "dtmf_ms", "300"]).args(extra).arg(&server.sip).output().unwrap();
     assert!(out.status.success(), "caller {name} to {number}: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     out
 }
@@ -357,4 +374,19 @@ fn feature_codes_from_the_agents_phone_change_its_state() {
     let (_, live) = server.get_authorized("/api/v1/tenants/demo/queues/live");
     let live: Value = serde_json::from_str(&live).unwrap();
     assert_eq!(live["queues"][0]["agents"]["ready"], 1, "1001 is ready: {live}");
+}
+
+#[test]
+fn a_transfer_to_an_outside_number_goes_out_through_the_trunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let trunk = free_port();
+    let far_end = Phone { uas: Phone::at(dir.path(), &trunk, "5551234", "agent_answer", 1, &["-d", "1000"]), name: "the outside number".into() };
+    let server = start_with(dir.path(), &["--trunk", &format!("127.0.0.1:{trunk}")]);
+    let events = Events::open(&server);
+    let agent = Phone::new(dir.path(), &server, "1001", "agent_transfer", 1, &["-d", "1000", "-key", "transfer_to", "5551234"], true);
+    call(dir.path(), &server, "caller", "200", &[]);
+    agent.done();
+    far_end.done();
+    let transferred = events.next_call();
+    assert_eq!((transferred["agent"].as_str(), transferred["transfer_target"].as_str()), (Some("1001"), Some("5551234")));
 }

@@ -52,6 +52,8 @@ pub struct Config {
     /// Where voicemail messages go, and how long one may be.
     pub voicemail: PathBuf,
     pub voicemail_limit: Duration,
+    /// Where numbers outside the tenant are called (a SIP gateway), for transfers out.
+    pub trunk: Option<SocketAddr>,
 }
 
 /// Media ports for offers: bound by the IO layer, counted in tests.
@@ -134,10 +136,13 @@ enum LegState {
     TransferredAway,
 }
 
+/// A leg of the call other than the caller's: an agent's phone, or a number reached through the
+/// trunk after a transfer (`external`, outside the queue engine).
 #[derive(Debug)]
 struct AgentLeg {
     id: u64,
     agent: String,
+    external: bool,
     dialog: Dialog,
     invite: Message,
     invite_branch: String,
@@ -158,6 +163,8 @@ enum Phase {
     Voicemail { until: Option<Instant> },
     /// A feature code's confirmation plays, then BYE.
     Feature,
+    /// Transferred to a number outside: ringing it, then bridged to it.
+    External { leg: u64 },
 }
 
 /// One pass of the call through a queue (or the IVR alone): a call record when it ends.
@@ -221,7 +228,9 @@ struct ClientTransaction {
     to: SocketAddr,
     next: Instant,
     interval: Duration,
-    deadline: Instant,
+    /// When it is given up without a final response: none for an INVITE that is ringing (the
+    /// engine's ring timeout or the caller decides; RFC 3261's Timer B ends with a provisional).
+    deadline: Option<Instant>,
     /// A provisional response came: an INVITE is no longer retransmitted.
     proceeding: bool,
 }
@@ -320,7 +329,7 @@ impl Calls {
         let bytes = message.to_bytes();
         fx.send.push(Outgoing { to, bytes: bytes.clone(), retransmission: false });
         if let (Some(branch), Some(method)) = (message.branch(), message.method()) {
-            let transaction = ClientTransaction { call, leg, method: method.clone(), bytes, to, next: now + T1, interval: T1, deadline: now + TRANSACTION_TIMEOUT, proceeding: false };
+            let transaction = ClientTransaction { call, leg, method: method.clone(), bytes, to, next: now + T1, interval: T1, deadline: Some(now + TRANSACTION_TIMEOUT), proceeding: false };
             self.clients.insert(branch.to_owned(), transaction);
         }
     }
@@ -487,7 +496,7 @@ impl Calls {
         call.listen_until = None;
         call.segment.queue = Some((queue.to_owned(), now));
         fx.media.push((key, MediaCommand::Play { prompts: vec!["hold-music.wav".into()], then: AfterPlay::Loop }));
-        fx.acd.push(AcdInput::Arrive { call: call.segment.id.clone(), queue: queue.to_owned(), priority: 0, last_agent });
+        fx.acd.push(AcdInput::Arrive { call: call.segment.id.clone(), queue: queue.to_owned(), priority: call.ivr.priority, last_agent });
     }
 
     fn voicemail(&mut self, key: CallKey, fx: &mut Effects) {
@@ -582,14 +591,21 @@ impl Calls {
         let target_uri = inner_uri(&binding.contact).to_owned();
         let over_tcp = target_uri.to_ascii_lowercase().contains("transport=tcp");
         let peer = if over_tcp { binding.source } else { uri_address(&target_uri).unwrap_or(binding.source) };
-        let Some(port) = self.ports.open() else {
+        if self.invite_leg(key, agent, false, target_uri, peer, over_tcp, now, fx).is_none() {
             fx.acd.push(AcdInput::Declined { call: segment, agent: agent.to_owned() });
-            return;
-        };
+        }
+    }
+
+    /// Sends the INVITE of a new leg of the call to `target_uri` at `peer`: an agent's phone, or
+    /// (`external`) a number at the trunk. `None` when no media port is left.
+    #[allow(clippy::too_many_arguments)]
+    fn invite_leg(&mut self, key: CallKey, callee: &str, external: bool, target_uri: String, peer: SocketAddr, over_tcp: bool, now: Instant, fx: &mut Effects) -> Option<u64> {
+        let port = self.ports.open()?;
         let id = self.next();
         let local_tag = self.tag();
         let branch = self.branch();
-        let call = self.calls.get(&key).expect("checked above");
+        let call = self.calls.get(&key)?;
+        let segment = call.segment.id.clone();
         let caller = call.caller_number.clone().unwrap_or_else(|| "anonymous".into());
         let local = self.config.local;
         let mut dialog = Dialog {
@@ -597,7 +613,7 @@ impl Calls {
             local_tag,
             remote_tag: String::new(),
             local_uri: format!("<sip:{caller}@{}>", local.ip()),
-            remote_uri: format!("<sip:{agent}@{}>", peer.ip()),
+            remote_uri: format!("<sip:{callee}@{}>", peer.ip()),
             remote_target: target_uri,
             peer,
             local_cseq: 0,
@@ -609,19 +625,24 @@ impl Calls {
             _ => String::new(),
         };
         invite.headers.push(("Content-Type".into(), "application/sdp".into()));
-        invite.headers.push(("X-WFM-Call".into(), segment.clone()));
-        invite.headers.push(("X-WFM-Queue".into(), queue));
-        // The IVR's path and digits travel with the call to the agent's phone.
-        if let Some(path) = call.ivr.describe() {
-            invite.headers.push(("X-WFM-IVR".into(), path));
+        if !external {
+            invite.headers.push(("X-WFM-Call".into(), segment));
+            invite.headers.push(("X-WFM-Queue".into(), queue));
+            // The IVR's path and digits travel with the call to the agent's phone.
+            if let Some(path) = call.ivr.describe() {
+                invite.headers.push(("X-WFM-IVR".into(), path));
+            }
         }
         invite.body = sdp::describe(call.session_id, 1, SocketAddr::new(self.config.media_ip, port), &[call.codec], Direction::SendRecv);
-        let leg = AgentLeg { id, agent: agent.to_owned(), dialog: dialog.clone(), invite: invite.clone(), invite_branch: branch, port, state: LegState::Ringing, remote_media: None, media_opened: false };
+        let leg = AgentLeg { id, agent: callee.to_owned(), external, dialog: dialog.clone(), invite: invite.clone(), invite_branch: branch, port, state: LegState::Ringing, remote_media: None, media_opened: false };
         self.dialogs.insert(dialog.call_id.clone(), (key, Some(id)));
-        let call = self.calls.get_mut(&key).expect("checked above");
-        call.segment.ring_started.get_or_insert(now);
+        let call = self.calls.get_mut(&key)?;
+        if !external {
+            call.segment.ring_started.get_or_insert(now);
+        }
         call.legs.push(leg);
         self.send_request(key, Some(id), &invite, peer, now, fx);
+        Some(id)
     }
 
     fn leg_mut(&mut self, key: CallKey, id: u64) -> Option<&mut AgentLeg> {
@@ -644,13 +665,17 @@ impl Calls {
         let port = leg.port;
         fx.media.push((key, MediaCommand::Discard { local_port: port }));
         let branch = leg.invite_branch.clone();
-        // The INVITE is no longer retransmitted; its final response (487) ends it.
+        // The INVITE is no longer retransmitted; its final response (487) ends it, or the time.
         if let Some(t) = self.clients.get_mut(&branch) {
             t.proceeding = true;
+            t.deadline = Some(now + TRANSACTION_TIMEOUT);
         }
         let bytes = cancel.to_bytes();
         fx.send.push(Outgoing { to: peer, bytes: bytes.clone(), retransmission: false });
-        self.clients.insert(format!("{branch}/CANCEL"), ClientTransaction { call: key, leg: Some(id), method: Method::Cancel, bytes, to: peer, next: now + T1, interval: T1, deadline: now + TRANSACTION_TIMEOUT, proceeding: false });
+        self.clients.insert(
+            format!("{branch}/CANCEL"),
+            ClientTransaction { call: key, leg: Some(id), method: Method::Cancel, bytes, to: peer, next: now + T1, interval: T1, deadline: Some(now + TRANSACTION_TIMEOUT), proceeding: false },
+        );
     }
 
     fn bye_leg(&mut self, key: CallKey, id: u64, now: Instant, fx: &mut Effects) {
@@ -689,6 +714,9 @@ impl Calls {
             return false;
         };
         if status < 200 {
+            if method == Method::Invite && !transaction.proceeding {
+                transaction.deadline = None;
+            }
             transaction.proceeding = true;
             return true;
         }
@@ -772,14 +800,17 @@ impl Calls {
             leg.remote_media = Media::parse(&response.body).ok();
             let dialog = leg.dialog.clone();
             let wanted = leg.state == LegState::Ringing && leg.remote_media.is_some();
-            let agent = leg.agent.clone();
+            let (agent, external) = (leg.agent.clone(), leg.external);
             if wanted {
                 leg.state = LegState::Answered;
             } else {
                 leg.state = LegState::TransferredAway;
             }
             self.acknowledge(&dialog, fx);
-            if wanted {
+            if wanted && external {
+                // Outside the queue engine: bridged at once.
+                self.bridge_leg(key, id, fx);
+            } else if wanted {
                 fx.acd.push(AcdInput::Answered { call: segment, agent });
             } else {
                 // Answered after we gave up on it, or with no usable media: hang it up.
@@ -788,9 +819,12 @@ impl Calls {
             return;
         }
         let was_ringing = leg.state == LegState::Ringing;
-        let agent = leg.agent.clone();
+        let (agent, external) = (leg.agent.clone(), leg.external);
         self.remove_leg(key, id, fx);
-        if was_ringing {
+        if external {
+            fx.log.push(format!("call {segment}: the transfer to {agent} failed ({status})"));
+            self.close_with(key, "busy.wav", fx);
+        } else if was_ringing {
             fx.log.push(format!("call {segment}: agent {agent} refused it ({status})"));
             fx.acd.push(AcdInput::Declined { call: segment, agent });
         }
@@ -802,13 +836,9 @@ impl Calls {
         let recorded = self.config.recorded_queues.clone();
         self.stop_ring_clock(key, now);
         let Some(call) = self.calls.get_mut(&key) else { return };
-        let Some(leg) = call.legs.iter_mut().find(|l| l.agent == agent && l.state == LegState::Answered) else { return };
-        leg.state = LegState::Connected;
-        leg.media_opened = true;
-        let remote = leg.remote_media.clone().expect("answered legs have media");
-        let (leg_id, port) = (leg.id, leg.port);
-        fx.media.push((key, MediaCommand::Open { side: Side::Agent, local_port: port, remote: remote.address, codec: call.codec, telephone_event: remote.telephone_event }));
-        fx.media.push((key, MediaCommand::Bridge));
+        let Some(leg_id) = call.legs.iter().find(|l| l.agent == agent && l.state == LegState::Answered && !l.external).map(|l| l.id) else { return };
+        self.bridge_leg(key, leg_id, fx);
+        let Some(call) = self.calls.get_mut(&key) else { return };
         let queue = match &call.phase {
             Phase::Queued { queue } => queue.clone(),
             _ => String::new(),
@@ -822,6 +852,18 @@ impl Calls {
         call.segment.agent = Some(agent.to_owned());
         call.phase = Phase::Connected { agent: agent.to_owned(), queue, leg: leg_id };
         fx.log.push(format!("call {} connected to agent {agent}", call.segment.id));
+    }
+
+    /// Opens an answered leg's media and bridges it to the caller.
+    fn bridge_leg(&mut self, key: CallKey, id: u64, fx: &mut Effects) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        let codec = call.codec;
+        let Some(leg) = call.legs.iter_mut().find(|l| l.id == id) else { return };
+        let Some(remote) = leg.remote_media.clone() else { return };
+        leg.state = LegState::Connected;
+        leg.media_opened = true;
+        fx.media.push((key, MediaCommand::Open { side: Side::Agent, local_port: leg.port, remote: remote.address, codec, telephone_event: remote.telephone_event }));
+        fx.media.push((key, MediaCommand::Bridge));
     }
 
     /// A re-INVITE: from the agent, hold (sendonly/inactive) or resume; from the caller, a
@@ -882,6 +924,7 @@ impl Calls {
         enum Destination {
             Queue(String, Option<String>),
             Number,
+            External(SocketAddr),
         }
         let current = match self.calls.get(&key).map(|c| &c.phase) {
             Some(Phase::Connected { queue, .. }) => queue.clone(),
@@ -897,13 +940,13 @@ impl Calls {
         } else if self.config.flow.has_number(&target) {
             Some(Destination::Number)
         } else {
-            None
+            self.config.trunk.filter(|_| target.chars().all(|c| c.is_ascii_digit() || c == '+')).map(Destination::External)
         };
         let response = reply(request, 202, "Accepted");
         let frag = if destination.is_some() { "SIP/2.0 200 OK" } else { "SIP/2.0 404 Not Found" };
         self.notify(key, id, frag, now, fx);
         let Some(destination) = destination else {
-            fx.log.push(format!("transfer to {target} refused: no agent, queue or number of that name"));
+            fx.log.push(format!("transfer to {target} refused: no agent, queue or number of that name (and no trunk for outside numbers)"));
             return response;
         };
         let Some(call) = self.calls.get_mut(&key) else { return response };
@@ -914,6 +957,8 @@ impl Calls {
         }
         if let Some(leg) = call.legs.iter_mut().find(|l| l.id == id) {
             leg.state = LegState::TransferredAway;
+            // Its media is closed here; the agent side may soon be the next leg's.
+            leg.media_opened = false;
         }
         fx.media.push((key, MediaCommand::Unbridge));
         fx.media.push((key, MediaCommand::Close { side: Side::Agent }));
@@ -924,6 +969,17 @@ impl Calls {
             Destination::Queue(queue, last_agent) => {
                 self.enqueue(key, &queue, last_agent, now, fx);
                 fx.media.push((key, MediaCommand::Play { prompts: vec!["transfer.wav".into(), "hold-music.wav".into()], then: AfterPlay::Loop }));
+            }
+            Destination::External(trunk) => {
+                fx.media.push((key, MediaCommand::Play { prompts: vec!["transfer.wav".into(), "hold-music.wav".into()], then: AfterPlay::Loop }));
+                match self.invite_leg(key, &target, true, format!("sip:{target}@{trunk}"), trunk, false, now, fx) {
+                    Some(leg) => {
+                        if let Some(call) = self.calls.get_mut(&key) {
+                            call.phase = Phase::External { leg };
+                        }
+                    }
+                    None => self.close_with(key, "busy.wav", fx),
+                }
             }
             Destination::Number => {
                 let start = self.config.flow.start(&target, self.local_time(now), self.ivr_now(now));
@@ -960,7 +1016,7 @@ impl Calls {
         call.segments_done += 1;
         let next_id = format!("{}~{}", call.caller.call_id, call.segments_done + 1);
         let segment = std::mem::replace(&mut call.segment, Segment::new(next_id.clone(), now));
-        let (dialled, caller_number, ivr_path) = (call.dialled.clone(), call.caller_number.clone(), call.ivr.describe());
+        let (dialled, caller_number, ivr_path, priority) = (call.dialled.clone(), call.caller_number.clone(), call.ivr.describe(), call.ivr.priority);
         self.segments.remove(&segment.id);
         self.segments.insert(next_id, key);
         let ms = |t: Instant| self.wall_ms(t);
@@ -974,7 +1030,7 @@ impl Calls {
             caller_number,
             dialled_number: Some(dialled),
             queue: segment.queue.as_ref().map(|(q, _)| q.clone()),
-            priority: 0,
+            priority: i32::from(priority),
             arrived_ms: ms(segment.arrived),
             queued_ms: segment.queue.as_ref().map(|(_, t)| ms(*t)),
             answered_ms: segment.answered.map(ms),
@@ -1004,9 +1060,13 @@ impl Calls {
     /// The caller hung up.
     fn caller_left(&mut self, key: CallKey, now: Instant, fx: &mut Effects) {
         let Some(call) = self.calls.get(&key) else { return };
-        if let Phase::Connected { agent, queue, leg } = call.phase.clone() {
-            fx.acd.push(AcdInput::Ended { agent, queue });
-            self.bye_leg(key, leg, now, fx);
+        match call.phase.clone() {
+            Phase::Connected { agent, queue, leg } => {
+                fx.acd.push(AcdInput::Ended { agent, queue });
+                self.bye_leg(key, leg, now, fx);
+            }
+            Phase::External { leg } if call.legs.iter().any(|l| l.id == leg && l.state == LegState::Connected) => self.bye_leg(key, leg, now, fx),
+            _ => {}
         }
         self.finish(key, now, fx);
     }
@@ -1019,6 +1079,7 @@ impl Calls {
                 fx.acd.push(AcdInput::Ended { agent, queue });
                 self.hang_up_caller(key, now, fx);
             }
+            Phase::External { leg } if leg == id => self.hang_up_caller(key, now, fx),
             _ => self.remove_leg(key, id, fx),
         }
     }
@@ -1143,7 +1204,7 @@ impl Calls {
     pub fn tick(&mut self, now: Instant, fx: &mut Effects) {
         let mut timed_out = Vec::new();
         for (key, t) in &mut self.clients {
-            if now >= t.deadline {
+            if t.deadline.is_some_and(|d| now >= d) {
                 timed_out.push(key.clone());
             } else if now >= t.next && !(t.proceeding && t.method == Method::Invite) {
                 fx.send.push(Outgoing { to: t.to, bytes: t.bytes.clone(), retransmission: true });
@@ -1159,10 +1220,15 @@ impl Calls {
                 // The phone never answered at all: as if it refused.
                 let Some(call) = self.calls.get(&t.call) else { continue };
                 let segment = call.segment.id.clone();
-                let ringing = call.legs.iter().find(|l| l.id == id).filter(|l| l.state == LegState::Ringing).map(|l| l.agent.clone());
+                let ringing = call.legs.iter().find(|l| l.id == id).filter(|l| l.state == LegState::Ringing).map(|l| (l.agent.clone(), l.external));
                 self.remove_leg(t.call, id, fx);
-                if let Some(agent) = ringing {
-                    fx.acd.push(AcdInput::Declined { call: segment, agent });
+                match ringing {
+                    Some((number, true)) => {
+                        fx.log.push(format!("call {segment}: {number} at the trunk never answered"));
+                        self.close_with(t.call, "busy.wav", fx);
+                    }
+                    Some((agent, false)) => fx.acd.push(AcdInput::Declined { call: segment, agent }),
+                    None => {}
                 }
             }
         }

@@ -71,6 +71,8 @@ struct Entry {
     open: Target,
     closed: Target,
     force: Option<bool>,
+    /// Callers of this number wait before those of lower priority (0 by default).
+    priority: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +114,8 @@ struct EntryFile {
     open: String,
     closed: String,
     force: Option<String>,
+    #[serde(default)]
+    priority: u8,
 }
 
 #[derive(Deserialize)]
@@ -196,7 +200,7 @@ impl Flow {
                 Some("closed") => Some(false),
                 Some(other) => return Err(bad(&key("force"), format!("{other:?} is not open or closed"))),
             };
-            let entry = Entry { open: target(&key("open"), &e.open)?, closed: target(&key("closed"), &e.closed)?, force };
+            let entry = Entry { open: target(&key("open"), &e.open)?, closed: target(&key("closed"), &e.closed)?, force, priority: e.priority };
             if numbers.insert(e.number.clone(), entry).is_some() {
                 return Err(bad(&key("number"), format!("{} appears twice", e.number)));
             }
@@ -265,6 +269,8 @@ pub struct Session {
     digits: String,
     /// Nodes visited, in order.
     pub path: Vec<String>,
+    /// The caller's priority in queues, from the dialled number.
+    pub priority: u8,
     /// What the caller keyed, per node: `main=1`, `account=1234`.
     pub entered: Vec<String>,
 }
@@ -288,7 +294,7 @@ impl Flow {
     pub fn start(&self, dialled: &str, local: NaiveDateTime, now: Duration) -> Result<(Session, Step), IvrError> {
         let entry = self.numbers.get(dialled).ok_or_else(|| IvrError::UnknownNumber(dialled.to_owned()))?;
         let open = entry.force.unwrap_or_else(|| self.open_at(local));
-        let mut session = Session::default();
+        let mut session = Session { priority: entry.priority, ..Session::default() };
         let step = self.go(&mut session, if open { &entry.open } else { &entry.closed }, now);
         Ok((session, step))
     }

@@ -35,6 +35,13 @@ open = "queue:support"
 closed = "queue:support"
 force = "open"
 
+[[numbers]]
+number = "300"
+open = "queue:support"
+closed = "queue:support"
+force = "open"
+priority = 5
+
 [nodes.main]
 kind = "menu"
 prompt = "main-menu.wav"
@@ -65,6 +72,7 @@ impl Rig {
             recordings: PathBuf::from("/rec"),
             voicemail: PathBuf::from("/vm"),
             voicemail_limit: Duration::from_secs(60),
+            trunk: Some("127.0.0.1:5090".parse().unwrap()),
         };
         let mut registrar = Registrar::new("wfm", HashMap::new(), [0; 16]);
         let far = t0 + Duration::from_secs(3600);
@@ -361,4 +369,41 @@ fn the_caller_is_hung_up_when_the_answer_is_never_acknowledged() {
     let fx = rig.tick(TRANSACTION_TIMEOUT.as_millis() as u64 + 100);
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), "c1");
     assert_eq!(fx.acd, [AcdInput::HungUp { call: "c1".into() }], "the engine forgets the queued call");
+}
+
+#[test]
+fn a_number_with_priority_queues_its_callers_ahead() {
+    let mut rig = Rig::new(10);
+    let (_, fx) = rig.request(&invite("300", "vip", "555", OFFER), CALLER, 0);
+    assert_eq!(fx.acd, [AcdInput::Arrive { call: "vip".into(), queue: "support".into(), priority: 5, last_agent: None }]);
+    let (_, fx) = rig.request(&in_caller_dialog("BYE", "vip", 2, "t"), CALLER, 1000);
+    assert_eq!(fx.finished[0].priority, 5);
+}
+
+#[test]
+fn a_transfer_to_an_outside_number_goes_through_the_trunk_and_is_bridged_when_answered() {
+    let mut rig = Rig::new(10);
+    let (leg, _) = connected(&mut rig);
+    let (accepted, fx) = rig.request(&from_phone("REFER", &leg, 2, "Refer-To: <sip:5551234@127.0.0.1:5060>\n", ""), PHONE, 30_000);
+    assert_eq!(accepted.unwrap().status(), Some(202));
+    assert_eq!(fx.acd, [AcdInput::Ended { agent: "1001".into(), queue: "support".into() }], "outside the queues");
+    let out = request_named(&sent(&fx), Method::Invite);
+    assert_eq!(out.start, StartLine::Request { method: Method::Invite, uri: "sip:5551234@127.0.0.1:5090".into() });
+    assert!(fx.send.iter().any(|o| o.to == "127.0.0.1:5090".parse().unwrap()));
+    assert_eq!(fx.finished[0].transfer_target.as_deref(), Some("5551234"));
+    let mut answer = phone_response(&out, 200, true);
+    answer = answer.replace(&format!("<sip:1001@{PHONE}>"), "<sip:5551234@127.0.0.1:5090>");
+    let fx = rig.response(&answer, 31_000);
+    assert!(fx.media.iter().any(|(_, m)| *m == MediaCommand::Bridge), "bridged without the engine");
+    assert!(fx.acd.is_empty());
+    // The far end hangs up: so does the caller's leg.
+    let bye = format!(
+        "BYE sip:wfm@127.0.0.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5090;branch=z9hG4bK-far\nFrom: {};tag=phone\nTo: {}\nCall-ID: {}\nCSeq: 1 BYE\nContent-Length: 0\n\n",
+        out.header("To").unwrap(),
+        out.header("From").unwrap(),
+        out.call_id()
+    );
+    let (_, fx) = rig.request(&bye, "127.0.0.1:5090", 40_000);
+    assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), "c1");
+    assert_eq!(rig.calls.active(), 0);
 }
