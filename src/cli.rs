@@ -508,7 +508,8 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&a.http).await.with_context(|| format!("--http {}", a.http))?;
         let addr = listener.local_addr()?;
         println!("wfm serving http://{addr} (data in {})", data.display());
-        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(live), api_token });
+        let recordings = Some(data.join("recordings"));
+        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(live), api_token, recordings });
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })

@@ -247,6 +247,11 @@ fn a_call_through_the_ivr_menu_is_answered_recorded_and_counted() {
     let recording = PathBuf::from(record["recording"].as_str().expect("support records"));
     let wav = std::fs::read(&recording).unwrap();
     assert!(wav.starts_with(b"RIFF") && wav.len() > 44 + 2 * 2 * 8000, "{} bytes: more than a second of stereo", wav.len());
+    // Found by call id over the API too.
+    let call_id = record["call_id"].as_str().unwrap();
+    let (status, body) = server.get_authorized(&format!("/api/v1/tenants/demo/recordings/{call_id}"));
+    assert_eq!((status, body.len() > 8000), (200, true), "the recording by call id");
+    assert_eq!(server.get_authorized("/api/v1/tenants/demo/recordings/nope").0, 404);
     let rows = stats_when(dir.path(), 1);
     let support = row(&rows, "support");
     assert_eq!((support["offered"].as_u64(), support["answered"].as_u64()), (Some(1), Some(1)));

@@ -4,7 +4,10 @@
 Usage:  python3 telephony/prompts/make.py
 
 Output: RIFF/WAVE, format tag 7 (G.711 mu-law), mono, 8000 Hz, 8 bits/sample,
-with 'fmt ' (18 bytes, cbSize=0), 'fact' and 'data' chunks.
+with 'fmt ' (18 bytes, cbSize=0), 'fact' and 'data' chunks.  Every file is
+read back and checked after writing.  The spoken queue-announcement fragments
+(ANNOUNCE below) are trimmed to ANNOUNCE_PAD of silence at each end so that
+they can be played back to back.
 
 Run-time requirements: Python 3.11 standard library, plus the external
 commands `espeak-ng` (speech; required for the spoken prompts) and,
@@ -46,6 +49,28 @@ SPOKEN = {
                   "Please hold; your call is important to us.", False),
     "busy.wav": ("Sorry, nobody can take your call now. Goodbye.", False),
     "transfer.wav": ("Please hold while we transfer your call.", False),
+}
+
+# Spoken queue announcements: short fragments played back to back, e.g.
+#   position.wav number-3.wav in-queue.wav wait.wav number-2.wav minutes.wav
+#   position.wav number-1.wav in-queue.wav less-than-a-minute.wav
+# so they are trimmed tightly (ANNOUNCE_PAD of silence at each end, no
+# trailing silence added) instead of the 80 ms + 100 ms of the prompts above.
+ANNOUNCE_PAD = 0.04  # seconds of silence kept before/after the speech
+
+NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve "
+                "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
+                "twenty").split()
+
+ANNOUNCE = {
+    "position.wav": "You are number",
+    "in-queue.wav": "in the queue.",
+    "wait.wav": "Your expected waiting time is about",
+    "minute.wav": "minute.",
+    "minutes.wav": "minutes.",
+    "less-than-a-minute.wav": "Your expected waiting time is less than a minute.",
+    **{f"number-{i}.wav": w for i, w in enumerate(NUMBER_WORDS, start=1)},
+    "more-than-twenty.wav": "more than twenty",
 }
 
 
@@ -142,6 +167,28 @@ def write_ulaw_wav(path: str, samples: list[float]) -> None:
         f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
 
 
+def check_ulaw_wav(path: str) -> float:
+    """Read a written file back; check the format; return its duration (s)."""
+    with open(path, "rb") as f:
+        b = f.read()
+    if b[:4] != b"RIFF" or b[8:12] != b"WAVE" or struct.unpack("<I", b[4:8])[0] != len(b) - 8:
+        raise RuntimeError(f"{path}: bad RIFF/WAVE header")
+    chunks, pos = {}, 12
+    while pos + 8 <= len(b):
+        cid, size = b[pos:pos + 4], struct.unpack("<I", b[pos + 4:pos + 8])[0]
+        chunks[cid] = b[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+    if pos != len(b) or set(chunks) != {b"fmt ", b"fact", b"data"}:
+        raise RuntimeError(f"{path}: unexpected chunk layout")
+    tag, ch, rate, brate, align, bits, cb = struct.unpack("<HHIIHHH", chunks[b"fmt "])
+    if (tag, ch, rate, brate, align, bits, cb) != (7, 1, RATE, RATE, 1, 8, 0):
+        raise RuntimeError(f"{path}: not mu-law/mono/{RATE} Hz/8-bit")
+    n = len(chunks[b"data"])
+    if n == 0 or struct.unpack("<I", chunks[b"fact"])[0] != n:
+        raise RuntimeError(f"{path}: empty data or fact/data length mismatch")
+    return n / RATE
+
+
 # ------------------------------------------------------------- PCM input
 
 def read_pcm16_wav(path: str) -> tuple[list[float], int]:
@@ -180,7 +227,7 @@ def resample_py(x: list[float], src: int, dst: int) -> list[float]:
     return out
 
 
-def speak(text: str, tmp: str) -> list[float]:
+def speak(text: str, tmp: str, pad: float = 0.08) -> list[float]:
     raw = os.path.join(tmp, "speech.wav")
     subprocess.run(["espeak-ng", "-v", VOICE, "-s", str(SPEED), "-p", str(PITCH),
                     "-g", str(WORD_GAP), "-w", raw, text], check=True)
@@ -194,7 +241,7 @@ def speak(text: str, tmp: str) -> list[float]:
     else:
         samples, rate = read_pcm16_wav(raw)
         samples = resample_py(samples, rate, RATE)
-    return trim(samples)
+    return trim(samples, pad=pad)
 
 
 # ----------------------------------------------------------------- music
@@ -279,10 +326,17 @@ def main() -> int:
                 s = s + silence(0.35) + beep()
             write_ulaw_wav(os.path.join(HERE, name), s + silence(0.1))
             print(f"wrote {name}")
+        for name, text in ANNOUNCE.items():
+            s = normalize(speak(text, tmp, pad=ANNOUNCE_PAD), SPEECH_PEAK_DBFS)
+            write_ulaw_wav(os.path.join(HERE, name), s)
+            print(f"wrote {name}")
     write_ulaw_wav(os.path.join(HERE, "hold-music.wav"), hold_music())
     print("wrote hold-music.wav")
     write_ulaw_wav(os.path.join(HERE, "done.wav"), done_tones())
     print("wrote done.wav")
+    for name in [*SPOKEN, *ANNOUNCE, "hold-music.wav", "done.wav"]:
+        check_ulaw_wav(os.path.join(HERE, name))
+    print(f"checked {len(SPOKEN) + len(ANNOUNCE) + 2} files")
     return 0
 
 

@@ -284,6 +284,19 @@ fn reply(request: &Message, status: u16, reason: &str) -> Message {
     request.response(status, reason, "wfm-x")
 }
 
+/// What a caller hears on entering a queue where nobody is free: the position and the expected
+/// wait spoken from the number prompts, then hold music (the last prompt, repeated).
+pub fn announcement(position: usize, expected_wait: Duration) -> Vec<String> {
+    let number = |n: u64| if (1..=20).contains(&n) { format!("number-{n}.wav") } else { "more-than-twenty.wav".to_owned() };
+    let mut prompts = vec!["queue.wav".to_owned(), "position.wav".to_owned(), number(position as u64), "in-queue.wav".to_owned()];
+    match (expected_wait.as_secs() + 30) / 60 {
+        0 => prompts.push("less-than-a-minute.wav".to_owned()),
+        minutes => prompts.extend(["wait.wav".to_owned(), number(minutes), if minutes == 1 { "minute.wav" } else { "minutes.wav" }.to_owned()]),
+    }
+    prompts.push("hold-music.wav".to_owned());
+    prompts
+}
+
 /// A file name from a Call-ID (which may hold `/`, `@` and worse).
 pub fn file_name(call_id: &str) -> String {
     call_id.chars().map(|c| if c.is_ascii_alphanumeric() || "._-@".contains(c) { c } else { '_' }).take(120).collect()
@@ -539,8 +552,7 @@ impl Calls {
             }
             Action::Announce { call, position, expected_wait } => {
                 if let Some(key) = key(call) {
-                    fx.log.push(format!("call {call}: position {position}, expected wait {} s", expected_wait.as_secs()));
-                    fx.media.push((key, MediaCommand::Play { prompts: vec!["queue.wav".into(), "hold-music.wav".into()], then: AfterPlay::Loop }));
+                    fx.media.push((key, MediaCommand::Play { prompts: announcement(*position, *expected_wait), then: AfterPlay::Loop }));
                 }
             }
             Action::Overflow { call, to, why, .. } => {

@@ -31,6 +31,8 @@ pub struct AppState {
     pub acd: Option<Arc<wfm_telephony::live::Live>>,
     /// The bearer token the live API requires.
     pub api_token: Arc<str>,
+    /// Where the ACD writes call recordings (`CALLID.wav`).
+    pub recordings: Option<std::path::PathBuf>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tenants/{tenant}/agents/{agent}/state", axum::routing::post(live::set_agent_state))
         .route("/api/v1/tenants/{tenant}/queues/live", get(live::queues_live))
         .route("/api/v1/tenants/{tenant}/events", get(live::events))
+        .route("/api/v1/tenants/{tenant}/recordings/{call}", get(live::recording))
         .with_state(state)
 }
 

@@ -98,3 +98,15 @@ pub async fn events(
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
+
+/// A call's recording by its call id (the `call_id` of its call record), as `audio/wav`.
+pub async fn recording(State(state): State<AppState>, Path((tenant, call)): Path<(String, String)>, headers: HeaderMap) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    authorise(&state, &headers)?;
+    tenant_live(&state, &tenant)?;
+    let missing = || ApiError::status(StatusCode::NOT_FOUND, Some("call"), format!("no recording of call {call}"));
+    let folder = state.recordings.as_ref().ok_or_else(missing)?;
+    let path = folder.join(format!("{}.wav", wfm_telephony::calls::file_name(&call)));
+    let bytes = tokio::fs::read(&path).await.map_err(|_| missing())?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes).into_response())
+}

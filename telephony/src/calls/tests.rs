@@ -407,3 +407,18 @@ fn a_transfer_to_an_outside_number_goes_through_the_trunk_and_is_bridged_when_an
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), "c1");
     assert_eq!(rig.calls.active(), 0);
 }
+
+#[test]
+fn the_announcement_speaks_position_and_wait_then_music() {
+    let names = |p: usize, s: u64| announcement(p, Duration::from_secs(s));
+    assert_eq!(names(3, 150), ["queue.wav", "position.wav", "number-3.wav", "in-queue.wav", "wait.wav", "number-3.wav", "minutes.wav", "hold-music.wav"]);
+    assert_eq!(names(1, 20)[4], "less-than-a-minute.wav");
+    assert_eq!(names(25, 60)[2..7], ["more-than-twenty.wav", "in-queue.wav", "wait.wav", "number-1.wav", "minute.wav"]);
+    // Every prompt it names is shipped.
+    let prompts = crate::media::audio::Prompts::shipped();
+    for (p, s) in [(1, 0), (20, 1200), (21, 99_999), (7, 90)] {
+        for name in names(p, s) {
+            assert!(prompts.contains(&name), "{name} is not shipped");
+        }
+    }
+}

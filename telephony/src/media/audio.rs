@@ -136,7 +136,43 @@ macro_rules! shipped {
 
 impl Prompts {
     pub fn shipped() -> Self {
-        let files = shipped!("main-menu.wav", "closed.wav", "voicemail.wav", "queue.wav", "hold-music.wav", "done.wav", "busy.wav", "transfer.wav");
+        let files = shipped!(
+            "main-menu.wav",
+            "closed.wav",
+            "voicemail.wav",
+            "queue.wav",
+            "hold-music.wav",
+            "done.wav",
+            "busy.wav",
+            "transfer.wav",
+            "position.wav",
+            "in-queue.wav",
+            "wait.wav",
+            "minute.wav",
+            "minutes.wav",
+            "less-than-a-minute.wav",
+            "more-than-twenty.wav",
+            "number-1.wav",
+            "number-2.wav",
+            "number-3.wav",
+            "number-4.wav",
+            "number-5.wav",
+            "number-6.wav",
+            "number-7.wav",
+            "number-8.wav",
+            "number-9.wav",
+            "number-10.wav",
+            "number-11.wav",
+            "number-12.wav",
+            "number-13.wav",
+            "number-14.wav",
+            "number-15.wav",
+            "number-16.wav",
+            "number-17.wav",
+            "number-18.wav",
+            "number-19.wav",
+            "number-20.wav"
+        );
         Self(files.into_iter().map(|(name, bytes)| (name.to_owned(), read_g711_wav(name, bytes).expect("shipped prompts are G.711 WAV").into())).collect())
     }
 
