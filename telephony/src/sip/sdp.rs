@@ -115,10 +115,10 @@ impl Media {
                     "recvonly" => direction = Direction::RecvOnly,
                     "inactive" => direction = Direction::Inactive,
                     _ => {
-                        if let Some((pt, name)) = value.strip_prefix("rtpmap:").and_then(|m| m.split_once(' ')) {
-                            if let Ok(pt) = pt.trim().parse() {
-                                rtpmap.push((pt, name.trim().to_ascii_lowercase()));
-                            }
+                        if let Some((pt, name)) = value.strip_prefix("rtpmap:").and_then(|m| m.split_once(' '))
+                            && let Ok(pt) = pt.trim().parse()
+                        {
+                            rtpmap.push((pt, name.trim().to_ascii_lowercase()));
                         }
                     }
                 },
