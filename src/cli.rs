@@ -411,6 +411,10 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
     runtime.block_on(async move {
         let sip = Arc::new(tokio::net::UdpSocket::bind(&a.sip).await.with_context(|| format!("--sip {}", a.sip))?);
         let sip_addr = sip.local_addr()?;
+        if sip_addr.ip().is_unspecified() {
+            // The address goes into Contact headers and SDP: phones must be able to reach it.
+            bail!("--sip {}: give the address phones reach (e.g. 192.168.1.10:5060), not a wildcard", a.sip);
+        }
         if !accounts.created.is_empty() {
             println!("SIP accounts created in {}:", data.join(wfm_telephony::accounts::FILE).display());
             for user in &accounts.created {
@@ -424,7 +428,13 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
         let live = Arc::new(wfm_telephony::live::Live::new("demo", engine, journal));
         let (media_events, mut media_events_rx) = tokio::sync::mpsc::unbounded_channel();
         let media = wfm_telephony::media::MediaHub::new(sip_addr.ip(), prompts, media_events);
-        let calls = wfm_telephony::calls::Calls::new(calls_config, Box::new(media.clone()), std::time::Instant::now(), chrono::Utc::now().timestamp_millis());
+        let calls = wfm_telephony::calls::Calls::new(
+            calls_config,
+            Box::new(media.clone()),
+            wfm_telephony::accounts::random_bytes()?,
+            std::time::Instant::now(),
+            chrono::Utc::now().timestamp_millis(),
+        );
         let core = wfm_telephony::sip::core::SipCore::new(registrar, concat!("wfm/", env!("CARGO_PKG_VERSION"))).with_calls(calls);
         // Records journalled before a crash go into the store first; then every second.
         let demo = TenantId::parse("demo")?;

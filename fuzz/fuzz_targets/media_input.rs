@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(media) = Media::parse(data)
         && let Ok(codec) = media.preferred()
     {
-        let ours = sdp::describe(1, 1, media.address, &[codec], sdp::answer_direction(media.direction));
+        let ours = sdp::describe(1, 1, media.address, &[codec], media.telephone_event, sdp::answer_direction(media.direction));
         let back = Media::parse(&ours).expect("our SDP parses");
         assert_eq!((back.address, back.codecs), (media.address, vec![codec]));
     }

@@ -37,7 +37,7 @@ fn endpoint(now: Instant) -> SipCore {
         voicemail_limit: Duration::from_secs(60),
         trunk: Some("127.0.0.1:5090".parse().expect("an address")),
     };
-    let calls = Calls::new(config, Box::new(CountingPorts(30000)), now, 1_800_000_000_000);
+    let calls = Calls::new(config, Box::new(CountingPorts(30000)), [0; 16], now, 1_800_000_000_000);
     SipCore::new(Registrar::new("wfm", HashMap::from([("1001".to_owned(), "pw".to_owned())]), [0; 16]), "fuzz").with_calls(calls)
 }
 

@@ -33,6 +33,8 @@ pub const T2: Duration = Duration::from_secs(4);
 pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
 /// Our INVITE to an agent is the first request of its dialog.
 const INVITE_CSEQ: u32 = 1;
+/// The payload type of telephone-events in this endpoint's offers.
+const OUR_TELEPHONE_EVENT: u8 = 101;
 
 /// What the controller needs to know of the tenant.
 pub struct Config {
@@ -95,6 +97,9 @@ struct Dialog {
     /// Where in-dialog requests go (the peer's Contact) and the address that reaches it.
     remote_target: String,
     peer: SocketAddr,
+    /// Where the peer's requests come from (a phone's registration, a caller's INVITE): those
+    /// from elsewhere are not the peer's.
+    trusted: IpAddr,
     local_cseq: u32,
     transport: &'static str,
 }
@@ -150,6 +155,7 @@ struct AgentLeg {
     state: LegState,
     remote_media: Option<Media>,
     media_opened: bool,
+    port_released: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +207,8 @@ struct Unacknowledged {
 struct Call {
     caller: Dialog,
     codec: Codec,
+    /// The caller's telephone-event payload type, if it offered one.
+    caller_event: Option<u8>,
     port: u16,
     session_id: u64,
     sdp_version: u64,
@@ -216,6 +224,8 @@ struct Call {
     dialled: String,
     caller_number: Option<String>,
     hold_since: Option<Instant>,
+    /// Prompts commanded so far: a report of prompts ended counts only for the last.
+    plays: u64,
 }
 
 /// A request this endpoint sent, retransmitted over UDP until answered.
@@ -244,7 +254,10 @@ pub struct Calls {
     /// The engine's call ids (segment ids) → the call.
     segments: HashMap<String, CallKey>,
     clients: HashMap<String, ClientTransaction>,
+    /// INVITEs of ours that failed: the ACK sent, resent to a repeated failure until Timer D.
+    completed: HashMap<String, (Vec<u8>, SocketAddr, Instant)>,
     counter: u64,
+    secret: [u8; 16],
     /// An instant and the wall clock then (ms since the epoch): records carry wall-clock times.
     anchor: (Instant, i64),
 }
@@ -303,8 +316,20 @@ pub fn file_name(call_id: &str) -> String {
 }
 
 impl Calls {
-    pub fn new(config: Config, ports: Box<dyn Ports>, now: Instant, wall_ms: i64) -> Self {
-        Self { config, ports, calls: HashMap::new(), dialogs: HashMap::new(), segments: HashMap::new(), clients: HashMap::new(), counter: 0, anchor: (now, wall_ms) }
+    /// `secret` makes this endpoint's tags and Call-IDs unguessable.
+    pub fn new(config: Config, ports: Box<dyn Ports>, secret: [u8; 16], now: Instant, wall_ms: i64) -> Self {
+        Self {
+            config,
+            ports,
+            calls: HashMap::new(),
+            dialogs: HashMap::new(),
+            segments: HashMap::new(),
+            clients: HashMap::new(),
+            completed: HashMap::new(),
+            counter: 0,
+            secret,
+            anchor: (now, wall_ms),
+        }
     }
 
     pub fn active(&self) -> usize {
@@ -316,12 +341,22 @@ impl Calls {
         self.counter
     }
 
+    /// 64 bits no peer can guess (MD5 of a secret and a counter): tags, branches and Call-IDs,
+    /// so that nobody outside a dialog can forge a request into it.
+    fn token(&mut self) -> String {
+        use md5::{Digest, Md5};
+        let mut hasher = Md5::new();
+        hasher.update(self.secret);
+        hasher.update(self.next().to_be_bytes());
+        crate::sip::digest::hex(&hasher.finalize()[..8])
+    }
+
     fn branch(&mut self) -> String {
-        format!("z9hG4bK-wfm{:x}", self.next())
+        format!("z9hG4bK-{}", self.token())
     }
 
     fn tag(&mut self) -> String {
-        format!("wfm{:x}", self.next())
+        self.token()
     }
 
     fn wall_ms(&self, t: Instant) -> i64 {
@@ -352,8 +387,15 @@ impl Calls {
     pub fn on_request(&mut self, request: &Message, from: SocketAddr, now: Instant, registrar: &Registrar, fx: &mut Effects) -> Option<Message> {
         let method = request.method()?.clone();
         let known = self.dialogs.get(request.call_id()).copied();
+        let to_tag = request.header("To").and_then(|t| param(t, "tag"));
         match (method, known) {
-            (Method::Invite, None) if request.header("To").and_then(|t| param(t, "tag")).is_none() => Some(self.new_call(request, from, now, registrar, fx)),
+            (Method::Invite, None) if to_tag.is_none() && !self.segments.contains_key(request.call_id()) => Some(self.new_call(request, from, now, registrar, fx)),
+            // A new INVITE with a Call-ID in use: a loop, or a forgery.
+            (Method::Invite, _) if to_tag.is_none() => Some(reply(request, 482, "Loop Detected")),
+            // CANCEL matches the INVITE's transaction, not the dialog (it carries no To-tag).
+            (Method::Cancel, Some(_)) => Some(reply(request, 200, "OK")),
+            (Method::Ack, Some((call, leg))) if !self.in_dialog(call, leg, request, from) => None,
+            (_, Some((call, leg))) if !self.in_dialog(call, leg, request, from) => Some(reply(request, 481, "Call/Transaction Does Not Exist")),
             (Method::Invite, Some((call, leg))) => Some(self.reinvite(call, leg, request, now, fx)),
             (Method::Ack, Some((call, None))) => {
                 if let Some(c) = self.calls.get_mut(&call) {
@@ -370,9 +412,6 @@ impl Calls {
                 }
                 Some(response)
             }
-            // The INVITE was answered at once, so a CANCEL can only cross the 200: it changes
-            // nothing (RFC 3261 §9.2) and the caller's BYE follows.
-            (Method::Cancel, Some(_)) => Some(reply(request, 200, "OK")),
             (Method::Refer, Some((call, Some(leg)))) => Some(self.transfer(call, leg, request, now, fx)),
             (Method::Refer, Some((_, None))) => Some(reply(request, 403, "Forbidden (only agents transfer)")),
             (Method::Info, Some((call, None))) => {
@@ -387,6 +426,22 @@ impl Calls {
             (Method::Bye | Method::Cancel | Method::Refer | Method::Invite | Method::Notify | Method::Info, _) => Some(reply(request, 481, "Call/Transaction Does Not Exist")),
             _ => Some(reply(request, 501, "Not Implemented").with_header("Allow", crate::sip::core::ALLOW)),
         }
+    }
+
+    /// Whether `request` belongs to the dialog its Call-ID names: our tag in `To`, from where
+    /// that peer's requests come. (The INVITE was answered at once, so a caller's CANCEL can
+    /// only cross the 200: it changes nothing, RFC 3261 §9.2, and the caller's BYE follows.)
+    fn in_dialog(&self, call: CallKey, leg: Option<u64>, request: &Message, from: SocketAddr) -> bool {
+        let Some(c) = self.calls.get(&call) else { return false };
+        let dialog = match leg {
+            None => &c.caller,
+            Some(id) => match c.legs.iter().find(|l| l.id == id) {
+                Some(l) => &l.dialog,
+                None => return false,
+            },
+        };
+        let to_tag = request.header("To").and_then(|t| param(t, "tag"));
+        to_tag == Some(dialog.local_tag.as_str()) && from.ip() == dialog.trusted
     }
 
     fn refuse(request: &Message, status: u16, reason: &str, fx: &mut Effects) -> Message {
@@ -431,11 +486,12 @@ impl Calls {
             remote_uri: bare_uri(request.header("From").unwrap_or_default()),
             remote_target: request.header("Contact").map(inner_uri).or_else(|| request.header("From").map(inner_uri)).unwrap_or_default().to_owned(),
             peer: from,
+            trusted: from.ip(),
             local_cseq: 0,
             transport: transport_of(request),
         };
         let session_id = key;
-        let body = sdp::describe(session_id, 1, SocketAddr::new(self.config.media_ip, port), &[codec], Direction::SendRecv);
+        let body = sdp::describe(session_id, 1, SocketAddr::new(self.config.media_ip, port), &[codec], media.telephone_event, Direction::SendRecv);
         let response = request
             .response(200, "OK", &local_tag)
             .with_header("Contact", format!("<sip:{dialled}@{}>", self.config.local))
@@ -447,6 +503,7 @@ impl Calls {
         let call = Call {
             caller,
             codec,
+            caller_event: media.telephone_event,
             port,
             session_id,
             sdp_version: 1,
@@ -461,6 +518,7 @@ impl Calls {
             dialled: dialled.clone(),
             caller_number: request.header("From").and_then(uri_user).map(str::to_owned),
             hold_since: None,
+            plays: 0,
         };
         self.dialogs.insert(request.call_id().to_owned(), (key, None));
         self.segments.insert(request.call_id().to_owned(), key);
@@ -469,7 +527,7 @@ impl Calls {
             let agent = request.header("From").and_then(uri_user).unwrap_or_default().to_owned();
             let state = if dialled == "*1" { AgentState::Ready } else { AgentState::NotReady { reason: "phone".into() } };
             fx.acd.push(AcdInput::State { agent, state });
-            fx.media.push((key, MediaCommand::Play { prompts: vec!["done.wav".into()], then: AfterPlay::Report }));
+            self.play(key, &["done.wav"], AfterPlay::Report, fx);
         } else {
             match self.config.flow.start(&dialled, self.local_time(now), self.ivr_now(now)) {
                 Ok((session, step)) => {
@@ -494,7 +552,7 @@ impl Calls {
             Step::Play { prompt, listen_until } => {
                 call.listen_after = listen_until.map(|t| t.saturating_sub(now.saturating_duration_since(self.anchor.0)));
                 call.listen_until = None;
-                fx.media.push((key, MediaCommand::Play { prompts: vec![prompt], then: AfterPlay::Report }));
+                self.play(key, &[prompt.as_str()], AfterPlay::Report, fx);
             }
             Step::Listen { until } => call.listen_until = Some(self.anchor.0 + until),
             Step::Done(IvrTarget::Queue(queue)) => self.enqueue(key, &queue, None, now, fx),
@@ -503,26 +561,34 @@ impl Calls {
         }
     }
 
+    /// Prompts for the caller; what played before stops, and its end will not be reported.
+    fn play(&mut self, key: CallKey, prompts: &[&str], then: AfterPlay, fx: &mut Effects) {
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.plays += 1;
+            fx.media.push((key, MediaCommand::Play { prompts: prompts.iter().map(|p| (*p).to_owned()).collect(), then }));
+        }
+    }
+
     fn enqueue(&mut self, key: CallKey, queue: &str, last_agent: Option<String>, now: Instant, fx: &mut Effects) {
         let Some(call) = self.calls.get_mut(&key) else { return };
         call.phase = Phase::Queued { queue: queue.to_owned() };
         call.listen_until = None;
         call.segment.queue = Some((queue.to_owned(), now));
-        fx.media.push((key, MediaCommand::Play { prompts: vec!["hold-music.wav".into()], then: AfterPlay::Loop }));
         fx.acd.push(AcdInput::Arrive { call: call.segment.id.clone(), queue: queue.to_owned(), priority: call.ivr.priority, last_agent });
+        self.play(key, &["hold-music.wav"], AfterPlay::Loop, fx);
     }
 
     fn voicemail(&mut self, key: CallKey, fx: &mut Effects) {
         let Some(call) = self.calls.get_mut(&key) else { return };
         call.phase = Phase::Voicemail { until: None };
-        fx.media.push((key, MediaCommand::Play { prompts: vec!["voicemail.wav".into()], then: AfterPlay::Report }));
+        self.play(key, &["voicemail.wav"], AfterPlay::Report, fx);
     }
 
     /// Plays a last prompt, then hangs up.
     fn close_with(&mut self, key: CallKey, prompt: &str, fx: &mut Effects) {
         let Some(call) = self.calls.get_mut(&key) else { return };
         call.phase = Phase::Closing;
-        fx.media.push((key, MediaCommand::Play { prompts: vec![prompt.to_owned()], then: AfterPlay::Report }));
+        self.play(key, &[prompt], AfterPlay::Report, fx);
     }
 
     /// What the engine decided.
@@ -552,7 +618,8 @@ impl Calls {
             }
             Action::Announce { call, position, expected_wait } => {
                 if let Some(key) = key(call) {
-                    fx.media.push((key, MediaCommand::Play { prompts: announcement(*position, *expected_wait), then: AfterPlay::Loop }));
+                    let prompts = announcement(*position, *expected_wait);
+                    self.play(key, &prompts.iter().map(String::as_str).collect::<Vec<_>>(), AfterPlay::Loop, fx);
                 }
             }
             Action::Overflow { call, to, why, .. } => {
@@ -603,7 +670,7 @@ impl Calls {
         let target_uri = inner_uri(&binding.contact).to_owned();
         let over_tcp = target_uri.to_ascii_lowercase().contains("transport=tcp");
         let peer = if over_tcp { binding.source } else { uri_address(&target_uri).unwrap_or(binding.source) };
-        if self.invite_leg(key, agent, false, target_uri, peer, over_tcp, now, fx).is_none() {
+        if self.invite_leg(key, agent, false, target_uri, (peer, binding.source.ip()), over_tcp, now, fx).is_none() {
             fx.acd.push(AcdInput::Declined { call: segment, agent: agent.to_owned() });
         }
     }
@@ -611,23 +678,25 @@ impl Calls {
     /// Sends the INVITE of a new leg of the call to `target_uri` at `peer`: an agent's phone, or
     /// (`external`) a number at the trunk. `None` when no media port is left.
     #[allow(clippy::too_many_arguments)]
-    fn invite_leg(&mut self, key: CallKey, callee: &str, external: bool, target_uri: String, peer: SocketAddr, over_tcp: bool, now: Instant, fx: &mut Effects) -> Option<u64> {
+    fn invite_leg(&mut self, key: CallKey, callee: &str, external: bool, target_uri: String, (peer, trusted): (SocketAddr, IpAddr), over_tcp: bool, now: Instant, fx: &mut Effects) -> Option<u64> {
         let port = self.ports.open()?;
         let id = self.next();
         let local_tag = self.tag();
         let branch = self.branch();
+        let call_id = self.token();
         let call = self.calls.get(&key)?;
         let segment = call.segment.id.clone();
         let caller = call.caller_number.clone().unwrap_or_else(|| "anonymous".into());
         let local = self.config.local;
         let mut dialog = Dialog {
-            call_id: format!("wfm-{key}-{id}@{}", local.ip()),
+            call_id: format!("{call_id}@{}", local.ip()),
             local_tag,
             remote_tag: String::new(),
             local_uri: format!("<sip:{caller}@{}>", local.ip()),
             remote_uri: format!("<sip:{callee}@{}>", peer.ip()),
             remote_target: target_uri,
             peer,
+            trusted,
             local_cseq: 0,
             transport: if over_tcp { "TCP" } else { "UDP" },
         };
@@ -645,8 +714,8 @@ impl Calls {
                 invite.headers.push(("X-WFM-IVR".into(), path));
             }
         }
-        invite.body = sdp::describe(call.session_id, 1, SocketAddr::new(self.config.media_ip, port), &[call.codec], Direction::SendRecv);
-        let leg = AgentLeg { id, agent: callee.to_owned(), external, dialog: dialog.clone(), invite: invite.clone(), invite_branch: branch, port, state: LegState::Ringing, remote_media: None, media_opened: false };
+        invite.body = sdp::describe(call.session_id, 1, SocketAddr::new(self.config.media_ip, port), &[call.codec], Some(OUR_TELEPHONE_EVENT), Direction::SendRecv);
+        let leg = AgentLeg { id, agent: callee.to_owned(), external, dialog: dialog.clone(), invite: invite.clone(), invite_branch: branch, port, state: LegState::Ringing, remote_media: None, media_opened: false, port_released: false };
         self.dialogs.insert(dialog.call_id.clone(), (key, Some(id)));
         let call = self.calls.get_mut(&key)?;
         if !external {
@@ -674,9 +743,8 @@ impl Calls {
         cancel.headers.retain(|(n, _)| matches!(n.as_str(), "Via" | "From" | "To" | "Call-ID" | "Max-Forwards"));
         cancel.headers.push(("CSeq".into(), format!("{} CANCEL", leg.dialog.local_cseq)));
         let peer = leg.dialog.peer;
-        let port = leg.port;
-        fx.media.push((key, MediaCommand::Discard { local_port: port }));
         let branch = leg.invite_branch.clone();
+        self.release_port(key, id, fx);
         // The INVITE is no longer retransmitted; its final response (487) ends it, or the time.
         if let Some(t) = self.clients.get_mut(&branch) {
             t.proceeding = true;
@@ -699,15 +767,25 @@ impl Calls {
         self.send_request(key, Some(id), &bye, peer, now, fx);
     }
 
+    /// Gives back a leg's media port if its media never opened (once: the system may hand the
+    /// number to another offer afterwards).
+    fn release_port(&mut self, key: CallKey, id: u64, fx: &mut Effects) {
+        if let Some(leg) = self.leg_mut(key, id)
+            && !leg.media_opened
+            && !std::mem::replace(&mut leg.port_released, true)
+        {
+            fx.media.push((key, MediaCommand::Discard { local_port: leg.port }));
+        }
+    }
+
     fn remove_leg(&mut self, key: CallKey, id: u64, fx: &mut Effects) {
+        self.release_port(key, id, fx);
         let Some(call) = self.calls.get_mut(&key) else { return };
         if let Some(i) = call.legs.iter().position(|l| l.id == id) {
             let leg = call.legs.remove(i);
             self.dialogs.remove(&leg.dialog.call_id);
             if leg.media_opened {
                 fx.media.push((key, MediaCommand::Close { side: Side::Agent }));
-            } else {
-                fx.media.push((key, MediaCommand::Discard { local_port: leg.port }));
             }
         }
     }
@@ -719,9 +797,13 @@ impl Calls {
         let branch = response.branch().unwrap_or_default().to_owned();
         let key = if method == Method::Cancel { format!("{branch}/CANCEL") } else { branch.clone() };
         let Some(transaction) = self.clients.get_mut(&key) else {
-            // A 2xx retransmitted because our ACK was lost: ACK again.
+            // A final answer repeated because our ACK was lost: ACK again.
             if method == Method::Invite && (200..300).contains(&status) {
                 return self.ack_again(response, fx);
+            }
+            if let Some((ack, to, _)) = self.completed.get(&key).filter(|_| method == Method::Invite && status >= 300) {
+                fx.send.push(Outgoing { to: *to, bytes: ack.clone(), retransmission: true });
+                return true;
             }
             return false;
         };
@@ -749,7 +831,9 @@ impl Calls {
             ack.headers.retain(|(n, _)| matches!(n.as_str(), "Via" | "From" | "Call-ID" | "Max-Forwards"));
             ack.headers.push(("To".into(), response.header("To").unwrap_or_default().to_owned()));
             ack.headers.push(("CSeq".into(), format!("{cseq} ACK")));
-            fx.send.push(Outgoing { to: transaction.to, bytes: ack.to_bytes(), retransmission: false });
+            let bytes = ack.to_bytes();
+            self.completed.insert(key.clone(), (bytes.clone(), transaction.to, now + TRANSACTION_TIMEOUT));
+            fx.send.push(Outgoing { to: transaction.to, bytes, retransmission: false });
         }
         let leg_alive = transaction.leg.is_some_and(|id| self.calls.get(&transaction.call).is_some_and(|c| c.legs.iter().any(|l| l.id == id)));
         match (transaction.leg, leg_alive) {
@@ -779,6 +863,7 @@ impl Calls {
             remote_uri: bare_uri(invite.header("To").unwrap_or_default()),
             remote_target: response.header("Contact").map(inner_uri).unwrap_or(uri).to_owned(),
             peer,
+            trusted: peer.ip(),
             local_cseq: cseq,
             transport: transport_of(invite),
         }
@@ -811,7 +896,8 @@ impl Calls {
             }
             leg.remote_media = Media::parse(&response.body).ok();
             let dialog = leg.dialog.clone();
-            let wanted = leg.state == LegState::Ringing && leg.remote_media.is_some();
+            let leg_was_ringing = leg.state == LegState::Ringing;
+            let wanted = leg_was_ringing && leg.remote_media.is_some();
             let (agent, external) = (leg.agent.clone(), leg.external);
             if wanted {
                 leg.state = LegState::Answered;
@@ -825,8 +911,12 @@ impl Calls {
             } else if wanted {
                 fx.acd.push(AcdInput::Answered { call: segment, agent });
             } else {
-                // Answered after we gave up on it, or with no usable media: hang it up.
+                // Answered after we gave up on it, or with no usable media: hang it up (and,
+                // when it was still wanted, let the engine move on at once).
                 self.bye_leg(key, id, now, fx);
+                if leg_was_ringing && !external {
+                    fx.acd.push(AcdInput::Declined { call: segment, agent });
+                }
             }
             return;
         }
@@ -848,7 +938,15 @@ impl Calls {
         let recorded = self.config.recorded_queues.clone();
         self.stop_ring_clock(key, now);
         let Some(call) = self.calls.get_mut(&key) else { return };
-        let Some(leg_id) = call.legs.iter().find(|l| l.agent == agent && l.state == LegState::Answered && !l.external).map(|l| l.id) else { return };
+        let Some(leg_id) = call.legs.iter().find(|l| l.agent == agent && l.state == LegState::Answered && !l.external).map(|l| l.id) else {
+            // The phone hung up between its answer and the engine's connection: the agent's
+            // call is over, and the caller waits again.
+            if let Phase::Queued { queue } = call.phase.clone() {
+                fx.acd.push(AcdInput::Ended { agent: agent.to_owned(), queue: queue.clone() });
+                self.enqueue(key, &queue, None, now, fx);
+            }
+            return;
+        };
         self.bridge_leg(key, leg_id, fx);
         let Some(call) = self.calls.get_mut(&key) else { return };
         let queue = match &call.phase {
@@ -881,30 +979,50 @@ impl Calls {
     /// A re-INVITE: from the agent, hold (sendonly/inactive) or resume; from the caller, a
     /// session refresh or new media address.
     fn reinvite(&mut self, key: CallKey, leg: Option<u64>, request: &Message, now: Instant, fx: &mut Effects) -> Message {
-        let Ok(offer) = Media::parse(&request.body) else {
-            return reply(request, 488, "Not Acceptable Here");
+        // Without an offer (a session refresh) the answer is our current description.
+        let offer = match request.body.is_empty() {
+            true => None,
+            false => match Media::parse(&request.body) {
+                Ok(offer) => Some(offer),
+                Err(e) => return reply(request, 488, "Not Acceptable Here").with_header("Warning", format!("304 wfm \"{e}\"")),
+            },
         };
         let media_ip = self.config.media_ip;
         let Some(call) = self.calls.get_mut(&key) else { return reply(request, 481, "Call/Transaction Does Not Exist") };
-        call.sdp_version += 1;
-        let (port, side) = match leg {
-            None => (call.port, Side::Caller),
-            Some(id) => match call.legs.iter().find(|l| l.id == id) {
-                Some(l) => (l.port, Side::Agent),
+        let bridged_leg = match call.phase {
+            Phase::Connected { leg, .. } | Phase::External { leg } => Some(leg),
+            _ => None,
+        };
+        let (port, side, telephone_event) = match leg {
+            None => (call.port, Side::Caller, call.caller_event),
+            Some(id) => match call.legs.iter_mut().find(|l| l.id == id) {
+                Some(l) => {
+                    if let Some(offer) = &offer {
+                        l.remote_media = Some(offer.clone());
+                    }
+                    (l.port, Side::Agent, l.remote_media.as_ref().and_then(|m| m.telephone_event))
+                }
                 None => return reply(request, 481, "Call/Transaction Does Not Exist"),
             },
         };
-        if !offer.address.ip().is_unspecified() {
-            fx.media.push((key, MediaCommand::Remote { side, remote: offer.address }));
+        // Only the leg whose media is open may move it (not one transferred away, say).
+        let media_is_this_legs = leg.is_none() || leg == bridged_leg;
+        if let Some(offer) = &offer
+            && media_is_this_legs
+        {
+            call.sdp_version += 1;
+            if !offer.address.ip().is_unspecified() {
+                fx.media.push((key, MediaCommand::Remote { side, remote: offer.address }));
+            }
         }
-        let connected = matches!(call.phase, Phase::Connected { leg: l, .. } if Some(l) == leg);
-        if connected {
+        let agent_connected = matches!(call.phase, Phase::Connected { leg: l, .. } if Some(l) == leg);
+        if let (Some(offer), true) = (&offer, agent_connected) {
             match (offer.direction.is_hold(), call.hold_since) {
                 (true, None) => {
                     call.hold_since = Some(now);
                     fx.media.push((key, MediaCommand::Unbridge));
-                    fx.media.push((key, MediaCommand::Play { prompts: vec!["hold-music.wav".into()], then: AfterPlay::Loop }));
                     fx.log.push(format!("call {}: on hold", call.segment.id));
+                    self.play(key, &["hold-music.wav"], AfterPlay::Loop, fx);
                 }
                 (false, Some(since)) => {
                     call.hold_since = None;
@@ -915,12 +1033,10 @@ impl Calls {
                 _ => {}
             }
         }
-        let body = sdp::describe(call.session_id, call.sdp_version, SocketAddr::new(media_ip, port), &[call.codec], sdp::answer_direction(offer.direction));
-        let local_tag = match leg {
-            None => call.caller.local_tag.clone(),
-            Some(_) => String::new(),
-        };
-        let response = request.response(200, "OK", &local_tag).with_header("Contact", format!("<sip:wfm@{}>", self.config.local)).with_header("Content-Type", "application/sdp");
+        let Some(call) = self.calls.get(&key) else { return reply(request, 481, "Call/Transaction Does Not Exist") };
+        let direction = offer.as_ref().map_or(Direction::SendRecv, |o| sdp::answer_direction(o.direction));
+        let body = sdp::describe(call.session_id, call.sdp_version, SocketAddr::new(media_ip, port), &[call.codec], telephone_event, direction);
+        let response = reply(request, 200, "OK").with_header("Contact", format!("<sip:wfm@{}>", self.config.local)).with_header("Content-Type", "application/sdp");
         Message { body, ..response }
     }
 
@@ -969,10 +1085,13 @@ impl Calls {
         }
         if let Some(leg) = call.legs.iter_mut().find(|l| l.id == id) {
             leg.state = LegState::TransferredAway;
-            // Its media is closed here; the agent side may soon be the next leg's.
+            // Its media is closed here (the agent side may soon be the next leg's), and its
+            // port went with it.
             leg.media_opened = false;
+            leg.port_released = true;
         }
         fx.media.push((key, MediaCommand::Unbridge));
+        fx.media.push((key, MediaCommand::StopRecording));
         fx.media.push((key, MediaCommand::Close { side: Side::Agent }));
         fx.acd.push(AcdInput::Ended { agent: agent.clone(), queue });
         fx.log.push(format!("call {}: agent {agent} transferred it to {target}", call.segment.id));
@@ -980,11 +1099,11 @@ impl Calls {
         match destination {
             Destination::Queue(queue, last_agent) => {
                 self.enqueue(key, &queue, last_agent, now, fx);
-                fx.media.push((key, MediaCommand::Play { prompts: vec!["transfer.wav".into(), "hold-music.wav".into()], then: AfterPlay::Loop }));
+                self.play(key, &["transfer.wav", "hold-music.wav"], AfterPlay::Loop, fx);
             }
             Destination::External(trunk) => {
-                fx.media.push((key, MediaCommand::Play { prompts: vec!["transfer.wav".into(), "hold-music.wav".into()], then: AfterPlay::Loop }));
-                match self.invite_leg(key, &target, true, format!("sip:{target}@{trunk}"), trunk, false, now, fx) {
+                self.play(key, &["transfer.wav", "hold-music.wav"], AfterPlay::Loop, fx);
+                match self.invite_leg(key, &target, true, format!("sip:{target}@{trunk}"), (trunk, trunk.ip()), false, now, fx) {
                     Some(leg) => {
                         if let Some(call) = self.calls.get_mut(&key) {
                             call.phase = Phase::External { leg };
@@ -1061,38 +1180,36 @@ impl Calls {
 
     /// The reason a call ends in `phase`, for its record.
     fn exit_reason(call: &Call) -> &'static str {
-        match (&call.phase, call.segment.queue.is_some()) {
-            (Phase::Connected { .. }, _) => "answered",
-            (Phase::Queued { .. }, _) => "abandoned",
-            (_, true) => "abandoned",
-            (_, false) => "not_queued",
+        match (call.segment.answered.is_some(), call.segment.queue.is_some()) {
+            (true, _) => "answered",
+            (false, true) => "abandoned",
+            (false, false) => "not_queued",
         }
     }
 
     /// The caller hung up.
     fn caller_left(&mut self, key: CallKey, now: Instant, fx: &mut Effects) {
-        let Some(call) = self.calls.get(&key) else { return };
-        match call.phase.clone() {
-            Phase::Connected { agent, queue, leg } => {
-                fx.acd.push(AcdInput::Ended { agent, queue });
-                self.bye_leg(key, leg, now, fx);
-            }
-            Phase::External { leg } if call.legs.iter().any(|l| l.id == leg && l.state == LegState::Connected) => self.bye_leg(key, leg, now, fx),
-            _ => {}
-        }
         self.finish(key, now, fx);
     }
 
-    /// An agent's leg sent BYE.
+    /// A leg other than the caller's sent BYE: the agent (or the outside number) hung up.
     fn agent_left(&mut self, key: CallKey, id: u64, now: Instant, fx: &mut Effects) {
-        let Some(call) = self.calls.get(&key) else { return };
-        match call.phase.clone() {
-            Phase::Connected { agent, queue, leg } if leg == id => {
-                fx.acd.push(AcdInput::Ended { agent, queue });
-                self.hang_up_caller(key, now, fx);
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        let bridged = match &call.phase {
+            Phase::Connected { agent, queue, leg } if *leg == id => {
+                fx.acd.push(AcdInput::Ended { agent: agent.clone(), queue: queue.clone() });
+                true
             }
-            Phase::External { leg } if leg == id => self.hang_up_caller(key, now, fx),
-            _ => self.remove_leg(key, id, fx),
+            Phase::External { leg } => *leg == id,
+            _ => false,
+        };
+        if bridged {
+            // Its leg is over; what is left is to end the caller's.
+            call.phase = Phase::Closing;
+        }
+        self.remove_leg(key, id, fx);
+        if bridged {
+            self.hang_up_caller(key, now, fx);
         }
     }
 
@@ -1107,19 +1224,35 @@ impl Calls {
         self.finish(key, now, fx);
     }
 
-    /// The call is over: its legs are ended, its media stopped and its record written.
+    /// The call is over (its caller's leg is, or is being, ended): every other leg is ended,
+    /// the engine told, the media stopped and the record written.
     fn finish(&mut self, key: CallKey, now: Instant, fx: &mut Effects) {
         let Some(call) = self.calls.get(&key) else { return };
-        if matches!(call.phase, Phase::Queued { .. }) {
-            fx.acd.push(AcdInput::HungUp { call: call.segment.id.clone() });
+        let queue = match &call.phase {
+            Phase::Queued { queue } | Phase::Connected { queue, .. } => queue.clone(),
+            _ => String::new(),
+        };
+        match &call.phase {
+            Phase::Queued { .. } => fx.acd.push(AcdInput::HungUp { call: call.segment.id.clone() }),
+            Phase::Connected { agent, .. } => fx.acd.push(AcdInput::Ended { agent: agent.clone(), queue: queue.clone() }),
+            _ => {}
         }
-        let ringing: Vec<u64> = call.legs.iter().filter(|l| l.state == LegState::Ringing).map(|l| l.id).collect();
-        let answered: Vec<u64> = call.legs.iter().filter(|l| l.state == LegState::Answered).map(|l| l.id).collect();
-        for id in ringing {
-            self.cancel_leg(key, id, now, fx);
-        }
-        for id in answered {
-            self.bye_leg(key, id, now, fx);
+        let legs: Vec<(u64, LegState, bool, String)> = call.legs.iter().map(|l| (l.id, l.state, l.external, l.agent.clone())).collect();
+        for (id, state, external, agent) in legs {
+            match state {
+                LegState::Ringing => self.cancel_leg(key, id, now, fx),
+                LegState::Connected => self.bye_leg(key, id, now, fx),
+                LegState::Answered => {
+                    // The engine took the answer (a refusal would have made it TransferredAway)
+                    // but the caller left before the connection: the agent's call is over too.
+                    if !external {
+                        fx.acd.push(AcdInput::Ended { agent, queue: queue.clone() });
+                    }
+                    self.bye_leg(key, id, now, fx);
+                }
+                LegState::Cancelling | LegState::TransferredAway => {}
+            }
+            self.release_port(key, id, fx);
         }
         let Some(call) = self.calls.get_mut(&key) else { return };
         if let Some(since) = call.hold_since.take() {
@@ -1137,7 +1270,7 @@ impl Calls {
         fx.media.push((key, MediaCommand::End));
         self.dialogs.remove(&call.caller.call_id);
         self.segments.retain(|_, k| *k != key);
-        // Dialogs of legs still closing stay until their BYE or CANCEL is answered (below).
+        // What the legs still answer (a BYE, a CANCEL) matches their transactions, not dialogs.
         for leg in &call.legs {
             self.dialogs.remove(&leg.dialog.call_id);
         }
@@ -1157,8 +1290,8 @@ impl Calls {
                     self.ivr_step(key, step, now, fx);
                 }
             }
-            MediaEvent::PromptsDone { call: key } => {
-                let Some(call) = self.calls.get_mut(&key) else { return };
+            MediaEvent::PromptsDone { call: key, play } => {
+                let Some(call) = self.calls.get_mut(&key).filter(|c| c.plays == play) else { return };
                 match call.phase {
                     Phase::Ivr => match call.listen_after.take() {
                         Some(listen) => call.listen_until = Some(now + listen),
@@ -1204,7 +1337,7 @@ impl Calls {
                 fx.log.push(format!("agent {agent}: feature code refused: {error}"));
                 let key = self.calls.iter().find(|(_, c)| c.phase == Phase::Feature && c.caller_number.as_deref() == Some(agent)).map(|(k, _)| *k);
                 if let Some(key) = key {
-                    fx.media.push((key, MediaCommand::Play { prompts: vec!["busy.wav".into()], then: AfterPlay::Report }));
+                    self.play(key, &["busy.wav"], AfterPlay::Report, fx);
                 }
             }
             AcdInput::HungUp { .. } | AcdInput::Declined { .. } | AcdInput::Ended { .. } => {}
@@ -1214,6 +1347,7 @@ impl Calls {
     /// Timers: retransmissions, transaction timeouts, unacknowledged answers, IVR silences and
     /// the voicemail limit. Call every 100 ms or so.
     pub fn tick(&mut self, now: Instant, fx: &mut Effects) {
+        self.completed.retain(|_, (_, _, until)| *until > now);
         let mut timed_out = Vec::new();
         for (key, t) in &mut self.clients {
             if t.deadline.is_some_and(|d| now >= d) {

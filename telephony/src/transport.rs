@@ -22,8 +22,11 @@ pub type Report = Box<dyn FnMut(&Event, SocketAddr) + Send>;
 
 /// TCP connections open at once, at most; more are closed on arrival.
 pub const MAX_CONNECTIONS: usize = 10_000;
-/// A TCP connection silent this long is closed (phones send keep-alives or re-register sooner).
-const IDLE: Duration = Duration::from_secs(600);
+/// A TCP connection silent this long is closed: longer than the longest registration, so a
+/// phone that re-registers in time keeps the connection its calls come on.
+const IDLE: Duration = Duration::from_secs(crate::sip::registrar::MAX_EXPIRES_S + 300);
+/// Messages queued for a TCP peer that does not read, at most; more are dropped.
+const TCP_BACKLOG: usize = 1024;
 
 /// The core, the report and the ways out, shared by the UDP task, every TCP connection and the
 /// tasks that feed the core the engine's actions, media events and the time.
@@ -32,7 +35,7 @@ pub struct Endpoint {
     report: Mutex<Report>,
     udp: Arc<UdpSocket>,
     /// Open TCP connections by peer: messages for that peer go on its connection.
-    tcp: Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>,
+    tcp: Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>,
     live: Option<Arc<Live>>,
     media: Option<Arc<MediaHub>>,
 }
@@ -104,8 +107,9 @@ impl Endpoint {
         match connection {
             // TCP is reliable: what the timers resend is for UDP.
             Some(_) if out.retransmission => {}
+            // A peer that does not read its connection loses what does not fit.
             Some(connection) => {
-                let _ = connection.send(out.bytes);
+                let _ = connection.try_send(out.bytes);
             }
             // A full socket buffer drops the datagram as the network might; timers resend.
             None => {
@@ -222,7 +226,7 @@ pub async fn serve_tcp(listener: TcpListener, endpoint: Arc<Endpoint>) -> std::i
 /// goes back on it.
 async fn connection(stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint) {
     let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (tx, mut outgoing) = mpsc::channel::<Vec<u8>>(TCP_BACKLOG);
     lock(&endpoint.tcp).insert(peer, tx);
     let writing = tokio::spawn(async move {
         while let Some(bytes) = outgoing.recv().await {

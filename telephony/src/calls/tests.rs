@@ -78,7 +78,7 @@ impl Rig {
         let far = t0 + Duration::from_secs(3600);
         registrar.bind("1001", "<sip:1001@127.0.0.1:5071>", PHONE.parse().unwrap(), far);
         registrar.bind("1002", "<sip:1002@127.0.0.1:5072>", "127.0.0.1:5072".parse().unwrap(), far);
-        Self { calls: Calls::new(config, Box::new(CountingPorts(30000)), t0, 1_800_000_000_000), registrar, t0 }
+        Self { calls: Calls::new(config, Box::new(CountingPorts(30000)), [9; 16], t0, 1_800_000_000_000), registrar, t0 }
     }
 
     fn at(&self, ms: u64) -> Instant {
@@ -274,7 +274,7 @@ fn the_ivr_menu_takes_a_digit_after_its_prompt_and_the_path_travels_with_the_cal
     assert!(fx.media.iter().any(|(_, m)| *m == MediaCommand::Play { prompts: vec!["main-menu.wav".into()], then: AfterPlay::Report }));
     assert!(fx.acd.is_empty());
     let key = fx.media[0].0;
-    rig.media(MediaEvent::PromptsDone { call: key }, 7000);
+    rig.media(MediaEvent::PromptsDone { call: key, play: 1 }, 7000);
     assert!(rig.tick(11_000).media.is_empty(), "the menu listens 5 s after its prompt");
     let fx = rig.media(MediaEvent::Digit { call: key, key: '2' }, 11_500);
     assert_eq!(fx.acd, [AcdInput::Arrive { call: "c1".into(), queue: "billing".into(), priority: 0, last_agent: None }]);
@@ -287,10 +287,14 @@ fn silence_in_the_menu_retries_then_fails_over() {
     let mut rig = Rig::new(10);
     let (_, fx) = rig.request(&invite("100", "c1", "555", OFFER), CALLER, 0);
     let key = fx.media[0].0;
-    rig.media(MediaEvent::PromptsDone { call: key }, 7000);
+    rig.media(MediaEvent::PromptsDone { call: key, play: 1 }, 7000);
     let fx = rig.tick(12_100);
     assert!(fx.media.iter().any(|(_, m)| matches!(m, MediaCommand::Play { prompts, .. } if prompts == &["main-menu.wav"])), "the prompt again");
-    rig.media(MediaEvent::PromptsDone { call: key }, 19_000);
+    // A late report of the first prompt's end does not start the second's listening.
+    rig.media(MediaEvent::PromptsDone { call: key, play: 1 }, 12_200);
+    let fx = rig.tick(18_000);
+    assert!(fx.media.is_empty() && !sent(&fx).iter().any(|m| m.method() == Some(&Method::Bye)), "still playing the second prompt");
+    rig.media(MediaEvent::PromptsDone { call: key, play: 2 }, 19_000);
     let fx = rig.tick(24_100);
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), "c1", "on_fail = hangup");
     assert_eq!(fx.finished[0].exit_reason, "not_queued");
@@ -357,7 +361,7 @@ fn feature_codes_set_the_agent_state_and_hang_up_after_the_tone() {
     assert_eq!(ok.unwrap().status(), Some(200));
     assert_eq!(fx.acd, [AcdInput::State { agent: "1001".into(), state: AgentState::NotReady { reason: "phone".into() } }]);
     let key = fx.media[0].0;
-    let fx = rig.media(MediaEvent::PromptsDone { call: key }, 400);
+    let fx = rig.media(MediaEvent::PromptsDone { call: key, play: 1 }, 400);
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), "f1");
     assert!(fx.finished.is_empty(), "a feature code is no call record");
 }
@@ -374,9 +378,9 @@ fn the_caller_is_hung_up_when_the_answer_is_never_acknowledged() {
 #[test]
 fn a_number_with_priority_queues_its_callers_ahead() {
     let mut rig = Rig::new(10);
-    let (_, fx) = rig.request(&invite("300", "vip", "555", OFFER), CALLER, 0);
+    let (ok, fx) = rig.request(&invite("300", "vip", "555", OFFER), CALLER, 0);
     assert_eq!(fx.acd, [AcdInput::Arrive { call: "vip".into(), queue: "support".into(), priority: 5, last_agent: None }]);
-    let (_, fx) = rig.request(&in_caller_dialog("BYE", "vip", 2, "t"), CALLER, 1000);
+    let (_, fx) = rig.request(&in_caller_dialog("BYE", "vip", 2, &tag(&ok.unwrap(), "To")), CALLER, 1000);
     assert_eq!(fx.finished[0].priority, 5);
 }
 
@@ -421,4 +425,32 @@ fn the_announcement_speaks_position_and_wait_then_music() {
             assert!(prompts.contains(&name), "{name} is not shipped");
         }
     }
+}
+
+#[test]
+fn requests_from_outside_a_dialog_are_refused() {
+    let mut rig = Rig::new(10);
+    let (ok, _) = rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);
+    let to_tag = tag(&ok.unwrap(), "To");
+    let status = |rig: &mut Rig, text: &str, from: &str| rig.request(text, from, 100).0.unwrap().status().unwrap();
+    assert_eq!(status(&mut rig, &in_caller_dialog("BYE", "c1", 2, "guessed"), CALLER), 481, "a wrong tag");
+    assert_eq!(status(&mut rig, &in_caller_dialog("BYE", "c1", 2, &to_tag), "127.0.0.66:5080"), 481, "from elsewhere");
+    assert_eq!(status(&mut rig, &invite("200", "c1", "666", OFFER), CALLER), 482, "a second INVITE with the Call-ID");
+    assert_eq!(rig.calls.active(), 1);
+    assert_eq!(status(&mut rig, &in_caller_dialog("BYE", "c1", 2, &to_tag), CALLER), 200);
+    assert_eq!(rig.calls.active(), 0);
+}
+
+#[test]
+fn the_caller_leaving_between_the_answer_and_the_connection_ends_the_agents_call() {
+    let mut rig = Rig::new(10);
+    let (ok, _) = rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);
+    let to_tag = tag(&ok.unwrap(), "To");
+    let leg = sent(&rig.action(Action::Ring { call: "c1".into(), agents: vec!["1001".into()] }, 100)).remove(0);
+    rig.response(&phone_response(&leg, 200, true), 500);
+    // The engine has the agent on the call; its Connect has not come yet.
+    let (_, fx) = rig.request(&in_caller_dialog("BYE", "c1", 2, &to_tag), CALLER, 600);
+    assert!(fx.acd.contains(&AcdInput::Ended { agent: "1001".into(), queue: "support".into() }), "{:?}", fx.acd);
+    assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), leg.call_id());
+    assert!(rig.action(Action::Connect { call: "c1".into(), agent: "1001".into(), waited: Duration::ZERO }, 700).send.is_empty());
 }

@@ -210,7 +210,8 @@ pub struct WavWriter {
 
 impl WavWriter {
     pub fn create(path: &Path, channels: u16) -> std::io::Result<Self> {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        // Never over another recording (a Call-ID used twice): that one stays whole.
+        let mut file = std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).create_new(true).open(path)?);
         let rate = 8000u32;
         let block = 2 * channels;
         let mut header = Vec::with_capacity(44);

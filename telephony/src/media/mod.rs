@@ -53,8 +53,11 @@ pub enum MediaCommand {
     Bridge,
     /// Stop relaying (hold, or the agent left).
     Unbridge,
-    /// Record what arrives from now on (caller left, agent right) into this WAV file.
+    /// Record what arrives from now on (caller left, agent right) into this WAV file (a
+    /// recording under way is finished first).
     Record { path: PathBuf },
+    /// Finish the recording under way (the call goes on: a transfer).
+    StopRecording,
     Close { side: Side },
     /// The call is over: sockets closed, the recording finished.
     End,
@@ -63,7 +66,8 @@ pub enum MediaCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
     Digit { call: CallKey, key: char },
-    PromptsDone { call: CallKey },
+    /// The prompts of the `play`-th Play command (counted from 1) ended.
+    PromptsDone { call: CallKey, play: u64 },
 }
 
 /// What a call's task is sent: a leg's socket, taken from the bound ones, or a command.
@@ -176,6 +180,8 @@ struct CallMedia {
     agent: Option<Leg>,
     bridged: bool,
     playing: Option<Playing>,
+    /// Play commands so far.
+    plays: u64,
     digits: DtmfReader,
     recording: Option<(Recording, WavWriter, PathBuf)>,
     started: Instant,
@@ -218,16 +224,21 @@ impl CallMedia {
                     })
                     .collect();
                 self.playing = Some(Playing { queue, position: 0, then });
+                self.plays += 1;
             }
             MediaCommand::Bridge => {
                 self.bridged = true;
                 self.playing = None;
             }
             MediaCommand::Unbridge => self.bridged = false,
-            MediaCommand::Record { path } => match WavWriter::create(&path, 2) {
-                Ok(writer) => self.recording = Some((Recording::default(), writer, path)),
-                Err(e) => eprintln!("media: call {}: cannot record to {}: {e}", self.call, path.display()),
-            },
+            MediaCommand::Record { path } => {
+                self.finish();
+                match WavWriter::create(&path, 2) {
+                    Ok(writer) => self.recording = Some((Recording::default(), writer, path)),
+                    Err(e) => eprintln!("media: call {}: cannot record to {}: {e}", self.call, path.display()),
+                }
+            }
+            MediaCommand::StopRecording => self.finish(),
             MediaCommand::Close { side } => *self.leg(side) = None,
             MediaCommand::Open { .. } | MediaCommand::Discard { .. } | MediaCommand::End => {}
         }
@@ -265,7 +276,7 @@ impl CallMedia {
         }
         if done {
             self.playing = None;
-            let _ = self.hub.events.send(MediaEvent::PromptsDone { call: self.call });
+            let _ = self.hub.events.send(MediaEvent::PromptsDone { call: self.call, play: self.plays });
         }
     }
 
@@ -333,6 +344,7 @@ async fn run_call(hub: Arc<MediaHub>, call: CallKey, mut commands: mpsc::Unbound
         agent: None,
         bridged: false,
         playing: None,
+        plays: 0,
         digits: DtmfReader::default(),
         recording: None,
         started: Instant::now(),

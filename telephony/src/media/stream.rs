@@ -26,11 +26,14 @@ pub struct Outbound {
     marker: bool,
 }
 
+/// A relayed source: its SSRC, and where its timestamps and sequence numbers start in ours.
 #[derive(Debug, Clone, Copy)]
 struct Source {
     ssrc: u32,
     first_in: u32,
     first_out: u32,
+    first_sequence_in: u16,
+    first_sequence_out: u16,
 }
 
 impl Outbound {
@@ -43,10 +46,15 @@ impl Outbound {
         self.codec
     }
 
-    fn header(&mut self, payload_type: u8, timestamp: u32) -> Header {
-        let header = Header { version: 2, marker: std::mem::take(&mut self.marker), payload_type, sequence_number: self.sequence, timestamp, ssrc: self.ssrc, ..Default::default() };
-        self.sequence = self.sequence.wrapping_add(1);
-        self.timestamp = timestamp;
+    /// Our header for a packet numbered `sequence`; the stream carries on after the highest
+    /// sequence number and timestamp sent.
+    fn header(&mut self, payload_type: u8, sequence: u16, timestamp: u32) -> Header {
+        let header = Header { version: 2, marker: std::mem::take(&mut self.marker), payload_type, sequence_number: sequence, timestamp, ssrc: self.ssrc, ..Default::default() };
+        // A late (reordered) packet keeps its place and does not move the stream back.
+        if sequence.wrapping_sub(self.sequence) < 0x8000 {
+            self.sequence = sequence.wrapping_add(1);
+            self.timestamp = timestamp;
+        }
         header
     }
 
@@ -57,7 +65,7 @@ impl Outbound {
         }
         let payload: Vec<u8> = samples.iter().map(|&s| super::audio::encode(self.codec, s)).collect();
         let timestamp = self.timestamp.wrapping_add(SAMPLES_PER_PACKET);
-        let header = self.header(self.codec.payload_type(), timestamp);
+        let header = self.header(self.codec.payload_type(), self.sequence, timestamp);
         Packet { header, payload: payload.into() }.marshal().map(|b| b.to_vec()).unwrap_or_default()
     }
 
@@ -76,15 +84,23 @@ impl Outbound {
             Some(s) if s.ssrc == packet.header.ssrc => s,
             _ => {
                 // A new source (or the end of a prompt): carry on from our last timestamp.
-                let s = Source { ssrc: packet.header.ssrc, first_in: packet.header.timestamp, first_out: self.timestamp.wrapping_add(SAMPLES_PER_PACKET) };
+                let s = Source {
+                    ssrc: packet.header.ssrc,
+                    first_in: packet.header.timestamp,
+                    first_out: self.timestamp.wrapping_add(SAMPLES_PER_PACKET),
+                    first_sequence_in: packet.header.sequence_number,
+                    first_sequence_out: self.sequence,
+                };
                 self.source = Some(s);
                 self.marker = true;
                 s
             }
         };
+        // Both mapped from where the source started: gaps (losses) and order stay as they came.
         let timestamp = source.first_out.wrapping_add(packet.header.timestamp.wrapping_sub(source.first_in));
+        let sequence = source.first_sequence_out.wrapping_add(packet.header.sequence_number.wrapping_sub(source.first_sequence_in));
         let marker = packet.header.marker;
-        let mut header = self.header(payload_type, timestamp);
+        let mut header = self.header(payload_type, sequence, timestamp);
         header.marker |= marker;
         Packet { header, payload: packet.payload.clone() }.marshal().ok().map(|b| b.to_vec())
     }
@@ -213,6 +229,19 @@ mod tests {
         let again = parse(&out.own(&[0; 160]));
         let other = parse(&out.relay(&packet(99, 1, 7, 0, &[3; 160]), Codec::Pcmu, None).unwrap());
         assert_eq!(other.header.timestamp, again.header.timestamp.wrapping_add(160));
+    }
+
+    #[test]
+    fn losses_and_reordering_are_passed_on_not_hidden() {
+        let mut out = Outbound::new(42, Codec::Pcmu, None);
+        let first = parse(&out.relay(&packet(7, 100, 1000, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
+        let after_loss = parse(&out.relay(&packet(7, 102, 1320, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
+        let late = parse(&out.relay(&packet(7, 101, 1160, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
+        assert_eq!(after_loss.header.sequence_number, first.header.sequence_number.wrapping_add(2), "a gap stays a gap");
+        assert_eq!((late.header.sequence_number, late.header.timestamp), (first.header.sequence_number.wrapping_add(1), first.header.timestamp.wrapping_add(160)));
+        let prompt = parse(&out.own(&[0; 160]));
+        assert_eq!(prompt.header.sequence_number, after_loss.header.sequence_number.wrapping_add(1), "our own audio goes on after the highest");
+        assert_eq!(prompt.header.timestamp, after_loss.header.timestamp.wrapping_add(160));
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub enum Event {
 
 pub struct SipCore {
     registrar: Registrar,
-    /// (branch, method) → (response sent, when it may be forgotten).
-    transactions: HashMap<(String, String), (Vec<u8>, Instant)>,
+    /// (branch, method, sender) → (response sent, when it may be forgotten).
+    transactions: HashMap<(String, String, SocketAddr), (Vec<u8>, Instant)>,
     tags: u64,
     server: String,
     calls: Option<Calls>,
@@ -113,7 +113,8 @@ impl SipCore {
             let matched = self.calls.as_mut().is_some_and(|calls| calls.on_response(&message, now, fx));
             return if matched { Event::Response } else { Event::StrayResponse };
         };
-        let key = message.branch().map(|b| (b.to_owned(), method.as_str().to_owned()));
+        // The sender is part of the key: two peers may pick the same branch.
+        let key = message.branch().map(|b| (b.to_owned(), method.as_str().to_owned(), from));
         if let Some((cached, _)) = key.as_ref().and_then(|k| self.transactions.get(k)).filter(|(_, until)| *until > now) {
             fx.send.push(Outgoing { to: from, bytes: cached.clone(), retransmission: true });
             return Event::Retransmission;
@@ -123,7 +124,8 @@ impl SipCore {
         // The response goes before what handling the request sends (a REFER's 202 before its NOTIFY).
         let first_send = fx.send.len();
         let (response, registration) = match method {
-            _ if message.header("Max-Forwards").is_some_and(|v| v.trim() == "0") => (message.response(483, "Too Many Hops", &tag), None),
+            // An ACK is never answered, not even this way.
+            _ if *method != Method::Ack && message.header("Max-Forwards").is_some_and(|v| v.trim() == "0") => (message.response(483, "Too Many Hops", &tag), None),
             Method::Register => {
                 let (response, outcome) = self.registrar.register(&message, from, now, &tag);
                 (response, Some(outcome))
@@ -153,7 +155,7 @@ impl SipCore {
         event
     }
 
-    fn remember(&mut self, key: (String, String), response: Vec<u8>, now: Instant) {
+    fn remember(&mut self, key: (String, String, SocketAddr), response: Vec<u8>, now: Instant) {
         if self.transactions.len() >= MAX_TRANSACTIONS {
             self.transactions.retain(|_, (_, until)| *until > now);
             if self.transactions.len() >= MAX_TRANSACTIONS {

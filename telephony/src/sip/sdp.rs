@@ -87,12 +87,14 @@ impl Media {
         let mut direction = Direction::SendRecv;
         let mut in_audio = false;
         let mut seen_audio = false;
+        let mut seen_media = false;
         for line in text.lines() {
             let line = line.trim_end();
             let Some((kind, value)) = line.split_once('=') else { continue };
             match kind {
                 "m" => {
                     // Only the first audio stream counts; others (video) are left alone.
+                    seen_media = true;
                     in_audio = !seen_audio && value.starts_with("audio ");
                     if in_audio {
                         seen_audio = true;
@@ -103,13 +105,13 @@ impl Media {
                 }
                 "c" => {
                     let address = value.split_whitespace().nth(2).and_then(|a| a.split('/').next()).and_then(|a| a.parse().ok());
-                    if seen_audio && in_audio {
+                    if in_audio {
                         media_address = address;
-                    } else if !seen_audio {
+                    } else if !seen_media {
                         session_address = address;
                     }
                 }
-                "a" if in_audio || !seen_audio => match value {
+                "a" if in_audio || !seen_media => match value {
                     "sendrecv" => direction = Direction::SendRecv,
                     "sendonly" => direction = Direction::SendOnly,
                     "recvonly" => direction = Direction::RecvOnly,
@@ -152,12 +154,13 @@ impl Media {
     }
 }
 
-/// This side's SDP: one audio stream at `address`, the given codecs, telephone-events as
-/// payload type 101, and a direction. `version` goes up each time a dialog's SDP changes.
-pub fn describe(session_id: u64, version: u64, address: SocketAddr, codecs: &[Codec], direction: Direction) -> Vec<u8> {
+/// This side's SDP: one audio stream at `address`, the given codecs, telephone-events with the
+/// payload type given (an answer repeats the offer's, RFC 3264 §6.1; none when it had none), and
+/// a direction. `version` goes up each time a dialog's SDP changes.
+pub fn describe(session_id: u64, version: u64, address: SocketAddr, codecs: &[Codec], telephone_event: Option<u8>, direction: Direction) -> Vec<u8> {
     let ip = address.ip();
     let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
-    let formats: Vec<String> = codecs.iter().map(|c| c.payload_type().to_string()).chain(["101".to_owned()]).collect();
+    let formats: Vec<String> = codecs.iter().map(|c| c.payload_type().to_string()).chain(telephone_event.map(|pt| pt.to_string())).collect();
     let mut sdp = format!(
         "v=0\r\no=wfm {session_id} {version} IN {family} {ip}\r\ns=wfm\r\nc=IN {family} {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP {}\r\n",
         address.port(),
@@ -166,7 +169,10 @@ pub fn describe(session_id: u64, version: u64, address: SocketAddr, codecs: &[Co
     for codec in codecs {
         sdp.push_str(&format!("a=rtpmap:{} {}/8000\r\n", codec.payload_type(), codec.name()));
     }
-    sdp.push_str("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n");
+    if let Some(pt) = telephone_event {
+        sdp.push_str(&format!("a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-16\r\n"));
+    }
+    sdp.push_str("a=ptime:20\r\n");
     sdp.push_str(&format!("a={}\r\n", direction.attribute()));
     sdp.into_bytes()
 }
@@ -213,8 +219,18 @@ mod tests {
     #[test]
     fn our_description_reads_back() {
         let address: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        let sdp = describe(7, 2, address, &[Codec::Pcmu], Direction::RecvOnly);
+        let sdp = describe(7, 2, address, &[Codec::Pcmu], Some(96), Direction::RecvOnly);
         let m = Media::parse(&sdp).unwrap();
-        assert_eq!((m.address, m.codecs, m.telephone_event, m.direction), (address, vec![Codec::Pcmu], Some(101), Direction::RecvOnly));
+        assert_eq!((m.address, m.codecs, m.telephone_event, m.direction), (address, vec![Codec::Pcmu], Some(96), Direction::RecvOnly));
+        let without = Media::parse(&describe(7, 2, address, &[Codec::Pcma], None, Direction::SendRecv)).unwrap();
+        assert_eq!((without.codecs, without.telephone_event), (vec![Codec::Pcma], None));
+    }
+
+    #[test]
+    fn a_video_stream_first_does_not_speak_for_the_audio() {
+        let offer = "v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\nc=IN IP4 10.0.0.9\r\na=sendonly\r\n\
+                     m=audio 6000 RTP/AVP 0\r\nc=IN IP4 10.0.0.1\r\n";
+        let m = Media::parse(offer.as_bytes()).unwrap();
+        assert_eq!((m.address, m.direction), ("10.0.0.1:6000".parse().unwrap(), Direction::SendRecv));
     }
 }
