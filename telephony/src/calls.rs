@@ -1290,6 +1290,19 @@ impl Calls {
                     self.ivr_step(key, step, now, fx);
                 }
             }
+            MediaEvent::Silent { call: key, side } => {
+                let Some(call) = self.calls.get(&key) else { return };
+                fx.log.push(format!("call {}: no RTP from the {side:?} leg for {} s: taken for gone", call.segment.id, crate::media::SILENCE_LIMIT.as_secs()));
+                match (side, call.phase.clone()) {
+                    (Side::Caller, _) => self.hang_up_caller(key, now, fx),
+                    // An agent holding the call may send nothing (`inactive`): not a silence.
+                    (Side::Agent, Phase::Connected { leg, .. } | Phase::External { leg }) if call.hold_since.is_none() => {
+                        self.bye_leg(key, leg, now, fx);
+                        self.agent_left(key, leg, now, fx);
+                    }
+                    _ => {}
+                }
+            }
             MediaEvent::PromptsDone { call: key, play } => {
                 let Some(call) = self.calls.get_mut(&key).filter(|c| c.plays == play) else { return };
                 match call.phase {

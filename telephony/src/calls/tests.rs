@@ -454,3 +454,16 @@ fn the_caller_leaving_between_the_answer_and_the_connection_ends_the_agents_call
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), leg.call_id());
     assert!(rig.action(Action::Connect { call: "c1".into(), agent: "1001".into(), waited: Duration::ZERO }, 700).send.is_empty());
 }
+
+#[test]
+fn a_silent_leg_ends_the_call() {
+    let mut rig = Rig::new(10);
+    let (leg, _) = connected(&mut rig);
+    let key = *rig.calls.calls.keys().next().unwrap();
+    let fx = rig.media(MediaEvent::Silent { call: key, side: Side::Agent }, 70_000);
+    let byes: Vec<String> = sent(&fx).iter().filter(|m| m.method() == Some(&Method::Bye)).map(|m| m.call_id().to_owned()).collect();
+    assert_eq!(byes, [leg.call_id().to_owned(), "c1".to_owned()], "both legs hung up");
+    assert_eq!(fx.acd, [AcdInput::Ended { agent: "1001".into(), queue: "support".into() }]);
+    assert_eq!(fx.finished[0].exit_reason, "answered");
+    assert_eq!(rig.calls.active(), 0);
+}

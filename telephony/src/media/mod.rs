@@ -63,9 +63,15 @@ pub enum MediaCommand {
     End,
 }
 
+/// A leg from which no RTP came for this long is taken for gone (a phone that crashed, a
+/// caller whose network went): its call would otherwise never end.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
     Digit { call: CallKey, key: char },
+    /// No RTP from this leg for [`SILENCE_LIMIT`] (reported once per silence).
+    Silent { call: CallKey, side: Side },
     /// The prompts of the `play`-th Play command (counted from 1) ended.
     PromptsDone { call: CallKey, play: u64 },
 }
@@ -162,6 +168,9 @@ impl MediaHub {
 struct Leg {
     socket: UdpSocket,
     remote: SocketAddr,
+    /// When the peer was last heard (or the leg opened), and whether its silence was reported.
+    heard: Instant,
+    silence_reported: bool,
     codec: Codec,
     telephone_event: Option<u8>,
     outbound: Outbound,
@@ -202,7 +211,7 @@ impl CallMedia {
             Err(e) => return eprintln!("media: call {}: {e}", self.call),
         };
         let seed = crate::accounts::random_bytes::<8>().map(u64::from_le_bytes).unwrap_or(self.call.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        *self.leg(side) = Some(Leg { socket, remote, codec, telephone_event, outbound: Outbound::new(seed, codec, telephone_event) });
+        *self.leg(side) = Some(Leg { socket, remote, heard: Instant::now(), silence_reported: false, codec, telephone_event, outbound: Outbound::new(seed, codec, telephone_event) });
     }
 
     fn apply(&mut self, command: MediaCommand) {
@@ -293,6 +302,8 @@ impl CallMedia {
         if from.ip() != this.remote.ip() {
             return;
         }
+        this.heard = Instant::now();
+        this.silence_reported = false;
         let is_event = Some(packet.header.payload_type) == this.telephone_event;
         if side == Side::Caller
             && is_event
@@ -315,6 +326,19 @@ impl CallMedia {
                     eprintln!("media: call {}: recording {} failed: {e}", self.call, path.display());
                     self.recording = None;
                 }
+            }
+        }
+    }
+
+    /// Reports legs silent for too long.
+    fn watch(&mut self) {
+        for (side, leg) in [(Side::Caller, &mut self.caller), (Side::Agent, &mut self.agent)] {
+            if let Some(leg) = leg
+                && !leg.silence_reported
+                && leg.heard.elapsed() >= SILENCE_LIMIT
+            {
+                leg.silence_reported = true;
+                let _ = self.hub.events.send(MediaEvent::Silent { call: self.call, side });
             }
         }
     }
@@ -352,6 +376,7 @@ async fn run_call(hub: Arc<MediaHub>, call: CallKey, mut commands: mpsc::Unbound
     };
     let mut clock = tokio::time::interval(Duration::from_millis(20));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut watch = tokio::time::interval(Duration::from_secs(5));
     let (mut from_caller, mut from_agent) = (vec![0u8; 2048], vec![0u8; 2048]);
     loop {
         tokio::select! {
@@ -371,6 +396,7 @@ async fn run_call(hub: Arc<MediaHub>, call: CallKey, mut commands: mpsc::Unbound
                 }
             }
             _ = clock.tick(), if media.playing.is_some() => media.tick().await,
+            _ = watch.tick() => media.watch(),
         }
     }
     media.finish();
