@@ -4,10 +4,8 @@
 //! for what was read parses back to it.
 
 use libfuzzer_sys::fuzz_target;
-use rtp::packet::Packet;
-use webrtc_util::marshal::Unmarshal;
 use wfm_telephony::media::audio::read_g711_wav;
-use wfm_telephony::media::stream::{DtmfReader, Outbound, Recording};
+use wfm_telephony::media::stream::{self, DtmfReader, Outbound, Recording};
 use wfm_telephony::sip::sdp::{self, Codec, Media};
 
 fuzz_target!(|data: &[u8]| {
@@ -18,11 +16,11 @@ fuzz_target!(|data: &[u8]| {
         let back = Media::parse(&ours).expect("our SDP parses");
         assert_eq!((back.address, back.codecs), (media.address, vec![codec]));
     }
-    if let Ok(packet) = Packet::unmarshal(&mut &data[..]) {
+    if let Some(packet) = stream::parse(data) {
         let _ = DtmfReader::default().read(&packet);
         let mut out = Outbound::new(7, Codec::Pcmu, Some(101));
         if let Some(bytes) = out.relay(&packet, Codec::Pcmu, Some(packet.header.payload_type)) {
-            Packet::unmarshal(&mut &bytes[..]).expect("a relayed packet parses");
+            stream::parse(&bytes).expect("a relayed packet parses");
         }
         let mut recording = Recording::default();
         recording.add(0, &packet, Codec::Pcmu, 8000);

@@ -9,7 +9,6 @@ pub mod stream;
 
 use crate::sip::sdp::Codec;
 use audio::{Prompts, WavWriter};
-use rtp::packet::Packet;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -19,7 +18,6 @@ use std::time::{Duration, Instant};
 use stream::{DtmfReader, Outbound, Recording, SAMPLES_PER_PACKET};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use webrtc_util::marshal::Unmarshal;
 
 /// A call, as the controller numbers them.
 pub type CallKey = u64;
@@ -291,7 +289,7 @@ impl CallMedia {
 
     /// A packet arrived on `side`'s socket.
     async fn received(&mut self, side: Side, bytes: &[u8], from: SocketAddr) {
-        let Ok(packet) = Packet::unmarshal(&mut &bytes[..]) else { return };
+        let Some(packet) = stream::parse(bytes) else { return };
         let now = self.sample_now();
         let (this, other) = match side {
             Side::Caller => (&mut self.caller, &mut self.agent),

@@ -6,7 +6,7 @@ use crate::sip::sdp::Codec;
 use rtp::header::Header;
 use rtp::packet::Packet;
 use std::collections::VecDeque;
-use webrtc_util::marshal::Marshal;
+use webrtc_util::marshal::{Marshal, Unmarshal};
 
 /// 20 ms of 8 kHz audio: one packet.
 pub const SAMPLES_PER_PACKET: u32 = 160;
@@ -106,6 +106,26 @@ impl Outbound {
     }
 }
 
+/// Reads an RTP packet from the network, or `None`. A header extension (RFC 3550 §5.3.1,
+/// RFC 8285) is skipped: nothing here uses one, and the `rtp` crate's reader of extension
+/// elements panics on elements longer than their block (found by fuzzing), so it never sees one.
+pub fn parse(bytes: &[u8]) -> Option<Packet> {
+    if bytes.len() < 12 || bytes[0] >> 6 != 2 {
+        return None;
+    }
+    let header_end = 12 + 4 * (bytes[0] & 0x0f) as usize;
+    if bytes[0] & 0x10 == 0 {
+        return Packet::unmarshal(&mut &bytes[..]).ok();
+    }
+    let block = bytes.get(header_end + 2..header_end + 4)?;
+    let extension_end = header_end + 4 + 4 * u16::from_be_bytes([block[0], block[1]]) as usize;
+    let mut without = Vec::with_capacity(bytes.len());
+    without.extend_from_slice(&bytes[..header_end]);
+    without.extend_from_slice(bytes.get(extension_end..)?);
+    without[0] &= !0x10;
+    Packet::unmarshal(&mut &without[..]).ok()
+}
+
 /// The key of an RFC 4733 event code (0–15), if it is one.
 pub fn dtmf_key(event: u8) -> Option<char> {
     b"0123456789*#ABCD".get(event as usize).map(|&b| b as char)
@@ -199,22 +219,21 @@ impl Recording {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use webrtc_util::marshal::Unmarshal;
 
     fn packet(ssrc: u32, sequence: u16, timestamp: u32, payload_type: u8, payload: &[u8]) -> Packet {
         Packet { header: Header { version: 2, payload_type, sequence_number: sequence, timestamp, ssrc, ..Default::default() }, payload: payload.to_vec().into() }
     }
 
-    fn parse(bytes: &[u8]) -> Packet {
-        Packet::unmarshal(&mut &bytes[..]).unwrap()
+    fn reparse(bytes: &[u8]) -> Packet {
+        parse(bytes).unwrap()
     }
 
     #[test]
     fn relayed_audio_continues_our_stream() {
         let mut out = Outbound::new(0x1234_5678_9abc_def0, Codec::Pcmu, Some(101));
-        let prompt = parse(&out.own(&[0; 160]));
-        let first = parse(&out.relay(&packet(77, 9000, 500_000, 0, &[1; 160]), Codec::Pcmu, Some(96)).unwrap());
-        let second = parse(&out.relay(&packet(77, 9001, 500_160, 0, &[2; 160]), Codec::Pcmu, Some(96)).unwrap());
+        let prompt = reparse(&out.own(&[0; 160]));
+        let first = reparse(&out.relay(&packet(77, 9000, 500_000, 0, &[1; 160]), Codec::Pcmu, Some(96)).unwrap());
+        let second = reparse(&out.relay(&packet(77, 9001, 500_160, 0, &[2; 160]), Codec::Pcmu, Some(96)).unwrap());
         assert_eq!(first.header.ssrc, prompt.header.ssrc, "one SSRC toward the leg");
         assert_eq!(first.header.sequence_number, prompt.header.sequence_number.wrapping_add(1));
         assert_eq!(first.header.timestamp, prompt.header.timestamp.wrapping_add(160));
@@ -222,24 +241,38 @@ mod tests {
         assert!(first.header.marker && !second.header.marker, "a new source starts a talk spurt");
         assert_eq!(&second.payload[..], &[2; 160]);
         // The other leg's telephone-event type (96) becomes this leg's (101); PCMA is not ours.
-        let event = parse(&out.relay(&packet(77, 9002, 500_320, 96, &[1, 0x80, 0, 160]), Codec::Pcmu, Some(96)).unwrap());
+        let event = reparse(&out.relay(&packet(77, 9002, 500_320, 96, &[1, 0x80, 0, 160]), Codec::Pcmu, Some(96)).unwrap());
         assert_eq!(event.header.payload_type, 101);
         assert!(out.relay(&packet(77, 9003, 500_480, 8, &[0; 160]), Codec::Pcma, Some(96)).is_none());
         // A new source after the prompt again is rebased, so the timestamps never jump back.
-        let again = parse(&out.own(&[0; 160]));
-        let other = parse(&out.relay(&packet(99, 1, 7, 0, &[3; 160]), Codec::Pcmu, None).unwrap());
+        let again = reparse(&out.own(&[0; 160]));
+        let other = reparse(&out.relay(&packet(99, 1, 7, 0, &[3; 160]), Codec::Pcmu, None).unwrap());
         assert_eq!(other.header.timestamp, again.header.timestamp.wrapping_add(160));
+    }
+
+    #[test]
+    fn packets_with_header_extensions_are_read_without_them_and_bad_ones_refused() {
+        // Found by fuzzing: a one-byte extension element longer than its block.
+        let crash = b"RI\xb2F=\x1d\x1a=WA\x00\x00\x00\x00\x00\x00\x00\x00\xc5\x04\x10\x00\x00\x01\x00\x00\x00\xe7\xff\xff\xff\x04\xff\x0a";
+        assert!(parse(crash).is_none());
+        let mut with = vec![0x90, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7];
+        with.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 0xff, 0, 0]);
+        with.extend_from_slice(&[0x55; 160]);
+        let packet = parse(&with).unwrap();
+        assert_eq!((packet.header.extension, packet.header.ssrc, packet.payload.len()), (false, 7, 160));
+        assert!(parse(&with[..14]).is_none(), "cut inside the extension");
+        assert!(parse(&[0x80; 11]).is_none() && parse(&[0x40; 20]).is_none(), "short, or not version 2");
     }
 
     #[test]
     fn losses_and_reordering_are_passed_on_not_hidden() {
         let mut out = Outbound::new(42, Codec::Pcmu, None);
-        let first = parse(&out.relay(&packet(7, 100, 1000, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
-        let after_loss = parse(&out.relay(&packet(7, 102, 1320, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
-        let late = parse(&out.relay(&packet(7, 101, 1160, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
+        let first = reparse(&out.relay(&packet(7, 100, 1000, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
+        let after_loss = reparse(&out.relay(&packet(7, 102, 1320, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
+        let late = reparse(&out.relay(&packet(7, 101, 1160, 0, &[0; 160]), Codec::Pcmu, None).unwrap());
         assert_eq!(after_loss.header.sequence_number, first.header.sequence_number.wrapping_add(2), "a gap stays a gap");
         assert_eq!((late.header.sequence_number, late.header.timestamp), (first.header.sequence_number.wrapping_add(1), first.header.timestamp.wrapping_add(160)));
-        let prompt = parse(&out.own(&[0; 160]));
+        let prompt = reparse(&out.own(&[0; 160]));
         assert_eq!(prompt.header.sequence_number, after_loss.header.sequence_number.wrapping_add(1), "our own audio goes on after the highest");
         assert_eq!(prompt.header.timestamp, after_loss.header.timestamp.wrapping_add(160));
     }
