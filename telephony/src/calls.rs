@@ -33,6 +33,8 @@ pub const T2: Duration = Duration::from_secs(4);
 pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
 /// Our INVITE to an agent is the first request of its dialog.
 const INVITE_CSEQ: u32 = 1;
+/// Caller numbers whose last agent is remembered, at most.
+const MAX_REMEMBERED_CALLERS: usize = 100_000;
 /// The payload type of telephone-events in this endpoint's offers.
 const OUR_TELEPHONE_EVENT: u8 = 101;
 
@@ -254,6 +256,8 @@ pub struct Calls {
     /// The engine's call ids (segment ids) → the call.
     segments: HashMap<String, CallKey>,
     clients: HashMap<String, ClientTransaction>,
+    /// Each caller number's last agent, for last-agent routing.
+    last_agents: HashMap<String, String>,
     /// INVITEs of ours that failed: the ACK sent, resent to a repeated failure until Timer D.
     completed: HashMap<String, (Vec<u8>, SocketAddr, Instant)>,
     counter: u64,
@@ -326,6 +330,7 @@ impl Calls {
             segments: HashMap::new(),
             clients: HashMap::new(),
             completed: HashMap::new(),
+            last_agents: HashMap::new(),
             counter: 0,
             secret,
             anchor: (now, wall_ms),
@@ -569,8 +574,11 @@ impl Calls {
         }
     }
 
-    fn enqueue(&mut self, key: CallKey, queue: &str, last_agent: Option<String>, now: Instant, fx: &mut Effects) {
+    /// Queues the call; `wanted` is an agent to ring first when free (a transfer to them), else
+    /// the agent who last served this caller's number, if any (last-agent routing).
+    fn enqueue(&mut self, key: CallKey, queue: &str, wanted: Option<String>, now: Instant, fx: &mut Effects) {
         let Some(call) = self.calls.get_mut(&key) else { return };
+        let last_agent = wanted.or_else(|| call.caller_number.as_ref().and_then(|n| self.last_agents.get(n)).cloned());
         call.phase = Phase::Queued { queue: queue.to_owned() };
         call.listen_until = None;
         call.segment.queue = Some((queue.to_owned(), now));
@@ -960,6 +968,13 @@ impl Calls {
         }
         call.segment.answered = Some(now);
         call.segment.agent = Some(agent.to_owned());
+        if let Some(number) = call.caller_number.clone() {
+            // A bound on memory: forgetting everyone now and then costs only a preference.
+            if self.last_agents.len() >= MAX_REMEMBERED_CALLERS {
+                self.last_agents.clear();
+            }
+            self.last_agents.insert(number, agent.to_owned());
+        }
         call.phase = Phase::Connected { agent: agent.to_owned(), queue, leg: leg_id };
         fx.log.push(format!("call {} connected to agent {agent}", call.segment.id));
     }

@@ -467,3 +467,14 @@ fn a_silent_leg_ends_the_call() {
     assert_eq!(fx.finished[0].exit_reason, "answered");
     assert_eq!(rig.calls.active(), 0);
 }
+
+#[test]
+fn a_caller_who_calls_again_is_routed_to_their_last_agent() {
+    let mut rig = Rig::new(10);
+    let (leg, _) = connected(&mut rig);
+    rig.request(&from_phone("BYE", &leg, 2, "", ""), PHONE, 10_000);
+    let (_, fx) = rig.request(&invite("200", "c2", "555", OFFER), CALLER, 20_000);
+    assert_eq!(fx.acd, [AcdInput::Arrive { call: "c2".into(), queue: "support".into(), priority: 0, last_agent: Some("1001".into()) }]);
+    let (_, fx) = rig.request(&invite("200", "c3", "777", OFFER), CALLER, 20_000);
+    assert_eq!(fx.acd, [AcdInput::Arrive { call: "c3".into(), queue: "support".into(), priority: 0, last_agent: None }], "a new caller");
+}
