@@ -69,6 +69,7 @@ ANNOUNCE = {
     "minute.wav": "minute.",
     "minutes.wav": "minutes.",
     "less-than-a-minute.wav": "Your expected waiting time is less than a minute.",
+    "more-than-twenty-minutes.wav": "Your expected waiting time is more than twenty minutes.",
     **{f"number-{i}.wav": w for i, w in enumerate(NUMBER_WORDS, start=1)},
     "more-than-twenty.wav": "more than twenty",
 }

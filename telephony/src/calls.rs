@@ -308,7 +308,8 @@ pub fn announcement(position: usize, expected_wait: Duration) -> Vec<String> {
     let mut prompts = vec!["queue.wav".to_owned(), "position.wav".to_owned(), number(position as u64), "in-queue.wav".to_owned()];
     match (expected_wait.as_secs() + 30) / 60 {
         0 => prompts.push("less-than-a-minute.wav".to_owned()),
-        minutes => prompts.extend(["wait.wav".to_owned(), number(minutes), if minutes == 1 { "minute.wav" } else { "minutes.wav" }.to_owned()]),
+        minutes @ 1..=20 => prompts.extend(["wait.wav".to_owned(), number(minutes), if minutes == 1 { "minute.wav" } else { "minutes.wav" }.to_owned()]),
+        _ => prompts.push("more-than-twenty-minutes.wav".to_owned()),
     }
     prompts.push("hold-music.wav".to_owned());
     prompts

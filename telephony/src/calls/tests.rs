@@ -418,6 +418,7 @@ fn the_announcement_speaks_position_and_wait_then_music() {
     assert_eq!(names(3, 150), ["queue.wav", "position.wav", "number-3.wav", "in-queue.wav", "wait.wav", "number-3.wav", "minutes.wav", "hold-music.wav"]);
     assert_eq!(names(1, 20)[4], "less-than-a-minute.wav");
     assert_eq!(names(25, 60)[2..7], ["more-than-twenty.wav", "in-queue.wav", "wait.wav", "number-1.wav", "minute.wav"]);
+    assert_eq!(names(2, 1800)[4..], ["more-than-twenty-minutes.wav", "hold-music.wav"]);
     // Every prompt it names is shipped.
     let prompts = crate::media::audio::Prompts::shipped();
     for (p, s) in [(1, 0), (20, 1200), (21, 99_999), (7, 90)] {

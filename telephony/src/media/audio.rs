@@ -151,6 +151,7 @@ impl Prompts {
             "minute.wav",
             "minutes.wav",
             "less-than-a-minute.wav",
+            "more-than-twenty-minutes.wav",
             "more-than-twenty.wav",
             "number-1.wav",
             "number-2.wav",
