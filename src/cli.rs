@@ -401,8 +401,8 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
     }
     let engine = match &a.acd {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("--acd {}", path.display()))?;
-            wfm_telephony::acd::config::parse(&path.display().to_string(), &text)?
+            let (name, text) = read_config("--acd", path)?;
+            wfm_telephony::acd::config::parse(&name, &text)?
         }
         None => wfm_telephony::acd::demo(),
     };
@@ -525,6 +525,12 @@ fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
     })
 }
 
+/// A tenant's configuration file given as `flag`: its name for error messages, and its text.
+fn read_config(flag: &str, path: &Path) -> Result<(String, String)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{flag} {}", path.display()))?;
+    Ok((path.display().to_string(), text))
+}
+
 /// The call controller's view of the demo tenant: its IVR, queues, agents and where
 /// recordings and voicemail go.
 fn calls_config(
@@ -543,8 +549,8 @@ fn calls_config(
     let queues = engine.queue_configs();
     let flow = match &a.ivr {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("--ivr {}", path.display()))?;
-            wfm_telephony::ivr::Flow::parse(&path.display().to_string(), &text)?
+            let (name, text) = read_config("--ivr", path)?;
+            wfm_telephony::ivr::Flow::parse(&name, &text)?
         }
         None => wfm_telephony::ivr::Flow::demo(),
     };

@@ -943,8 +943,6 @@ impl Calls {
     }
 
     fn connect(&mut self, key: CallKey, agent: &str, now: Instant, fx: &mut Effects) {
-        let recordings = self.config.recordings.clone();
-        let recorded = self.config.recorded_queues.clone();
         self.stop_ring_clock(key, now);
         let Some(call) = self.calls.get_mut(&key) else { return };
         let Some(leg_id) = call.legs.iter().find(|l| l.agent == agent && l.state == LegState::Answered && !l.external).map(|l| l.id) else {
@@ -962,8 +960,8 @@ impl Calls {
             Phase::Queued { queue } => queue.clone(),
             _ => String::new(),
         };
-        if recorded.contains(&queue) {
-            let path = recordings.join(format!("{}.wav", file_name(&call.segment.id)));
+        if self.config.recorded_queues.contains(&queue) {
+            let path = self.config.recordings.join(format!("{}.wav", file_name(&call.segment.id)));
             call.segment.recording = Some(path.display().to_string());
             fx.media.push((key, MediaCommand::Record { path }));
         }
@@ -1285,7 +1283,8 @@ impl Calls {
         let call = self.calls.remove(&key).expect("found above");
         fx.media.push((key, MediaCommand::End));
         self.dialogs.remove(&call.caller.call_id);
-        self.segments.retain(|_, k| *k != key);
+        // Earlier segments' ids went as they ended; the current one is the last.
+        self.segments.remove(&call.segment.id);
         // What the legs still answer (a BYE, a CANCEL) matches their transactions, not dialogs.
         for leg in &call.legs {
             self.dialogs.remove(&leg.dialog.call_id);

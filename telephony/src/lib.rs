@@ -33,3 +33,10 @@ pub mod live;
 pub mod media;
 pub mod sip;
 pub mod transport;
+
+/// Locks `m` even if a thread panicked holding it: every lock here guards state changed one
+/// whole input (a message, an action, a call's entry) at a time, so what a panic left is still
+/// a state between two inputs, and refusing all later work would be worse.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

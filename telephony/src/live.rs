@@ -4,6 +4,7 @@
 use crate::acd::{state_name, AcdError, Action, AgentState, Engine, QueueLive};
 use crate::calls::AcdInput;
 use crate::journal::{CallSegment, ClosedPeriod, Entry, Journal};
+use crate::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -45,20 +46,19 @@ impl Live {
     /// Every action from now on (rings, connections, overflows), in order, for the calls.
     pub fn actions(&self) -> mpsc::UnboundedReceiver<Action> {
         let (tx, rx) = mpsc::unbounded_channel();
-        *self.actions.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        *lock(&self.actions) = Some(tx);
         rx
     }
 
     /// Carries out what the call controller asks of the engine.
     pub fn apply(&self, input: &AcdInput) -> Result<(), AcdError> {
-        let actions = actions_of;
         match input {
-            AcdInput::Arrive { call, queue, priority, last_agent } => self.with(|e, now| e.call_arrives(call, queue, *priority, last_agent.as_deref(), now), actions),
-            AcdInput::HungUp { call } => self.with(|e, now| e.caller_hung_up(call, now), actions),
-            AcdInput::Answered { call, agent } => self.with(|e, now| e.answered(call, agent, now), actions),
-            AcdInput::Declined { call, agent } => self.with(|e, now| e.declined(call, agent, now), actions),
-            AcdInput::Ended { agent, queue } => self.with(|e, now| e.call_ended(agent, queue, now), actions),
-            AcdInput::State { agent, state } => self.with(|e, now| e.request_state(agent, state.clone(), now), actions),
+            AcdInput::Arrive { call, queue, priority, last_agent } => self.with(|e, now| e.call_arrives(call, queue, *priority, last_agent.as_deref(), now), actions_of),
+            AcdInput::HungUp { call } => self.with(|e, now| e.caller_hung_up(call, now), actions_of),
+            AcdInput::Answered { call, agent } => self.with(|e, now| e.answered(call, agent, now), actions_of),
+            AcdInput::Declined { call, agent } => self.with(|e, now| e.declined(call, agent, now), actions_of),
+            AcdInput::Ended { agent, queue } => self.with(|e, now| e.call_ended(agent, queue, now), actions_of),
+            AcdInput::State { agent, state } => self.with(|e, now| e.request_state(agent, state.clone(), now), actions_of),
         }
         .map(drop)
     }
@@ -66,7 +66,7 @@ impl Live {
     /// Journals finished calls (safe after the next [`Live::sync`]) and tells the wallboard.
     pub fn record_calls(&self, calls: &[CallSegment]) {
         let entries: Vec<Entry> = calls.iter().cloned().map(Entry::Call).collect();
-        if let Err(e) = self.journal.lock().unwrap_or_else(|p| p.into_inner()).append(&entries) {
+        if let Err(e) = lock(&self.journal).append(&entries) {
             eprintln!("acd: the call journal could not be written: {e}");
         }
         for call in calls {
@@ -84,11 +84,11 @@ impl Live {
     fn with<T>(&self, f: impl FnOnce(&mut Engine, std::time::Duration) -> T, actions: impl Fn(&T) -> &[Action]) -> T {
         // A panic while holding the lock leaves the engine as it was between two inputs:
         // carry on with it rather than fail every later request.
-        let mut engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut engine = lock(&self.engine);
         let result = f(&mut engine, self.started.elapsed());
         let at_ms = now_ms();
         let mut closed = Vec::new();
-        let mut open = self.open_periods.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = lock(&self.open_periods);
         for action in actions(&result) {
             if let Action::StateChanged { agent, state } = action
                 && let Some((previous, since)) = open.insert(agent.clone(), (state.clone(), at_ms))
@@ -102,11 +102,11 @@ impl Live {
             }
             // Nobody listening is fine: the event is for wallboards that are.
             let _ = self.events.send(event_json(&self.tenant, action, at_ms as u64).to_string());
-            if let Some(sink) = self.actions.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some(sink) = lock(&self.actions).as_ref() {
                 let _ = sink.send(action.clone());
             }
         }
-        if let Err(e) = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).append(&closed) {
+        if let Err(e) = lock(&self.journal).append(&closed) {
             // The state changed in memory but its record is not safe: say so loudly; the next
             // successful write carries on.
             eprintln!("acd: the state journal could not be written: {e}");
@@ -116,13 +116,13 @@ impl Live {
 
     /// Makes what was journalled safe on disk; call before acknowledging what journalled it.
     pub fn sync(&self) {
-        if let Err(e) = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).sync() {
+        if let Err(e) = lock(&self.journal).sync() {
             eprintln!("acd: the journal could not be synced: {e}");
         }
     }
 
     fn read<T>(&self, f: impl FnOnce(&Engine, std::time::Duration) -> T) -> T {
-        let engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let engine = lock(&self.engine);
         f(&engine, self.started.elapsed())
     }
 

@@ -11,7 +11,8 @@ use crate::sip::message::frame_len;
 use crate::sip::registrar::Registration;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::lock;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -38,12 +39,6 @@ pub struct Endpoint {
     tcp: Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>,
     live: Option<Arc<Live>>,
     media: Option<Arc<MediaHub>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A poisoned lock means a handler panicked between two inputs: the state is still a state
-    // between two inputs, so carry on.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Endpoint {
@@ -136,41 +131,31 @@ impl Endpoint {
         self.flush(Vec::new());
     }
 
-    /// The calls' timers; call every 50 ms or so.
-    pub fn tick_calls(&self, local: SocketAddr) {
-        let out = self.step(
+    /// A step driven from inside (a timer, the engine, the media layer), not by a message.
+    fn drive(&self, f: impl FnOnce(&mut SipCore, &mut Effects, Instant), local: SocketAddr) -> Vec<Outgoing> {
+        self.step(
             |core, fx, now| {
-                core.tick_calls(now, fx);
+                f(core, fx, now);
                 None
             },
             local,
-        );
+        )
+    }
+
+    /// The calls' timers; call every 50 ms or so.
+    pub fn tick_calls(&self, local: SocketAddr) {
+        let out = self.drive(|core, fx, now| core.tick_calls(now, fx), local);
         self.flush(out);
     }
 
     /// The engine's actions, in order; those that came together share one journal sync.
     pub fn on_actions(&self, actions: &[crate::acd::Action], local: SocketAddr) {
-        let mut out = Vec::new();
-        for action in actions {
-            out.extend(self.step(
-                |core, fx, now| {
-                    core.on_action(action, now, fx);
-                    None
-                },
-                local,
-            ));
-        }
+        let out = actions.iter().flat_map(|action| self.drive(|core, fx, now| core.on_action(action, now, fx), local)).collect();
         self.flush(out);
     }
 
     pub fn on_media(&self, event: &MediaEvent, local: SocketAddr) {
-        let out = self.step(
-            |core, fx, now| {
-                core.on_media(event, now, fx);
-                None
-            },
-            local,
-        );
+        let out = self.drive(|core, fx, now| core.on_media(event, now, fx), local);
         self.flush(out);
     }
 }

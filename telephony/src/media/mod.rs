@@ -7,6 +7,7 @@
 pub mod audio;
 pub mod stream;
 
+use crate::lock;
 use crate::sip::sdp::Codec;
 use audio::{Prompts, WavWriter};
 use std::collections::{HashMap, VecDeque};
@@ -99,11 +100,6 @@ pub struct MediaCounters {
     pub calls: usize,
     pub relayed: u64,
     pub played: u64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A task that panicked holding the lock left the maps whole (each change is one call).
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl MediaHub {
