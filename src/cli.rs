@@ -3,12 +3,11 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use wfm_analytics::import::{self, BadLines};
 use wfm_analytics::stats::{self, ServiceLevelRule, StatsQuery};
-use wfm_analytics::{Store, StoreError};
+use wfm_analytics::Store;
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
-use wfm_web::{ImportRun, OpsDb};
+use wfm_ops::{ImportRun, OpsDb};
 
 use crate::{planning, rostering};
 
@@ -27,8 +26,10 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the suite: HTTP API (and later SIP) over the data directory. The default command.
+    /// Run the suite: HTTP API and the ACD of every tenant over the data directory. The default command.
     Serve(ServeArgs),
+    /// Tenants and users: `wfm admin tenant add|suspend|resume|list|quota`, `wfm admin user add|list|password`.
+    Admin(crate::admin::AdminArgs),
     /// Generate realistic history: store, agents.csv, calendar.csv and an example rules.toml.
     Generate(GenerateArgs),
     /// Import call records (canonical CSV or Asterisk queue_log) into the store.
@@ -56,35 +57,49 @@ enum Command {
     FillGap(rostering::FillGapArgs),
 }
 
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ServeArgs {
     /// Address of the HTTP server.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    http: String,
+    pub(crate) http: String,
     /// Address of the SIP endpoint (UDP) agents' phones register with.
     #[arg(long, default_value = "127.0.0.1:5060")]
-    sip: String,
+    pub(crate) sip: String,
     /// SIP password of every demo agent (1001–1010), instead of those kept in DATA/sip-accounts.toml.
     #[arg(long)]
-    demo_agent_password: Option<String>,
+    pub(crate) demo_agent_password: Option<String>,
     /// Days of demo history generated on first start, when the store is empty (0: none).
     #[arg(long, default_value_t = 28)]
-    demo_days: u32,
+    pub(crate) demo_days: u32,
     /// Calls at once; INVITEs beyond are refused with 503.
     #[arg(long, default_value_t = 2000)]
-    max_calls: usize,
+    pub(crate) max_calls: usize,
     /// The demo tenant's queues and agents (TOML, see docs/telephony.md) instead of the built-in ones.
     #[arg(long)]
-    acd: Option<PathBuf>,
+    pub(crate) acd: Option<PathBuf>,
     /// The demo tenant's IVR flow (TOML, see docs/telephony.md) instead of the built-in one.
     #[arg(long)]
-    ivr: Option<PathBuf>,
+    pub(crate) ivr: Option<PathBuf>,
     /// A SIP gateway (IP:PORT) through which agents transfer callers to outside numbers.
     #[arg(long)]
-    trunk: Option<std::net::SocketAddr>,
+    pub(crate) trunk: Option<std::net::SocketAddr>,
+    /// The password of every demo user (admin, demo-admin, planner, supervisor, manager and the
+    /// agents 1001–1010), when `wfm serve` creates them on a database without users; generated
+    /// and printed otherwise.
+    #[arg(long)]
+    pub(crate) demo_password: Option<String>,
+    /// The tenant that registrations and calls naming no tenant's domain or number go to.
+    #[arg(long, default_value = "demo")]
+    pub(crate) sip_default_tenant: String,
+    /// A browser session ends after this many seconds without a request.
+    #[arg(long, default_value_t = 1800)]
+    pub(crate) session_idle_s: u64,
+    /// Marks the session cookie `Secure` (when a TLS proxy is in front).
+    #[arg(long)]
+    pub(crate) secure_cookies: bool,
     /// Record no call, whatever the queues say (load tests).
     #[arg(long)]
-    no_recordings: bool,
+    pub(crate) no_recordings: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -213,7 +228,8 @@ pub fn run(args: Args) -> Result<()> {
     // No subcommand means `wfm serve` with its defaults.
     let command = args.command.unwrap_or_else(|| Args::parse_from(["wfm", "serve"]).command.expect("serve parses"));
     match command {
-        Command::Serve(a) => serve(&data, database, a),
+        Command::Serve(a) => crate::serve::serve(&data, database, a),
+        Command::Admin(a) => crate::admin::run(&data, database, a),
         Command::Generate(a) => generate(a),
         Command::Import(a) => import_files(&data, database, a),
         Command::Stats(a) => print_stats(&data, a),
@@ -312,7 +328,19 @@ fn import_files(data: &Path, database: Option<String>, a: ImportArgs) -> Result<
         };
         let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
         let run = import_run(&tenant, started_at, format, files.join(";"), &report, skipped.len(), elapsed);
-        block_on(async { OpsDb::connect(&url).await?.record_import(&run).await })??;
+        let (id, name) = (tenant.clone(), tenant.to_string());
+        block_on(async move {
+            let db = OpsDb::connect(&url).await?;
+            // A tenant first seen in an import gets its row, as `wfm admin tenant add` would make.
+            if db.tenant(id.as_str()).await?.is_none() {
+                match db.add_tenant(&wfm_ops::Tenant::new(id, &name, zone, wfm_ops::Language::English)?).await {
+                    Ok(()) | Err(wfm_ops::OpsError::Exists(_)) => {}
+                    Err(e) => return Err(anyhow::Error::from(e)),
+                }
+            }
+            db.record_import(&run).await?;
+            Ok(())
+        })??;
     }
     eprint!("{notes}");
     eprintln!(
@@ -376,313 +404,7 @@ fn compact(data: &Path, a: CompactArgs) -> Result<()> {
     Ok(())
 }
 
-fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
-    let store = Store::create_or_open(&data.join("store"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let url = database.unwrap_or_else(|| OpsDb::sqlite_url(data));
-    let db = runtime.block_on(OpsDb::connect(&url))?;
-    if a.demo_days > 0 && store.tenants()?.is_empty() {
-        let started_at = chrono::Utc::now();
-        let start = started_at.date_naive() - chrono::Duration::days(a.demo_days as i64);
-        eprintln!("empty store: generating {} days of demo history for tenant `demo` …", a.demo_days);
-        let began = std::time::Instant::now();
-        let config = wfm_datasets::GeneratorConfig::standard(start, a.demo_days, 42, 1, 2, 3000.0)?;
-        let report = wfm_datasets::generate(&config, data)?;
-        eprintln!("  {} calls, {} agents", report.calls, report.agents);
-        let appended = wfm_analytics::AppendReport {
-            calls_written: report.calls as usize,
-            states_written: report.agent_state_periods as usize,
-            ..Default::default()
-        };
-        let tenant = TenantId::parse("demo")?;
-        let what = format!("wfm generate --days {} --seed 42", a.demo_days);
-        let run = import_run(&tenant, started_at, "generated", what, &appended, 0, began.elapsed().as_secs_f64());
-        runtime.block_on(db.record_import(&run))?;
-    }
-    let engine = match &a.acd {
-        Some(path) => {
-            let (name, text) = read_config("--acd", path)?;
-            wfm_telephony::acd::config::parse(&name, &text)?
-        }
-        None => wfm_telephony::acd::demo(),
-    };
-    let accounts = wfm_telephony::accounts::load_or_create(data, a.demo_agent_password.as_deref(), &engine.agent_ids())?;
-    let prompts = wfm_telephony::media::audio::Prompts::with_folder(&data.join("prompts"))?;
-    runtime.block_on(async move {
-        let sip = Arc::new(tokio::net::UdpSocket::bind(&a.sip).await.with_context(|| format!("--sip {}", a.sip))?);
-        let sip_addr = sip.local_addr()?;
-        if sip_addr.ip().is_unspecified() {
-            // The address goes into Contact headers and SDP: phones must be able to reach it.
-            bail!("--sip {}: give the address phones reach (e.g. 192.168.1.10:5060), not a wildcard", a.sip);
-        }
-        if !accounts.created.is_empty() {
-            println!("SIP accounts created in {}:", data.join(wfm_telephony::accounts::FILE).display());
-            for user in &accounts.created {
-                println!("  {user}  {}", accounts.passwords[user]);
-            }
-        }
-        let registrar = wfm_telephony::sip::registrar::Registrar::new("wfm", accounts.by_user(), wfm_telephony::accounts::random_bytes()?);
-        let journal = wfm_telephony::journal::Journal::open(&data.join("acd-journal.jsonl")).context("the ACD's state journal")?;
-        let zone = TenantZone::parse("Europe/Warsaw")?;
-        let calls_config = calls_config(data, &engine, &prompts, sip_addr, zone, &a)?;
-        let live = Arc::new(wfm_telephony::live::Live::new("demo", engine, journal));
-        let (media_events, mut media_events_rx) = tokio::sync::mpsc::unbounded_channel();
-        let media = wfm_telephony::media::MediaHub::new(sip_addr.ip(), prompts, media_events);
-        let calls = wfm_telephony::calls::Calls::new(
-            calls_config,
-            Box::new(media.clone()),
-            wfm_telephony::accounts::random_bytes()?,
-            std::time::Instant::now(),
-            chrono::Utc::now().timestamp_millis(),
-        );
-        let core = wfm_telephony::sip::core::SipCore::new(registrar, concat!("wfm/", env!("CARGO_PKG_VERSION"))).with_calls(calls);
-        // Records journalled before a crash go into the store first; then every second.
-        let demo = TenantId::parse("demo")?;
-        if let Err(StoreError::UnknownTenant(_)) = store.tenant_zone(&demo) {
-            store.ensure_tenant(&demo, zone)?;
-        }
-        let store = Arc::new(store);
-        journal_to_store(&live, &store, &demo)?;
-        let (recording, recording_store) = (live.clone(), store.clone());
-        tokio::spawn(async move {
-            let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                every_second.tick().await;
-                let (live, store, tenant) = (recording.clone(), recording_store.clone(), demo.clone());
-                match tokio::task::spawn_blocking(move || journal_to_store(&live, &store, &tenant)).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => eprintln!("acd: records not yet in the store (kept in the journal): {e:#}"),
-                    Err(e) => eprintln!("acd: the store writer failed: {e}"),
-                }
-            }
-        });
-        // TCP on the same address as UDP (the port the system chose, when asked for 0).
-        let sip_tcp = tokio::net::TcpListener::bind(sip_addr).await.with_context(|| format!("--sip {sip_addr} (TCP)"))?;
-        let endpoint = wfm_telephony::transport::Endpoint::new(core, Box::new(sip_events(live.clone())), sip, Some(live.clone()), Some(media.clone()));
-        let udp_endpoint = endpoint.clone();
-        tokio::spawn(async move {
-            if let Err(e) = wfm_telephony::transport::serve_udp(udp_endpoint).await {
-                eprintln!("sip: the UDP socket failed: {e}");
-            }
-        });
-        let tcp_endpoint = endpoint.clone();
-        tokio::spawn(async move {
-            if let Err(e) = wfm_telephony::transport::serve_tcp(sip_tcp, tcp_endpoint).await {
-                eprintln!("sip: the TCP listener failed: {e}");
-            }
-        });
-        let (acting, mut actions) = (endpoint.clone(), live.actions());
-        tokio::spawn(async move {
-            let mut batch = Vec::new();
-            while actions.recv_many(&mut batch, 64).await > 0 {
-                acting.on_actions(&batch, sip_addr);
-                batch.clear();
-            }
-        });
-        let hearing = endpoint.clone();
-        tokio::spawn(async move {
-            while let Some(event) = media_events_rx.recv().await {
-                hearing.on_media(&event, sip_addr);
-            }
-        });
-        let (ticking, ticking_endpoint) = (live.clone(), endpoint);
-        tokio::spawn(async move {
-            let mut clock = tokio::time::interval(std::time::Duration::from_millis(50));
-            let mut last = media.counters();
-            for n in 0u64.. {
-                clock.tick().await;
-                ticking_endpoint.tick_calls(sip_addr);
-                if n % 20 == 0 {
-                    ticking.tick();
-                    ticking.sync();
-                    ticking_endpoint.tick(sip_addr);
-                }
-                if n % 200 == 0 {
-                    let now = media.counters();
-                    if now != last {
-                        eprintln!("media: {} calls, {} packets/s relayed, {} packets/s of prompts", now.calls, (now.relayed - last.relayed) / 10, (now.played - last.played) / 10);
-                    }
-                    last = now;
-                }
-            }
-        });
-        println!("wfm SIP on udp:{sip_addr} and tcp:{sip_addr}");
-        let api_token: Arc<str> = match std::env::var("WFM_API_TOKEN") {
-            Ok(token) if !token.is_empty() => token.into(),
-            _ => {
-                let token = wfm_telephony::accounts::random_hex::<16>()?;
-                println!("wfm API token (set WFM_API_TOKEN to choose one): {token}");
-                token.into()
-            }
-        };
-        let listener = tokio::net::TcpListener::bind(&a.http).await.with_context(|| format!("--http {}", a.http))?;
-        let addr = listener.local_addr()?;
-        println!("wfm serving http://{addr} (data in {})", data.display());
-        let recordings = Some(data.join("recordings"));
-        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(live), api_token, recordings });
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-        Ok(())
-    })
-}
-
-/// A tenant's configuration file given as `flag`: its name for error messages, and its text.
-fn read_config(flag: &str, path: &Path) -> Result<(String, String)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{flag} {}", path.display()))?;
-    Ok((path.display().to_string(), text))
-}
-
-/// The call controller's view of the demo tenant: its IVR, queues, agents and where
-/// recordings and voicemail go.
-fn calls_config(
-    data: &Path,
-    engine: &wfm_telephony::acd::Engine,
-    prompts: &wfm_telephony::media::audio::Prompts,
-    local: std::net::SocketAddr,
-    zone: TenantZone,
-    a: &ServeArgs,
-) -> Result<wfm_telephony::calls::Config> {
-    let recordings = data.join("recordings");
-    let voicemail = data.join("voicemail");
-    for dir in [&recordings, &voicemail] {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    }
-    let queues = engine.queue_configs();
-    let flow = match &a.ivr {
-        Some(path) => {
-            let (name, text) = read_config("--ivr", path)?;
-            wfm_telephony::ivr::Flow::parse(&name, &text)?
-        }
-        None => wfm_telephony::ivr::Flow::demo(),
-    };
-    let flow_file = a.ivr.as_ref().map_or("the demo IVR".to_owned(), |p| p.display().to_string());
-    let (needed_prompts, needed_queues) = flow.needs();
-    if let Some(prompt) = needed_prompts.iter().find(|p| !prompts.contains(p)) {
-        bail!("{flow_file}: prompt {prompt} is neither shipped nor in {}", data.join("prompts").display());
-    }
-    if let Some(queue) = needed_queues.iter().find(|q| !queues.iter().any(|c| c.id == **q)) {
-        bail!("{flow_file}: queue {queue} is not one of the tenant's queues");
-    }
-    Ok(wfm_telephony::calls::Config {
-        local,
-        media_ip: local.ip(),
-        max_calls: a.max_calls,
-        flow,
-        zone,
-        agent_queues: engine.agent_ids().into_iter().map(|agent| (agent.clone(), engine.agent_queues(&agent))).collect(),
-        queues: queues.iter().map(|q| q.id.clone()).collect(),
-        recorded_queues: queues.iter().filter(|q| q.record && !a.no_recordings).map(|q| q.id.clone()).collect(),
-        recordings,
-        voicemail,
-        voicemail_limit: std::time::Duration::from_secs(120),
-        trunk: a.trunk,
-    })
-}
-
-/// Moves the ACD's journalled state periods and calls into the store (idempotent: a record
-/// already there is skipped), then clears the journal; returns how many were moved.
-fn journal_to_store(live: &wfm_telephony::live::Live, store: &Store, tenant: &TenantId) -> Result<usize> {
-    use wfm_telephony::journal::Entry;
-    let mut journal = live.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let pending = journal.pending().context("reading the ACD's journal")?;
-    if pending.is_empty() {
-        return Ok(0);
-    }
-    let (mut periods, mut calls) = (Vec::new(), Vec::new());
-    for entry in &pending {
-        // One bad record must not hold back the others (nor grow the journal forever).
-        match entry {
-            Entry::Period(p) => match state_event(p) {
-                Ok(event) => periods.push(event),
-                Err(e) => eprintln!("acd: a journalled period of {} is invalid and dropped: {e:#}", p.agent),
-            },
-            Entry::Call(c) => match call_record(c) {
-                Ok(record) => calls.push(record),
-                Err(e) => eprintln!("acd: the journalled call {} is invalid and dropped: {e:#}", c.call_id),
-            },
-        }
-    }
-    store.append(tenant, &calls, &periods)?;
-    journal.clear().context("clearing the ACD's journal")?;
-    Ok(calls.len() + periods.len())
-}
-
-fn at_ms(ms: i64) -> Result<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::from_timestamp_millis(ms).with_context(|| format!("time {ms} ms out of range"))
-}
-
-fn state_event(p: &wfm_telephony::journal::ClosedPeriod) -> Result<wfm_model::AgentStateEvent> {
-    let event = wfm_model::AgentStateEvent {
-        agent_id: wfm_model::AgentId::parse(&p.agent)?,
-        state: wfm_model::AgentState::parse(&p.state)?,
-        reason: p.reason.clone(),
-        started_at: at_ms(p.started_ms)?,
-        ended_at: at_ms(p.ended_ms)?,
-        queues: p.queues.iter().map(|q| QueueName::parse(q)).collect::<Result<_, _>>()?,
-    };
-    event.validate()?;
-    Ok(event)
-}
-
-fn call_record(c: &wfm_telephony::journal::CallSegment) -> Result<wfm_model::CallRecord> {
-    let queued_at = c.queued_ms.map(at_ms).transpose()?;
-    let answered_at = c.answered_ms.map(at_ms).transpose()?;
-    let ended_at = at_ms(c.ended_ms)?;
-    let record = wfm_model::CallRecord {
-        call_id: c.call_id.clone(),
-        channel: wfm_model::Channel::Voice,
-        direction: wfm_model::Direction::Inbound,
-        caller_number: c.caller_number.clone(),
-        dialled_number: c.dialled_number.clone(),
-        queue: c.queue.as_deref().map(QueueName::parse).transpose()?,
-        priority: c.priority,
-        arrived_at: at_ms(c.arrived_ms)?,
-        queued_at,
-        answered_at,
-        ended_at,
-        wait_ms: queued_at.map(|q| (answered_at.unwrap_or(ended_at) - q).num_milliseconds()),
-        abandoned: c.abandoned,
-        exit_reason: wfm_model::ExitReason::parse(&c.exit_reason)?,
-        agent_id: c.agent.as_deref().map(wfm_model::AgentId::parse).transpose()?,
-        ring_ms: c.ring_ms,
-        talk_ms: c.talk_ms,
-        hold_ms: c.hold_ms,
-        wrap_ms: 0,
-        transfer_target: c.transfer_target.clone(),
-        disposition: None,
-        ivr_path: c.ivr_path.clone(),
-    };
-    record.validate()?;
-    Ok(record)
-}
-
-/// What the SIP endpoint reports: registrations log agents' phones in and out of the ACD and
-/// are logged; malformed datagrams are logged the first ten times, then every thousandth, so
-/// that a flood cannot flood the log too.
-fn sip_events(live: Arc<wfm_telephony::live::Live>) -> impl FnMut(&wfm_telephony::sip::core::Event, std::net::SocketAddr) + Send {
-    use wfm_telephony::sip::core::Event;
-    use wfm_telephony::sip::registrar::Registration;
-    let mut malformed = 0u64;
-    move |event, from| match event {
-        Event::Registration(Registration::Registered { user, expires_s }) => {
-            eprintln!("sip: {user} registered from {from} for {expires_s} s");
-            live.phone_registered(user);
-        }
-        Event::Registration(Registration::Unregistered { user }) => {
-            eprintln!("sip: {user} unregistered");
-            live.phone_unregistered(user);
-        }
-        Event::Registration(Registration::Refused { user }) => eprintln!("sip: registration of {user} from {from} refused"),
-        Event::Malformed(e) => {
-            malformed += 1;
-            if malformed <= 10 || malformed.is_multiple_of(1000) {
-                eprintln!("sip: malformed datagram from {from} dropped ({malformed} so far): {e}");
-            }
-        }
-        _ => {}
-    }
-}
-
-fn import_run(
+pub(crate) fn import_run(
     tenant: &TenantId,
     started_at: chrono::DateTime<chrono::Utc>,
     format: &str,
@@ -706,10 +428,6 @@ fn import_run(
     }
 }
 
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future))
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{p, Server, API_TOKEN};
+use common::{p, Server};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, UdpSocket};
@@ -131,7 +131,7 @@ impl Phone {
     fn new(dir: &Path, server: &Server, agent: &str, name: &str, calls: u32, extra: &[&str], ready: bool) -> Self {
         let contact = free_port();
         let uas = Self::at(dir, &contact, agent, name, calls, extra);
-        let registered = sipp(dir, "agent_register", &["-p", &free_port(), "-m", "1", "-s", agent, "-au", agent, "-ap", PASSWORD, "-key", "contact_port", &contact, &server.sip])
+        let registered = sipp(dir, "agent_register", &["-p", &free_port(), "-m", "1", "-s", agent, "-au", agent, "-ap", PASSWORD, "-key", "contact_port", &contact, "-key", "domain", "127.0.0.1", &server.sip])
             .output()
             .unwrap();
         assert!(registered.status.success(), "{agent} registers: {}", String::from_utf8_lossy(&registered.stderr));
@@ -166,7 +166,7 @@ impl Drop for Phone {
 }
 
 fn set_state(server: &Server, agent: &str, body: &str) {
-    let auth = format!("Authorization: Bearer {API_TOKEN}");
+    let auth = server.bearer();
     let (status, text) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&auth, "Content-Type: application/json"], body);
     assert_eq!(status, 200, "{agent} → {body}: {text}");
 }
@@ -184,7 +184,7 @@ struct Events(mpsc::Receiver<Value>);
 impl Events {
     fn open(server: &Server) -> Self {
         let mut stream = TcpStream::connect(&server.addr).unwrap();
-        write!(stream, "GET /api/v1/tenants/demo/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_TOKEN}\r\n\r\n").unwrap();
+        write!(stream, "GET /api/v1/tenants/demo/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n", server.token).unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {

@@ -12,7 +12,7 @@ fn serve_answers_health_tenants_and_the_same_stats_as_the_cli() {
     let (status, body) = server.get("/healthz");
     assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
 
-    let (status, body) = server.get("/api/v1/tenants");
+    let (status, body) = server.get_authorized("/api/v1/tenants");
     assert_eq!(status, 200);
     let tenants: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(tenants[0]["tenant"], "demo");
@@ -21,7 +21,7 @@ fn serve_answers_health_tenants_and_the_same_stats_as_the_cli() {
     // The demo history covers the two days before today.
     let today = chrono::Utc::now().date_naive();
     let (from, to) = ((today - chrono::Duration::days(2)).to_string(), today.to_string());
-    let (status, body) = server.get(&format!("/api/v1/tenants/demo/stats?from={from}&to={to}&interval=60m"));
+    let (status, body) = server.get_authorized(&format!("/api/v1/tenants/demo/stats?from={from}&to={to}&interval=60m"));
     assert_eq!(status, 200, "{body}");
     let api: Value = serde_json::from_str(&body).unwrap();
     let cli: Value = serde_json::from_str(&ok(&[
@@ -32,7 +32,7 @@ fn serve_answers_health_tenants_and_the_same_stats_as_the_cli() {
     assert_eq!(api, cli, "the API and the CLI compute figures with the same function");
     assert!(api.as_array().unwrap().iter().any(|r| r["offered"].as_u64().unwrap() > 0));
 
-    let (status, body) = server.get(&format!("/api/v1/tenants/demo/agent-stats?from={from}&to={to}&interval=day"));
+    let (status, body) = server.get_authorized(&format!("/api/v1/tenants/demo/agent-stats?from={from}&to={to}&interval=day"));
     assert_eq!(status, 200, "{body}");
     assert!(serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().len() > 5);
 }
@@ -50,7 +50,7 @@ fn the_journal_lists_generated_and_imported_history() {
     )
     .unwrap();
     ok(&["import", "--data", p(dir.path()), "--tenant", "demo", "--tz", "Europe/Warsaw", "--format", "csv", p(&csv)]);
-    let (status, body) = server.get("/api/v1/tenants/demo/imports");
+    let (status, body) = server.get_authorized("/api/v1/tenants/demo/imports");
     assert_eq!(status, 200, "{body}");
     let runs: Value = serde_json::from_str(&body).unwrap();
     let runs = runs.as_array().unwrap();
@@ -74,7 +74,7 @@ fn bad_requests_name_the_field() {
         ("/api/v1/tenants/nobody/stats?from=2026-01-01&to=2026-01-02", 404, "tenant"),
     ];
     for (path, status, field) in cases {
-        let (got, body) = server.get(path);
+        let (got, body) = server.get_authorized(path);
         assert_eq!(got, status, "{path}: {body}");
         let error: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: JSON error body, got {body}"));
         assert_eq!(error["field"], field, "{path}: {body}");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{p, Server, API_TOKEN};
+use common::{p, Server};
 use serde_json::Value;
 use std::net::UdpSocket;
 use std::process::Command;
@@ -61,7 +61,7 @@ fn agents_register_with_digest_and_wrong_passwords_are_refused() {
     assert!(refused.status.success(), "sipp: {}", String::from_utf8_lossy(&refused.stderr));
 
     // The registered agent is logged in, not ready; the HTTP API makes them ready.
-    let auth = format!("Authorization: Bearer {API_TOKEN}");
+    let auth = server.bearer();
     let live = || -> Value {
         let (status, body) = server.request("GET", "/api/v1/tenants/demo/queues/live", &[&auth], "");
         assert_eq!(status, 200, "{body}");
@@ -193,9 +193,8 @@ fn reasons(rows: &[Value]) -> Vec<String> {
 #[test]
 fn state_changes_reach_the_store_within_seconds_and_survive_a_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let auth = format!("Authorization: Bearer {API_TOKEN}");
     let set = |server: &Server, agent: &str, body: &str| {
-        let (status, text) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&auth], body);
+        let (status, text) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&server.bearer()], body);
         assert_eq!(status, 200, "{text}");
     };
     {

@@ -264,6 +264,9 @@ pub struct Calls {
     secret: [u8; 16],
     /// An instant and the wall clock then (ms since the epoch): records carry wall-clock times.
     anchor: (Instant, i64),
+    /// `.TAG` in the Call-IDs made here ([`Calls::with_call_id_tag`]), or nothing.
+    call_id_tag: String,
+    recording_allowed: bool,
 }
 
 fn bare_uri(value: &str) -> String {
@@ -335,11 +338,35 @@ impl Calls {
             counter: 0,
             secret,
             anchor: (now, wall_ms),
+            call_id_tag: String::new(),
+            recording_allowed: true,
         }
     }
 
     pub fn active(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Marks the Call-IDs this controller makes (`TOKEN.TAG@host`), so that one endpoint serving
+    /// several tenants knows whose a message is ([`crate::switchboard`]).
+    pub fn with_call_id_tag(mut self, tag: &str) -> Self {
+        self.call_id_tag = format!(".{tag}");
+        self
+    }
+
+    /// Whether a call or dialog with this Call-ID is in progress here.
+    pub fn knows(&self, call_id: &str) -> bool {
+        self.dialogs.contains_key(call_id) || self.segments.contains_key(call_id)
+    }
+
+    /// The tenant's limit of calls at once (its quota); more are refused with 503.
+    pub fn set_max_calls(&mut self, max_calls: usize) {
+        self.config.max_calls = max_calls;
+    }
+
+    /// Whether new recordings may start (they stop when the tenant's storage quota is full).
+    pub fn set_recording_allowed(&mut self, allowed: bool) {
+        self.recording_allowed = allowed;
     }
 
     fn next(&mut self) -> u64 {
@@ -698,7 +725,7 @@ impl Calls {
         let caller = call.caller_number.clone().unwrap_or_else(|| "anonymous".into());
         let local = self.config.local;
         let mut dialog = Dialog {
-            call_id: format!("{call_id}@{}", local.ip()),
+            call_id: format!("{call_id}{}@{}", self.call_id_tag, local.ip()),
             local_tag,
             remote_tag: String::new(),
             local_uri: format!("<sip:{caller}@{}>", local.ip()),
@@ -960,7 +987,7 @@ impl Calls {
             Phase::Queued { queue } => queue.clone(),
             _ => String::new(),
         };
-        if self.config.recorded_queues.contains(&queue) {
+        if self.recording_allowed && self.config.recorded_queues.contains(&queue) {
             let path = self.config.recordings.join(format!("{}.wav", file_name(&call.segment.id)));
             call.segment.recording = Some(path.display().to_string());
             fx.media.push((key, MediaCommand::Record { path }));

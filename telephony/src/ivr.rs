@@ -320,6 +320,11 @@ impl Flow {
         (prompts, queues)
     }
 
+    /// The dialled numbers whose calls start in this flow.
+    pub fn numbers(&self) -> Vec<String> {
+        self.numbers.keys().cloned().collect()
+    }
+
     /// Whether calls to `dialled` start in this flow.
     pub fn has_number(&self, dialled: &str) -> bool {
         self.numbers.contains_key(dialled)

@@ -13,6 +13,7 @@
 //! - [`ivr`]: IVR flows (TOML) by dialled number and time of day, walked by digits, sans-IO.
 //! - [`media`]: RTP anchored here: prompts, hold music, digits, the relay between legs with
 //!   rewriting, recordings ([`media::stream`] is its sans-IO part).
+//! - [`switchboard`]: which tenant's ACD a message is for (one endpoint serves every tenant).
 //! - [`transport`]: the thin tokio layer that drives the core over UDP and TCP and carries out
 //!   its effects.
 //! - [`accounts`]: agents' SIP passwords, kept in the data directory.
@@ -32,6 +33,7 @@ pub mod journal;
 pub mod live;
 pub mod media;
 pub mod sip;
+pub mod switchboard;
 pub mod transport;
 
 /// Locks `m` even if a thread panicked holding it: every lock here guards state changed one

@@ -75,6 +75,13 @@ impl Live {
         }
     }
 
+    /// An alarm of this tenant's ACD (a quota reached, a journal that cannot be written) on its
+    /// event stream.
+    pub fn alarm(&self, kind: &str, message: &str) {
+        let event = serde_json::json!({ "type": "alarm", "tenant": self.tenant, "at_ms": now_ms(), "alarm": kind, "message": message });
+        let _ = self.events.send(event.to_string());
+    }
+
     /// Every call and state change from now on, one JSON object each (for server-sent events).
     pub fn subscribe(&self) -> broadcast::Receiver<String> {
         self.events.subscribe()

@@ -1,5 +1,6 @@
-//! The tokio layer over [`crate::sip::core::SipCore`]: UDP datagrams and TCP streams in; the
-//! core's [`Effects`] carried out — messages sent (over TCP on the peer's connection when it has
+//! The tokio layer over the tenants' [`crate::sip::core::SipCore`]s: UDP datagrams and TCP
+//! streams in, each routed to its tenant by the [`crate::switchboard`]; the core's [`Effects`]
+//! carried out — messages sent (over TCP on the peer's connection when it has
 //! one, else UDP), inputs handed to the queue engine ([`Live`]), commands to the media layer,
 //! finished calls journalled — and its timers ticked. Nothing here decides.
 
@@ -7,19 +8,22 @@ use crate::calls::Effects;
 use crate::live::Live;
 use crate::media::{MediaEvent, MediaHub};
 use crate::sip::core::{Event, Outgoing, SipCore};
-use crate::sip::message::frame_len;
+use crate::sip::message::{frame_len, Message, Method};
+use crate::switchboard::{Route, Switchboard, SwitchboardError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use crate::sip::registrar::Registration;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use crate::lock;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
-/// What a running endpoint reports: each event with the peer's address, and log lines.
-pub type Report = Box<dyn FnMut(&Event, SocketAddr) + Send>;
+/// What a running endpoint reports: each event with its tenant (`-` when none was chosen) and
+/// the peer's address.
+pub type Report = Box<dyn FnMut(&str, &Event, SocketAddr) + Send>;
 
 /// TCP connections open at once, at most; more are closed on arrival.
 pub const MAX_CONNECTIONS: usize = 10_000;
@@ -29,68 +33,129 @@ const IDLE: Duration = Duration::from_secs(crate::sip::registrar::MAX_EXPIRES_S 
 /// Messages queued for a TCP peer that does not read, at most; more are dropped.
 const TCP_BACKLOG: usize = 1024;
 
-/// The core, the report and the ways out, shared by the UDP task, every TCP connection and the
-/// tasks that feed the core the engine's actions, media events and the time.
-pub struct Endpoint {
+/// One tenant's ACD inside the endpoint: its core (registrar and calls), its queue engine and
+/// its media.
+pub struct Stack {
+    pub tenant: String,
     core: Mutex<SipCore>,
+    pub live: Arc<Live>,
+    pub media: Arc<MediaHub>,
+}
+
+impl Stack {
+    /// `core`'s controller must tag its Call-IDs with `tag` ([`crate::calls::Calls::with_call_id_tag`]).
+    pub fn new(tenant: &str, core: SipCore, live: Arc<Live>, media: Arc<MediaHub>) -> Self {
+        Self { tenant: tenant.to_owned(), core: Mutex::new(core), live, media }
+    }
+
+    /// Changes the core under its lock (suspension, quotas).
+    pub fn with_core<T>(&self, f: impl FnOnce(&mut SipCore) -> T) -> T {
+        f(&mut lock(&self.core))
+    }
+}
+
+/// Every tenant's stack, the router between them, the report and the ways out, shared by the
+/// UDP task, every TCP connection and the tasks that feed the cores the engine's actions, media
+/// events and the time.
+pub struct Endpoint {
+    stacks: RwLock<Vec<Arc<Stack>>>,
+    switchboard: Mutex<Switchboard>,
     report: Mutex<Report>,
     udp: Arc<UdpSocket>,
     /// Open TCP connections by peer: messages for that peer go on its connection.
     tcp: Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>,
-    live: Option<Arc<Live>>,
-    media: Option<Arc<MediaHub>>,
+    /// Calls at once on this node, all tenants together; more are refused with 503.
+    max_calls: usize,
+    /// To-tags of the refusals the switchboard answers itself.
+    refusals: AtomicU64,
 }
 
 impl Endpoint {
-    pub fn new(core: SipCore, report: Report, udp: Arc<UdpSocket>, live: Option<Arc<Live>>, media: Option<Arc<MediaHub>>) -> Arc<Self> {
-        Arc::new(Self { core: Mutex::new(core), report: Mutex::new(report), udp, tcp: Mutex::new(HashMap::new()), live, media })
+    pub fn new(report: Report, udp: Arc<UdpSocket>, default_tenant: Option<&str>, max_calls: usize) -> Arc<Self> {
+        Arc::new(Self {
+            stacks: RwLock::new(Vec::new()),
+            switchboard: Mutex::new(Switchboard::new(default_tenant)),
+            report: Mutex::new(report),
+            udp,
+            tcp: Mutex::new(HashMap::new()),
+            max_calls,
+            refusals: AtomicU64::new(0),
+        })
     }
 
-    /// Runs one step of the core and carries out its effects but for the messages, which are
-    /// returned: they go out by [`Endpoint::flush`] once what the step journalled is on disk.
+    /// Serves a tenant from now on: calls to `numbers`, its phones' registrations. A number
+    /// another tenant has is refused, and the tenant is not added.
+    pub fn add(&self, stack: Stack, numbers: &[String], tag: &str) -> Result<Arc<Stack>, SwitchboardError> {
+        let stack = Arc::new(stack);
+        let mut stacks = self.stacks.write().unwrap_or_else(|p| p.into_inner());
+        let index = lock(&self.switchboard).add(&stack.tenant, numbers, tag)?;
+        debug_assert_eq!(index, stacks.len());
+        stacks.push(stack.clone());
+        Ok(stack)
+    }
+
+    fn stacks(&self) -> Vec<Arc<Stack>> {
+        self.stacks.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The queue engine of `tenant`, when this endpoint serves it.
+    pub fn live(&self, tenant: &str) -> Option<Arc<Live>> {
+        self.stack(tenant).map(|s| s.live.clone())
+    }
+
+    pub fn stack(&self, tenant: &str) -> Option<Arc<Stack>> {
+        self.stacks().into_iter().find(|s| s.tenant == tenant)
+    }
+
+    pub fn tenants(&self) -> Vec<String> {
+        self.stacks().iter().map(|s| s.tenant.clone()).collect()
+    }
+
+    /// Runs one step of a tenant's core and carries out its effects but for the messages, which
+    /// are returned: they go out by [`Endpoint::flush`] once what the step journalled is on disk.
     /// Engine inputs run while the core is still locked, so a refusal reaches the core before
     /// anything else does.
-    fn step(&self, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) -> Vec<Outgoing> {
+    fn step(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) -> Vec<Outgoing> {
         let now = Instant::now();
         let mut fx = Effects::default();
         let event = {
-            let mut core = lock(&self.core);
+            let mut core = lock(&stack.core);
             let event = f(&mut core, &mut fx, now);
             while !fx.acd.is_empty() {
                 for input in std::mem::take(&mut fx.acd) {
-                    let refused = match &self.live {
-                        Some(live) => live.apply(&input).err().map(|e| e.to_string()),
-                        None => Some("no queue engine".to_owned()),
-                    };
-                    if let Some(error) = refused {
-                        core.acd_refused(&input, &error, now, &mut fx);
+                    if let Err(e) = stack.live.apply(&input) {
+                        core.acd_refused(&input, &e.to_string(), now, &mut fx);
                     }
                 }
             }
             event
         };
         if let Some(event) = event {
-            self.report(&event, from);
+            // A phone registered logs its agent in (not ready); unregistered, out.
+            match &event {
+                Event::Registration(Registration::Registered { user, .. }) => drop(stack.live.phone_registered(user)),
+                Event::Registration(Registration::Unregistered { user }) => drop(stack.live.phone_unregistered(user)),
+                _ => {}
+            }
+            self.report(&stack.tenant, &event, from);
         }
         for line in &fx.log {
-            eprintln!("sip: {line}");
+            eprintln!("sip: {}: {line}", stack.tenant);
         }
-        if let (Some(live), false) = (&self.live, fx.finished.is_empty()) {
-            live.record_calls(&fx.finished);
+        if !fx.finished.is_empty() {
+            stack.live.record_calls(&fx.finished);
         }
-        if let Some(media) = &self.media {
-            for (call, command) in fx.media {
-                media.command(call, command);
-            }
+        for (call, command) in fx.media {
+            stack.media.command(call, command);
         }
         fx.send
     }
 
-    /// Syncs the journal (one sync for every step since the last), then sends the messages
+    /// Syncs the journals (one sync for every step since the last), then sends the messages
     /// those steps produced: nothing is acknowledged before its record is safe.
     fn flush(&self, messages: Vec<Outgoing>) {
-        if let Some(live) = &self.live {
-            live.sync();
+        for stack in self.stacks() {
+            stack.live.sync();
         }
         for out in messages {
             self.send(out);
@@ -114,26 +179,65 @@ impl Endpoint {
     }
 
     fn handle(&self, bytes: &[u8], from: SocketAddr) -> Vec<Outgoing> {
-        self.step(|core, fx, now| Some(core.on_datagram(bytes, from, now, fx)), from)
-    }
-
-    fn report(&self, event: &Event, from: SocketAddr) {
-        (lock(&self.report))(event, from);
-    }
-
-    /// Forgets finished transactions and expired registrations (reported as unregistered);
-    /// call about once a second.
-    pub fn tick(&self, local: SocketAddr) {
-        let gone = lock(&self.core).tick(Instant::now());
-        for user in gone {
-            self.report(&Event::Registration(Registration::Unregistered { user }), local);
+        let message = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.report("-", &Event::Malformed(e), from);
+                return Vec::new();
+            }
+        };
+        let stacks = self.stacks();
+        let now = Instant::now();
+        let new_call = message.method() == Some(&Method::Invite) && message.header("To").is_some_and(|to| !to.contains("tag="));
+        // Only a new call needs the node's count of calls (a lock of every tenant's core).
+        let in_progress = if new_call { stacks.iter().map(|s| lock(&s.core).active_calls()).sum() } else { 0 };
+        let route = lock(&self.switchboard).route(&message, from, |i, address| stacks.get(i).is_some_and(|s| lock(&s.core).registrar().registered_from(address, now)), in_progress, self.max_calls);
+        match route {
+            Route::Tenant(i) => match stacks.get(i) {
+                Some(stack) => self.step(stack, |core, fx, now| Some(core.on_message(&message, from, now, fx)), from),
+                None => Vec::new(),
+            },
+            Route::Refuse { status, reason } => {
+                let tag = format!("wfmr{:x}", self.refusals.fetch_add(1, Ordering::Relaxed));
+                let mut response = message.response(status, reason, &tag);
+                if status == 503 {
+                    response = response.with_header("Retry-After", "5".to_owned());
+                }
+                self.report("-", &Event::Answered { method: message.method().cloned().unwrap_or(Method::Options), status }, from);
+                vec![Outgoing { to: from, bytes: response.to_bytes(), retransmission: false }]
+            }
+            Route::Drop => {
+                self.report("-", &Event::StrayResponse, from);
+                Vec::new()
+            }
         }
-        self.flush(Vec::new());
+    }
+
+    fn report(&self, tenant: &str, event: &Event, from: SocketAddr) {
+        (lock(&self.report))(tenant, event, from);
+    }
+
+    /// Forgets finished transactions, expired registrations (reported as unregistered) and the
+    /// routes of finished calls; call about once a second.
+    pub fn tick(&self, local: SocketAddr) {
+        let stacks = self.stacks();
+        for stack in &stacks {
+            let gone = lock(&stack.core).tick(Instant::now());
+            for user in gone {
+                stack.live.phone_unregistered(&user);
+                self.report(&stack.tenant, &Event::Registration(Registration::Unregistered { user }), local);
+            }
+        }
+        lock(&self.switchboard).sweep(|i, call_id| stacks.get(i).is_some_and(|s| lock(&s.core).knows_call(call_id)));
+        for stack in &stacks {
+            stack.live.sync();
+        }
     }
 
     /// A step driven from inside (a timer, the engine, the media layer), not by a message.
-    fn drive(&self, f: impl FnOnce(&mut SipCore, &mut Effects, Instant), local: SocketAddr) -> Vec<Outgoing> {
+    fn drive(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant), local: SocketAddr) -> Vec<Outgoing> {
         self.step(
+            stack,
             |core, fx, now| {
                 f(core, fx, now);
                 None
@@ -142,20 +246,20 @@ impl Endpoint {
         )
     }
 
-    /// The calls' timers; call every 50 ms or so.
+    /// The calls' timers of every tenant; call every 50 ms or so.
     pub fn tick_calls(&self, local: SocketAddr) {
-        let out = self.drive(|core, fx, now| core.tick_calls(now, fx), local);
+        let out = self.stacks().iter().flat_map(|stack| self.drive(stack, |core, fx, now| core.tick_calls(now, fx), local)).collect();
         self.flush(out);
     }
 
-    /// The engine's actions, in order; those that came together share one journal sync.
-    pub fn on_actions(&self, actions: &[crate::acd::Action], local: SocketAddr) {
-        let out = actions.iter().flat_map(|action| self.drive(|core, fx, now| core.on_action(action, now, fx), local)).collect();
+    /// A tenant's engine actions, in order; those that came together share one journal sync.
+    pub fn on_actions(&self, stack: &Stack, actions: &[crate::acd::Action], local: SocketAddr) {
+        let out = actions.iter().flat_map(|action| self.drive(stack, |core, fx, now| core.on_action(action, now, fx), local)).collect();
         self.flush(out);
     }
 
-    pub fn on_media(&self, event: &MediaEvent, local: SocketAddr) {
-        let out = self.drive(|core, fx, now| core.on_media(event, now, fx), local);
+    pub fn on_media(&self, stack: &Stack, event: &MediaEvent, local: SocketAddr) {
+        let out = self.drive(stack, |core, fx, now| core.on_media(event, now, fx), local);
         self.flush(out);
     }
 }
@@ -241,7 +345,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint) {
                 Ok(None) => break,
                 // A stream that cannot be framed cannot be resynchronised: report and close.
                 Err(e) => {
-                    endpoint.report(&Event::Malformed(e), peer);
+                    endpoint.report("-", &Event::Malformed(e), peer);
                     writing.abort();
                     return;
                 }

@@ -31,8 +31,8 @@ pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-/// The bearer token the servers of the tests run with.
-pub const API_TOKEN: &str = "test-token";
+/// The password of every demo user of the servers the tests start.
+pub const DEMO_PASSWORD: &str = "test-password";
 
 /// A running `wfm serve`, killed on drop.
 pub struct Server {
@@ -40,13 +40,28 @@ pub struct Server {
     pub addr: String,
     /// The SIP endpoint's UDP address.
     pub sip: String,
+    /// A personal API token of the platform administrator `admin` (every tenant, every right).
+    pub token: String,
+}
+
+/// A signed-in browser session: the cookie header to send and the CSRF token.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    /// The headers of a state-changing request of this session.
+    pub fn headers(&self) -> Vec<String> {
+        vec![self.cookie.clone(), format!("X-CSRF-Token: {}", self.csrf)]
+    }
 }
 
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Self {
         let mut child = wfm()
             .args(["serve", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", p(data)])
-            .env("WFM_API_TOKEN", API_TOKEN)
+            .args(["--demo-password", DEMO_PASSWORD])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -64,7 +79,42 @@ impl Server {
                 break rest.split_whitespace().next().expect("address").to_owned();
             }
         };
-        Self { child, addr, sip }
+        let mut server = Self { child, addr, sip, token: String::new() };
+        server.token = server.token_of(None, "admin");
+        server
+    }
+
+    /// Signs in; answers the status, the JSON body and the session (when it opened one).
+    pub fn login(&self, tenant: Option<&str>, login: &str, password: &str) -> (u16, serde_json::Value, Option<Session>) {
+        let body = serde_json::json!({ "tenant": tenant, "login": login, "password": password }).to_string();
+        let (status, head, body) = self.exchange("POST", "/api/v1/login", &[], &body);
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+        let cookie = head.lines().find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie:").then(|| l["set-cookie:".len()..].trim().to_owned()));
+        let session = cookie.filter(|_| status == 200).map(|c| Session {
+            cookie: format!("Cookie: {}", c.split(';').next().expect("a cookie")),
+            csrf: json["csrf_token"].as_str().expect("csrf_token").to_owned(),
+        });
+        (status, json, session)
+    }
+
+    /// A demo user's session (password [`DEMO_PASSWORD`]).
+    pub fn session(&self, tenant: Option<&str>, login: &str) -> Session {
+        let (status, body, session) = self.login(tenant, login, DEMO_PASSWORD);
+        session.unwrap_or_else(|| panic!("{login} signs in: {status} {body}"))
+    }
+
+    /// A new personal API token of a demo user.
+    pub fn token_of(&self, tenant: Option<&str>, login: &str) -> String {
+        let session = self.session(tenant, login);
+        let headers = session.headers();
+        let (status, body) = self.request("POST", "/api/v1/tokens", &headers.iter().map(String::as_str).collect::<Vec<_>>(), r#"{"label":"tests"}"#);
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The header that authenticates as the platform administrator.
+    pub fn bearer(&self) -> String {
+        format!("Authorization: Bearer {}", self.token)
     }
 
     /// A GET request; returns the status code and the body.
@@ -72,13 +122,19 @@ impl Server {
         self.request("GET", path, &[], "")
     }
 
-    /// A GET request with the API's bearer token.
+    /// A GET request with the platform administrator's token.
     pub fn get_authorized(&self, path: &str) -> (u16, String) {
-        self.request("GET", path, &[&format!("Authorization: Bearer {API_TOKEN}")], "")
+        self.request("GET", path, &[&self.bearer()], "")
     }
 
     /// Any request with extra header lines (`Name: value`) and a JSON body.
     pub fn request(&self, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
+        let (status, _, body) = self.exchange(method, path, headers, body);
+        (status, body)
+    }
+
+    /// Any request; answers the status, the response's head and its body.
+    pub fn exchange(&self, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connects");
         let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
         write!(
@@ -95,7 +151,7 @@ impl Server {
         let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
         let status = head.split_whitespace().nth(1).expect("status").parse().expect("numeric status");
         let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-        (status, body)
+        (status, head.to_owned(), body)
     }
 }
 

@@ -1,52 +1,86 @@
 //! The HTTP application: a JSON API over the stages, served by `wfm serve`.
 //!
 //! Handlers parse requests into domain types at the edge and call the stage libraries; no
-//! figure is computed here. Also owns the operational database (`db`) and the live ACD routes
-//! (`live`). Depends on `wfm-analytics`, `wfm-telephony` and `wfm-model`; the stages never
-//! depend on it.
+//! figure is computed here. Every route is a row of [`ROUTES`], which names the permission it
+//! needs; the router is built from that table and one guard ([`auth::guard`]) checks every
+//! request against it — credentials (`401`), the tenant in the path (`404` for a tenant the
+//! caller does not belong to), the role (`403`), CSRF for cookie sessions — before any handler
+//! runs. A route cannot be added without a permission. Depends on `wfm-ops` (users, tenants,
+//! audit), `wfm-analytics`, `wfm-telephony` and `wfm-model`; the stages never depend on it.
 
-mod db;
+mod admin;
+pub mod auth;
 mod live;
+mod stats;
 
-pub use db::{DbError, ImportRun, OpsDb};
-
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
-use serde::Deserialize;
+use std::path::PathBuf;
 use std::sync::Arc;
-use wfm_analytics::stats::{agent_stats, call_stats, ServiceLevelRule, StatsError, StatsQuery};
-use wfm_analytics::{Store, StoreError};
-use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
+use wfm_analytics::Store;
+use wfm_ops::{OpsDb, OpsError, Permission};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
     pub db: OpsDb,
-    /// The live ACD of the tenant `wfm serve` runs it for.
-    pub acd: Option<Arc<wfm_telephony::live::Live>>,
-    /// The bearer token the live API requires.
-    pub api_token: Arc<str>,
-    /// Where the ACD writes call recordings (`CALLID.wav`).
-    pub recordings: Option<std::path::PathBuf>,
+    /// The ACD of every tenant `wfm serve` runs one for.
+    pub acd: Option<Arc<wfm_telephony::transport::Endpoint>>,
+    /// The data directory: each tenant's files are in `DATA/tenants/TENANT/`.
+    pub data: PathBuf,
+    pub auth: Arc<auth::AuthState>,
 }
 
+/// One route: method, path, what it needs, and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    /// `None`: open to anyone (only `/healthz` and the sign-in).
+    pub permission: Option<Permission>,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($method:ident $path:literal, $permission:expr, $verb:ident($handler:path)) => {
+        Route { method: Method::$method, path: $path, permission: $permission, handler: || $verb($handler) }
+    };
+}
+
+use Permission as P;
+
+/// Every route of the API. Tests walk this list: each route refuses a request without
+/// credentials and one for another tenant.
+pub const ROUTES: &[Route] = &[
+    route!(GET "/healthz", None, get(healthz)),
+    route!(POST "/api/v1/login", None, post(auth::login)),
+    route!(POST "/api/v1/logout", Some(P::SignedIn), post(auth::logout)),
+    route!(GET "/api/v1/me", Some(P::SignedIn), get(auth::me)),
+    route!(GET "/api/v1/tokens", Some(P::SignedIn), get(auth::list_tokens)),
+    route!(POST "/api/v1/tokens", Some(P::SignedIn), post(auth::create_token)),
+    route!(DELETE "/api/v1/tokens/{token}", Some(P::SignedIn), delete(auth::revoke_token)),
+    route!(GET "/api/v1/tenants", Some(P::SignedIn), get(admin::tenants)),
+    route!(POST "/api/v1/tenants", Some(P::ManageTenants), post(admin::add_tenant)),
+    route!(POST "/api/v1/tenants/{tenant}/suspend", Some(P::ManageTenants), post(admin::suspend_tenant)),
+    route!(POST "/api/v1/tenants/{tenant}/resume", Some(P::ManageTenants), post(admin::resume_tenant)),
+    route!(GET "/api/v1/tenants/{tenant}/stats", Some(P::ViewQueueStats), get(stats::queue_stats)),
+    route!(GET "/api/v1/tenants/{tenant}/agent-stats", Some(P::ViewAgentStats), get(stats::agents_stats)),
+    route!(GET "/api/v1/tenants/{tenant}/imports", Some(P::ViewImports), get(stats::imports)),
+    route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::ViewAgentState), get(live::agent_state)),
+    route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::SetAgentState), post(live::set_agent_state)),
+    route!(GET "/api/v1/tenants/{tenant}/queues/live", Some(P::ViewLiveQueues), get(live::queues_live)),
+    route!(GET "/api/v1/tenants/{tenant}/events", Some(P::ViewEvents), get(live::events)),
+    route!(GET "/api/v1/tenants/{tenant}/recordings/{call}", Some(P::ListenRecordings), get(live::recording)),
+    route!(GET "/api/v1/tenants/{tenant}/audit", Some(P::ViewAudit), get(admin::audit)),
+    route!(GET "/api/v1/tenants/{tenant}/users", Some(P::ManageUsers), get(admin::users)),
+    route!(POST "/api/v1/tenants/{tenant}/users", Some(P::ManageUsers), post(admin::add_user)),
+];
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/v1/tenants", get(tenants))
-        .route("/api/v1/tenants/{tenant}/stats", get(queue_stats))
-        .route("/api/v1/tenants/{tenant}/agent-stats", get(agents_stats))
-        .route("/api/v1/tenants/{tenant}/imports", get(imports))
-        .route("/api/v1/tenants/{tenant}/agents/{agent}/state", axum::routing::post(live::set_agent_state))
-        .route("/api/v1/tenants/{tenant}/queues/live", get(live::queues_live))
-        .route("/api/v1/tenants/{tenant}/events", get(live::events))
-        .route("/api/v1/tenants/{tenant}/recordings/{call}", get(live::recording))
-        .with_state(state)
+    let routes = ROUTES.iter().fold(Router::new(), |router, route| router.route(route.path, (route.handler)()));
+    routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard)).with_state(state)
 }
 
 /// An error as the API reports it: a status, a message, and the request field at fault.
@@ -55,112 +89,58 @@ pub struct ApiError {
     status: StatusCode,
     field: Option<&'static str>,
     message: String,
+    retry_after_s: Option<u64>,
 }
 
 impl ApiError {
+    fn status(status: StatusCode, field: Option<&'static str>, message: impl ToString) -> Self {
+        Self { status, field, message: message.to_string(), retry_after_s: None }
+    }
+
     fn bad_request(field: &'static str, message: impl ToString) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, field: Some(field), message: message.to_string() }
+        Self::status(StatusCode::BAD_REQUEST, Some(field), message)
+    }
+
+    /// The same answer for a tenant that does not exist and one the caller does not belong to.
+    fn unknown_tenant(tenant: &str) -> Self {
+        Self::status(StatusCode::NOT_FOUND, Some("tenant"), format!("unknown tenant {tenant}"))
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.message, "field": self.field });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
-impl From<StatsError> for ApiError {
-    fn from(e: StatsError) -> Self {
+impl From<OpsError> for ApiError {
+    fn from(e: OpsError) -> Self {
         match e {
-            StatsError::Store(StoreError::UnknownTenant(t)) => {
-                Self { status: StatusCode::NOT_FOUND, field: Some("tenant"), message: format!("unknown tenant {t}") }
-            }
-            StatsError::InvalidOption { field, message } => Self::bad_request(field, message),
-            other => Self { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: other.to_string() },
+            OpsError::Invalid { field, message } => Self::bad_request(field, message),
+            OpsError::NotFound(what) => Self::status(StatusCode::NOT_FOUND, None, format!("{what} not found")),
+            OpsError::Exists(what) => Self::status(StatusCode::CONFLICT, None, format!("{what} already exists")),
+            other => internal(other),
         }
     }
+}
+
+fn internal(e: impl ToString) -> ApiError {
+    ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, None, e)
 }
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn tenants(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let store = state.store.clone();
-    let list = tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>, StoreError> {
-        store
-            .tenants()?
-            .into_iter()
-            .map(|t| Ok(serde_json::json!({ "tenant": t, "time_zone": store.tenant_zone(&t)?.name() })))
-            .collect()
-    })
-    .await
-    .map_err(internal)?
-    .map_err(|e| ApiError::from(StatsError::Store(e)))?;
-    Ok(Json(serde_json::Value::Array(list)))
-}
-
-/// Query string of the statistics endpoints; the same options as `wfm stats`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatsParams {
-    from: Option<String>,
-    to: Option<String>,
-    interval: Option<String>,
-    queue: Option<String>,
-    threshold_s: Option<f64>,
-    short_abandon_s: Option<f64>,
-}
-
-fn parse_query(tenant: &str, p: &StatsParams) -> Result<StatsQuery, ApiError> {
-    let tenant = TenantId::parse(tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let from = p.from.as_deref().ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
-    let to = p.to.as_deref().ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
-    let range = LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))?;
-    let interval: IntervalLength =
-        p.interval.as_deref().unwrap_or("15m").parse().map_err(|e| ApiError::bad_request("interval", e))?;
-    let queue = p.queue.as_deref().map(QueueName::parse).transpose().map_err(|e| ApiError::bad_request("queue", e))?;
-    let rule = ServiceLevelRule::from_seconds(p.threshold_s.unwrap_or(20.0), p.short_abandon_s.unwrap_or(5.0))?;
-    Ok(StatsQuery { tenant, range, interval, queue, rule })
-}
-
-fn internal(e: impl ToString) -> ApiError {
-    ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: e.to_string() }
-}
-
-async fn queue_stats(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    params: Result<Query<StatsParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    stats_response(state, &tenant, params, call_stats).await
-}
-
-async fn agents_stats(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    params: Result<Query<StatsParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    stats_response(state, &tenant, params, agent_stats).await
-}
-
-/// Parses the query, runs a statistics function off the async threads, answers with its rows.
-async fn stats_response<T: serde::Serialize + Send + 'static>(
-    state: AppState,
-    tenant: &str,
-    params: Result<Query<StatsParams>, QueryRejection>,
-    compute: fn(&Store, &StatsQuery) -> Result<Vec<T>, StatsError>,
-) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
-    let query = parse_query(tenant, &params)?;
-    let rows = tokio::task::spawn_blocking(move || compute(&state.store, &query)).await.map_err(internal)??;
-    Ok(Json(rows).into_response())
-}
-
-/// The tenant's data loads (imports and generated history), newest first.
-async fn imports(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
-    let tenant = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let runs = state.db.imports(tenant.as_str()).await.map_err(internal)?;
-    Ok(Json(runs).into_response())
+/// A JSON body, or a 400 naming what is wrong with it.
+fn body<T>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(t)| t).map_err(|e| ApiError::bad_request("body", e.body_text()))
 }

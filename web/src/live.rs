@@ -1,28 +1,21 @@
-//! The live ACD over HTTP: agents' states changed by agents and supervisors, and the queues as
-//! a wallboard shows them. Every request carries the bearer token `wfm serve` was given
-//! (`WFM_API_TOKEN`) or printed.
+//! The live ACD over HTTP: agents' states changed by agents and supervisors, the queues as a
+//! wallboard shows them, the event stream and recordings — each tenant's own ACD only.
 
-use crate::{ApiError, AppState};
+use crate::auth::Signed;
+use crate::{body, ApiError, AppState};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
+use std::sync::Arc;
 use wfm_telephony::acd::{state_name, AcdError, AgentState};
+use wfm_telephony::live::Live;
 
-impl ApiError {
-    fn status(status: StatusCode, field: Option<&'static str>, message: impl ToString) -> Self {
-        Self { status, field, message: message.to_string() }
-    }
-}
+/// The longest not-ready reason code: it is stored with each state period.
+const MAX_REASON: usize = 64;
 
-/// Checks `Authorization: Bearer TOKEN` in constant time.
-fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
-    if wfm_telephony::sip::digest::constant_time_eq(given.as_bytes(), state.api_token.as_bytes()) { Ok(()) } else { Err(ApiError::status(StatusCode::UNAUTHORIZED, Some("authorization"), "a bearer token is required (WFM_API_TOKEN)")) }
-}
-
-fn tenant_live<'a>(state: &'a AppState, tenant: &str) -> Result<&'a wfm_telephony::live::Live, ApiError> {
-    state.acd.as_deref().filter(|l| l.tenant == tenant).ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("tenant"), format!("no live ACD for tenant {tenant}")))
+fn tenant_live(state: &AppState, tenant: &str) -> Result<Arc<Live>, ApiError> {
+    state.acd.as_ref().and_then(|acd| acd.live(tenant)).ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("tenant"), format!("tenant {tenant} has no ACD running")))
 }
 
 #[derive(Deserialize)]
@@ -32,61 +25,68 @@ pub struct StateRequest {
     reason: Option<String>,
 }
 
-fn describe(state: &AgentState) -> serde_json::Value {
+fn describe(agent: &str, state: &AgentState) -> serde_json::Value {
     let reason = match state {
         AgentState::NotReady { reason } => Some(reason.clone()),
         _ => None,
     };
-    serde_json::json!({ "state": state_name(state), "reason": reason })
+    serde_json::json!({ "agent": agent, "state": state_name(state), "reason": reason })
+}
+
+fn unknown_agent(agent: &str) -> ApiError {
+    ApiError::status(StatusCode::NOT_FOUND, Some("agent"), format!("unknown agent {agent}"))
+}
+
+/// `GET /api/v1/tenants/{tenant}/agents/{agent}/state`.
+pub async fn agent_state(State(state): State<AppState>, Path((tenant, agent)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+    let now = tenant_live(&state, &tenant)?.state(&agent).ok_or_else(|| unknown_agent(&agent))?;
+    Ok(Json(describe(&agent, &now)))
 }
 
 /// `POST /api/v1/tenants/{tenant}/agents/{agent}/state` with `{"state": "ready"}`,
-/// `{"state": "not-ready", "reason": "lunch"}` or `{"state": "logged-out"}`.
+/// `{"state": "not-ready", "reason": "lunch"}` or `{"state": "logged-out"}`; audited.
 pub async fn set_agent_state(
     State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
     Path((tenant, agent)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Json<StateRequest>, axum::extract::rejection::JsonRejection>,
+    request: Result<Json<StateRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    authorise(&state, &headers)?;
     let live = tenant_live(&state, &tenant)?;
-    let Json(request) = body.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+    let request = body(request)?;
     let wanted = match (request.state.as_str(), request.reason) {
         ("ready", None) => AgentState::Ready,
         ("logged-out", None) => AgentState::LoggedOut,
+        ("not-ready", Some(reason)) if reason.trim().len() > MAX_REASON => return Err(ApiError::bad_request("reason", format!("at most {MAX_REASON} characters"))),
         ("not-ready", Some(reason)) if !reason.trim().is_empty() => AgentState::NotReady { reason: reason.trim().to_owned() },
         ("not-ready", _) => return Err(ApiError::bad_request("reason", "not-ready needs a reason code")),
         ("ready" | "logged-out", Some(_)) => return Err(ApiError::bad_request("reason", "only not-ready takes a reason")),
         (other, _) => return Err(ApiError::bad_request("state", format!("{other:?} is not ready, not-ready or logged-out"))),
     };
-    live.request_state(&agent, wanted).map_err(|e| match e {
-        AcdError::UnknownAgent(_) => ApiError::status(StatusCode::NOT_FOUND, Some("agent"), e),
+    live.request_state(&agent, wanted.clone()).map_err(|e| match e {
+        AcdError::UnknownAgent(_) => unknown_agent(&agent),
         other => ApiError::status(StatusCode::CONFLICT, Some("state"), other),
     })?;
-    let now = live.state(&agent).ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("agent"), format!("unknown agent {agent}")))?;
-    let mut body = describe(&now);
-    body["agent"] = serde_json::Value::String(agent);
-    Ok(Json(body))
+    let now = live.state(&agent).ok_or_else(|| unknown_agent(&agent))?;
+    let detail = describe(&agent, &wanted);
+    state.db.audit(&signed.audit(&tenant, "agent.state", &agent, &format!("{} {}", detail["state"].as_str().unwrap_or_default(), detail["reason"].as_str().unwrap_or_default()).trim().to_owned())).await?;
+    Ok(Json(describe(&agent, &now)))
 }
 
 /// `GET /api/v1/tenants/{tenant}/queues/live`: calls waiting, longest wait, agents per state.
-pub async fn queues_live(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
-    authorise(&state, &headers)?;
+pub async fn queues_live(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
     let live = tenant_live(&state, &tenant)?;
     Ok(Json(serde_json::json!({ "tenant": tenant, "queues": live.queues() })))
 }
 
 /// `GET /api/v1/tenants/{tenant}/events`: server-sent events, one JSON object per call event or
 /// agent-state change (`type`: `agent-state`, `ring`, `stop-ringing`, `connect`, `announce`,
-/// `overflow`, `abandoned`), for the wallboard.
+/// `overflow`, `abandoned`, `call-ended`), for the wallboard.
 pub async fn events(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
 ) -> Result<axum::response::sse::Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>, ApiError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
-    authorise(&state, &headers)?;
     let receiver = tenant_live(&state, &tenant)?.subscribe();
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         match receiver.recv().await {
@@ -100,13 +100,10 @@ pub async fn events(
 }
 
 /// A call's recording by its call id (the `call_id` of its call record), as `audio/wav`.
-pub async fn recording(State(state): State<AppState>, Path((tenant, call)): Path<(String, String)>, headers: HeaderMap) -> Result<axum::response::Response, ApiError> {
+pub async fn recording(State(state): State<AppState>, Path((tenant, call)): Path<(String, String)>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    authorise(&state, &headers)?;
-    tenant_live(&state, &tenant)?;
     let missing = || ApiError::status(StatusCode::NOT_FOUND, Some("call"), format!("no recording of call {call}"));
-    let folder = state.recordings.as_ref().ok_or_else(missing)?;
-    let path = folder.join(format!("{}.wav", wfm_telephony::calls::file_name(&call)));
+    let path = state.data.join("tenants").join(&tenant).join("recordings").join(format!("{}.wav", wfm_telephony::calls::file_name(&call)));
     let bytes = tokio::fs::read(&path).await.map_err(|_| missing())?;
     Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes).into_response())
 }

@@ -95,7 +95,7 @@ pub struct MediaHub {
 }
 
 /// What the media layer has done, for the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MediaCounters {
     pub calls: usize,
     pub relayed: u64,

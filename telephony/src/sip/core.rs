@@ -57,17 +57,38 @@ pub struct SipCore {
     tags: u64,
     server: String,
     calls: Option<Calls>,
+    /// A suspended tenant's phones cannot register and its numbers take no new calls.
+    suspended: bool,
+    /// Phones registered at once, at most (the tenant's agent quota).
+    max_agents: Option<usize>,
 }
 
 impl SipCore {
     pub fn new(registrar: Registrar, server: &str) -> Self {
-        Self { registrar, transactions: HashMap::new(), tags: 0, server: server.to_owned(), calls: None }
+        Self { registrar, transactions: HashMap::new(), tags: 0, server: server.to_owned(), calls: None, suspended: false, max_agents: None }
     }
 
     /// Takes calls (INVITE and what follows) to `calls`.
     pub fn with_calls(mut self, calls: Calls) -> Self {
         self.calls = Some(calls);
         self
+    }
+
+    pub fn set_suspended(&mut self, suspended: bool) {
+        self.suspended = suspended;
+    }
+
+    pub fn set_max_agents(&mut self, max_agents: Option<usize>) {
+        self.max_agents = max_agents;
+    }
+
+    pub fn calls_mut(&mut self) -> Option<&mut Calls> {
+        self.calls.as_mut()
+    }
+
+    /// Whether a call or dialog with this Call-ID is in progress here.
+    pub fn knows_call(&self, call_id: &str) -> bool {
+        self.calls.as_ref().is_some_and(|c| c.knows(call_id))
     }
 
     pub fn active_calls(&self) -> usize {
@@ -105,12 +126,16 @@ impl SipCore {
 
     /// Handles one message from `from`: what to send goes into `fx`; returns what happened.
     pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant, fx: &mut Effects) -> Event {
-        let message = match Message::parse(bytes) {
-            Ok(m) => m,
-            Err(e) => return Event::Malformed(e),
-        };
+        match Message::parse(bytes) {
+            Ok(message) => self.on_message(&message, from, now, fx),
+            Err(e) => Event::Malformed(e),
+        }
+    }
+
+    /// Handles one parsed message from `from`, as [`SipCore::on_datagram`].
+    pub fn on_message(&mut self, message: &Message, from: SocketAddr, now: Instant, fx: &mut Effects) -> Event {
         let StartLine::Request { method, .. } = &message.start else {
-            let matched = self.calls.as_mut().is_some_and(|calls| calls.on_response(&message, now, fx));
+            let matched = self.calls.as_mut().is_some_and(|calls| calls.on_response(message, now, fx));
             return if matched { Event::Response } else { Event::StrayResponse };
         };
         // The sender is part of the key: two peers may pick the same branch.
@@ -126,14 +151,17 @@ impl SipCore {
         let (response, registration) = match method {
             // An ACK is never answered, not even this way.
             _ if *method != Method::Ack && message.header("Max-Forwards").is_some_and(|v| v.trim() == "0") => (message.response(483, "Too Many Hops", &tag), None),
+            Method::Register if self.suspended => (message.response(403, "Forbidden (tenant suspended)", &tag), Some(Registration::Refused { user: to_user(message) })),
+            Method::Register if self.over_agent_quota(message, now) => (message.response(403, "Forbidden (agent quota reached)", &tag), Some(Registration::Refused { user: to_user(message) })),
             Method::Register => {
-                let (response, outcome) = self.registrar.register(&message, from, now, &tag);
+                let (response, outcome) = self.registrar.register(message, from, now, &tag);
                 (response, Some(outcome))
             }
+            Method::Invite if self.suspended && !self.knows_call(message.call_id()) => (message.response(403, "Forbidden (tenant suspended)", &tag), None),
             Method::Options => (message.response(200, "OK", &tag).with_header("Allow", ALLOW).with_header("Accept", "application/sdp"), None),
             _ if self.calls.is_some() => {
                 let calls = self.calls.as_mut().expect("checked");
-                match calls.on_request(&message, from, now, &self.registrar, fx) {
+                match calls.on_request(message, from, now, &self.registrar, fx) {
                     Some(response) => (response, None),
                     None if *method == Method::Ack => return Event::Ack,
                     None => return Event::UnmatchedAck,
@@ -155,6 +183,13 @@ impl SipCore {
         event
     }
 
+    /// A REGISTER of a phone not yet registered when the tenant has as many as it may.
+    fn over_agent_quota(&self, message: &Message, now: Instant) -> bool {
+        let Some(max) = self.max_agents else { return false };
+        let user = to_user(message);
+        self.registrar.binding(&user, now).is_none() && self.registrar.registered(now) >= max
+    }
+
     fn remember(&mut self, key: (String, String, SocketAddr), response: Vec<u8>, now: Instant) {
         if self.transactions.len() >= MAX_TRANSACTIONS {
             self.transactions.retain(|_, (_, until)| *until > now);
@@ -170,6 +205,10 @@ impl SipCore {
         self.transactions.retain(|_, (_, until)| *until > now);
         self.registrar.expire(now)
     }
+}
+
+fn to_user(message: &Message) -> String {
+    message.header("To").and_then(super::message::uri_user).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

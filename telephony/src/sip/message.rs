@@ -322,6 +322,18 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// The user part of a SIP URI in a header value: `"Bob" <sip:1001@host>;tag=x` → `1001`.
+/// The host of a SIP URI (in a header value or bare), without port or parameters.
+pub fn uri_host(value: &str) -> Option<&str> {
+    let uri = match (value.find('<'), value.find('>')) {
+        (Some(open), Some(close)) if open < close => &value[open + 1..close],
+        _ => value.split(';').next().unwrap_or(value),
+    };
+    let rest = uri.trim().strip_prefix("sip:").or_else(|| uri.trim().strip_prefix("sips:"))?;
+    let host_port = rest.rsplit_once('@').map_or(rest, |(_, h)| h).split(';').next()?;
+    let host = if host_port.starts_with('[') { host_port.split_inclusive(']').next()? } else { host_port.split(':').next()? };
+    Some(host).filter(|h| !h.is_empty())
+}
+
 pub fn uri_user(value: &str) -> Option<&str> {
     let uri = match (value.find('<'), value.find('>')) {
         (Some(open), Some(close)) if open < close => &value[open + 1..close],

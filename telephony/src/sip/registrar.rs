@@ -62,6 +62,16 @@ impl Registrar {
         self.bindings.get(user).filter(|b| b.expires_at > now)
     }
 
+    /// Users with a phone registered at `now`.
+    pub fn registered(&self, now: Instant) -> usize {
+        self.bindings.values().filter(|b| b.expires_at > now).count()
+    }
+
+    /// Whether a phone of this tenant is registered from `address`.
+    pub fn registered_from(&self, address: SocketAddr, now: Instant) -> bool {
+        self.bindings.values().any(|b| b.source == address && b.expires_at > now)
+    }
+
     /// A phone bound without a REGISTER, for tests of what uses bindings.
     #[cfg(test)]
     pub(crate) fn bind(&mut self, user: &str, contact: &str, source: SocketAddr, expires_at: Instant) {

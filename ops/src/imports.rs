@@ -1,17 +1,7 @@
-//! The operational database: SQLite in the data directory by default, PostgreSQL in
-//! production (any `postgres://` URL). It holds what the suite administers rather than
-//! analyses; today, the journal of every data load (imports and generated history).
+//! The journal of data loads: who/what/when/how many, for imports and generated history.
 
-use sqlx::any::{install_default_drivers, AnyPoolOptions};
-use sqlx::{AnyPool, Row};
-use std::path::Path;
-
-#[derive(Debug, thiserror::Error)]
-#[error("operational database {url}: {source}")]
-pub struct DbError {
-    url: String,
-    source: sqlx::Error,
-}
+use crate::{DbError, OpsDb};
+use sqlx::Row;
 
 /// One data load, as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -32,47 +22,7 @@ pub struct ImportRun {
     pub seconds: f64,
 }
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS import_runs (
-        id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        format TEXT NOT NULL,
-        files TEXT NOT NULL,
-        calls_written BIGINT NOT NULL,
-        calls_duplicate BIGINT NOT NULL,
-        states_written BIGINT NOT NULL,
-        states_duplicate BIGINT NOT NULL,
-        skipped_lines BIGINT NOT NULL,
-        seconds DOUBLE PRECISION NOT NULL
-    )"];
-
-#[derive(Clone)]
-pub struct OpsDb {
-    pool: AnyPool,
-    url: String,
-}
-
 impl OpsDb {
-    /// The SQLite database of a data directory (created if missing).
-    pub fn sqlite_url(data_dir: &Path) -> String {
-        format!("sqlite://{}?mode=rwc", data_dir.join("wfm.sqlite").display())
-    }
-
-    /// Connects (`sqlite://…` or `postgres://…`) and brings the schema up to date.
-    pub async fn connect(url: &str) -> Result<Self, DbError> {
-        install_default_drivers();
-        let fail = |source| DbError { url: redact(url), source };
-        let pool = AnyPoolOptions::new().max_connections(4).connect(url).await.map_err(fail)?;
-        for statement in MIGRATIONS {
-            sqlx::query(*statement).execute(&pool).await.map_err(fail)?;
-        }
-        Ok(Self { pool, url: redact(url) })
-    }
-
-    fn fail(&self, source: sqlx::Error) -> DbError {
-        DbError { url: self.url.clone(), source }
-    }
-
     pub async fn record_import(&self, run: &ImportRun) -> Result<(), DbError> {
         sqlx::query(
             "INSERT INTO import_runs (id, tenant, started_at, format, files, calls_written, calls_duplicate,
@@ -126,23 +76,10 @@ impl OpsDb {
     }
 }
 
-/// The URL without a password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::tests::{postgres, sqlite, unique};
 
     fn run(tenant: &str, id: &str, started_at: &str) -> ImportRun {
         ImportRun {
@@ -172,28 +109,16 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_journal_round_trip_and_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = OpsDb::sqlite_url(dir.path());
-        round_trip(&OpsDb::connect(&url).await.unwrap(), "acme").await;
-        let reopened = OpsDb::connect(&url).await.unwrap();
+        let (db, dir) = sqlite().await;
+        round_trip(&db, "acme").await;
+        let reopened = OpsDb::connect(&OpsDb::sqlite_url(dir.path())).await.unwrap();
         assert_eq!(reopened.imports("acme").await.unwrap().len(), 2, "migrations keep existing data");
     }
 
-    /// The production path; `.ci/run` sets DATABASE_URL to the machine's PostgreSQL.
     #[tokio::test]
     async fn postgres_journal_round_trip() {
-        let Ok(url) = std::env::var("DATABASE_URL") else {
-            eprintln!("DATABASE_URL unset: PostgreSQL path not exercised");
-            return;
-        };
-        let db = OpsDb::connect(&url).await.unwrap();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        round_trip(&db, &format!("pg-{}-{nanos}", std::process::id())).await;
-    }
-
-    #[test]
-    fn passwords_stay_out_of_messages() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact("sqlite://x.sqlite?mode=rwc"), "sqlite://x.sqlite?mode=rwc");
+        if let Some(db) = postgres().await {
+            round_trip(&db, &unique("pg")).await;
+        }
     }
 }

@@ -1,0 +1,185 @@
+//! Failed sign-ins slowed, then refused, per account and per source address. Sans-IO: the
+//! time comes in, the verdict goes out; the web layer sleeps and answers.
+//!
+//! Policy ([`Policy::default`]): within a 15-minute window, from the 4th failure of an account
+//! or a source on, each attempt waits one more second (at most 5 s); the 10th failure of an
+//! account locks it for 15 minutes, the 30th of a source address locks that address (several
+//! people behind one office's NAT share it, hence the higher number). A success clears the
+//! account's count, not the address's. Memory is bounded: at most [`MAX_TRACKED`] accounts and
+//! addresses each, the oldest forgotten first.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub window_ms: i64,
+    pub slow_after: u32,
+    pub step: Duration,
+    pub max_delay: Duration,
+    pub account_lock_after: u32,
+    pub source_lock_after: u32,
+    pub lock_ms: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self { window_ms: 15 * 60_000, slow_after: 3, step: Duration::from_secs(1), max_delay: Duration::from_secs(5), account_lock_after: 10, source_lock_after: 30, lock_ms: 15 * 60_000 }
+    }
+}
+
+pub const MAX_TRACKED: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Check the password after this delay (zero when nothing failed lately).
+    Allow { delay: Duration },
+    /// Refused without checking, for this long yet.
+    Locked { retry_after: Duration },
+}
+
+/// What a failure led to, for the log and the audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lockout {
+    None,
+    Account,
+    Source,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    first_ms: i64,
+    locked_until_ms: i64,
+}
+
+#[derive(Debug)]
+struct Counter<K> {
+    by_key: HashMap<K, Failures>,
+}
+
+impl<K: Hash + Eq + Clone> Counter<K> {
+    fn new() -> Self {
+        Self { by_key: HashMap::new() }
+    }
+
+    fn current(&self, key: &K, now: i64, window: i64) -> Option<Failures> {
+        self.by_key.get(key).copied().filter(|f| f.locked_until_ms > now || now - f.first_ms <= window)
+    }
+
+    /// Counts a failure; returns whether it locked the key.
+    fn fail(&mut self, key: &K, now: i64, policy: &Policy, lock_after: u32) -> bool {
+        if self.by_key.len() >= MAX_TRACKED && !self.by_key.contains_key(key) {
+            self.by_key.retain(|_, f| f.locked_until_ms > now || now - f.first_ms <= policy.window_ms);
+            if self.by_key.len() >= MAX_TRACKED
+                && let Some(oldest) = self.by_key.iter().min_by_key(|(_, f)| f.first_ms).map(|(k, _)| k.clone())
+            {
+                self.by_key.remove(&oldest);
+            }
+        }
+        let fresh = Failures { count: 0, first_ms: now, locked_until_ms: 0 };
+        let f = self.current(key, now, policy.window_ms).unwrap_or(fresh);
+        let mut f = if f.locked_until_ms != 0 && f.locked_until_ms <= now { fresh } else { f };
+        f.count += 1;
+        let locks = f.count >= lock_after && f.locked_until_ms <= now;
+        if locks {
+            f.locked_until_ms = now + policy.lock_ms;
+        }
+        self.by_key.insert(key.clone(), f);
+        locks
+    }
+}
+
+#[derive(Debug)]
+pub struct Throttle {
+    policy: Policy,
+    accounts: Counter<String>,
+    sources: Counter<IpAddr>,
+}
+
+impl Throttle {
+    pub fn new(policy: Policy) -> Self {
+        Self { policy, accounts: Counter::new(), sources: Counter::new() }
+    }
+
+    /// Before checking a password of `account` from `source` at `now` (ms).
+    pub fn check(&self, account: &str, source: IpAddr, now: i64) -> Verdict {
+        let p = &self.policy;
+        let account = self.accounts.current(&account.to_owned(), now, p.window_ms);
+        let source = self.sources.current(&source, now, p.window_ms);
+        let locked = [account, source].into_iter().flatten().map(|f| f.locked_until_ms).filter(|until| *until > now).max();
+        if let Some(until) = locked {
+            return Verdict::Locked { retry_after: Duration::from_millis((until - now) as u64) };
+        }
+        let failures = [account, source].into_iter().flatten().map(|f| f.count).max().unwrap_or(0);
+        let delay = p.step * failures.saturating_sub(p.slow_after);
+        Verdict::Allow { delay: delay.min(p.max_delay) }
+    }
+
+    pub fn failed(&mut self, account: &str, source: IpAddr, now: i64) -> Lockout {
+        let p = self.policy;
+        let account_locked = self.accounts.fail(&account.to_owned(), now, &p, p.account_lock_after);
+        let source_locked = self.sources.fail(&source, now, &p, p.source_lock_after);
+        match (account_locked, source_locked) {
+            (true, _) => Lockout::Account,
+            (false, true) => Lockout::Source,
+            _ => Lockout::None,
+        }
+    }
+
+    pub fn succeeded(&mut self, account: &str) {
+        self.accounts.by_key.remove(account);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "acme/ann";
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn slowed_then_locked_then_released() {
+        let mut t = Throttle::new(Policy::default());
+        let from = ip("10.0.0.1");
+        for n in 0..9u32 {
+            let expected = Duration::from_secs(u64::from(n.saturating_sub(3).min(5)));
+            assert_eq!(t.check(A, from, 1000), Verdict::Allow { delay: expected }, "after {n} failures");
+            assert_eq!(t.failed(A, from, 1000), Lockout::None);
+        }
+        assert_eq!(t.failed(A, from, 1000), Lockout::Account, "the 10th failure locks");
+        assert!(matches!(t.check(A, ip("10.9.9.9"), 2000), Verdict::Locked { .. }), "from anywhere");
+        assert_eq!(t.check("acme/bob", ip("10.9.9.9"), 2000), Verdict::Allow { delay: Duration::ZERO }, "other accounts are not locked");
+        let after = 1000 + 15 * 60_000 + 1;
+        assert!(matches!(t.check(A, ip("10.9.9.9"), after), Verdict::Allow { .. }), "released after the lock");
+        assert_eq!(t.failed(A, ip("10.9.9.9"), after), Lockout::None, "counting starts again");
+    }
+
+    #[test]
+    fn a_source_guessing_many_accounts_is_locked() {
+        let mut t = Throttle::new(Policy::default());
+        let attacker = ip("192.0.2.7");
+        let outcomes: Vec<Lockout> = (0..30).map(|n| t.failed(&format!("acme/user{n}"), attacker, 5)).collect();
+        assert_eq!(outcomes.last(), Some(&Lockout::Source));
+        assert!(matches!(t.check("acme/new", attacker, 6), Verdict::Locked { .. }));
+        assert_eq!(t.check("acme/new", ip("192.0.2.8"), 6), Verdict::Allow { delay: Duration::ZERO });
+    }
+
+    #[test]
+    fn success_clears_the_account_and_old_failures_expire() {
+        let mut t = Throttle::new(Policy::default());
+        let from = ip("::1");
+        for _ in 0..5 {
+            t.failed(A, from, 0);
+        }
+        t.succeeded(A);
+        assert_eq!(t.check(A, ip("::2"), 0), Verdict::Allow { delay: Duration::ZERO });
+        assert_eq!(t.check("acme/x", from, 15 * 60_000 + 1), Verdict::Allow { delay: Duration::ZERO }, "the window passed");
+    }
+}

@@ -1,0 +1,120 @@
+//! Administration over HTTP: tenants (platform administrators), a tenant's users and its audit
+//! log (tenant administrators). The same library calls as `wfm admin`.
+
+use crate::auth::Signed;
+use crate::{body, internal, ApiError, AppState};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use wfm_model::{AgentId, TenantId, TenantZone};
+use wfm_ops::{Language, Login, Role, Tenant, TenantStatus, User};
+
+/// `GET /api/v1/tenants`: the caller's tenants (every tenant for a platform administrator).
+pub async fn tenants(State(state): State<AppState>, Extension(signed): Extension<Signed>) -> Result<Json<Vec<Tenant>>, ApiError> {
+    let all = state.db.tenants().await?;
+    let user = &signed.caller.user;
+    Ok(Json(all.into_iter().filter(|t| user.role == Role::PlatformAdmin || user.tenant.as_ref() == Some(&t.id)).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    tenant: String,
+    name: String,
+    time_zone: String,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+/// `POST /api/v1/tenants` with `{"tenant", "name", "time_zone", "language"}`.
+pub async fn add_tenant(State(state): State<AppState>, Extension(signed): Extension<Signed>, request: Result<Json<NewTenant>, JsonRejection>) -> Result<(StatusCode, Json<Tenant>), ApiError> {
+    let request = body(request)?;
+    let id = TenantId::parse(&request.tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
+    let zone = TenantZone::parse(&request.time_zone).map_err(|e| ApiError::bad_request("time_zone", e))?;
+    let language = Language::parse(request.language.as_deref().unwrap_or("en")).map_err(|e| ApiError::bad_request("language", e))?;
+    let tenant = Tenant::new(id.clone(), &request.name, zone, language)?;
+    let store = state.store.clone();
+    // The store keeps each tenant's zone beside its data; it must agree with the database's.
+    tokio::task::spawn_blocking(move || store.ensure_tenant(&id, zone)).await.map_err(internal)?.map_err(|e| ApiError::bad_request("time_zone", e))?;
+    state.db.add_tenant(&tenant).await?;
+    std::fs::create_dir_all(state.data.join("tenants").join(tenant.id.as_str())).map_err(internal)?;
+    state.db.audit(&signed.audit(tenant.id.as_str(), "tenant.add", tenant.id.as_str(), &format!("{} ({})", tenant.name, zone.name()))).await?;
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+async fn set_status(state: AppState, signed: Signed, tenant: String, status: TenantStatus) -> Result<Json<Tenant>, ApiError> {
+    let changed = state.db.set_tenant_status(&tenant, status).await?;
+    let action = if status == TenantStatus::Suspended { "tenant.suspend" } else { "tenant.resume" };
+    state.db.audit(&signed.audit(&tenant, action, &tenant, "")).await?;
+    Ok(Json(changed))
+}
+
+pub async fn suspend_tenant(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(tenant): Path<String>) -> Result<Json<Tenant>, ApiError> {
+    set_status(state, signed, tenant, TenantStatus::Suspended).await
+}
+
+pub async fn resume_tenant(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(tenant): Path<String>) -> Result<Json<Tenant>, ApiError> {
+    set_status(state, signed, tenant, TenantStatus::Active).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/tenants/{tenant}/audit[?limit=N]`: newest first, 200 by default, 1000 at most.
+pub async fn audit(State(state): State<AppState>, Path(tenant): Path<String>, query: Result<Query<AuditQuery>, QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let limit = query.limit.unwrap_or(200);
+    if limit == 0 || limit > wfm_ops::audit::MAX_LISTED {
+        return Err(ApiError::bad_request("limit", "1 to 1000"));
+    }
+    Ok(Json(serde_json::to_value(state.db.audit_log(&tenant, limit).await?).map_err(internal)?))
+}
+
+/// `GET /api/v1/tenants/{tenant}/users`.
+pub async fn users(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Json<Vec<User>>, ApiError> {
+    Ok(Json(state.db.users(Some(&tenant)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    login: String,
+    role: String,
+    #[serde(default)]
+    agent_id: Option<String>,
+    /// Generated (and returned once) when absent.
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `POST /api/v1/tenants/{tenant}/users` with `{"login", "role", "agent_id", "password"}`:
+/// answers the user and, when none was given, the generated password (shown once).
+pub async fn add_user(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(tenant): Path<String>, request: Result<Json<NewUser>, JsonRejection>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let request = body(request)?;
+    let role = Role::parse(&request.role).map_err(|e| ApiError::bad_request("role", e))?;
+    if role == Role::PlatformAdmin {
+        return Err(ApiError::bad_request("role", "platform administrators belong to no tenant (wfm admin user add --role platform-admin)"));
+    }
+    let agent = request.agent_id.as_deref().map(AgentId::parse).transpose().map_err(|e| ApiError::bad_request("agent_id", e))?;
+    let tenant_id = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
+    let user = User::new(Some(tenant_id), Login::parse(&request.login)?, role, agent)?;
+    let generated = request.password.is_none();
+    let password = match request.password {
+        Some(p) => p,
+        None => wfm_ops::secrets::random_password()?,
+    };
+    let hashing = password.clone();
+    let digest = tokio::task::spawn_blocking(move || wfm_ops::users::hash_password(&hashing)).await.map_err(internal)??;
+    state.db.add_user(&user, &digest).await?;
+    state.db.audit(&signed.audit(&tenant, "user.add", user.login.as_str(), role.as_str())).await?;
+    let mut answer = serde_json::to_value(&user).map_err(internal)?;
+    if generated {
+        answer["password"] = serde_json::Value::String(password);
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
+}

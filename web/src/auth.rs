@@ -1,0 +1,299 @@
+//! Who is calling, and may they: the guard every route passes, sign-in and sign-out, and
+//! personal API tokens.
+//!
+//! Credentials: `Authorization: Bearer TOKEN` (a personal token, for scripts) or the session
+//! cookie `wfm_session` set by `POST /api/v1/login` (HttpOnly, SameSite=Strict). A request
+//! authenticated by the cookie that changes anything (any method but GET and HEAD) must carry
+//! the session's CSRF token in `X-CSRF-Token`; one with a bearer token needs none, since a
+//! browser never adds that header by itself.
+
+use crate::{body, internal, ApiError, AppState, ROUTES};
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{MatchedPath, Path, RawPathParams, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+use wfm_ops::audit::AuditEntry;
+use wfm_ops::sessions::{Caller, Credential, Refusal, SessionPolicy};
+use wfm_ops::throttle::{Lockout, Policy, Throttle, Verdict};
+use wfm_ops::{now_ms, Access, Role};
+
+pub const SESSION_COOKIE: &str = "wfm_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+pub struct AuthState {
+    pub policy: SessionPolicy,
+    pub throttle: Mutex<Throttle>,
+    /// Adds `Secure` to the cookie (behind TLS).
+    pub secure_cookies: bool,
+}
+
+impl AuthState {
+    pub fn new(policy: SessionPolicy, secure_cookies: bool) -> Self {
+        Self { policy, throttle: Mutex::new(Throttle::new(Policy::default())), secure_cookies }
+    }
+
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.throttle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The signed-in caller of a request, as the guard found them.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub caller: Caller,
+    /// The client's address, for the audit log.
+    pub source: String,
+}
+
+impl Signed {
+    /// How the audit log names this user: `tenant/login`, or `login` for platform administrators.
+    pub fn actor(&self) -> String {
+        account(self.caller.user.tenant.as_ref().map(|t| t.as_str()), self.caller.user.login.as_str())
+    }
+
+    pub fn audit(&self, tenant: &str, action: &str, target: &str, detail: &str) -> AuditEntry {
+        AuditEntry::new(tenant, &self.actor(), action, target, &self.source, detail)
+    }
+}
+
+fn account(tenant: Option<&str>, login: &str) -> String {
+    match tenant {
+        Some(t) => format!("{t}/{login}"),
+        None => login.to_owned(),
+    }
+}
+
+fn source_of(request_extensions: &axum::http::Extensions) -> IpAddr {
+    request_extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+fn unauthorised(message: &str) -> ApiError {
+    ApiError::status(StatusCode::UNAUTHORIZED, Some("authorization"), message)
+}
+
+fn forbidden(field: Option<&'static str>, message: impl ToString) -> ApiError {
+    ApiError::status(StatusCode::FORBIDDEN, field, message)
+}
+
+/// The session cookie's value, if the request has one.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+/// Who sent the request: its bearer token, else its session cookie.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let refused = |refusal| match refusal {
+        Refusal::Unknown => unauthorised("unknown or revoked credentials: sign in again"),
+        Refusal::Expired => unauthorised("the session expired: sign in again"),
+        Refusal::Suspended => forbidden(Some("tenant"), "the tenant is suspended"),
+    };
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
+        let token = token.ok_or_else(|| unauthorised("Authorization must be `Bearer TOKEN`"))?;
+        return state.db.token(token).await?.map_err(refused);
+    }
+    if let Some(session) = session_cookie(headers) {
+        return state.db.session(session, state.auth.policy, now_ms()).await?.map_err(refused);
+    }
+    Err(unauthorised("sign in (POST /api/v1/login) or send Authorization: Bearer TOKEN"))
+}
+
+/// The guard of every route: finds the route's permission in [`ROUTES`], authenticates, checks
+/// CSRF, the tenant and the role, then hands the handler a [`Signed`] caller.
+pub async fn guard(State(state): State<AppState>, matched: Result<MatchedPath, axum::extract::rejection::MatchedPathRejection>, params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>, mut request: Request, next: Next) -> Response {
+    let (method, headers, source) = (request.method().clone(), request.headers().clone(), source_of(request.extensions()));
+    match check(&state, matched, params, method, &headers, source).await {
+        Ok(Some(signed)) => {
+            request.extensions_mut().insert(signed);
+            next.run(request).await
+        }
+        Ok(None) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn check(
+    state: &AppState,
+    matched: Result<MatchedPath, axum::extract::rejection::MatchedPathRejection>,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    method: Method,
+    headers: &HeaderMap,
+    source: IpAddr,
+) -> Result<Option<Signed>, ApiError> {
+    let method = if method == Method::HEAD { Method::GET } else { method };
+    let path = matched.as_ref().map_or("", MatchedPath::as_str);
+    // Routes come from the table, so this finds one; a miss is refused, never let through.
+    let route = ROUTES.iter().find(|r| r.method == method && r.path == path).ok_or_else(|| forbidden(None, "no permission is defined for this route"))?;
+    let Some(permission) = route.permission else { return Ok(None) };
+    let caller = authenticate(state, headers).await?;
+    if let Credential::Session { csrf_token, .. } = &caller.credential
+        && method != Method::GET
+    {
+        let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !wfm_ops::secrets::constant_time_eq(sent, csrf_token) {
+            return Err(forbidden(Some("X-CSRF-Token"), "a request that changes anything must send the session's csrf_token in X-CSRF-Token"));
+        }
+    }
+    let param = |name: &str| params.as_ref().ok().and_then(|p| p.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_owned()));
+    let user = &caller.user;
+    if let Some(tenant) = param("tenant") {
+        let member = user.role == Role::PlatformAdmin || user.tenant.as_ref().is_some_and(|t| t.as_str() == tenant);
+        if !member || state.db.tenant(&tenant).await?.is_none() {
+            return Err(ApiError::unknown_tenant(&tenant));
+        }
+    }
+    match user.role.access(permission) {
+        Access::Tenant => {}
+        Access::Denied => return Err(forbidden(None, format!("a {} may not see or change {}", user.role, permission.describe()))),
+        Access::Own => {
+            let own = user.agent_id.as_ref().is_some_and(|a| param("agent").as_deref() == Some(a.as_str()));
+            if !own {
+                return Err(forbidden(Some("agent"), format!("an agent sees and changes only their own {}", permission.describe())));
+            }
+        }
+    }
+    Ok(Some(Signed { caller, source: source.to_string() }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// Empty or absent for platform administrators.
+    #[serde(default)]
+    tenant: Option<String>,
+    login: String,
+    password: String,
+}
+
+/// `POST /api/v1/login`: checks the password (throttled per account and source), opens a
+/// session and sets its cookie.
+pub async fn login(State(state): State<AppState>, request_source: Result<ConnectInfo<SocketAddr>, axum::extract::rejection::ExtensionRejection>, sign_in: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let sign_in = body(sign_in)?;
+    let source = request_source.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let tenant = sign_in.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+    let who = account(tenant.as_deref(), &sign_in.login);
+    // Failed sign-ins are audited in the tenant named, when it exists (else the platform's log).
+    let audit_tenant = match &tenant {
+        Some(t) if state.db.tenant(t).await?.is_some() => t.clone(),
+        _ => String::new(),
+    };
+    let verdict = state.auth.throttle().check(&who, source, now_ms());
+    match verdict {
+        Verdict::Locked { retry_after } => {
+            eprintln!("auth: sign-in of {who} from {source} refused: locked for {} s more", retry_after.as_secs());
+            let mut e = ApiError::status(StatusCode::TOO_MANY_REQUESTS, None, "too many failed sign-ins: try again later");
+            e.retry_after_s = Some(retry_after.as_secs().max(1));
+            return Err(e);
+        }
+        Verdict::Allow { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Verdict::Allow { .. } => {}
+    }
+    let found = state.db.user_with_digest(tenant.as_deref(), &sign_in.login).await?;
+    let (digest, password) = (found.as_ref().map_or(wfm_ops::users::decoy_digest().to_owned(), |(_, d)| d.clone()), sign_in.password);
+    let matches = tokio::task::spawn_blocking(move || wfm_ops::users::verify_password(&password, &digest)).await.map_err(internal)?;
+    let Some((user, _)) = found.filter(|_| matches) else {
+        let lockout = state.auth.throttle().failed(&who, source, now_ms());
+        eprintln!("auth: failed sign-in of {who} from {source}{}", match lockout {
+            Lockout::None => "",
+            Lockout::Account => "; the account is locked for 15 minutes",
+            Lockout::Source => "; the address is locked for 15 minutes",
+        });
+        state.db.audit(&AuditEntry::new(&audit_tenant, &who, "login.failed", &who, &source.to_string(), match lockout {
+            Lockout::None => "",
+            Lockout::Account => "account locked",
+            Lockout::Source => "source address locked",
+        }))
+        .await?;
+        return Err(unauthorised("wrong tenant, login or password"));
+    };
+    if let Some(t) = &tenant
+        && !state.db.tenant(t).await?.is_some_and(|t| t.is_active())
+    {
+        state.db.audit(&AuditEntry::new(t, &who, "login.refused", &who, &source.to_string(), "tenant suspended")).await?;
+        return Err(forbidden(Some("tenant"), "the tenant is suspended"));
+    }
+    state.auth.throttle().succeeded(&who);
+    let session = state.db.create_session(&user).await?;
+    state.db.audit(&AuditEntry::new(&audit_tenant, &who, "login", &who, &source.to_string(), "")).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        session.id,
+        state.auth.policy.lifetime_ms / 1000,
+        if state.auth.secure_cookies { "; Secure" } else { "" }
+    );
+    let answer = serde_json::json!({
+        "user": user.login, "role": user.role, "tenant": user.tenant, "agent_id": user.agent_id, "csrf_token": session.csrf_token,
+    });
+    let mut response = Json(answer).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(internal)?);
+    Ok(response)
+}
+
+/// `POST /api/v1/logout`: ends the session and clears its cookie.
+pub async fn logout(State(state): State<AppState>, Extension(signed): Extension<Signed>) -> Result<Response, ApiError> {
+    let Credential::Session { id_hash, .. } = &signed.caller.credential else {
+        return Err(ApiError::bad_request("authorization", "a bearer token has no session: revoke it with DELETE /api/v1/tokens/{id}"));
+    };
+    state.db.end_session(id_hash).await?;
+    let tenant = signed.caller.user.tenant.as_ref().map_or(String::new(), |t| t.to_string());
+    state.db.audit(&signed.audit(&tenant, "logout", &signed.actor(), "")).await?;
+    let mut response = Json(serde_json::json!({ "signed_out": true })).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("wfm_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+    Ok(response)
+}
+
+/// `GET /api/v1/me`: who the credentials belong to.
+pub async fn me(Extension(signed): Extension<Signed>) -> Json<serde_json::Value> {
+    let user = &signed.caller.user;
+    let csrf = match &signed.caller.credential {
+        Credential::Session { csrf_token, .. } => Some(csrf_token.clone()),
+        Credential::Token { .. } => None,
+    };
+    Json(serde_json::json!({ "user": user.login, "role": user.role, "tenant": user.tenant, "agent_id": user.agent_id, "csrf_token": csrf }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    #[serde(default)]
+    label: String,
+}
+
+/// `POST /api/v1/tokens` with `{"label": "..."}` (optional): a personal token, shown once.
+pub async fn create_token(State(state): State<AppState>, Extension(signed): Extension<Signed>, request: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let label = match request {
+        Ok(Json(t)) => t.label,
+        // No body at all is a token without a label.
+        Err(axum::extract::rejection::JsonRejection::MissingJsonContentType(_)) => String::new(),
+        Err(e) => return Err(ApiError::bad_request("body", e.body_text())),
+    };
+    let (id, token) = state.db.create_token(&signed.caller.user, &label).await?;
+    let tenant = signed.caller.user.tenant.as_ref().map_or(String::new(), |t| t.to_string());
+    state.db.audit(&signed.audit(&tenant, "token.create", &id, &label)).await?;
+    Ok(Json(serde_json::json!({ "id": id, "token": token, "label": label })))
+}
+
+/// `GET /api/v1/tokens`: the caller's tokens (ids and labels, never the tokens).
+pub async fn list_tokens(State(state): State<AppState>, Extension(signed): Extension<Signed>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(serde_json::to_value(state.db.tokens(&signed.caller.user).await?).map_err(internal)?))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revokes one of the caller's tokens.
+pub async fn revoke_token(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.db.revoke_token(&signed.caller.user, &id).await? {
+        return Err(ApiError::status(StatusCode::NOT_FOUND, Some("token"), format!("you have no token {id} in use")));
+    }
+    let tenant = signed.caller.user.tenant.as_ref().map_or(String::new(), |t| t.to_string());
+    state.db.audit(&signed.audit(&tenant, "token.revoke", &id, "")).await?;
+    Ok(Json(serde_json::json!({ "revoked": id })))
+}
