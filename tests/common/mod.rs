@@ -105,7 +105,13 @@ impl Server {
 
     /// A new personal API token of a demo user.
     pub fn token_of(&self, tenant: Option<&str>, login: &str) -> String {
-        let session = self.session(tenant, login);
+        self.token_of_with(tenant, login, DEMO_PASSWORD)
+    }
+
+    /// A new personal API token of a user with this password.
+    pub fn token_of_with(&self, tenant: Option<&str>, login: &str, password: &str) -> String {
+        let (status, body, session) = self.login(tenant, login, password);
+        let session = session.unwrap_or_else(|| panic!("{login} signs in: {status} {body}"));
         let headers = session.headers();
         let (status, body) = self.request("POST", "/api/v1/tokens", &headers.iter().map(String::as_str).collect::<Vec<_>>(), r#"{"label":"tests"}"#);
         assert_eq!(status, 200, "{body}");
@@ -131,6 +137,16 @@ impl Server {
     pub fn request(&self, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
         let (status, _, body) = self.exchange(method, path, headers, body);
         (status, body)
+    }
+
+    /// Any request, reading only the status line (for streams that never end).
+    pub fn status(&self, method: &str, path: &str, headers: &[&str], body: &str) -> u16 {
+        let mut stream = TcpStream::connect(&self.addr).expect("connects");
+        let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+        write!(stream, "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", self.addr, body.len()).expect("sends");
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).expect("a status line");
+        line.split_whitespace().nth(1).expect("status").parse().expect("numeric status")
     }
 
     /// Any request; answers the status, the response's head and its body.
