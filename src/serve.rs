@@ -45,8 +45,11 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
         let endpoint = Endpoint::new(Box::new(sip_events()), sip, Some(&a.sip_default_tenant), a.max_calls);
         let acds = Acds { data: data.to_owned(), args: Arc::new(a.clone()), prompts, sip_addr, store: store.clone(), db: db.clone(), endpoint: endpoint.clone() };
         // The demo's configuration (flags or files) must be right to start at all; another
-        // tenant's faults are reported and leave the others in service.
-        for tenant in db.tenants().await? {
+        // tenant's faults are reported and leave the others in service. The demo goes first:
+        // a number two tenants claim stays the demo's.
+        let mut tenants = db.tenants().await?;
+        tenants.sort_by_key(|t| t.id.as_str() != DEMO);
+        for tenant in tenants {
             match acds.start(&tenant) {
                 Err(e) if tenant.id.as_str() == DEMO => return Err(e.context(format!("tenant {DEMO}"))),
                 Err(e) => eprintln!("acd: tenant {} not started: {e:#}", tenant.id),

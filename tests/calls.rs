@@ -69,6 +69,7 @@ on_fail = "queue:support"
 "#;
 
 const PASSWORD: &str = "s3cret";
+const DEMO: &str = "demo";
 
 fn scenario(name: &str) -> String {
     format!("{}/tests/sipp/{name}.xml", env!("CARGO_MANIFEST_DIR"))
@@ -128,17 +129,26 @@ impl Phone {
         sipp(dir, name, &["-p", port, "-mp", &media_port(), "-m", &calls.to_string(), "-s", user]).args(extra).spawn().expect("sipp runs (Debian package sip-tester)")
     }
 
+    /// A demo agent's phone (registered to the ACD's address: the default tenant).
     fn new(dir: &Path, server: &Server, agent: &str, name: &str, calls: u32, extra: &[&str], ready: bool) -> Self {
+        Self::of(dir, server, DEMO, agent, name, calls, extra, ready)
+    }
+
+    /// The phone of `tenant`'s agent, registered as `sip:AGENT@TENANT` (the demo's at the
+    /// ACD's address).
+    #[allow(clippy::too_many_arguments)]
+    fn of(dir: &Path, server: &Server, tenant: &str, agent: &str, name: &str, calls: u32, extra: &[&str], ready: bool) -> Self {
         let contact = free_port();
         let uas = Self::at(dir, &contact, agent, name, calls, extra);
-        let registered = sipp(dir, "agent_register", &["-p", &free_port(), "-m", "1", "-s", agent, "-au", agent, "-ap", PASSWORD, "-key", "contact_port", &contact, "-key", "domain", "127.0.0.1", &server.sip])
+        let domain = if tenant == DEMO { "127.0.0.1" } else { tenant };
+        let registered = sipp(dir, "agent_register", &["-p", &free_port(), "-m", "1", "-s", agent, "-au", agent, "-ap", PASSWORD, "-key", "contact_port", &contact, "-key", "domain", domain, &server.sip])
             .output()
             .unwrap();
-        assert!(registered.status.success(), "{agent} registers: {}", String::from_utf8_lossy(&registered.stderr));
+        assert!(registered.status.success(), "{tenant}/{agent} registers: {}", String::from_utf8_lossy(&registered.stderr));
         if ready {
-            set_state(server, agent, r#"{"state": "ready"}"#);
+            set_state_in(server, tenant, agent, r#"{"state": "ready"}"#);
         }
-        Self { uas, name: format!("{agent} ({name})") }
+        Self { uas, name: format!("{tenant}/{agent} ({name})") }
     }
 
     /// Waits for the phone's calls to end; its scenario must have succeeded.
@@ -166,9 +176,13 @@ impl Drop for Phone {
 }
 
 fn set_state(server: &Server, agent: &str, body: &str) {
+    set_state_in(server, DEMO, agent, body);
+}
+
+fn set_state_in(server: &Server, tenant: &str, agent: &str, body: &str) {
     let auth = server.bearer();
-    let (status, text) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{agent}/state"), &[&auth, "Content-Type: application/json"], body);
-    assert_eq!(status, 200, "{agent} → {body}: {text}");
+    let (status, text) = server.request("POST", &format!("/api/v1/tenants/{tenant}/agents/{agent}/state"), &[&auth, "Content-Type: application/json"], body);
+    assert_eq!(status, 200, "{tenant}/{agent} → {body}: {text}");
 }
 
 /// A caller with `name`'s scenario dialling `number`; returns when the call is over.
@@ -183,8 +197,12 @@ struct Events(mpsc::Receiver<Value>);
 
 impl Events {
     fn open(server: &Server) -> Self {
+        Self::open_in(server, DEMO)
+    }
+
+    fn open_in(server: &Server, tenant: &str) -> Self {
         let mut stream = TcpStream::connect(&server.addr).unwrap();
-        write!(stream, "GET /api/v1/tenants/demo/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n", server.token).unwrap();
+        write!(stream, "GET /api/v1/tenants/{tenant}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n", server.token).unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {
@@ -209,11 +227,16 @@ impl Events {
 
 /// `wfm stats` for today's queue rows with calls, once they show `offered` calls in all.
 fn stats_when(dir: &Path, offered: u64) -> Vec<Value> {
+    stats_in(dir, DEMO, offered)
+}
+
+/// The same for `tenant`.
+fn stats_in(dir: &Path, tenant: &str, offered: u64) -> Vec<Value> {
     let today = chrono::Utc::now().date_naive();
     let (from, to) = ((today - chrono::Duration::days(1)).to_string(), (today + chrono::Duration::days(2)).to_string());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let out = common::ok(&["stats", "--store", p(&dir.join("store")), "--tenant", "demo", "--from", &from, "--to", &to, "--interval", "day", "--format", "json"]);
+        let out = common::ok(&["stats", "--store", p(&dir.join("store")), "--tenant", tenant, "--from", &from, "--to", &to, "--interval", "day", "--format", "json"]);
         let rows: Vec<Value> = serde_json::from_str::<Vec<Value>>(&out).unwrap().into_iter().filter(|r| r["offered"].as_u64() > Some(0)).collect();
         if rows.iter().map(|r| r["offered"].as_u64().unwrap()).sum::<u64>() >= offered {
             return rows;
@@ -394,4 +417,134 @@ fn a_transfer_to_an_outside_number_goes_out_through_the_trunk() {
     far_end.done();
     let transferred = events.next_call();
     assert_eq!((transferred["agent"].as_str(), transferred["transfer_target"].as_str()), (Some("1001"), Some("5551234")));
+}
+
+/// A tenant beside the demo with its files in `DATA/tenants/ID/`: the queues and agents above,
+/// `ivr`, and SIP password [`PASSWORD`] for agents 1001 and 1002.
+fn add_tenant(dir: &Path, id: &str, zone: &str, ivr: &str) {
+    common::ok(&["admin", "--data", p(dir), "tenant", "add", id, "--name", id, "--tz", zone]);
+    let files = dir.join("tenants").join(id);
+    std::fs::write(files.join("acd.toml"), ACD).unwrap();
+    std::fs::write(files.join("ivr.toml"), ivr).unwrap();
+    std::fs::write(files.join("sip-accounts.toml"), format!("[agents]\n1001 = \"{PASSWORD}\"\n1002 = \"{PASSWORD}\"\n")).unwrap();
+}
+
+#[test]
+fn one_endpoint_serves_two_tenants_each_with_its_numbers_agents_zone_and_store() {
+    use chrono::Timelike;
+    let dir = tempfile::tempdir().unwrap();
+    // Acme's hours hold the present hour on its clock (UTC+14) and not on Warsaw's (13 h behind):
+    // open, its number reaches support; closed, billing.
+    let hour = wfm_model::TenantZone::parse("Pacific/Kiritimati").unwrap().local_time(chrono::Utc::now()).hour();
+    let ivr = format!(
+        "[hours]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\nfrom = \"{:02}:00\"\nto = \"{:02}:00\"\n\n\
+         [[numbers]]\nnumber = \"500\"\nopen = \"queue:support\"\nclosed = \"queue:billing\"\n",
+        hour.saturating_sub(1),
+        (hour + 2).min(24)
+    );
+    add_tenant(dir.path(), "acme", "Pacific/Kiritimati", &ivr);
+    // A tenant whose file claims the demo's numbers is refused; the others are served.
+    add_tenant(dir.path(), "clash", "UTC", IVR);
+    let server = start(dir.path());
+    let (acme_events, demo_events) = (Events::open_in(&server, "acme"), Events::open(&server));
+    // Agent 1001 in each tenant: one id, two phones, two accounts.
+    let acme_phone = Phone::of(dir.path(), &server, "acme", "1001", "agent_answer", 1, &["-d", "1000"], true);
+    let demo_phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &["-d", "1000"], true);
+    call(dir.path(), &server, "caller", "500", &[]);
+    acme_phone.done();
+    call(dir.path(), &server, "caller", "200", &[]);
+    demo_phone.done();
+    let acme_call = acme_events.next_call();
+    assert_eq!((acme_call["dialled_number"].as_str(), acme_call["queue"].as_str(), acme_call["agent"].as_str()), (Some("500"), Some("support"), Some("1001")), "open on acme's own clock: {acme_call}");
+    let demo_call = demo_events.next_call();
+    assert_eq!((demo_call["dialled_number"].as_str(), demo_call["exit_reason"].as_str()), (Some("200"), Some("answered")));
+    let recording = acme_call["recording"].as_str().unwrap();
+    assert!(recording.contains("tenants/acme/recordings"), "each tenant's recordings in its own folder: {recording}");
+    // Each call is in its own tenant's store, and only there.
+    let total = |rows: &[Value]| rows.iter().map(|r| r["offered"].as_u64().unwrap()).sum::<u64>();
+    let acme_rows = stats_in(dir.path(), "acme", 1);
+    assert_eq!((total(&acme_rows), row(&acme_rows, "support")["answered"].as_u64()), (1, Some(1)), "{acme_rows:?}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(total(&stats_in(dir.path(), DEMO, 1)), 1);
+    assert_eq!(total(&stats_in(dir.path(), "acme", 1)), 1);
+    let (status, body) = server.get_authorized("/api/v1/tenants/clash/queues/live");
+    assert_eq!(status, 404, "no ACD for a tenant whose numbers clash: {body}");
+    assert_eq!(server.get_authorized("/api/v1/tenants/acme/queues/live").0, 200);
+}
+
+/// Sends one SIP request from a socket of its own; answers the final response's status line.
+fn final_response(server: &Server, request: impl Fn(std::net::SocketAddr) -> String) -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    socket.send_to(request(socket.local_addr().unwrap()).as_bytes(), &server.sip).unwrap();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let (n, _) = socket.recv_from(&mut buffer).expect("an answer within 5 s");
+        let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
+        let status_line = text.lines().next().unwrap_or_default().to_owned();
+        if !status_line.starts_with("SIP/2.0 1") {
+            return status_line;
+        }
+    }
+}
+
+fn raw_register(server: &Server, user: &str) -> String {
+    final_response(server, |local| {
+        format!(
+            "REGISTER sip:{sip} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-r{user}{}\r\nFrom: <sip:{user}@127.0.0.1>;tag=r\r\nTo: <sip:{user}@127.0.0.1>\r\n\
+             Call-ID: reg-{user}-{local}\r\nCSeq: 1 REGISTER\r\nContact: <sip:{user}@{local}>\r\nMax-Forwards: 70\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n",
+            local.port(),
+            sip = server.sip
+        )
+    })
+}
+
+fn raw_invite(server: &Server, number: &str) -> String {
+    final_response(server, |local| {
+        let sdp = "v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n";
+        format!(
+            "INVITE sip:{number}@{sip} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-i{}\r\nFrom: <sip:caller@127.0.0.1>;tag=c\r\nTo: <sip:{number}@{sip}>\r\n\
+             Call-ID: raw-{local}\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@{local}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            local.port(),
+            sdp.len(),
+            sip = server.sip
+        )
+    })
+}
+
+/// What the tenants table says reaches a running ACD within the watcher's second (and the
+/// recordings' measure, every other second).
+fn let_the_watcher_see() {
+    std::thread::sleep(Duration::from_millis(2500));
+}
+
+#[test]
+fn quotas_bite_where_they_should_and_a_suspended_tenant_refuses_calls_and_phones() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    common::ok(&["admin", "--data", p(dir.path()), "tenant", "quota", DEMO, "--max-agents", "1", "--max-calls", "1", "--max-recording-mb", "0"]);
+    let_the_watcher_see();
+    let phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &["-d", "2000"], true);
+    assert_eq!(raw_register(&server, "1002"), "SIP/2.0 403 Forbidden (agent quota reached)", "one phone too many");
+    // One call in progress; the next gets 503 for this tenant.
+    let caller = sipp(dir.path(), "caller", &["-p", &free_port(), "-mp", &media_port(), "-m", "1", "-s", "200"]).arg(&server.sip).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(raw_invite(&server, "200").starts_with("SIP/2.0 503"), "over the tenant's call quota");
+    assert!(caller.wait_with_output().unwrap().status.success());
+    phone.done();
+    let record = events.next_call();
+    assert_eq!(record["exit_reason"], "answered");
+    assert!(record["recording"].is_null(), "no room for recordings: not recorded ({record})");
+    let (_, audit) = server.get_authorized("/api/v1/tenants/demo/audit");
+    assert!(audit.contains("quota.recordings.full"), "the alarm is audited: {audit}");
+
+    common::ok(&["admin", "--data", p(dir.path()), "tenant", "suspend", DEMO]);
+    let_the_watcher_see();
+    assert_eq!(raw_invite(&server, "200"), "SIP/2.0 403 Forbidden (tenant suspended)");
+    assert_eq!(raw_register(&server, "1002"), "SIP/2.0 403 Forbidden (tenant suspended)");
+    common::ok(&["admin", "--data", p(dir.path()), "tenant", "resume", DEMO]);
+    common::ok(&["admin", "--data", p(dir.path()), "tenant", "quota", DEMO, "--max-agents", "10"]);
+    let_the_watcher_see();
+    assert_eq!(raw_register(&server, "1002"), "SIP/2.0 401 Unauthorized", "served again: challenged for its password");
 }
