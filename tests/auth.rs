@@ -272,3 +272,36 @@ fn the_postgresql_database_serves_the_same() {
     }
     psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
 }
+
+/// `tests/fixtures/previous-release-data.tar.gz`: the data directory `wfm serve` of the release
+/// before tenants and users left (commit 08296ed): demo history, its SIP accounts, two state
+/// periods of agent 1001 still in the ACD's journal (killed with SIGKILL before they were moved),
+/// and a CSV import for tenant `acme`; the operational database had only `import_runs`.
+#[test]
+fn a_data_directory_of_the_previous_release_is_upgraded_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/previous-release-data.tar.gz");
+    assert!(std::process::Command::new("tar").args(["xzf", fixture, "-C", p(dir.path())]).status().unwrap().success());
+    let data = dir.path().join("data");
+    let accounts = std::fs::read_to_string(data.join("sip-accounts.toml")).unwrap();
+    let server = Server::start(&data, &[]);
+    let demo = data.join("tenants").join("demo");
+    assert_eq!(std::fs::read_to_string(demo.join("sip-accounts.toml")).unwrap(), accounts, "the agents' SIP passwords are kept");
+    assert!(!data.join("sip-accounts.toml").exists() && !data.join("acd-journal.jsonl").exists(), "moved into tenants/demo/");
+    // The journalled periods reached the store.
+    let out = ok(&["stats", "--agents", "--store", p(&data.join("store")), "--tenant", "demo", "--from", "2026-12-04", "--to", "2026-12-05", "--interval", "day", "--format", "json"]);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(rows.iter().any(|r| r["agent_id"] == "1001" && r["ready_s"].as_f64().unwrap() > 0.0), "{out}");
+    // Both tenants of the store have their rows, with the zones they were imported with.
+    let (_, body) = server.get_authorized("/api/v1/tenants");
+    let tenants: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let zone = |id: &str| tenants.iter().find(|t| t["tenant"] == id).map(|t| t["time_zone"].as_str().unwrap().to_owned());
+    assert_eq!((zone("demo").as_deref(), zone("acme").as_deref()), (Some("Europe/Warsaw"), Some("Asia/Shanghai")), "{body}");
+    // The journal of data loads is kept.
+    let (_, body) = server.get_authorized("/api/v1/tenants/demo/imports");
+    assert!(body.contains("\"generated\""), "{body}");
+    let (_, body) = server.get_authorized("/api/v1/tenants/acme/imports");
+    assert!(body.contains("\"csv\""), "{body}");
+    // And the demo's users now exist.
+    assert_eq!(server.login(Some("demo"), "planner", DEMO_PASSWORD).0, 200);
+}
