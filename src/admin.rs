@@ -23,7 +23,7 @@ enum What {
     /// Tenants: add, suspend, resume, list, quota.
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Users: add, list, password.
+    /// Users: add, list, remove, password.
     #[command(subcommand)]
     User(UserCommand),
 }
@@ -112,7 +112,15 @@ enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Sets a user's password (from standard input, or generated and printed).
+    /// Removes a user: their sessions end and their tokens stop working.
+    Remove {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        login: String,
+    },
+    /// Sets a user's password (from standard input, or generated and printed); their sessions
+    /// end and their tokens are revoked.
     Password {
         #[arg(long)]
         tenant: Option<String>,
@@ -248,6 +256,11 @@ async fn user(db: &OpsDb, command: UserCommand) -> Result<()> {
                     println!("{:<24} {:<15} {}", u.login, u.role, u.agent_id.as_ref().map_or("", AgentId::as_str));
                 }
             }
+        }
+        UserCommand::Remove { tenant, login } => {
+            db.remove_user(tenant.as_deref(), &login).await?;
+            audit(db, tenant.as_deref().unwrap_or(""), "user.remove", &login, "").await?;
+            println!("user {login} removed");
         }
         UserCommand::Password { tenant, login, password_stdin } => {
             let (password, generated) = password(password_stdin)?;

@@ -16,7 +16,7 @@ use wfm_ops::{Access, Role};
 
 /// A route's path with its parameters filled in.
 fn path_of(route: &wfm_web::Route, tenant: &str, agent: &str) -> String {
-    route.path.replace("{tenant}", tenant).replace("{agent}", agent).replace("{call}", "no-such-call").replace("{token}", "no-such-token")
+    route.path.replace("{tenant}", tenant).replace("{agent}", agent).replace("{call}", "no-such-call").replace("{token}", "no-such-token").replace("{login}", "no-such-login")
 }
 
 fn admin(data: &Path, args: &[&str]) -> String {
@@ -133,6 +133,12 @@ fn each_role_is_allowed_and_refused_as_the_table_says() {
     assert_eq!(status, 201, "{body}");
     let password = serde_json::from_str::<Value>(&body).unwrap()["password"].as_str().expect("a generated password, shown once").to_owned();
     assert_eq!(server.login(Some("demo"), "pat", &password).0, 200);
+    let pat = bearer(&server.token_of_with(Some("demo"), "pat", &password));
+    assert_eq!(server.request("GET", "/api/v1/tenants/demo/stats?from=2026-01-01&to=2026-01-02", &[&pat], "").0, 200);
+    let (status, body) = server.request("DELETE", "/api/v1/tenants/demo/users/pat", &[&tenant_admin], "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.request("GET", "/api/v1/tenants/demo/stats?from=2026-01-01&to=2026-01-02", &[&pat], "").0, 401, "a removed user's token stops working");
+    assert_eq!(server.login(Some("demo"), "pat", &password).0, 401);
     let (status, body) = server.request("POST", "/api/v1/tenants/demo/users", &[&tenant_admin], r#"{"login": "boss", "role": "platform-admin", "password": "long enough"}"#);
     assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()["field"].as_str()), (400, Some("role")), "a tenant administrator makes no platform administrator: {body}");
     let (_, body) = server.request("GET", "/api/v1/tenants/demo/audit", &[&tenant_admin], "");
@@ -140,6 +146,7 @@ fn each_role_is_allowed_and_refused_as_the_table_says() {
     let has = |action: &str, actor: &str, target: &str| audit.iter().any(|e| e["action"] == action && e["actor"] == actor && e["target"] == target && e["source"] == "127.0.0.1");
     assert!(has("agent.state", "demo/1001", "1001"), "{body}");
     assert!(has("user.add", "demo/demo-admin", "pat"), "{body}");
+    assert!(has("user.remove", "demo/demo-admin", "pat"), "{body}");
     assert!(has("login", "demo/pat", "demo/pat"), "{body}");
     assert!(has("token.create", "demo/supervisor", audit.iter().find(|e| e["action"] == "token.create" && e["actor"] == "demo/supervisor").unwrap()["target"].as_str().unwrap()));
 }

@@ -61,19 +61,23 @@ closed = "queue:support"
 force = "open"
 TOML
 
-WFM_API_TOKEN=bench taskset -c 0 "$wfm" serve --data "$work/data" --demo-days 0 --http 127.0.0.1:15180 --sip 127.0.0.1:15170 \
-    --demo-agent-password bench --acd "$work/acd.toml" --ivr "$work/ivr.toml" --no-recordings --max-calls "$max_calls" > "$work/serve.log" 2>&1 &
+taskset -c 0 "$wfm" serve --data "$work/data" --demo-days 0 --http 127.0.0.1:15180 --sip 127.0.0.1:15170 \
+    --demo-password bench-password --demo-agent-password bench --acd "$work/acd.toml" --ivr "$work/ivr.toml" --no-recordings --max-calls "$max_calls" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q "wfm serving" "$work/serve.log" && break; sleep 0.1; done
+# The demo tenant's quotas would stop the load: lift them (the watcher applies them within 1 s).
+"$wfm" admin --data "$work/data" tenant quota demo --max-agents "$agents" --max-calls "$max_calls" >/dev/null
+sleep 1.5
+token="$("$here/../token.sh" http://127.0.0.1:15180 supervisor bench-password)"
 (cd "$work" && exec taskset -c 1 sipp -sf "$sipp_dir/agent_answer.xml" -i 127.0.0.1 -p 15171 -mp 16000 -d "$talk_ms" -set ring_ms 0 "${no_media[@]}" -trace_err \
     -nostdin -bg -max_socket 60000 > "$work/uas.log" 2>&1) || true
 uas=$(pgrep -f "sipp -sf $sipp_dir/agent_answer.xml -i 127.0.0.1 -p 15171" | head -1)
-python3 "$here/agents.py" --sip 127.0.0.1:15170 --http 127.0.0.1:15180 --token bench --password bench \
+python3 "$here/agents.py" --sip 127.0.0.1:15170 --http 127.0.0.1:15180 --token "$token" --password bench \
     --first 2001 --count "$agents" --contact 127.0.0.1:15171 >&2
 
 ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
-on_call() { curl -s -H "Authorization: Bearer bench" http://127.0.0.1:15180/api/v1/tenants/demo/queues/live |
+on_call() { curl -s -H "Authorization: Bearer $token" http://127.0.0.1:15180/api/v1/tenants/demo/queues/live |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["queues"][0]["agents"].get("on-call", 0))'; }
 echo "| rate asked (/s) | calls | answered | 503 | failed | set-up rate (/s) | peak bridged | wfm CPU per call |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -3,7 +3,8 @@
 //! and parsing never panic; a parsed message written back parses to the same message; the
 //! endpoint answers (or drops) each of up to eight messages (the input split at `\0\0`, so
 //! that a call's later requests meet the dialog the first made) without panicking, and
-//! whatever it sends parses.
+//! whatever it sends parses. Each message is also routed by a switchboard of two tenants, which
+//! never names a tenant it does not have.
 
 use libfuzzer_sys::fuzz_target;
 use std::collections::{HashMap, HashSet};
@@ -12,6 +13,7 @@ use wfm_telephony::calls::{Calls, Config, Effects, Ports};
 use wfm_telephony::sip::core::SipCore;
 use wfm_telephony::sip::message::{frame_len, Message};
 use wfm_telephony::sip::registrar::Registrar;
+use wfm_telephony::switchboard::{Route, Switchboard};
 
 struct CountingPorts(u16);
 
@@ -51,8 +53,16 @@ fuzz_target!(|data: &[u8]| {
     let t0 = Instant::now();
     let mut core = endpoint(t0);
     let from = "127.0.0.1:5061".parse().expect("an address");
+    let mut board = Switchboard::new(Some("demo"));
+    board.add("demo", &["100".to_owned(), "200".to_owned()], "d1").expect("a first tenant");
+    board.add("acme", &["300".to_owned()], "a1").expect("a second tenant");
     for (i, part) in data.split(|&b| b == 0).filter(|p| !p.is_empty()).take(8).enumerate() {
         let now = t0 + Duration::from_millis(700 * i as u64);
+        if let Ok(message) = Message::parse(part)
+            && let Route::Tenant(index) = board.route(&message, from, |tenant, _| tenant == 1, i, 6)
+        {
+            assert!(index < 2, "routed to tenant {index} of 2");
+        }
         let mut fx = Effects::default();
         core.on_datagram(part, from, now, &mut fx);
         core.tick_calls(now, &mut fx);

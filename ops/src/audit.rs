@@ -79,7 +79,7 @@ impl OpsDb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::{postgres, sqlite, unique};
+    use crate::db::tests::on_both_databases;
 
     async fn log(db: &OpsDb, tenant: &str) {
         let mut first = AuditEntry::new(tenant, "acme/sue", "agent.state", "1001", "127.0.0.1", "ready");
@@ -92,15 +92,5 @@ mod tests {
         assert_eq!(db.audit_log(tenant, 1).await.unwrap(), vec![second]);
     }
 
-    #[tokio::test]
-    async fn sqlite_audit() {
-        log(&sqlite().await.0, "acme").await;
-    }
-
-    #[tokio::test]
-    async fn postgres_audit() {
-        if let Some(db) = postgres().await {
-            log(&db, &unique("a")).await;
-        }
-    }
+    on_both_databases!(sqlite_audit, postgres_audit, log);
 }

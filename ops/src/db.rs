@@ -2,8 +2,8 @@
 //! production (any `postgres://` URL): the same portable SQL on both.
 //!
 //! Migrations are numbered and recorded in `schema_migrations`; each runs once, in a
-//! transaction, and every statement is idempotent (`IF NOT EXISTS`), so two processes starting at
-//! once on a fresh database (a `wfm admin` beside `wfm serve`) both end with the same schema, and
+//! transaction (on PostgreSQL under an advisory lock), and every statement is idempotent
+//! (`IF NOT EXISTS`), so two processes starting at once on a fresh database (a `wfm admin` beside `wfm serve`) both end with the same schema, and
 //! a data directory of an earlier release (which had `import_runs` and no version table) is
 //! brought up to date with its rows kept.
 
@@ -115,11 +115,24 @@ impl OpsDb {
         Ok(db)
     }
 
+    /// A transaction that, on PostgreSQL, holds the migrations' advisory lock: two processes
+    /// creating the same table at once would otherwise collide in PostgreSQL's catalogue (SQLite
+    /// serialises writers by itself).
+    async fn migration_transaction(&self) -> Result<sqlx::Transaction<'_, sqlx::Any>, DbError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.fail(e))?;
+        if self.url.starts_with("postgres") {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(7765726) AS locked) AS held").execute(&mut *tx).await.map_err(|e| self.fail(e))?;
+        }
+        Ok(tx)
+    }
+
     async fn migrate(&self) -> Result<(), DbError> {
+        let mut tx = self.migration_transaction().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| self.fail(e))?;
+        tx.commit().await.map_err(|e| self.fail(e))?;
         for (version, statements) in MIGRATIONS {
             let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(version)
@@ -129,7 +142,7 @@ impl OpsDb {
             if applied.is_some() {
                 continue;
             }
-            let mut tx = self.pool.begin().await.map_err(|e| self.fail(e))?;
+            let mut tx = self.migration_transaction().await?;
             for statement in *statements {
                 sqlx::query(*statement).execute(&mut *tx).await.map_err(|e| self.fail(e))?;
             }
@@ -195,6 +208,25 @@ pub(crate) mod tests {
             }
         }
     }
+
+    /// Two tests of one async check `$check(&OpsDb, tenant)`: on SQLite with tenant `acme`, and
+    /// on PostgreSQL (`DATABASE_URL`) with a tenant no other run uses.
+    macro_rules! on_both_databases {
+        ($sqlite:ident, $postgres:ident, $check:path) => {
+            #[tokio::test]
+            async fn $sqlite() {
+                $check(&crate::db::tests::sqlite().await.0, "acme").await;
+            }
+
+            #[tokio::test]
+            async fn $postgres() {
+                if let Some(db) = crate::db::tests::postgres().await {
+                    $check(&db, &crate::db::tests::unique("t")).await;
+                }
+            }
+        };
+    }
+    pub(crate) use on_both_databases;
 
     /// A name no other test run uses, for rows in a shared PostgreSQL.
     pub fn unique(prefix: &str) -> String {

@@ -63,15 +63,18 @@ pub struct TokenInfo {
     pub revoked_ms: Option<i64>,
 }
 
-/// A request's last-seen time is written at most this often (not on every request).
+/// A request's last-seen time is written at most this often (not on every request), and at
+/// least twice per idle time.
 const TOUCH_EVERY_MS: i64 = 30_000;
 
-const CALLER: &str = "u.tenant, u.login, u.role, u.agent_id, COALESCE(t.status, 'active')";
+/// A user of a tenant whose row is gone is refused like one of a suspended tenant.
+const CALLER: &str = "u.tenant, u.login, u.role, u.agent_id, COALESCE(t.status, 'missing')";
 
 fn caller_from(row: &sqlx::any::AnyRow, credential: Credential) -> Result<Result<Caller, Refusal>, OpsError> {
     let user = crate::users::from_row_prefix(row)?;
     let status: String = row.try_get(4).map_err(|e| OpsError::invalid("tenants", e))?;
     if user.tenant.is_some() && status != "active" {
+        // A suspended tenant, or one whose row is gone.
         return Ok(Err(Refusal::Suspended));
     }
     Ok(Ok(Caller { user, credential }))
@@ -112,11 +115,43 @@ impl OpsDb {
             self.end_session(&id_hash).await?;
             return Ok(Err(Refusal::Expired));
         }
-        if now - last_seen > TOUCH_EVERY_MS {
+        if now - last_seen > TOUCH_EVERY_MS.min(policy.idle_ms / 2) {
             sqlx::query("UPDATE sessions SET last_seen_ms = $1 WHERE id_hash = $2").bind(now).bind(&id_hash).execute(&self.pool).await.map_err(|e| self.fail(e))?;
         }
         let csrf_token: String = row.try_get(5).map_err(|e| OpsError::invalid("sessions", e))?;
         caller_from(&row, Credential::Session { id_hash, csrf_token })
+    }
+
+    /// Whether a credential accepted earlier is still good at `now`, for long-lived streams
+    /// that re-check it: the session not ended nor past its lifetime (an open stream is activity,
+    /// so it counts as a request for the idle time), the token not revoked, the user still there
+    /// with the same role, the tenant active.
+    pub async fn still_valid(&self, caller: &Caller, policy: SessionPolicy, now: i64) -> Result<bool, OpsError> {
+        let row = match &caller.credential {
+            Credential::Session { id_hash, .. } => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {CALLER}, s.created_ms FROM sessions s
+                 JOIN users u ON u.tenant = s.tenant AND u.login = s.login LEFT JOIN tenants t ON t.id = s.tenant WHERE s.id_hash = $1"
+            )))
+            .bind(id_hash),
+            Credential::Token { id } => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {CALLER}, k.created_ms FROM api_tokens k
+                 JOIN users u ON u.tenant = k.tenant AND u.login = k.login LEFT JOIN tenants t ON t.id = k.tenant
+                 WHERE k.id = $1 AND k.revoked_ms IS NULL"
+            )))
+            .bind(id),
+        }
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.fail(e))?;
+        let Some(row) = row else { return Ok(false) };
+        if let Credential::Session { id_hash, .. } = &caller.credential {
+            let created: i64 = row.try_get(5).map_err(|e| OpsError::invalid("sessions", e))?;
+            if now - created > policy.lifetime_ms {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE sessions SET last_seen_ms = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(&self.pool).await.map_err(|e| self.fail(e))?;
+        }
+        Ok(caller_from(&row, caller.credential.clone())?.is_ok_and(|found| found.user == caller.user))
     }
 
     /// Ends a session (sign-out), by the hash its [`Credential`] carries.
@@ -204,7 +239,7 @@ impl OpsDb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::{postgres, sqlite, unique};
+    use crate::db::tests::on_both_databases;
     use crate::roles::Role;
     use crate::tenants::{Language, Tenant, TenantStatus};
     use crate::users::{hash_password, Login};
@@ -236,21 +271,19 @@ mod tests {
         assert!(!db.revoke_token(&user, &id).await.unwrap());
         assert_eq!(db.token(&token).await.unwrap(), Err(Refusal::Unknown));
 
+        let streaming = db.create_session(&user).await.unwrap();
+        let caller = db.session(&streaming.id, policy, now_ms()).await.unwrap().unwrap();
+        assert!(db.still_valid(&caller, policy, now_ms()).await.unwrap());
+        db.set_tenant_status(tenant, TenantStatus::Suspended).await.unwrap();
+        assert!(!db.still_valid(&caller, policy, now_ms()).await.unwrap(), "a stream of a suspended tenant ends");
+        db.set_tenant_status(tenant, TenantStatus::Active).await.unwrap();
+        assert!(!db.still_valid(&caller, policy, now_ms() + 10_001).await.unwrap(), "past its lifetime");
+
         let signed_out = db.create_session(&user).await.unwrap();
         let Ok(Caller { credential: Credential::Session { id_hash, .. }, .. }) = db.session(&signed_out.id, policy, now_ms()).await.unwrap() else { panic!() };
         db.end_session(&id_hash).await.unwrap();
         assert_eq!(db.session(&signed_out.id, policy, now_ms()).await.unwrap(), Err(Refusal::Unknown));
     }
 
-    #[tokio::test]
-    async fn sqlite_sessions_and_tokens() {
-        sessions_and_tokens(&sqlite().await.0, "acme").await;
-    }
-
-    #[tokio::test]
-    async fn postgres_sessions_and_tokens() {
-        if let Some(db) = postgres().await {
-            sessions_and_tokens(&db, &unique("s")).await;
-        }
-    }
+    on_both_databases!(sqlite_sessions_and_tokens, postgres_sessions_and_tokens, sessions_and_tokens);
 }

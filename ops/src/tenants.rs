@@ -196,7 +196,7 @@ impl OpsDb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::{postgres, sqlite, unique};
+    use crate::db::tests::on_both_databases;
 
     async fn lifecycle(db: &OpsDb, id: &str) {
         let tenant = Tenant::new(TenantId::parse(id).unwrap(), "Acme Calls", TenantZone::parse("Asia/Shanghai").unwrap(), Language::ChineseSimplified).unwrap();
@@ -213,17 +213,7 @@ mod tests {
         assert!(db.tenants().await.unwrap().iter().any(|t| t.id.as_str() == id));
     }
 
-    #[tokio::test]
-    async fn sqlite_tenants() {
-        lifecycle(&sqlite().await.0, "acme").await;
-    }
-
-    #[tokio::test]
-    async fn postgres_tenants() {
-        if let Some(db) = postgres().await {
-            lifecycle(&db, &unique("t")).await;
-        }
-    }
+    on_both_databases!(sqlite_tenants, postgres_tenants, lifecycle);
 
     #[test]
     fn languages_and_names() {

@@ -4,9 +4,11 @@
 //! Policy ([`Policy::default`]): within a 15-minute window, from the 4th failure of an account
 //! or a source on, each attempt waits one more second (at most 5 s); the 10th failure of an
 //! account locks it for 15 minutes, the 30th of a source address locks that address (several
-//! people behind one office's NAT share it, hence the higher number). A success clears the
-//! account's count, not the address's. Memory is bounded: at most [`MAX_TRACKED`] accounts and
-//! addresses each, the oldest forgotten first.
+//! people behind one office's NAT share it, hence the higher number). An attempt counts as a
+//! failure from the moment it begins ([`Throttle::begin`]), so that many attempts sent at once
+//! are counted as they arrive, not after their passwords are checked; a success takes its own
+//! count back and clears the account's. Memory is bounded: at most [`MAX_TRACKED`] accounts and
+//! addresses each, the oldest unlocked forgotten first (a lock is never forgotten early).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -73,10 +75,12 @@ impl<K: Hash + Eq + Clone> Counter<K> {
     fn fail(&mut self, key: &K, now: i64, policy: &Policy, lock_after: u32) -> bool {
         if self.by_key.len() >= MAX_TRACKED && !self.by_key.contains_key(key) {
             self.by_key.retain(|_, f| f.locked_until_ms > now || now - f.first_ms <= policy.window_ms);
-            if self.by_key.len() >= MAX_TRACKED
-                && let Some(oldest) = self.by_key.iter().min_by_key(|(_, f)| f.first_ms).map(|(k, _)| k.clone())
-            {
-                self.by_key.remove(&oldest);
+            if self.by_key.len() >= MAX_TRACKED {
+                match self.by_key.iter().filter(|(_, f)| f.locked_until_ms <= now).min_by_key(|(_, f)| f.first_ms).map(|(k, _)| k.clone()) {
+                    Some(oldest) => drop(self.by_key.remove(&oldest)),
+                    // Every entry is a lock in force: this key goes uncounted rather than free one.
+                    None => return false,
+                }
             }
         }
         let fresh = Failures { count: 0, first_ms: now, locked_until_ms: 0 };
@@ -104,7 +108,18 @@ impl Throttle {
         Self { policy, accounts: Counter::new(), sources: Counter::new() }
     }
 
-    /// Before checking a password of `account` from `source` at `now` (ms).
+    /// An attempt of `account` from `source` at `now` (ms) begins: the verdict on the failures
+    /// before it, and the attempt counted as a failure until [`Throttle::succeeded`] says
+    /// otherwise. A refused attempt is not counted again.
+    pub fn begin(&mut self, account: &str, source: IpAddr, now: i64) -> (Verdict, Lockout) {
+        let verdict = self.check(account, source, now);
+        match verdict {
+            Verdict::Locked { .. } => (verdict, Lockout::None),
+            Verdict::Allow { .. } => (verdict, self.failed(account, source, now)),
+        }
+    }
+
+    /// What an attempt of `account` from `source` at `now` (ms) would be told.
     pub fn check(&self, account: &str, source: IpAddr, now: i64) -> Verdict {
         let p = &self.policy;
         let account = self.accounts.current(&account.to_owned(), now, p.window_ms);
@@ -129,8 +144,13 @@ impl Throttle {
         }
     }
 
-    pub fn succeeded(&mut self, account: &str) {
+    /// An attempt begun with [`Throttle::begin`] had the right password: the account's count is
+    /// cleared and the source's failure taken back.
+    pub fn succeeded(&mut self, account: &str, source: IpAddr) {
         self.accounts.by_key.remove(account);
+        if let Some(f) = self.sources.by_key.get_mut(&source) {
+            f.count = f.count.saturating_sub(1);
+        }
     }
 }
 
@@ -162,6 +182,20 @@ mod tests {
     }
 
     #[test]
+    fn attempts_count_as_they_begin() {
+        let mut t = Throttle::new(Policy::default());
+        let from = ip("10.0.0.2");
+        // Ten attempts in flight at once: the tenth locks before any password is checked.
+        let lockouts: Vec<Lockout> = (0..10).map(|_| t.begin(A, from, 0).1).collect();
+        assert_eq!(lockouts.last(), Some(&Lockout::Account));
+        assert!(matches!(t.begin(A, from, 0).0, Verdict::Locked { .. }));
+        let mut u = Throttle::new(Policy::default());
+        u.begin(A, from, 0);
+        u.succeeded(A, from);
+        assert_eq!(u.check("acme/other", from, 0), Verdict::Allow { delay: Duration::ZERO }, "a success takes its count back");
+    }
+
+    #[test]
     fn a_source_guessing_many_accounts_is_locked() {
         let mut t = Throttle::new(Policy::default());
         let attacker = ip("192.0.2.7");
@@ -178,7 +212,7 @@ mod tests {
         for _ in 0..5 {
             t.failed(A, from, 0);
         }
-        t.succeeded(A);
+        t.succeeded(A, from);
         assert_eq!(t.check(A, ip("::2"), 0), Verdict::Allow { delay: Duration::ZERO });
         assert_eq!(t.check("acme/x", from, 15 * 60_000 + 1), Verdict::Allow { delay: Duration::ZERO }, "the window passed");
     }

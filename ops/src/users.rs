@@ -18,8 +18,13 @@ pub struct Login(String);
 
 impl Login {
     pub fn parse(value: &str) -> Result<Self, OpsError> {
-        let ok = !value.is_empty() && value.len() <= 64 && value.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@+".contains(c));
-        if ok { Ok(Self(value.to_owned())) } else { Err(OpsError::invalid("login", format!("{value:?}: 1 to 64 letters, digits and _ - . @ +"))) }
+        if value.is_empty() || value.len() > 64 {
+            return Err(OpsError::invalid("login", "1 to 64 characters"));
+        }
+        if !value.chars().all(|c| c.is_ascii_alphanumeric() || "_-.@+".contains(c)) {
+            return Err(OpsError::invalid("login", format!("{value:?}: only letters, digits and _ - . @ +")));
+        }
+        Ok(Self(value.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -141,6 +146,8 @@ impl OpsDb {
         row.map(|r| Ok((from_row_prefix(&r)?, r.try_get::<String, _>(4).map_err(|e| OpsError::invalid("users", e))?))).transpose()
     }
 
+    /// Sets a user's password; their sessions end and their tokens are revoked (a password is
+    /// changed when it may have leaked).
     pub async fn set_password(&self, tenant: Option<&str>, login: &str, password: &PasswordDigest) -> Result<(), OpsError> {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant = $2 AND login = $3")
             .bind(&password.0)
@@ -149,14 +156,35 @@ impl OpsDb {
             .execute(&self.pool)
             .await
             .map_err(|e| self.fail(e))?;
-        if done.rows_affected() == 0 { Err(OpsError::NotFound(format!("user {login}"))) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            return Err(OpsError::NotFound(format!("user {login}")));
+        }
+        self.end_credentials(tenant, login).await
+    }
+
+    /// Removes a user with their sessions and tokens.
+    pub async fn remove_user(&self, tenant: Option<&str>, login: &str) -> Result<(), OpsError> {
+        let done = sqlx::query("DELETE FROM users WHERE tenant = $1 AND login = $2").bind(tenant.unwrap_or("")).bind(login).execute(&self.pool).await.map_err(|e| self.fail(e))?;
+        if done.rows_affected() == 0 {
+            return Err(OpsError::NotFound(format!("user {login}")));
+        }
+        self.end_credentials(tenant, login).await
+    }
+
+    async fn end_credentials(&self, tenant: Option<&str>, login: &str) -> Result<(), OpsError> {
+        for statement in ["DELETE FROM sessions WHERE tenant = $1 AND login = $2", "UPDATE api_tokens SET revoked_ms = $3 WHERE tenant = $1 AND login = $2 AND revoked_ms IS NULL"] {
+            let query = sqlx::query(statement).bind(tenant.unwrap_or("")).bind(login);
+            let query = if statement.contains("$3") { query.bind(now_ms()) } else { query };
+            query.execute(&self.pool).await.map_err(|e| self.fail(e))?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::tests::{postgres, sqlite, unique};
+    use crate::db::tests::on_both_databases;
 
     #[test]
     fn passwords_hash_and_verify() {
@@ -190,21 +218,20 @@ mod tests {
         let (found, stored) = db.user_with_digest(Some(tenant), "1001").await.unwrap().unwrap();
         assert!(found == agent && verify_password("password one", &stored));
         assert!(db.user_with_digest(Some("other"), "1001").await.unwrap().is_none(), "logins are per tenant");
+        let session = db.create_session(&agent).await.unwrap();
+        let (_, token) = db.create_token(&agent, "").await.unwrap();
         db.set_password(Some(tenant), "1001", &hash_password("password two").unwrap()).await.unwrap();
         assert!(verify_password("password two", &db.user_with_digest(Some(tenant), "1001").await.unwrap().unwrap().1));
-        assert_eq!(db.users(Some(tenant)).await.unwrap(), vec![agent]);
+        let policy = crate::sessions::SessionPolicy::default();
+        assert!(db.session(&session.id, policy, now_ms()).await.unwrap().is_err(), "a new password ends the sessions");
+        assert!(db.token(&token).await.unwrap().is_err(), "and revokes the tokens");
+        assert_eq!(db.users(Some(tenant)).await.unwrap(), vec![agent.clone()]);
         assert!(db.has_users().await.unwrap());
+        let (_, token) = db.create_token(&agent, "").await.unwrap();
+        db.remove_user(Some(tenant), "1001").await.unwrap();
+        assert!(db.users(Some(tenant)).await.unwrap().is_empty() && db.token(&token).await.unwrap().is_err());
+        assert!(matches!(db.remove_user(Some(tenant), "1001").await, Err(OpsError::NotFound(_))));
     }
 
-    #[tokio::test]
-    async fn sqlite_users() {
-        users(&sqlite().await.0, "acme").await;
-    }
-
-    #[tokio::test]
-    async fn postgres_users() {
-        if let Some(db) = postgres().await {
-            users(&db, &unique("u")).await;
-        }
-    }
+    on_both_databases!(sqlite_users, postgres_users, users);
 }

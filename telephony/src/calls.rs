@@ -364,7 +364,8 @@ impl Calls {
         self.config.max_calls = max_calls;
     }
 
-    /// Whether new recordings may start (they stop when the tenant's storage quota is full).
+    /// Whether new recordings and voicemail may start (not when the tenant's storage quota is
+    /// full: a caller sent to voicemail then hears the prompt and is hung up on).
     pub fn set_recording_allowed(&mut self, allowed: bool) {
         self.recording_allowed = allowed;
     }
@@ -1355,6 +1356,10 @@ impl Calls {
                             self.ivr_step(key, step, now, fx);
                         }
                     },
+                    Phase::Voicemail { until: None } if !self.recording_allowed => {
+                        fx.log.push(format!("call {}: no voicemail recorded, the tenant's recording storage is full", call.caller.call_id));
+                        self.hang_up_caller(key, now, fx);
+                    }
                     Phase::Voicemail { until: None } => {
                         call.phase = Phase::Voicemail { until: Some(now + self.config.voicemail_limit) };
                         let path = self.config.voicemail.join(format!("{}.wav", file_name(&call.caller.call_id)));

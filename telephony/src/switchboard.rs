@@ -10,17 +10,24 @@
 //!    the From URI's domain, then to the tenant with a phone registered from the sender's
 //!    address (an agent dialling a feature code), then to the default tenant;
 //! 3. a REGISTER goes to the tenant named by the domain of its To URI: `sip:1001@acme` or
-//!    `sip:1001@acme.pbx.example` are tenant `acme`'s agent 1001; an IP address or an unknown
-//!    domain means the default tenant (`--sip-default-tenant`, `demo` unless set);
+//!    `sip:1001@acme.pbx.example` are tenant `acme`'s agent 1001 (the whole host, else its
+//!    longest leading labels that are a tenant's id, letter case aside: `acme.pl.pbx.example`
+//!    is tenant `acme.pl` when there is one); an IP address or an unknown domain means the
+//!    default tenant (`--sip-default-tenant`, `demo` unless set);
 //! 4. anything else to the default tenant, which answers as a lone endpoint would (481, 200 to
 //!    OPTIONS); with no default tenant, 404.
 //!
 //! New INVITEs beyond the node's call limit are refused here (503) before any tenant sees them;
-//! each tenant's own limit (its quota) is its controller's.
+//! each tenant's own limit (its quota) is its controller's. A caller's Call-ID is remembered for
+//! [`LINGER`] after its call ends, so that late retransmissions still reach the tenant.
 
 use crate::sip::message::{uri_host, uri_user, Message, Method, StartLine};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How long a finished call's route is kept: Timer J, 64 × T1.
+pub const LINGER: Duration = Duration::from_secs(32);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SwitchboardError {
@@ -45,10 +52,12 @@ pub enum Route {
 pub struct Switchboard {
     tenants: Vec<String>,
     by_tenant: HashMap<String, usize>,
+    /// The same, by the id in lower case (domains are matched without regard to case).
+    by_domain: HashMap<String, usize>,
     by_number: HashMap<String, usize>,
     by_tag: HashMap<String, usize>,
-    /// Callers' Call-IDs, by the tenant their INVITE went to (swept once the call is over).
-    callers: HashMap<String, usize>,
+    /// Callers' Call-IDs: the tenant their INVITE went to, and since when the call is over.
+    callers: HashMap<String, (usize, Option<Instant>)>,
     default_tenant: Option<String>,
 }
 
@@ -68,6 +77,7 @@ impl Switchboard {
         let index = self.tenants.len();
         self.tenants.push(tenant.to_owned());
         self.by_tenant.insert(tenant.to_owned(), index);
+        self.by_domain.insert(tenant.to_ascii_lowercase(), index);
         self.by_tag.insert(tag.to_owned(), index);
         for number in numbers {
             self.by_number.insert(number.clone(), index);
@@ -83,13 +93,20 @@ impl Switchboard {
         self.default_tenant.as_deref().and_then(|t| self.index(t))
     }
 
-    /// The tenant a URI's domain names: its first label, unless the host is an address.
+    /// The tenant a URI's domain names: the whole host, else its longest leading labels that
+    /// are a tenant's id; none for an address.
     fn by_domain(&self, uri: Option<&str>) -> Option<usize> {
-        let host = uri_host(uri?)?;
+        let host = uri_host(uri?)?.to_ascii_lowercase();
         if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
             return None;
         }
-        self.index(host.split('.').next()?)
+        let mut end = host.len();
+        loop {
+            if let Some(index) = self.by_domain.get(&host[..end]) {
+                return Some(*index);
+            }
+            end = host[..end].rfind('.')?;
+        }
     }
 
     /// Routes `message` from `from`. `registered_from(tenant, address)` says whether a phone of
@@ -103,7 +120,7 @@ impl Switchboard {
         let StartLine::Request { method, uri } = &message.start else { return Route::Drop };
         let fallback = || self.default_index().map_or(Route::Refuse { status: 404, reason: "Not Found (no tenant here)" }, Route::Tenant);
         match method {
-            Method::Invite if message.header("To").is_some_and(|to| !to.contains("tag=")) => {
+            Method::Invite if message.is_new_call() => {
                 if calls_in_progress >= max_calls {
                     return Route::Refuse { status: 503, reason: "Service Unavailable" };
                 }
@@ -115,7 +132,7 @@ impl Switchboard {
                 match chosen {
                     Some(index) => {
                         if !call_id.is_empty() {
-                            self.callers.insert(call_id.to_owned(), index);
+                            self.callers.insert(call_id.to_owned(), (index, None));
                         }
                         Route::Tenant(index)
                     }
@@ -130,12 +147,18 @@ impl Switchboard {
 
     fn owner_of(&self, call_id: &str) -> Option<usize> {
         let local = call_id.split('@').next().unwrap_or(call_id);
-        local.rsplit_once('.').and_then(|(_, tag)| self.by_tag.get(tag).copied()).or_else(|| self.callers.get(call_id).copied())
+        local.rsplit_once('.').and_then(|(_, tag)| self.by_tag.get(tag).copied()).or_else(|| self.callers.get(call_id).map(|(index, _)| *index))
     }
 
-    /// Forgets callers' Call-IDs whose tenant no longer has the call.
-    pub fn sweep(&mut self, still_active: impl Fn(usize, &str) -> bool) {
-        self.callers.retain(|call_id, index| still_active(*index, call_id));
+    /// Forgets callers' Call-IDs whose tenant has not had the call for [`LINGER`].
+    pub fn sweep(&mut self, now: Instant, still_active: impl Fn(usize, &str) -> bool) {
+        self.callers.retain(|call_id, (index, over_since)| {
+            if still_active(*index, call_id) {
+                *over_since = None;
+                return true;
+            }
+            now.duration_since(*over_since.get_or_insert(now)) < LINGER
+        });
     }
 
     pub fn remembered_callers(&self) -> usize {
@@ -194,8 +217,11 @@ mod tests {
         assert_eq!(b.route(&invite("*1", "c4", "127.0.0.1"), FROM.parse().unwrap(), |i, _| i == 1, 0, 10), Route::Tenant(1), "a registered phone's tenant");
         assert_eq!(b.route(&invite("999", "c5", "127.0.0.1"), FROM.parse().unwrap(), no, 0, 10), Route::Tenant(0), "else the default tenant");
         assert_eq!(b.route(&invite("300", "c6", "127.0.0.1"), FROM.parse().unwrap(), no, 10, 10), Route::Refuse { status: 503, reason: "Service Unavailable" });
-        b.sweep(|_, call_id| call_id == "c1");
-        assert_eq!(b.remembered_callers(), 1);
+        let t0 = Instant::now();
+        b.sweep(t0, |_, call_id| call_id == "c1");
+        assert_eq!(b.remembered_callers(), 5, "finished calls linger");
+        b.sweep(t0 + LINGER, |_, call_id| call_id == "c1");
+        assert_eq!(b.remembered_callers(), 1, "then are forgotten");
     }
 
     #[test]
@@ -204,6 +230,10 @@ mod tests {
         let from: SocketAddr = FROM.parse().unwrap();
         assert_eq!(b.route(&register("acme"), from, |_, _| false, 0, 10), Route::Tenant(1));
         assert_eq!(b.route(&register("acme.pbx.example"), from, |_, _| false, 0, 10), Route::Tenant(1));
+        assert_eq!(b.route(&register("ACME.pbx.example"), from, |_, _| false, 0, 10), Route::Tenant(1), "domains know no case");
+        b.add("acme.pl", &[], "p1").unwrap();
+        assert_eq!(b.route(&register("acme.pl"), from, |_, _| false, 0, 10), Route::Tenant(2), "the whole host first");
+        assert_eq!(b.route(&register("acme.pl.pbx.example"), from, |_, _| false, 0, 10), Route::Tenant(2), "then the longest tenant id");
         assert_eq!(b.route(&register("127.0.0.1"), from, |_, _| false, 0, 10), Route::Tenant(0));
         let mut lone = Switchboard::new(None);
         lone.add("acme", &[], "a1").unwrap();

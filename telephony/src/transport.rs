@@ -188,9 +188,8 @@ impl Endpoint {
         };
         let stacks = self.stacks();
         let now = Instant::now();
-        let new_call = message.method() == Some(&Method::Invite) && message.header("To").is_some_and(|to| !to.contains("tag="));
         // Only a new call needs the node's count of calls (a lock of every tenant's core).
-        let in_progress = if new_call { stacks.iter().map(|s| lock(&s.core).active_calls()).sum() } else { 0 };
+        let in_progress = if message.is_new_call() { stacks.iter().map(|s| lock(&s.core).active_calls()).sum() } else { 0 };
         let route = lock(&self.switchboard).route(&message, from, |i, address| stacks.get(i).is_some_and(|s| lock(&s.core).registrar().registered_from(address, now)), in_progress, self.max_calls);
         match route {
             Route::Tenant(i) => match stacks.get(i) {
@@ -228,7 +227,7 @@ impl Endpoint {
                 self.report(&stack.tenant, &Event::Registration(Registration::Unregistered { user }), local);
             }
         }
-        lock(&self.switchboard).sweep(|i, call_id| stacks.get(i).is_some_and(|s| lock(&s.core).knows_call(call_id)));
+        lock(&self.switchboard).sweep(Instant::now(), |i, call_id| stacks.get(i).is_some_and(|s| lock(&s.core).knows_call(call_id)));
         for stack in &stacks {
             stack.live.sync();
         }

@@ -118,3 +118,13 @@ pub async fn add_user(State(state): State<AppState>, Extension(signed): Extensio
     }
     Ok((StatusCode::CREATED, Json(answer)))
 }
+
+/// `DELETE /api/v1/tenants/{tenant}/users/{login}`: the user's sessions end, their tokens stop.
+pub async fn remove_user(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, login)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+    if signed.caller.user.tenant.as_ref().is_some_and(|t| t.as_str() == tenant) && signed.caller.user.login.as_str() == login {
+        return Err(ApiError::bad_request("login", "you cannot remove yourself"));
+    }
+    state.db.remove_user(Some(&tenant), &login).await?;
+    state.db.audit(&signed.audit(&tenant, "user.remove", &login, "")).await?;
+    Ok(Json(serde_json::json!({ "removed": login })))
+}

@@ -19,8 +19,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use wfm_ops::audit::AuditEntry;
 use wfm_ops::sessions::{Caller, Credential, Refusal, SessionPolicy};
+use wfm_model::TenantId;
 use wfm_ops::throttle::{Lockout, Policy, Throttle, Verdict};
-use wfm_ops::{now_ms, Access, Role};
+use wfm_ops::{now_ms, Access, Login, Role};
 
 pub const SESSION_COOKIE: &str = "wfm_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -28,13 +29,18 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct AuthState {
     pub policy: SessionPolicy,
     pub throttle: Mutex<Throttle>,
+    /// Password checks at once, at most (each holds argon2's 19 MiB).
+    hashing: tokio::sync::Semaphore,
     /// Adds `Secure` to the cookie (behind TLS).
     pub secure_cookies: bool,
 }
 
+/// Password checks run at once, at most.
+const HASHING_AT_ONCE: usize = 4;
+
 impl AuthState {
     pub fn new(policy: SessionPolicy, secure_cookies: bool) -> Self {
-        Self { policy, throttle: Mutex::new(Throttle::new(Policy::default())), secure_cookies }
+        Self { policy, throttle: Mutex::new(Throttle::new(Policy::default())), hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE), secure_cookies }
     }
 
     fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
@@ -144,6 +150,9 @@ async fn check(
             return Err(forbidden(Some("X-CSRF-Token"), "a request that changes anything must send the session's csrf_token in X-CSRF-Token"));
         }
     }
+    if route.path.contains('{') && params.is_err() {
+        return Err(ApiError::bad_request("path", "the path's parameters are not valid UTF-8"));
+    }
     let param = |name: &str| params.as_ref().ok().and_then(|p| p.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_owned()));
     let user = &caller.user;
     if let Some(tenant) = param("tenant") {
@@ -180,49 +189,55 @@ pub struct SignIn {
 pub async fn login(State(state): State<AppState>, request_source: Result<ConnectInfo<SocketAddr>, axum::extract::rejection::ExtensionRejection>, sign_in: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
     let sign_in = body(sign_in)?;
     let source = request_source.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let tenant = sign_in.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
-    let who = account(tenant.as_deref(), &sign_in.login);
-    // Failed sign-ins are audited in the tenant named, when it exists (else the platform's log).
-    let audit_tenant = match &tenant {
-        Some(t) if state.db.tenant(t).await?.is_some() => t.clone(),
-        _ => String::new(),
+    // Parsed first: only well-formed names reach the throttle's tables or the database.
+    let tenant = match sign_in.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Some(TenantId::parse(t).map_err(|e| ApiError::bad_request("tenant", e))?),
+        None => None,
     };
-    let verdict = state.auth.throttle().check(&who, source, now_ms());
-    match verdict {
+    let login = Login::parse(&sign_in.login).map_err(|e| ApiError::bad_request("login", e))?;
+    let who = account(tenant.as_ref().map(TenantId::as_str), login.as_str());
+    let (verdict, lockout) = state.auth.throttle().begin(&who, source, now_ms());
+    let delay = match verdict {
         Verdict::Locked { retry_after } => {
             eprintln!("auth: sign-in of {who} from {source} refused: locked for {} s more", retry_after.as_secs());
             let mut e = ApiError::status(StatusCode::TOO_MANY_REQUESTS, None, "too many failed sign-ins: try again later");
             e.retry_after_s = Some(retry_after.as_secs().max(1));
             return Err(e);
         }
-        Verdict::Allow { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
-        Verdict::Allow { .. } => {}
+        Verdict::Allow { delay } => delay,
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
-    let found = state.db.user_with_digest(tenant.as_deref(), &sign_in.login).await?;
+    // Failed sign-ins are audited in the tenant named, when it exists (else the platform's log).
+    let named = match &tenant {
+        Some(t) => state.db.tenant(t.as_str()).await?,
+        None => None,
+    };
+    let audit_tenant = named.as_ref().map_or(String::new(), |t| t.id.to_string());
+    // Refused before the password is checked, so that the answer says nothing of the password.
+    if named.as_ref().is_some_and(|t| !t.is_active()) {
+        state.db.audit(&AuditEntry::new(&audit_tenant, &who, "login.refused", &who, &source.to_string(), "tenant suspended")).await?;
+        return Err(forbidden(Some("tenant"), "the tenant is suspended"));
+    }
+    let found = state.db.user_with_digest(tenant.as_ref().map(TenantId::as_str), login.as_str()).await?;
     let (digest, password) = (found.as_ref().map_or(wfm_ops::users::decoy_digest().to_owned(), |(_, d)| d.clone()), sign_in.password);
-    let matches = tokio::task::spawn_blocking(move || wfm_ops::users::verify_password(&password, &digest)).await.map_err(internal)?;
+    // Each check holds 19 MiB for ≈ 20 ms: a few at a time, whatever arrives at once.
+    let matches = {
+        let _slot = state.auth.hashing.acquire().await.map_err(internal)?;
+        tokio::task::spawn_blocking(move || wfm_ops::users::verify_password(&password, &digest)).await.map_err(internal)?
+    };
     let Some((user, _)) = found.filter(|_| matches) else {
-        let lockout = state.auth.throttle().failed(&who, source, now_ms());
-        eprintln!("auth: failed sign-in of {who} from {source}{}", match lockout {
-            Lockout::None => "",
-            Lockout::Account => "; the account is locked for 15 minutes",
-            Lockout::Source => "; the address is locked for 15 minutes",
-        });
-        state.db.audit(&AuditEntry::new(&audit_tenant, &who, "login.failed", &who, &source.to_string(), match lockout {
+        let locked = match lockout {
             Lockout::None => "",
             Lockout::Account => "account locked",
             Lockout::Source => "source address locked",
-        }))
-        .await?;
+        };
+        eprintln!("auth: failed sign-in of {who} from {source}{}", if locked.is_empty() { String::new() } else { format!("; {locked} for 15 minutes") });
+        state.db.audit(&AuditEntry::new(&audit_tenant, &who, "login.failed", &who, &source.to_string(), locked)).await?;
         return Err(unauthorised("wrong tenant, login or password"));
     };
-    if let Some(t) = &tenant
-        && !state.db.tenant(t).await?.is_some_and(|t| t.is_active())
-    {
-        state.db.audit(&AuditEntry::new(t, &who, "login.refused", &who, &source.to_string(), "tenant suspended")).await?;
-        return Err(forbidden(Some("tenant"), "the tenant is suspended"));
-    }
-    state.auth.throttle().succeeded(&who);
+    state.auth.throttle().succeeded(&who, source);
     let session = state.db.create_session(&user).await?;
     state.db.audit(&AuditEntry::new(&audit_tenant, &who, "login", &who, &source.to_string(), "")).await?;
     let cookie = format!(

@@ -76,6 +76,7 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/tenants/{tenant}/audit", Some(P::ViewAudit), get(admin::audit)),
     route!(GET "/api/v1/tenants/{tenant}/users", Some(P::ManageUsers), get(admin::users)),
     route!(POST "/api/v1/tenants/{tenant}/users", Some(P::ManageUsers), post(admin::add_user)),
+    route!(DELETE "/api/v1/tenants/{tenant}/users/{login}", Some(P::ManageUsers), delete(admin::remove_user)),
 ];
 
 pub fn router(state: AppState) -> Router {

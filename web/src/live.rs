@@ -78,22 +78,41 @@ pub async fn queues_live(State(state): State<AppState>, Path(tenant): Path<Strin
     Ok(Json(serde_json::json!({ "tenant": tenant, "queues": live.queues() })))
 }
 
+/// How often an open event stream checks that its credentials still hold (sign-out, a revoked
+/// token, a suspended tenant end it within this).
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `GET /api/v1/tenants/{tenant}/events`: server-sent events, one JSON object per call event or
 /// agent-state change (`type`: `agent-state`, `ring`, `stop-ringing`, `connect`, `announce`,
-/// `overflow`, `abandoned`, `call-ended`), for the wallboard.
+/// `overflow`, `abandoned`, `call-ended`, `alarm`), for the wallboard.
 pub async fn events(
     State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
     Path(tenant): Path<String>,
 ) -> Result<axum::response::sse::Sse<impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>, ApiError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
     let receiver = tenant_live(&state, &tenant)?.subscribe();
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        match receiver.recv().await {
-            Ok(json) => Some((Ok(Event::default().data(json)), receiver)),
-            // A wallboard too slow for the backlog misses events, and is told so.
-            Err(RecvError::Lagged(missed)) => Some((Ok(Event::default().event("lagged").data(missed.to_string())), receiver)),
-            Err(RecvError::Closed) => None,
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
+    let stream = futures_util::stream::unfold((receiver, recheck, state, signed), |(mut receiver, mut recheck, state, signed)| async move {
+        loop {
+            let event = tokio::select! {
+                received = receiver.recv() => match received {
+                    Ok(json) => Event::default().data(json),
+                    // A wallboard too slow for the backlog misses events, and is told so.
+                    Err(RecvError::Lagged(missed)) => Event::default().event("lagged").data(missed.to_string()),
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = recheck.tick() => {
+                    match state.db.still_valid(&signed.caller, state.auth.policy, wfm_ops::now_ms()).await {
+                        Ok(true) => continue,
+                        // Signed out, revoked, suspended, or the database cannot say: the stream ends.
+                        _ => return None,
+                    }
+                }
+            };
+            return Some((Ok(event), (receiver, recheck, state, signed)));
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

@@ -151,7 +151,7 @@ impl SipCore {
         let (response, registration) = match method {
             // An ACK is never answered, not even this way.
             _ if *method != Method::Ack && message.header("Max-Forwards").is_some_and(|v| v.trim() == "0") => (message.response(483, "Too Many Hops", &tag), None),
-            Method::Register if self.suspended => (message.response(403, "Forbidden (tenant suspended)", &tag), Some(Registration::Refused { user: to_user(message) })),
+            Method::Register if self.suspended && !is_unregister(message) => (message.response(403, "Forbidden (tenant suspended)", &tag), Some(Registration::Refused { user: to_user(message) })),
             Method::Register if self.over_agent_quota(message, now) => (message.response(403, "Forbidden (agent quota reached)", &tag), Some(Registration::Refused { user: to_user(message) })),
             Method::Register => {
                 let (response, outcome) = self.registrar.register(message, from, now, &tag);
@@ -185,7 +185,7 @@ impl SipCore {
 
     /// A REGISTER of a phone not yet registered when the tenant has as many as it may.
     fn over_agent_quota(&self, message: &Message, now: Instant) -> bool {
-        let Some(max) = self.max_agents else { return false };
+        let Some(max) = self.max_agents.filter(|_| !is_unregister(message)) else { return false };
         let user = to_user(message);
         self.registrar.binding(&user, now).is_none() && self.registrar.registered(now) >= max
     }
@@ -205,6 +205,12 @@ impl SipCore {
         self.transactions.retain(|_, (_, until)| *until > now);
         self.registrar.expire(now)
     }
+}
+
+/// A REGISTER that removes bindings (always allowed: a phone may leave a suspended or full tenant).
+fn is_unregister(message: &Message) -> bool {
+    let contact = message.header("Contact").unwrap_or_default();
+    message.header("Expires").is_some_and(|e| e.trim() == "0") || contact.trim() == "*" || super::message::param(contact, "expires").is_some_and(|e| e == "0")
 }
 
 fn to_user(message: &Message) -> String {
@@ -255,6 +261,22 @@ mod tests {
         assert_eq!(status(&handle(&mut c, &request("SUBSCRIBE", "z9hG4bK-s"), from, t0).0), 501);
         let hops = String::from_utf8(request("OPTIONS", "z9hG4bK-h")).unwrap().replace("Max-Forwards: 70", "Max-Forwards: 0");
         assert_eq!(status(&handle(&mut c, hops.as_bytes(), from, t0).0), 483);
+    }
+
+    #[test]
+    fn a_suspended_tenant_and_a_full_agent_quota_refuse_registrations() {
+        let mut c = core();
+        let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        let t0 = Instant::now();
+        let reason = |out: &[Outgoing]| String::from_utf8_lossy(&out[0].bytes).lines().next().unwrap_or_default().to_owned();
+        c.set_suspended(true);
+        assert_eq!(reason(&handle(&mut c, &request("REGISTER", "z9hG4bK-s1"), from, t0).0), "SIP/2.0 403 Forbidden (tenant suspended)");
+        assert_eq!(reason(&handle(&mut c, &request("INVITE", "z9hG4bK-s2"), from, t0).0), "SIP/2.0 403 Forbidden (tenant suspended)");
+        c.set_suspended(false);
+        c.set_max_agents(Some(0));
+        assert_eq!(reason(&handle(&mut c, &request("REGISTER", "z9hG4bK-s3"), from, t0).0), "SIP/2.0 403 Forbidden (agent quota reached)");
+        c.set_max_agents(Some(1));
+        assert_eq!(status(&handle(&mut c, &request("REGISTER", "z9hG4bK-s4"), from, t0).0), 401, "room for one: challenged");
     }
 
     #[test]

@@ -224,6 +224,11 @@ impl Message {
         self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// An INVITE outside any dialog (no tag in its To): a new call.
+    pub fn is_new_call(&self) -> bool {
+        self.method() == Some(&Method::Invite) && self.header("To").is_some_and(|to| param(to, "tag").is_none())
+    }
+
     pub fn call_id(&self) -> &str {
         self.header("Call-ID").unwrap_or_default()
     }
@@ -321,7 +326,6 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
     outside.split(';').skip(1).filter_map(|p| p.split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().trim_matches('"'))
 }
 
-/// The user part of a SIP URI in a header value: `"Bob" <sip:1001@host>;tag=x` → `1001`.
 /// The host of a SIP URI (in a header value or bare), without port or parameters.
 pub fn uri_host(value: &str) -> Option<&str> {
     let uri = match (value.find('<'), value.find('>')) {
@@ -334,6 +338,7 @@ pub fn uri_host(value: &str) -> Option<&str> {
     Some(host).filter(|h| !h.is_empty())
 }
 
+/// The user part of a SIP URI in a header value: `"Bob" <sip:1001@host>;tag=x` → `1001`.
 pub fn uri_user(value: &str) -> Option<&str> {
     let uri = match (value.find('<'), value.find('>')) {
         (Some(open), Some(close)) if open < close => &value[open + 1..close],
