@@ -23,20 +23,23 @@ token="$(curl -s -b "$work/jar" -X POST -H "X-CSRF-Token: $csrf" "$base/api/v1/t
 cookie="wfm_session=$(awk '$6 == "wfm_session" {print $7}' "$work/jar")"
 today="$(date -u +%F)"; from="$(date -u -d "$days days ago" +%F)"
 
-run() { # NAME URL [env…]: wrk on core 1, the server on core 0
-  local name="$1" url="$2"; shift 2
+run() { # NAME CONNECTIONS URL [env…]: wrk on core 1, the server on core 0
+  local name="$1" connections="$2" url="$3"; shift 3
   echo "== $name"
-  env "$@" taskset -c 1 wrk -t1 -c10 -d20s --latency -s benches/auth/paced.lua "$url" | grep -E "Requests/sec|50%|90%|99%|non-200"
+  env "$@" taskset -c 1 wrk -t1 -c"$connections" -d20s --latency -s benches/auth/paced.lua "$url" | grep -E "Requests/sec|50%|90%|99%|non-200"
 }
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores; wfm on core 0, wrk on core 1"
-echo "sign-in (POST /api/v1/login, argon2id m=19456 KiB t=2 p=1), as fast as it goes on one core:"
-run "login closed loop" "$base/api/v1/login" WRK_METHOD=POST WRK_BODY="$login"
+yesterday="$(date -u -d "1 day ago" +%F)"
+echo "sign-in (POST /api/v1/login, argon2id m=19456 KiB t=2 p=1), one after another:"
+run "login, sequential" 1 "$base/api/v1/login" WRK_METHOD=POST WRK_BODY="$login"
 echo "at 200 requests/s (10 connections, one request each 50 ms):"
-run "healthz (no authorisation)" "$base/healthz" WRK_INTERVAL_MS=50
-run "me, bearer token (the guard alone)" "$base/api/v1/me" WRK_INTERVAL_MS=50 WRK_TOKEN="$token"
-run "me, session cookie (the guard alone)" "$base/api/v1/me" WRK_INTERVAL_MS=50 WRK_COOKIE="$cookie"
-run "stats, $days days by day, bearer token" "$base/api/v1/tenants/demo/stats?from=$from&to=$today&interval=day" WRK_INTERVAL_MS=50 WRK_TOKEN="$token"
-run "stats, $days days by 15 min, bearer token" "$base/api/v1/tenants/demo/stats?from=$from&to=$today&interval=15m" WRK_INTERVAL_MS=50 WRK_TOKEN="$token"
-echo "closed loop (as fast as it goes):"
-run "healthz" "$base/healthz"
-run "me, bearer token" "$base/api/v1/me" WRK_TOKEN="$token"
+run "healthz (no authorisation)" 10 "$base/healthz" WRK_INTERVAL_MS=50
+run "me, bearer token (the guard alone)" 10 "$base/api/v1/me" WRK_INTERVAL_MS=50 WRK_TOKEN="$token"
+run "me, session cookie (the guard alone)" 10 "$base/api/v1/me" WRK_INTERVAL_MS=50 WRK_COOKIE="$cookie"
+run "stats, 1 day by 15 min, bearer token" 10 "$base/api/v1/tenants/demo/stats?from=$yesterday&to=$today&interval=15m" WRK_INTERVAL_MS=50 WRK_TOKEN="$token"
+echo "closed loop (as fast as it goes, 10 connections):"
+run "healthz" 10 "$base/healthz"
+run "me, bearer token" 10 "$base/api/v1/me" WRK_TOKEN="$token"
+run "stats, 1 day by 15 min, bearer token" 10 "$base/api/v1/tenants/demo/stats?from=$yesterday&to=$today&interval=15m" WRK_TOKEN="$token"
+run "stats, $days days by day, bearer token" 10 "$base/api/v1/tenants/demo/stats?from=$from&to=$today&interval=day" WRK_TOKEN="$token"
+run "stats, $days days by 15 min, bearer token" 10 "$base/api/v1/tenants/demo/stats?from=$from&to=$today&interval=15m" WRK_TOKEN="$token"

@@ -2,7 +2,7 @@
 //! time comes in, the verdict goes out; the web layer sleeps and answers.
 //!
 //! Policy ([`Policy::default`]): within a 15-minute window, from the 4th failure of an account
-//! or a source on, each attempt waits one more second (at most 5 s); the 10th failure of an
+//! (the 11th of a source address) on, each attempt waits one more second (at most 5 s); the 10th failure of an
 //! account locks it for 15 minutes, the 30th of a source address locks that address (several
 //! people behind one office's NAT share it, hence the higher number). An attempt counts as a
 //! failure from the moment it begins ([`Throttle::begin`]), so that many attempts sent at once
@@ -19,6 +19,7 @@ use std::time::Duration;
 pub struct Policy {
     pub window_ms: i64,
     pub slow_after: u32,
+    pub source_slow_after: u32,
     pub step: Duration,
     pub max_delay: Duration,
     pub account_lock_after: u32,
@@ -28,7 +29,7 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { window_ms: 15 * 60_000, slow_after: 3, step: Duration::from_secs(1), max_delay: Duration::from_secs(5), account_lock_after: 10, source_lock_after: 30, lock_ms: 15 * 60_000 }
+        Self { window_ms: 15 * 60_000, slow_after: 3, source_slow_after: 10, step: Duration::from_secs(1), max_delay: Duration::from_secs(5), account_lock_after: 10, source_lock_after: 30, lock_ms: 15 * 60_000 }
     }
 }
 
@@ -128,8 +129,8 @@ impl Throttle {
         if let Some(until) = locked {
             return Verdict::Locked { retry_after: Duration::from_millis((until - now) as u64) };
         }
-        let failures = [account, source].into_iter().flatten().map(|f| f.count).max().unwrap_or(0);
-        let delay = p.step * failures.saturating_sub(p.slow_after);
+        let over = |f: Option<Failures>, after: u32| f.map_or(0, |f| f.count.saturating_sub(after));
+        let delay = p.step * over(account, p.slow_after).max(over(source, p.source_slow_after));
         Verdict::Allow { delay: delay.min(p.max_delay) }
     }
 
@@ -199,6 +200,11 @@ mod tests {
     fn a_source_guessing_many_accounts_is_locked() {
         let mut t = Throttle::new(Policy::default());
         let attacker = ip("192.0.2.7");
+        let mut slowed = Throttle::new(Policy::default());
+        for n in 0..12 {
+            slowed.failed(&format!("acme/user{n}"), attacker, 5);
+        }
+        assert_eq!(slowed.check("acme/new", attacker, 6), Verdict::Allow { delay: Duration::from_secs(2) }, "an address is slowed from its 11th failure");
         let outcomes: Vec<Lockout> = (0..30).map(|n| t.failed(&format!("acme/user{n}"), attacker, 5)).collect();
         assert_eq!(outcomes.last(), Some(&Lockout::Source));
         assert!(matches!(t.check("acme/new", attacker, 6), Verdict::Locked { .. }));

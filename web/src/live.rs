@@ -67,8 +67,11 @@ pub async fn set_agent_state(
         other => ApiError::status(StatusCode::CONFLICT, Some("state"), other),
     })?;
     let now = live.state(&agent).ok_or_else(|| unknown_agent(&agent))?;
-    let detail = describe(&agent, &wanted);
-    state.db.audit(&signed.audit(&tenant, "agent.state", &agent, &format!("{} {}", detail["state"].as_str().unwrap_or_default(), detail["reason"].as_str().unwrap_or_default()).trim().to_owned())).await?;
+    let detail = match &wanted {
+        AgentState::NotReady { reason } => format!("{} {reason}", state_name(&wanted)),
+        other => state_name(other).to_owned(),
+    };
+    state.db.audit(&signed.audit(&tenant, "agent.state", &agent, &detail)).await?;
     Ok(Json(describe(&agent, &now)))
 }
 
