@@ -538,6 +538,7 @@ fn sip_events() -> impl FnMut(&str, &wfm_telephony::sip::core::Event, std::net::
         Event::Registration(Registration::Registered { user, expires_s }) => eprintln!("sip: {tenant}: {user} registered from {from} for {expires_s} s"),
         Event::Registration(Registration::Unregistered { user }) => eprintln!("sip: {tenant}: {user} unregistered"),
         Event::Registration(Registration::Refused { user }) => eprintln!("sip: {tenant}: registration of {user} from {from} refused"),
+        Event::Registration(Registration::Locked { user, what }) => eprintln!("sip: {tenant}: password guessing for {user} from {from}: {what:?} locked for 10 minutes"),
         Event::Malformed(e) => {
             malformed += 1;
             if malformed <= 10 || malformed.is_multiple_of(1000) {

@@ -38,12 +38,17 @@ fn register_scenario(final_status: u16) -> String {
 
 /// sipp as `user`'s phone over `transport` (`u1`: UDP, `t1`: TCP).
 fn sipp(dir: &std::path::Path, scenario: &str, server: &str, user: &str, password: &str, transport: &str) -> std::process::Output {
+    sipp_from(dir, scenario, server, user, password, transport, "127.0.0.1")
+}
+
+/// The same from another local address (`127.0.0.2`: another machine, as far as the ACD knows).
+fn sipp_from(dir: &std::path::Path, scenario: &str, server: &str, user: &str, password: &str, transport: &str, local: &str) -> std::process::Output {
     let file = dir.join(format!("scenario-{user}-{password}.xml"));
     std::fs::write(&file, scenario).unwrap();
     // sipp needs a port of its own: one the system just handed out and took back.
-    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let port = UdpSocket::bind((local, 0)).unwrap().local_addr().unwrap().port().to_string();
     Command::new("sipp")
-        .args(["-sf", p(&file), "-m", "1", "-s", user, "-au", user, "-ap", password, "-i", "127.0.0.1", "-p", &port, "-t", transport])
+        .args(["-sf", p(&file), "-m", "1", "-s", user, "-au", user, "-ap", password, "-i", local, "-p", &port, "-t", transport])
         .args(["-timeout", "15", "-timeout_error", "-nostdin", "-trace_err", "-error_file", p(&dir.join(format!("errors-{user}.log")))])
         .arg(server)
         .current_dir(dir)
@@ -219,4 +224,20 @@ fn state_changes_reach_the_store_within_seconds_and_survive_a_crash() {
         assert!(std::time::Instant::now() < deadline, "coaching not in the store after 10 s");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn password_guessing_with_svcrack_finds_nothing_and_the_agents_phone_still_registers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "1500"]);
+    let (host, port) = server.sip.split_once(':').unwrap();
+    // SIPVicious (Debian package sipvicious) tries 1 to 2000; the previous release answered every
+    // guess and gave the password away in 17 s.
+    let out = Command::new("svcrack").args(["-u1001", "-r1-2000", "-p", port, host, "--maximumtime", "8"]).output().expect("svcrack runs (Debian package sipvicious)");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!said.contains("1500"), "svcrack found the password: {said}");
+    assert!(said.contains("found nothing"), "{said}");
+    // The guesses came from 127.0.0.1; the agent's phone at another address is not locked out.
+    let ok = sipp_from(dir.path(), &register_scenario(200), &server.sip, "1001", "1500", "u1", "127.0.0.2");
+    assert!(ok.status.success(), "sipp: {}\n{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
 }

@@ -7,13 +7,12 @@
 //! people behind one office's NAT share it, hence the higher number). An attempt counts as a
 //! failure from the moment it begins ([`Throttle::begin`]), so that many attempts sent at once
 //! are counted as they arrive, not after their passwords are checked; a success takes its own
-//! count back and clears the account's. Memory is bounded: at most [`MAX_TRACKED`] accounts and
-//! addresses each, the oldest unlocked forgotten first (a lock is never forgotten early).
+//! count back and clears the account's. The counting is `wfm-throttle`'s (bounded memory, locks
+//! never forgotten early).
 
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::net::IpAddr;
 use std::time::Duration;
+use wfm_throttle::{FailureCounter, Window};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -33,8 +32,6 @@ impl Default for Policy {
     }
 }
 
-pub const MAX_TRACKED: usize = 100_000;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Check the password after this delay (zero when nothing failed lately).
@@ -51,62 +48,17 @@ pub enum Lockout {
     Source,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    first_ms: i64,
-    locked_until_ms: i64,
-}
-
-#[derive(Debug)]
-struct Counter<K> {
-    by_key: HashMap<K, Failures>,
-}
-
-impl<K: Hash + Eq + Clone> Counter<K> {
-    fn new() -> Self {
-        Self { by_key: HashMap::new() }
-    }
-
-    fn current(&self, key: &K, now: i64, window: i64) -> Option<Failures> {
-        self.by_key.get(key).copied().filter(|f| f.locked_until_ms > now || now - f.first_ms <= window)
-    }
-
-    /// Counts a failure; returns whether it locked the key.
-    fn fail(&mut self, key: &K, now: i64, policy: &Policy, lock_after: u32) -> bool {
-        if self.by_key.len() >= MAX_TRACKED && !self.by_key.contains_key(key) {
-            self.by_key.retain(|_, f| f.locked_until_ms > now || now - f.first_ms <= policy.window_ms);
-            if self.by_key.len() >= MAX_TRACKED {
-                match self.by_key.iter().filter(|(_, f)| f.locked_until_ms <= now).min_by_key(|(_, f)| f.first_ms).map(|(k, _)| k.clone()) {
-                    Some(oldest) => drop(self.by_key.remove(&oldest)),
-                    // Every entry is a lock in force: this key goes uncounted rather than free one.
-                    None => return false,
-                }
-            }
-        }
-        let fresh = Failures { count: 0, first_ms: now, locked_until_ms: 0 };
-        let f = self.current(key, now, policy.window_ms).unwrap_or(fresh);
-        let mut f = if f.locked_until_ms != 0 && f.locked_until_ms <= now { fresh } else { f };
-        f.count += 1;
-        let locks = f.count >= lock_after && f.locked_until_ms <= now;
-        if locks {
-            f.locked_until_ms = now + policy.lock_ms;
-        }
-        self.by_key.insert(key.clone(), f);
-        locks
-    }
-}
-
 #[derive(Debug)]
 pub struct Throttle {
     policy: Policy,
-    accounts: Counter<String>,
-    sources: Counter<IpAddr>,
+    accounts: FailureCounter<String>,
+    sources: FailureCounter<IpAddr>,
 }
 
 impl Throttle {
     pub fn new(policy: Policy) -> Self {
-        Self { policy, accounts: Counter::new(), sources: Counter::new() }
+        let window = Window { window_ms: policy.window_ms, lock_ms: policy.lock_ms };
+        Self { policy, accounts: FailureCounter::new(window), sources: FailureCounter::new(window) }
     }
 
     /// An attempt of `account` from `source` at `now` (ms) begins: the verdict on the failures
@@ -123,21 +75,20 @@ impl Throttle {
     /// What an attempt of `account` from `source` at `now` (ms) would be told.
     pub fn check(&self, account: &str, source: IpAddr, now: i64) -> Verdict {
         let p = &self.policy;
-        let account = self.accounts.current(&account.to_owned(), now, p.window_ms);
-        let source = self.sources.current(&source, now, p.window_ms);
-        let locked = [account, source].into_iter().flatten().map(|f| f.locked_until_ms).filter(|until| *until > now).max();
-        if let Some(until) = locked {
-            return Verdict::Locked { retry_after: Duration::from_millis((until - now) as u64) };
+        let account = account.to_owned();
+        let locked = [self.accounts.locked_for(&account, now), self.sources.locked_for(&source, now)].into_iter().flatten().max();
+        if let Some(retry_after) = locked {
+            return Verdict::Locked { retry_after };
         }
-        let over = |f: Option<Failures>, after: u32| f.map_or(0, |f| f.count.saturating_sub(after));
-        let delay = p.step * over(account, p.slow_after).max(over(source, p.source_slow_after));
+        let over = |count: u32, after: u32| count.saturating_sub(after);
+        let delay = p.step * over(self.accounts.count(&account, now), p.slow_after).max(over(self.sources.count(&source, now), p.source_slow_after));
         Verdict::Allow { delay: delay.min(p.max_delay) }
     }
 
     pub fn failed(&mut self, account: &str, source: IpAddr, now: i64) -> Lockout {
         let p = self.policy;
-        let account_locked = self.accounts.fail(&account.to_owned(), now, &p, p.account_lock_after);
-        let source_locked = self.sources.fail(&source, now, &p, p.source_lock_after);
+        let account_locked = self.accounts.fail(&account.to_owned(), now, p.account_lock_after);
+        let source_locked = self.sources.fail(&source, now, p.source_lock_after);
         match (account_locked, source_locked) {
             (true, _) => Lockout::Account,
             (false, true) => Lockout::Source,
@@ -148,10 +99,8 @@ impl Throttle {
     /// An attempt begun with [`Throttle::begin`] had the right password: the account's count is
     /// cleared and the source's failure taken back.
     pub fn succeeded(&mut self, account: &str, source: IpAddr) {
-        self.accounts.by_key.remove(account);
-        if let Some(f) = self.sources.by_key.get_mut(&source) {
-            f.count = f.count.saturating_sub(1);
-        }
+        self.accounts.clear(&account.to_owned());
+        self.sources.take_back(&source);
     }
 }
 

@@ -135,6 +135,7 @@ impl Endpoint {
             match &event {
                 Event::Registration(Registration::Registered { user, .. }) => drop(stack.live.phone_registered(user)),
                 Event::Registration(Registration::Unregistered { user }) => drop(stack.live.phone_unregistered(user)),
+                Event::Registration(Registration::Locked { user, what }) => stack.live.alarm("sip.digest.locked", &format!("password guessing for {user} from {}: {what:?} locked for 10 minutes", from.ip())),
                 _ => {}
             }
             self.report(&stack.tenant, &event, from);

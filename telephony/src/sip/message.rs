@@ -149,10 +149,8 @@ pub fn frame_len(buffer: &[u8]) -> Result<Option<usize>, ParseError> {
         .transpose()?
         // Over a stream a missing Content-Length means no body (RFC 3261 §18.3 requires it).
         .unwrap_or(0);
-    let total = end + 4 + length;
-    if total > MAX_MESSAGE_BYTES {
-        return Err(ParseError::TooLarge(total));
-    }
+    // A Content-Length near usize::MAX must not wrap the sum into a small frame.
+    let total = end.checked_add(4).and_then(|head| head.checked_add(length)).filter(|total| *total <= MAX_MESSAGE_BYTES).ok_or(ParseError::TooLarge(length))?;
     Ok((buffer.len() >= total).then_some(total))
 }
 
@@ -395,6 +393,8 @@ mod tests {
         assert_eq!(&stream.as_bytes()[first..], b"EXTRA");
         assert_eq!(frame_len(&stream.as_bytes()[..40]).unwrap(), None, "not all there yet");
         assert_eq!(frame_len(b"\r\n\r\nREG").unwrap(), Some(4), "keep-alives");
+        let huge = REGISTER.replace("Content-Length: 0", "Content-Length: 18446744073709551615");
+        assert!(matches!(frame_len(huge.as_bytes()), Err(ParseError::TooLarge(_))), "a length that would wrap the sum is refused");
     }
 
     #[test]

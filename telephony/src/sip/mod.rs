@@ -2,6 +2,7 @@
 
 pub mod core;
 pub mod digest;
+pub mod guard;
 pub mod message;
 pub mod registrar;
 pub mod sdp;

@@ -1,8 +1,13 @@
 //! The registrar (RFC 3261 §10): agents' phones register with digest authentication; a binding
 //! says where an agent's calls go until it expires or the phone unregisters. Sans-IO: the
 //! caller passes the time and the source address.
+//!
+//! Guessing is refused ([`super::guard`]), and a captured REGISTER cannot be replayed: each
+//! nonce's highest nonce count (`nc`, RFC 2617 §3.2.2) is kept and a digest must exceed it (a
+//! digest without `qop` uses its nonce once); a replay is challenged anew.
 
 use super::digest::{challenge, Credentials};
+use super::guard::{DigestGuard, Locked};
 use super::message::{uri_user, Message};
 use md5::{Digest, Md5};
 use std::collections::HashMap;
@@ -38,6 +43,8 @@ pub enum Registration {
     Unregistered { user: String },
     /// Authentication failed or the user is unknown.
     Refused { user: String },
+    /// Authentication failed and this failure locked guessing out ([`super::guard`]).
+    Locked { user: String, what: Locked },
     /// Malformed: a 400 was sent.
     Malformed,
 }
@@ -46,15 +53,19 @@ pub struct Registrar {
     realm: String,
     passwords: HashMap<String, String>,
     bindings: HashMap<String, Binding>,
-    nonces: HashMap<String, Instant>,
+    /// Each outstanding nonce: when it was issued, and the highest nonce count used with it.
+    nonces: HashMap<String, (Instant, u64)>,
     secret: [u8; 16],
     issued: u64,
+    guard: DigestGuard,
+    /// The guard counts in milliseconds since this instant.
+    epoch: Instant,
 }
 
 impl Registrar {
     /// `passwords` by SIP user (the agent id); `secret` makes nonces unpredictable.
     pub fn new(realm: &str, passwords: HashMap<String, String>, secret: [u8; 16]) -> Self {
-        Self { realm: realm.to_owned(), passwords, bindings: HashMap::new(), nonces: HashMap::new(), secret, issued: 0 }
+        Self { realm: realm.to_owned(), passwords, bindings: HashMap::new(), nonces: HashMap::new(), secret, issued: 0, guard: DigestGuard::default(), epoch: Instant::now() }
     }
 
     /// The binding of `user`, if registered and not expired at `now`.
@@ -84,17 +95,17 @@ impl Registrar {
         for user in &gone {
             self.bindings.remove(user);
         }
-        self.nonces.retain(|_, issued| now.duration_since(*issued) < NONCE_LIFETIME);
+        self.nonces.retain(|_, (issued, _)| now.duration_since(*issued) < NONCE_LIFETIME);
         gone
     }
 
     fn new_nonce(&mut self, now: Instant) -> String {
         if self.nonces.len() >= MAX_NONCES {
-            self.nonces.retain(|_, issued| now.duration_since(*issued) < NONCE_LIFETIME);
+            self.nonces.retain(|_, (issued, _)| now.duration_since(*issued) < NONCE_LIFETIME);
             if self.nonces.len() >= MAX_NONCES {
                 // Still full: the oldest go first.
-                let mut by_age: Vec<(String, Instant)> = self.nonces.drain().collect();
-                by_age.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+                let mut by_age: Vec<(String, (Instant, u64))> = self.nonces.drain().collect();
+                by_age.sort_by_key(|(_, (t, _))| std::cmp::Reverse(*t));
                 self.nonces = by_age.into_iter().take(MAX_NONCES / 2).collect();
             }
         }
@@ -103,7 +114,7 @@ impl Registrar {
         hasher.update(self.secret);
         hasher.update(self.issued.to_be_bytes());
         let nonce = super::digest::hex(&hasher.finalize());
-        self.nonces.insert(nonce.clone(), now);
+        self.nonces.insert(nonce.clone(), (now, 0));
         nonce
     }
 
@@ -117,18 +128,37 @@ impl Registrar {
             let nonce = self.new_nonce(now);
             return (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", challenge(&self.realm, &nonce, false)), Registration::Challenged);
         };
-        let fresh = self.nonces.get(&credentials.nonce).is_some_and(|issued| now.duration_since(*issued) < NONCE_LIFETIME);
+        let now_ms = now.saturating_duration_since(self.epoch).as_millis() as i64;
+        if !self.guard.allows(&credentials.username, source.ip(), now_ms) {
+            return (request.response(403, "Forbidden (too many failed attempts)", to_tag), Registration::Refused { user });
+        }
+        let fresh = self.nonces.get(&credentials.nonce).is_some_and(|(issued, _)| now.duration_since(*issued) < NONCE_LIFETIME);
         let password = self.passwords.get(&credentials.username);
         let method = request.method().map_or("REGISTER", |m| m.as_str());
         let proven = credentials.username == user && password.is_some_and(|p| credentials.verify(method, p));
         if !proven {
-            return (request.response(403, "Forbidden", to_tag), Registration::Refused { user });
+            let outcome = match self.guard.failed(&credentials.username, source.ip(), now_ms) {
+                Some(what) => Registration::Locked { user, what },
+                None => Registration::Refused { user },
+            };
+            return (request.response(403, "Forbidden", to_tag), outcome);
         }
-        if !fresh {
-            // Right password, old nonce: a new challenge marked stale, so the phone retries at once.
+        // A nonce count no higher than one already used is a replay of a captured request.
+        let count = match &credentials.qop {
+            Some(_) => credentials.nc.as_deref().and_then(|nc| u64::from_str_radix(nc, 16).ok()).unwrap_or(0),
+            None => 1,
+        };
+        let replayed = self.nonces.get(&credentials.nonce).is_some_and(|(_, highest)| count <= *highest);
+        if !fresh || replayed {
+            // Right password, old nonce: a new challenge marked stale, so the phone retries at
+            // once; a replay gets a plain one, which only the password can answer.
             let nonce = self.new_nonce(now);
-            return (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", challenge(&self.realm, &nonce, true)), Registration::Challenged);
+            return (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", challenge(&self.realm, &nonce, !replayed)), Registration::Challenged);
         }
+        if let Some((_, highest)) = self.nonces.get_mut(&credentials.nonce) {
+            *highest = if credentials.qop.is_some() { count } else { u64::MAX };
+        }
+        self.guard.succeeded(&credentials.username, source.ip());
         let contact = request.header("Contact").unwrap_or_default().to_owned();
         let asked = super::message::param(&contact, "expires").or(request.header("Expires")).and_then(|v| v.trim().parse::<u64>().ok());
         if contact.trim() == "*" || asked == Some(0) {
@@ -213,5 +243,38 @@ mod tests {
         let (again, outcome) = r.register(&register(Some(&answer(&challenge, "secret")), "60"), from, late, "x");
         assert_eq!((status(&again), outcome), (401, Registration::Challenged));
         assert!(again.header("WWW-Authenticate").unwrap().contains("stale=true"));
+    }
+
+    #[test]
+    fn a_captured_register_cannot_be_replayed() {
+        let mut r = Registrar::new("wfm", HashMap::from([("1001".to_owned(), "secret".to_owned())]), [7; 16]);
+        let from: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        let t0 = Instant::now();
+        let (challenge, _) = r.register(&register(None, "120"), from, t0, "x");
+        let captured = register(Some(&answer(&challenge, "secret")), "120");
+        assert_eq!(status(&r.register(&captured, from, t0, "x").0), 200);
+        let (again, outcome) = r.register(&captured, "198.51.100.9:5060".parse().unwrap(), t0 + Duration::from_secs(5), "x");
+        assert_eq!((status(&again), outcome), (401, Registration::Challenged), "the same nonce count again");
+        assert!(!again.header("WWW-Authenticate").unwrap().contains("stale=true"), "not stale: only the password answers it");
+    }
+
+    #[test]
+    fn guessing_is_locked_out_and_reported() {
+        let mut r = Registrar::new("wfm", HashMap::from([("1001".to_owned(), "secret".to_owned())]), [7; 16]);
+        let attacker: SocketAddr = "192.0.2.1:5061".parse().unwrap();
+        let t0 = Instant::now();
+        let outcomes: Vec<Registration> = (0..5)
+            .map(|_| {
+                let (c, _) = r.register(&register(None, "120"), attacker, t0, "x");
+                r.register(&register(Some(&answer(&c, "guess")), "120"), attacker, t0, "x").1
+            })
+            .collect();
+        assert_eq!(outcomes[4], Registration::Locked { user: "1001".into(), what: Locked::AccountFromSource });
+        let (c, _) = r.register(&register(None, "120"), attacker, t0, "x");
+        let (refused, _) = r.register(&register(Some(&answer(&c, "secret")), "120"), attacker, t0, "x");
+        assert_eq!(refused.start, super::super::message::StartLine::Response { status: 403, reason: "Forbidden (too many failed attempts)".into() }, "even the right password, from there");
+        let phone: SocketAddr = "10.0.0.5:5060".parse().unwrap();
+        let (c, _) = r.register(&register(None, "120"), phone, t0, "x");
+        assert_eq!(status(&r.register(&register(Some(&answer(&c, "secret")), "120"), phone, t0, "x").0), 200, "the agent's phone elsewhere is not locked out");
     }
 }
