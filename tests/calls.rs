@@ -71,8 +71,9 @@ on_fail = "queue:support"
 const PASSWORD: &str = "s3cret";
 const DEMO: &str = "demo";
 
+/// A scenario of `tests/sipp/` by name, or one a test wrote, by its absolute path.
 fn scenario(name: &str) -> String {
-    format!("{}/tests/sipp/{name}.xml", env!("CARGO_MANIFEST_DIR"))
+    if name.starts_with('/') { name.to_owned() } else { format!("{}/tests/sipp/{name}.xml", env!("CARGO_MANIFEST_DIR")) }
 }
 
 /// A port the system just handed out and took back, for sipp's SIP socket.
@@ -547,4 +548,33 @@ fn quotas_bite_where_they_should_and_a_suspended_tenant_refuses_calls_and_phones
     common::ok(&["admin", "--data", p(dir.path()), "tenant", "quota", DEMO, "--max-agents", "10"]);
     let_the_watcher_see();
     assert_eq!(raw_register(&server, "1002"), "SIP/2.0 401 Unauthorized", "served again: challenged for its password");
+}
+
+/// Root mean square of one channel (0 left, 1 right) of a 16-bit stereo WAV file.
+fn channel_rms(wav: &[u8], channel: usize) -> f64 {
+    let samples: Vec<f64> = wav[44..].chunks_exact(4).map(|frame| i16::from_le_bytes([frame[2 * channel], frame[2 * channel + 1]]) as f64).collect();
+    (samples.iter().map(|s| s * s).sum::<f64>() / samples.len().max(1) as f64).sqrt()
+}
+
+#[test]
+fn an_agents_phone_that_sends_from_another_address_than_its_sdp_is_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    // A phone behind NAT: its SDP names an address it does not send from (its packets come
+    // from 127.0.0.1, where its SIP comes from too).
+    let behind_nat = dir.path().join("agent_answer_behind_nat.xml");
+    let text = std::fs::read_to_string(scenario("agent_answer")).unwrap();
+    assert!(text.contains("c=IN IP[media_ip_type] [media_ip]"));
+    std::fs::write(&behind_nat, text.replace("c=IN IP[media_ip_type] [media_ip]", "c=IN IP4 192.0.2.99")).unwrap();
+    let phone = Phone::new(dir.path(), &server, "1001", p(&behind_nat), 1, &["-d", "3000"], true);
+    call(dir.path(), &server, "caller", "200", &[]);
+    phone.done();
+    let record = events.next_call();
+    assert_eq!(record["exit_reason"], "answered");
+    // The recording is completed once the call's media task has ended.
+    std::thread::sleep(Duration::from_millis(500));
+    let wav = std::fs::read(record["recording"].as_str().expect("support records")).unwrap();
+    let agent = channel_rms(&wav, 1);
+    assert!(agent > 100.0, "the agent's channel carries the agent's audio (symmetric RTP): rms {agent:.0}");
 }

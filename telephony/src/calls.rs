@@ -533,7 +533,7 @@ impl Calls {
             .with_header("Content-Type", "application/sdp");
         let response = Message { body, ..response };
         let answer = Unacknowledged { bytes: response.to_bytes(), to: from, next: now + T1, interval: T1, deadline: now + TRANSACTION_TIMEOUT };
-        fx.media.push((key, MediaCommand::Open { side: Side::Caller, local_port: port, remote: media.address, codec, telephone_event: media.telephone_event }));
+        fx.media.push((key, MediaCommand::Open { side: Side::Caller, local_port: port, remote: media.address, signalling: from.ip(), codec, telephone_event: media.telephone_event }));
         let call = Call {
             caller,
             codec,
@@ -1014,7 +1014,7 @@ impl Calls {
         let Some(remote) = leg.remote_media.clone() else { return };
         leg.state = LegState::Connected;
         leg.media_opened = true;
-        fx.media.push((key, MediaCommand::Open { side: Side::Agent, local_port: leg.port, remote: remote.address, codec, telephone_event: remote.telephone_event }));
+        fx.media.push((key, MediaCommand::Open { side: Side::Agent, local_port: leg.port, remote: remote.address, signalling: leg.dialog.trusted, codec, telephone_event: remote.telephone_event }));
         fx.media.push((key, MediaCommand::Bridge));
     }
 

@@ -5,6 +5,7 @@
 //! [`MediaCommand`]s and reports [`MediaEvent`]s.
 
 pub mod audio;
+pub mod latch;
 pub mod stream;
 
 use crate::lock;
@@ -40,8 +41,10 @@ pub enum AfterPlay {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaCommand {
-    /// A leg's RTP, from our port (see [`MediaHub::open_port`]) to the peer.
-    Open { side: Side, local_port: u16, remote: SocketAddr, codec: Codec, telephone_event: Option<u8> },
+    /// A leg's RTP, from our port (see [`MediaHub::open_port`]) to the peer: `remote` as its SDP
+    /// says, latched onto where its packets come from ([`latch`]); `signalling` is the address
+    /// its SIP came from.
+    Open { side: Side, local_port: u16, remote: SocketAddr, signalling: std::net::IpAddr, codec: Codec, telephone_event: Option<u8> },
     /// A port opened for an offer that was never answered.
     Discard { local_port: u16 },
     /// The peer receives elsewhere now (a re-INVITE moved it).
@@ -77,7 +80,7 @@ pub enum MediaEvent {
 
 /// What a call's task is sent: a leg's socket, taken from the bound ones, or a command.
 enum TaskInput {
-    Open { socket: std::net::UdpSocket, side: Side, remote: SocketAddr, codec: Codec, telephone_event: Option<u8> },
+    Open { socket: std::net::UdpSocket, side: Side, latch: latch::Latch, codec: Codec, telephone_event: Option<u8> },
     Command(MediaCommand),
 }
 
@@ -135,7 +138,7 @@ impl MediaHub {
                     let _ = task.send(TaskInput::Command(MediaCommand::End));
                 }
             }
-            MediaCommand::Open { side, local_port, remote, codec, telephone_event } => {
+            MediaCommand::Open { side, local_port, remote, signalling, codec, telephone_event } => {
                 let Some(socket) = lock(&self.bound).remove(&local_port) else {
                     eprintln!("media: call {call}: port {local_port} was not opened for it");
                     return;
@@ -147,7 +150,8 @@ impl MediaHub {
                     tokio::spawn(async move { run_call(hub, call, rx).await });
                     tx
                 });
-                let _ = task.send(TaskInput::Open { socket, side, remote, codec, telephone_event });
+                let latch = latch::Latch::new(remote, signalling, std::time::Instant::now());
+                let _ = task.send(TaskInput::Open { socket, side, latch, codec, telephone_event });
             }
             other => {
                 if let Some(task) = lock(&self.calls).get(&call) {
@@ -161,7 +165,8 @@ impl MediaHub {
 /// One leg's socket and streams.
 struct Leg {
     socket: UdpSocket,
-    remote: SocketAddr,
+    /// Where its RTP is heard from and sent to.
+    latch: latch::Latch,
     /// When the peer was last heard (or the leg opened), and whether its silence was reported.
     heard: Instant,
     silence_reported: bool,
@@ -199,20 +204,20 @@ impl CallMedia {
         }
     }
 
-    fn open(&mut self, socket: std::net::UdpSocket, side: Side, remote: SocketAddr, codec: Codec, telephone_event: Option<u8>) {
+    fn open(&mut self, socket: std::net::UdpSocket, side: Side, latch: latch::Latch, codec: Codec, telephone_event: Option<u8>) {
         let socket = match UdpSocket::from_std(socket) {
             Ok(s) => s,
             Err(e) => return eprintln!("media: call {}: {e}", self.call),
         };
         let seed = crate::accounts::random_bytes::<8>().map(u64::from_le_bytes).unwrap_or(self.call.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        *self.leg(side) = Some(Leg { socket, remote, heard: Instant::now(), silence_reported: false, codec, telephone_event, outbound: Outbound::new(seed, codec, telephone_event) });
+        *self.leg(side) = Some(Leg { socket, latch, heard: Instant::now(), silence_reported: false, codec, telephone_event, outbound: Outbound::new(seed, codec, telephone_event) });
     }
 
     fn apply(&mut self, command: MediaCommand) {
         match command {
             MediaCommand::Remote { side, remote } => {
                 if let Some(leg) = self.leg(side) {
-                    leg.remote = remote;
+                    leg.latch.moved(remote, Instant::now());
                 }
             }
             MediaCommand::Play { prompts, then } => {
@@ -274,7 +279,7 @@ impl CallMedia {
             && filled > 0
         {
             let bytes = caller.outbound.own(&frame);
-            let _ = caller.socket.send_to(&bytes, caller.remote).await;
+            let _ = caller.socket.send_to(&bytes, caller.latch.target()).await;
             self.hub.played.fetch_add(1, Ordering::Relaxed);
         }
         if done {
@@ -292,8 +297,8 @@ impl CallMedia {
             Side::Agent => (&mut self.agent, &mut self.caller),
         };
         let Some(this) = this.as_mut() else { return };
-        // Only the peer the SDP named is heard (no injected audio from elsewhere).
-        if from.ip() != this.remote.ip() {
+        // Only the peer is heard: symmetric RTP within the latch's limits (no injected audio).
+        if !this.latch.accept(from, packet.header.ssrc, Instant::now()) {
             return;
         }
         this.heard = Instant::now();
@@ -309,7 +314,7 @@ impl CallMedia {
             && let Some(other) = other.as_mut()
             && let Some(out) = other.outbound.relay(&packet, this.codec, this.telephone_event)
         {
-            let _ = other.socket.send_to(&out, other.remote).await;
+            let _ = other.socket.send_to(&out, other.latch.target()).await;
             self.hub.relayed.fetch_add(1, Ordering::Relaxed);
         }
         if let Some((recording, writer, path)) = &mut self.recording {
@@ -376,7 +381,7 @@ async fn run_call(hub: Arc<MediaHub>, call: CallKey, mut commands: mpsc::Unbound
         tokio::select! {
             command = commands.recv() => match command {
                 None | Some(TaskInput::Command(MediaCommand::End)) => break,
-                Some(TaskInput::Open { socket, side, remote, codec, telephone_event }) => media.open(socket, side, remote, codec, telephone_event),
+                Some(TaskInput::Open { socket, side, latch, codec, telephone_event }) => media.open(socket, side, latch, codec, telephone_event),
                 Some(TaskInput::Command(command)) => media.apply(command),
             },
             received = receive(&media.caller, &mut from_caller) => {
