@@ -97,6 +97,13 @@ pub(crate) struct ServeArgs {
     /// Marks the session cookie `Secure` (when a TLS proxy is in front).
     #[arg(long)]
     pub(crate) secure_cookies: bool,
+    /// New calls (INVITEs) per second one address may send; beyond, its INVITEs are dropped for
+    /// 10 s (0: no limit). The trunk and --sip-trusted addresses are never limited.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) sip_invite_rate: u32,
+    /// An address whose new calls are never limited (a carrier's gateway, a proxy); repeatable.
+    #[arg(long)]
+    pub(crate) sip_trusted: Vec<std::net::IpAddr>,
     /// Record no call, whatever the queues say (load tests).
     #[arg(long)]
     pub(crate) no_recordings: bool,

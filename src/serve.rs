@@ -42,7 +42,9 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
             // The address goes into Contact headers and SDP: phones must be able to reach it.
             bail!("--sip {}: give the address phones reach (e.g. 192.168.1.10:5060), not a wildcard", a.sip);
         }
-        let endpoint = Endpoint::new(Box::new(sip_events()), sip, Some(&a.sip_default_tenant), a.max_calls);
+        let trusted = a.sip_trusted.iter().copied().chain(a.trunk.map(|t| t.ip()));
+        let pike = wfm_telephony::sip::pike::Pike::new(a.sip_invite_rate, trusted);
+        let endpoint = Endpoint::new(Box::new(sip_events()), sip, Some(&a.sip_default_tenant), a.max_calls, pike);
         let acds = Acds { data: data.to_owned(), args: Arc::new(a.clone()), prompts, sip_addr, store: store.clone(), db: db.clone(), endpoint: endpoint.clone() };
         // The demo's configuration (flags or files) must be right to start at all; another
         // tenant's faults are reported and leave the others in service. The demo goes first:
@@ -539,6 +541,7 @@ fn sip_events() -> impl FnMut(&str, &wfm_telephony::sip::core::Event, std::net::
         Event::Registration(Registration::Unregistered { user }) => eprintln!("sip: {tenant}: {user} unregistered"),
         Event::Registration(Registration::Refused { user }) => eprintln!("sip: {tenant}: registration of {user} from {from} refused"),
         Event::Registration(Registration::Locked { user, what }) => eprintln!("sip: {tenant}: password guessing for {user} from {from}: {what:?} locked for 10 minutes"),
+        Event::FloodBlocked { dropped } => eprintln!("sip: {from} sends new calls faster than --sip-invite-rate: ignored for 10 s ({dropped} calls dropped so far)"),
         Event::Malformed(e) => {
             malformed += 1;
             if malformed <= 10 || malformed.is_multiple_of(1000) {

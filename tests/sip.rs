@@ -241,3 +241,35 @@ fn password_guessing_with_svcrack_finds_nothing_and_the_agents_phone_still_regis
     let ok = sipp_from(dir.path(), &register_scenario(200), &server.sip, "1001", "1500", "u1", "127.0.0.2");
     assert!(ok.status.success(), "sipp: {}\n{}", String::from_utf8_lossy(&ok.stdout), String::from_utf8_lossy(&ok.stderr));
 }
+
+#[test]
+fn an_invite_flood_from_one_address_is_dropped_while_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0", "--demo-agent-password", "s3cret"]);
+    let flooder = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // 5 000 new calls in about a second, from one address.
+    let began = std::time::Instant::now();
+    for n in 0..5000u32 {
+        flooder.send_to(request("INVITE", &format!("flood{n}")).as_bytes(), &server.sip).unwrap();
+        if n % 50 == 49 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert!(began.elapsed() < Duration::from_secs(3), "the flood took {:?}", began.elapsed());
+    // Meanwhile another address is served at once.
+    let other = UdpSocket::bind("127.0.0.2:0").unwrap();
+    other.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let answer = exchange(&other, &server.sip, request("INVITE", "legitimate-1").as_bytes()).expect("another address is answered");
+    assert!(answer.starts_with("SIP/2.0 "), "{answer}");
+    // The flooder had answers for a second's worth of calls (--sip-invite-rate 50), no more.
+    flooder.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut answered = std::collections::HashSet::new();
+    let mut buffer = vec![0u8; 70_000];
+    while let Ok((n, _)) = flooder.recv_from(&mut buffer) {
+        let text = String::from_utf8_lossy(&buffer[..n]);
+        if let Some(call) = text.lines().find_map(|l| l.strip_prefix("Call-ID: ")) {
+            answered.insert(call.trim().to_owned());
+        }
+    }
+    assert!(!answered.is_empty() && answered.len() <= 60, "{} of 5000 flooding calls answered", answered.len());
+}

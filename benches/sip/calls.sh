@@ -62,7 +62,7 @@ force = "open"
 TOML
 
 taskset -c 0 "$wfm" serve --data "$work/data" --demo-days 0 --http 127.0.0.1:15180 --sip 127.0.0.1:15170 \
-    --demo-password bench-password --demo-agent-password bench --acd "$work/acd.toml" --ivr "$work/ivr.toml" --no-recordings --max-calls "$max_calls" > "$work/serve.log" 2>&1 &
+    --demo-password bench-password --demo-agent-password bench --sip-trusted 127.0.0.1 --acd "$work/acd.toml" --ivr "$work/ivr.toml" --no-recordings --max-calls "$max_calls" > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q "wfm serving" "$work/serve.log" && break; sleep 0.1; done
 # The demo tenant's quotas would stop the load: lift them (the watcher applies them within 1 s).

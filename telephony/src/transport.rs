@@ -9,6 +9,7 @@ use crate::live::Live;
 use crate::media::{MediaEvent, MediaHub};
 use crate::sip::core::{Event, Outgoing, SipCore};
 use crate::sip::message::{frame_len, Message, Method};
+use crate::sip::pike::Pike;
 use crate::switchboard::{Route, Switchboard, SwitchboardError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use crate::sip::registrar::Registration;
@@ -68,10 +69,14 @@ pub struct Endpoint {
     max_calls: usize,
     /// To-tags of the refusals the switchboard answers itself.
     refusals: AtomicU64,
+    /// New calls per source address limited; counted in ms since `epoch`.
+    pike: Mutex<Pike>,
+    epoch: Instant,
+    flood_dropped: AtomicU64,
 }
 
 impl Endpoint {
-    pub fn new(report: Report, udp: Arc<UdpSocket>, default_tenant: Option<&str>, max_calls: usize) -> Arc<Self> {
+    pub fn new(report: Report, udp: Arc<UdpSocket>, default_tenant: Option<&str>, max_calls: usize, pike: Pike) -> Arc<Self> {
         Arc::new(Self {
             stacks: RwLock::new(Vec::new()),
             switchboard: Mutex::new(Switchboard::new(default_tenant)),
@@ -80,6 +85,9 @@ impl Endpoint {
             tcp: Mutex::new(HashMap::new()),
             max_calls,
             refusals: AtomicU64::new(0),
+            pike: Mutex::new(pike),
+            epoch: Instant::now(),
+            flood_dropped: AtomicU64::new(0),
         })
     }
 
@@ -187,8 +195,18 @@ impl Endpoint {
                 return Vec::new();
             }
         };
-        let stacks = self.stacks();
         let now = Instant::now();
+        if message.is_new_call() {
+            let at_ms = now.saturating_duration_since(self.epoch).as_millis() as i64;
+            if let crate::sip::pike::Verdict::Drop { started } = lock(&self.pike).new_call(from.ip(), at_ms) {
+                let dropped = self.flood_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if started {
+                    self.report("-", &Event::FloodBlocked { dropped }, from);
+                }
+                return Vec::new();
+            }
+        }
+        let stacks = self.stacks();
         // Only a new call needs the node's count of calls (a lock of every tenant's core).
         let in_progress = if message.is_new_call() { stacks.iter().map(|s| lock(&s.core).active_calls()).sum() } else { 0 };
         let route = lock(&self.switchboard).route(&message, from, |i, address| stacks.get(i).is_some_and(|s| lock(&s.core).registrar().registered_from(address, now)), in_progress, self.max_calls);

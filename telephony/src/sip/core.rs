@@ -48,6 +48,9 @@ pub enum Event {
     UnmatchedAck,
     /// An ACK of an answered call.
     Ack,
+    /// An address sent new calls faster than allowed: its INVITEs are dropped for a while
+    /// (reported once per block, with the calls dropped on this node so far).
+    FloodBlocked { dropped: u64 },
 }
 
 pub struct SipCore {

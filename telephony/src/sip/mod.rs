@@ -4,5 +4,6 @@ pub mod core;
 pub mod digest;
 pub mod guard;
 pub mod message;
+pub mod pike;
 pub mod registrar;
 pub mod sdp;
