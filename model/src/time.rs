@@ -46,17 +46,20 @@ impl TenantZone {
     }
 
     /// The first instant of a local date. Where midnight does not exist (a DST jump at
-    /// midnight) the day starts at the first local minute that does.
+    /// midnight) the day starts at the first local minute that does; a date the zone skipped
+    /// altogether (Pacific/Apia's 2011-12-30, when Samoa moved across the date line) starts — and
+    /// ends — where the next date starts: a day of no length.
     pub fn day_start(&self, date: NaiveDate) -> DateTime<Utc> {
         let mut local = date.and_time(NaiveTime::MIN);
-        // DST gaps are at most a few hours; step forward until the local time exists.
-        for _ in 0..(24 * 60) {
+        // Gaps are at most a day; step forward until the local time exists.
+        for _ in 0..(2 * 24 * 60) {
             if let Some(t) = self.0.from_local_datetime(&local).earliest() {
                 return t.with_timezone(&Utc);
             }
             local += Duration::minutes(1);
         }
-        unreachable!("no valid local minute on {date} in {}", self.name())
+        // No zone skips two days; should one, its midnight read as UTC is still an instant.
+        date.and_time(NaiveTime::MIN).and_utc()
     }
 
     /// The wall-clock time at `t` in this zone.
@@ -350,6 +353,19 @@ mod tests {
         assert_eq!(z.format_local(fall.start(8)), "2026-10-25T02:00:00+02:00");
         assert_eq!(z.format_local(fall.start(12)), "2026-10-25T02:00:00+01:00");
         assert_eq!(grid("America/New_York", "2026-03-08", "2026-03-09", "60m").len(), 23);
+    }
+
+    #[test]
+    fn a_date_the_zone_skipped_is_a_day_of_no_length() {
+        // Samoa went from 2011-12-29 straight to 2011-12-31.
+        let days = grid("Pacific/Apia", "2011-12-29", "2012-01-01", "day");
+        assert_eq!(days.len(), 3);
+        assert_eq!(days.start(1), days.start(2), "the 30th did not happen");
+        assert_eq!(days.end(0), days.start(2));
+        let quarters = grid("Pacific/Apia", "2011-12-29", "2012-01-01", "15m");
+        assert_eq!(quarters.len(), 96 + 1 + 96, "the 30th is one empty interval");
+        assert_eq!(quarters.index_of(quarters.start(97).timestamp_millis()), Some(97), "the 31st's first quarter, not the empty day");
+        assert_eq!(quarters.index_of(quarters.start(96).timestamp_millis() - 1), Some(95));
     }
 
     #[test]
