@@ -189,7 +189,10 @@ impl Endpoint {
 
     fn handle(&self, bytes: &[u8], from: SocketAddr) -> Vec<Outgoing> {
         let message = match Message::parse(bytes) {
-            Ok(m) => m,
+            Ok(mut m) => {
+                m.stamp_received(from);
+                m
+            }
             Err(e) => {
                 self.report("-", &Event::Malformed(e), from);
                 return Vec::new();

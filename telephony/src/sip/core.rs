@@ -130,7 +130,10 @@ impl SipCore {
     /// Handles one message from `from`: what to send goes into `fx`; returns what happened.
     pub fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant, fx: &mut Effects) -> Event {
         match Message::parse(bytes) {
-            Ok(message) => self.on_message(&message, from, now, fx),
+            Ok(mut message) => {
+                message.stamp_received(from);
+                self.on_message(&message, from, now, fx)
+            }
             Err(e) => Event::Malformed(e),
         }
     }

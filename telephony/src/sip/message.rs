@@ -5,6 +5,7 @@
 //! reading would be dangerous (start line, Content-Length, sizes) and lenient where peers vary
 //! (header-name case, whitespace, folded lines).
 
+use std::net::SocketAddr;
 use std::fmt;
 
 /// Largest message accepted: a UDP datagram's practical limit, and far beyond any real
@@ -252,6 +253,30 @@ impl Message {
     }
 
     /// The `branch` parameter of the top Via: with the method, a transaction's key.
+    /// Marks the top Via of a request from `from` as RFC 3261 §18.2.1 and RFC 3581 (`rport`)
+    /// ask: `received` when the sent-by host is not the address the request came from, and the
+    /// `rport` the sender asked for filled with its source port. Every response built from the
+    /// request then tells a phone behind NAT where it is seen.
+    pub fn stamp_received(&mut self, from: SocketAddr) {
+        if !matches!(self.start, StartLine::Request { .. }) {
+            return;
+        }
+        let Some((_, via)) = self.headers.iter_mut().find(|(name, _)| name == "Via") else { return };
+        let (top, others) = via.split_at(via.find(',').unwrap_or(via.len()));
+        let mut parts: Vec<String> = top.split(';').map(|p| p.trim().to_owned()).collect();
+        let sent_by = parts[0].split_whitespace().nth(1).unwrap_or_default();
+        let host = if sent_by.starts_with('[') { sent_by.split_inclusive(']').next().unwrap_or_default().trim_matches(['[', ']']) } else { sent_by.split(':').next().unwrap_or_default() }.to_owned();
+        let rport = parts.iter().skip(1).position(|p| p.eq_ignore_ascii_case("rport")).map(|i| i + 1);
+        if let Some(i) = rport {
+            parts[i] = format!("rport={}", from.port());
+        }
+        let has_received = parts.iter().skip(1).any(|p| p.to_ascii_lowercase().starts_with("received="));
+        if (rport.is_some() || host != from.ip().to_string()) && !has_received {
+            parts.push(format!("received={}", from.ip()));
+        }
+        *via = format!("{}{others}", parts.join(";"));
+    }
+
     pub fn branch(&self) -> Option<&str> {
         param(self.header("Via")?, "branch")
     }
@@ -382,6 +407,19 @@ mod tests {
         assert_eq!(again.header("To"), Some("<sip:1001@127.0.0.1>;tag=srv1"));
         assert_eq!(again.header("Via"), m.header("Via"));
         assert_eq!(again.header("Expires"), Some("60"));
+    }
+
+    #[test]
+    fn the_top_via_learns_where_the_request_came_from() {
+        let behind_nat = REGISTER.replace("Via: SIP/2.0/UDP ", "Via: SIP/2.0/UDP 10.0.0.5:5060;rport;x=1, SIP/2.0/UDP proxy:5060;branch=z9hG4bK-p\r\nVia: SIP/2.0/UDP ");
+        let mut m = Message::parse(behind_nat.as_bytes()).unwrap();
+        m.stamp_received("203.0.113.9:61234".parse().unwrap());
+        assert!(m.header("Via").unwrap().starts_with("SIP/2.0/UDP 10.0.0.5:5060;rport=61234;x=1;received=203.0.113.9, SIP/2.0/UDP proxy"), "{}", m.header("Via").unwrap());
+        let mut direct = Message::parse(REGISTER.as_bytes()).unwrap();
+        let before = direct.header("Via").unwrap().to_owned();
+        let sent_by = before.split_whitespace().nth(1).unwrap().split(';').next().unwrap().to_owned();
+        direct.stamp_received(sent_by.parse().unwrap());
+        assert_eq!(direct.header("Via").unwrap(), before, "nothing to add when it came from where it says");
     }
 
     #[test]
