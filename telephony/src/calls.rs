@@ -318,6 +318,9 @@ pub fn announcement(position: usize, expected_wait: Duration) -> Vec<String> {
     prompts
 }
 
+/// The longest caller's Call-ID a call is taken with (the store keeps 128 bytes of call id).
+const MAX_CALL_ID: usize = 100;
+
 /// A file name from a Call-ID (which may hold `/`, `@` and worse).
 pub fn file_name(call_id: &str) -> String {
     call_id.chars().map(|c| if c.is_ascii_alphanumeric() || "._-@".contains(c) { c } else { '_' }).take(120).collect()
@@ -487,6 +490,11 @@ impl Calls {
         if self.calls.len() >= self.config.max_calls {
             return Self::refuse(request, 503, "Service Unavailable (at capacity)", fx).with_header("Retry-After", "5");
         }
+        // The call's records are keyed by its Call-ID (plus `~N` per transfer): one the store
+        // would refuse is refused now, not dropped when the call ends.
+        if request.call_id().len() > MAX_CALL_ID {
+            return Self::refuse(request, 400, "Bad Request (Call-ID longer than 100 bytes)", fx);
+        }
         let StartLine::Request { uri, .. } = &request.start else { unreachable!("requests only") };
         let dialled = uri_user(uri).unwrap_or_default().to_owned();
         let feature = dialled.starts_with('*');
@@ -550,7 +558,8 @@ impl Calls {
             segment: Segment::new(request.call_id().to_owned(), now),
             segments_done: 0,
             dialled: dialled.clone(),
-            caller_number: request.header("From").and_then(uri_user).map(str::to_owned),
+            // Written back into the agent's INVITE and the records: escaped and bounded here.
+            caller_number: request.header("From").and_then(uri_user).map(crate::sip::message::escape_user),
             hold_since: None,
             plays: 0,
         };

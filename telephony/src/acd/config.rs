@@ -107,6 +107,8 @@ pub fn parse(file: &str, text: &str) -> Result<Engine, ConfigError> {
     let mut queues = Vec::new();
     for (id, q) in &shape.queues {
         let key = |field: &str| format!("queues.{id}.{field}");
+        // A name the store would refuse is refused here, not when the first call's record is.
+        wfm_model::QueueName::parse(id).map_err(|e| bad(&format!("queues.{id}"), e.to_string()))?;
         if q.ring_timeout_s == 0 {
             return Err(bad(&key("ring_timeout_s"), "must be at least 1".into()));
         }
@@ -124,8 +126,8 @@ pub fn parse(file: &str, text: &str) -> Result<Engine, ConfigError> {
     }
     let mut engine = Engine::new(queues, shape.max_on_break, 1);
     for (agent, skills) in &shape.agents {
-        if agent.is_empty() || !agent.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            return Err(bad(&format!("agents.{agent}"), "an agent id is letters, digits, `.`, `_` or `-`".into()));
+        if agent.is_empty() || agent.len() > 64 || !agent.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            return Err(bad(&format!("agents.{agent}"), "an agent id is 1 to 64 letters, digits, `.`, `_` or `-`".into()));
         }
         if let Some(queue) = skills.keys().find(|q| !shape.queues.contains_key(*q)) {
             return Err(bad(&format!("agents.{agent}.{queue}"), "no such queue".into()));

@@ -343,12 +343,22 @@ fn a_blind_transfer_to_another_agent_ends_one_record_and_queues_the_next() {
 }
 
 #[test]
+fn a_caller_number_is_escaped_before_it_reaches_the_agents_phone() {
+    let mut rig = Rig::new(1);
+    rig.request(&invite("200", "esc1", "a\"b c", OFFER), CALLER, 0);
+    let fx = rig.action(Action::Ring { call: "esc1".into(), agents: vec!["1001".into()] }, 10);
+    let leg = request_named(&sent(&fx), Method::Invite);
+    assert!(leg.header("From").unwrap().starts_with("<sip:a%22b%20c@"), "{}", leg.header("From").unwrap());
+}
+
+#[test]
 fn refusals_name_the_reason() {
     let mut rig = Rig::new(1);
     let status = |rig: &mut Rig, text: &str, from: &str| rig.request(text, from, 0).0.unwrap().status().unwrap();
     assert_eq!(status(&mut rig, &invite("999", "x1", "555", OFFER), CALLER), 404);
     assert_eq!(status(&mut rig, &invite("200", "x2", "555", &OFFER.replace("8 101", "18")), CALLER), 488);
     assert_eq!(status(&mut rig, &invite("*1", "x3", "1001", OFFER), "127.0.0.9:5071"), 403, "not from the agent's phone");
+    assert_eq!(status(&mut rig, &invite("200", &"c".repeat(101), "555", OFFER), CALLER), 400, "a Call-ID the records could not keep");
     assert_eq!(status(&mut rig, &invite("200", "x4", "555", OFFER), CALLER), 200);
     assert_eq!(status(&mut rig, &invite("200", "x5", "555", OFFER), CALLER), 503, "at capacity");
     assert_eq!(status(&mut rig, &in_caller_dialog("BYE", "nope", 2, "t"), CALLER), 481);

@@ -361,6 +361,13 @@ pub fn uri_host(value: &str) -> Option<&str> {
     Some(host).filter(|h| !h.is_empty())
 }
 
+/// A caller-supplied user part made safe to write back into a SIP URI: letters, digits and
+/// `+ * . _ - ! ~` kept, anything else percent-encoded (RFC 3261 §25.1 `escaped`), at most 64
+/// characters kept, so that no header can be forged through it.
+pub fn escape_user(user: &str) -> String {
+    user.chars().take(64).map(|c| if c.is_ascii_alphanumeric() || "+*._-!~".contains(c) { c.to_string() } else { c.to_string().bytes().map(|b| format!("%{b:02X}")).collect() }).collect()
+}
+
 /// The user part of a SIP URI in a header value: `"Bob" <sip:1001@host>;tag=x` → `1001`.
 pub fn uri_user(value: &str) -> Option<&str> {
     let uri = match (value.find('<'), value.find('>')) {
@@ -407,6 +414,14 @@ mod tests {
         assert_eq!(again.header("To"), Some("<sip:1001@127.0.0.1>;tag=srv1"));
         assert_eq!(again.header("Via"), m.header("Via"));
         assert_eq!(again.header("Expires"), Some("60"));
+    }
+
+    #[test]
+    fn caller_strings_are_escaped_before_they_go_back_into_sip() {
+        assert_eq!(escape_user("+48600100200"), "+48600100200");
+        assert_eq!(escape_user("a>;tag=x\"b"), "a%3E%3Btag%3Dx%22b");
+        assert_eq!(escape_user("żółw"), "%C5%BC%C3%B3%C5%82w");
+        assert_eq!(escape_user(&"9".repeat(500)).len(), 64);
     }
 
     #[test]
