@@ -106,5 +106,5 @@ for rate in $rates; do
   awk -v r="$rate" -v t="$total" -v a="$answered" -v x="$refused" -v f="$failed" -v s="$seconds" -v p="$peak" -v c=$((after - before)) -v hz="$hz" -v ok="$ok" \
     'BEGIN { printf "| %d | %d | %s | %s | %d | %.0f | %d | %.2f ms |\n", r, t, a, x, f, a / s, p, c / hz / (ok > 0 ? ok : 1) * 1e3 }'
 done
-grep -c "^sip: call .* ended (answered)" "$work/serve.log" | sed 's/^/answered calls in wfm log: /' >&2
+grep -c "^sip: [^ ]*: call .* ended (answered)" "$work/serve.log" | sed 's/^/answered calls in wfm log: /' >&2
 grep "media:" "$work/serve.log" | tail -3 >&2 || true
