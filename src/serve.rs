@@ -453,16 +453,17 @@ async fn purge_sessions(db: OpsDb, policy: wfm_ops::sessions::SessionPolicy) {
 }
 
 /// Moves the ACD's journalled state periods and calls into the store (idempotent: a record
-/// already there is skipped), then clears the journal; returns how many were moved.
+/// already there is skipped), then clears what it moved; returns how many were moved. The
+/// journal is locked to read the batch and to clear it, not while the store writes.
 fn journal_to_store(live: &wfm_telephony::live::Live, store: &Store, tenant: &TenantId) -> Result<usize> {
     use wfm_telephony::journal::Entry;
-    let mut journal = live.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let pending = journal.pending().context("reading the ACD's journal")?;
-    if pending.is_empty() {
+    let journal = || live.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let batch = journal().batch().context("reading the ACD's journal")?;
+    if batch.entries.is_empty() {
         return Ok(0);
     }
     let (mut periods, mut calls) = (Vec::new(), Vec::new());
-    for entry in &pending {
+    for entry in &batch.entries {
         // One bad record must not hold back the others (nor grow the journal forever).
         match entry {
             Entry::Period(p) => match state_event(p) {
@@ -476,7 +477,7 @@ fn journal_to_store(live: &wfm_telephony::live::Live, store: &Store, tenant: &Te
         }
     }
     store.append(tenant, &calls, &periods)?;
-    journal.clear().context("clearing the ACD's journal")?;
+    journal().clear_through(batch.through).context("clearing the ACD's journal")?;
     Ok(calls.len() + periods.len())
 }
 

@@ -2,7 +2,9 @@
 //! closes and a call when it ends, and synced to disk before what caused them is acknowledged
 //! (the API's answer, the SIP messages of that step); entries written close together share one
 //! sync (group commit). The binary moves the journal's entries into the analytics store in
-//! batches, then clears it. Moving is idempotent
+//! batches, then clears what it moved: the journal is locked only to read the batch and to clear
+//! it, never while the store writes (the queue engine journals under its own lock and must not
+//! wait for Parquet). Moving is idempotent
 //! (the store skips a period it holds), so a crash at any point loses nothing acknowledged and
 //! duplicates nothing.
 
@@ -57,6 +59,13 @@ pub enum Entry {
     Call(CallSegment),
 }
 
+/// Entries read from the journal and the byte offset they end at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub entries: Vec<Entry>,
+    pub through: u64,
+}
+
 pub struct Journal {
     path: PathBuf,
     file: File,
@@ -101,14 +110,27 @@ impl Journal {
     /// Every entry written and not yet cleared. A last line cut short by a crash mid-write
     /// was never acknowledged, so it is left out.
     pub fn pending(&self) -> std::io::Result<Vec<Entry>> {
-        let reader = BufReader::new(File::open(&self.path)?);
-        let mut out = Vec::new();
-        for line in reader.lines() {
-            if let Ok(entry) = serde_json::from_str::<Entry>(&line?) {
-                out.push(entry);
+        Ok(self.batch()?.entries)
+    }
+
+    /// The entries written and not yet cleared, with where they end in the file, for
+    /// [`Journal::clear_through`].
+    pub fn batch(&self) -> std::io::Result<Batch> {
+        let mut reader = BufReader::new(File::open(&self.path)?);
+        let (mut entries, mut through, mut line) = (Vec::new(), 0u64, String::new());
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line)?;
+            // A line without its newline is still being written (or was torn by a crash).
+            if n == 0 || !line.ends_with('\n') {
+                break;
+            }
+            through += n as u64;
+            if let Ok(entry) = serde_json::from_str::<Entry>(line.trim_end()) {
+                entries.push(entry);
             }
         }
-        Ok(out)
+        Ok(Batch { entries, through })
     }
 
     /// Empties the journal once its periods are in the store.
@@ -116,6 +138,31 @@ impl Journal {
         self.file.set_len(0)?;
         self.file.rewind()?;
         self.file.sync_data()
+    }
+
+    /// Removes a batch once it is in the store, keeping what was written after it: the rest is
+    /// written to a new file, synced, and renamed over the journal, so that a crash leaves
+    /// either the old journal (moved again, idempotently) or the new one.
+    pub fn clear_through(&mut self, through: u64) -> std::io::Result<()> {
+        let length = self.file.metadata()?.len();
+        if through >= length {
+            return self.clear();
+        }
+        let mut rest = Vec::new();
+        let mut old = File::open(&self.path)?;
+        old.seek(std::io::SeekFrom::Start(through))?;
+        std::io::Read::read_to_end(&mut old, &mut rest)?;
+        let fresh = self.path.with_extension("jsonl.new");
+        let mut file = OpenOptions::new().create(true).write(true).truncate(true).open(&fresh)?;
+        file.write_all(&rest)?;
+        file.sync_all()?;
+        std::fs::rename(&fresh, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            // The rename itself must be on disk before the store's copy is the only one.
+            File::open(dir)?.sync_all()?;
+        }
+        self.file = OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
+        Ok(())
     }
 }
 
@@ -165,6 +212,13 @@ mod tests {
         j.clear().unwrap();
         j.write(&[period("1003", 9)]).unwrap();
         assert_eq!(Journal::open(&path).unwrap().pending().unwrap(), [period("1003", 9)]);
+        // A batch is cleared while later entries, written in the meantime, stay.
+        let batch = j.batch().unwrap();
+        j.write(&[period("1004", 11)]).unwrap();
+        j.clear_through(batch.through).unwrap();
+        assert_eq!(j.pending().unwrap(), [period("1004", 11)]);
+        j.write(&[period("1005", 12)]).unwrap();
+        assert_eq!(Journal::open(&path).unwrap().pending().unwrap(), [period("1004", 11), period("1005", 12)], "appends go to the new file");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
