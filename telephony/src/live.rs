@@ -25,6 +25,19 @@ pub struct Live {
     pub journal: Mutex<Journal>,
     /// Every action, for the call controller that carries them out.
     actions: Mutex<Option<mpsc::UnboundedSender<Action>>>,
+    /// An entry could not be written since the last sync: what that sync would acknowledge is
+    /// not safe, and is refused.
+    unwritten: std::sync::atomic::AtomicBool,
+}
+
+/// Why a change was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(transparent)]
+    Acd(#[from] AcdError),
+    /// The change happened but its record is not on disk (a full or failing disk): refused.
+    #[error("the change could not be recorded: {0}")]
+    Journal(String),
 }
 
 impl Live {
@@ -40,6 +53,7 @@ impl Live {
             open_periods: Mutex::new(open),
             journal: Mutex::new(journal),
             actions: Mutex::new(None),
+            unwritten: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -67,7 +81,7 @@ impl Live {
     pub fn record_calls(&self, calls: &[CallSegment]) {
         let entries: Vec<Entry> = calls.iter().cloned().map(Entry::Call).collect();
         if let Err(e) = lock(&self.journal).append(&entries) {
-            eprintln!("acd: the call journal could not be written: {e}");
+            self.journal_failed(&format!("the call journal could not be written: {e}"));
         }
         for call in calls {
             let event = serde_json::json!({ "type": "call-ended", "tenant": self.tenant, "at_ms": call.ended_ms, "call": call });
@@ -114,17 +128,33 @@ impl Live {
             }
         }
         if let Err(e) = lock(&self.journal).append(&closed) {
-            // The state changed in memory but its record is not safe: say so loudly; the next
-            // successful write carries on.
-            eprintln!("acd: the state journal could not be written: {e}");
+            // The state changed in memory but its record is not safe: what would acknowledge
+            // it is refused (see `sync`), and the alarm raised.
+            self.journal_failed(&format!("the state journal could not be written: {e}"));
         }
         result
     }
 
+    fn journal_failed(&self, message: &str) {
+        use std::sync::atomic::Ordering;
+        eprintln!("acd: {}: {message}", self.tenant);
+        if !self.unwritten.swap(true, Ordering::SeqCst) {
+            self.alarm("acd.journal.failed", message);
+        }
+    }
+
     /// Makes what was journalled safe on disk; call before acknowledging what journalled it.
-    pub fn sync(&self) {
-        if let Err(e) = lock(&self.journal).sync() {
-            eprintln!("acd: the journal could not be synced: {e}");
+    /// An error means something since the last sync is not on disk: do not acknowledge it.
+    pub fn sync(&self) -> Result<(), LiveError> {
+        use std::sync::atomic::Ordering;
+        let synced = lock(&self.journal).sync();
+        if let Err(e) = &synced {
+            self.journal_failed(&format!("the journal could not be synced: {e}"));
+        }
+        match (self.unwritten.swap(false, Ordering::SeqCst), synced) {
+            (false, Ok(())) => Ok(()),
+            (_, Err(e)) => Err(LiveError::Journal(e.to_string())),
+            (true, Ok(())) => Err(LiveError::Journal("an entry could not be written".into())),
         }
     }
 
@@ -134,10 +164,10 @@ impl Live {
     }
 
     /// An agent's or supervisor's request (the API answers once this returns: synced).
-    pub fn request_state(&self, agent: &str, wanted: AgentState) -> Result<Vec<Action>, AcdError> {
-        let result = self.with(|e, now| e.request_state(agent, wanted, now), actions_of);
-        self.sync();
-        result
+    pub fn request_state(&self, agent: &str, wanted: AgentState) -> Result<Vec<Action>, LiveError> {
+        let actions = self.with(|e, now| e.request_state(agent, wanted, now), actions_of)?;
+        self.sync()?;
+        Ok(actions)
     }
 
     pub fn state(&self, agent: &str) -> Option<AgentState> {
@@ -208,4 +238,27 @@ fn event_json(tenant: &str, action: &Action, at_ms: u64) -> serde_json::Value {
     body["tenant"] = json!(tenant);
     body["at_ms"] = json!(at_ms);
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_whose_record_cannot_be_written_is_refused_and_alarmed() {
+        let engine = crate::acd::demo();
+        let agent = engine.agent_ids()[0].clone();
+        // Every write to /dev/full fails as a full disk does.
+        let live = Live::new("demo", engine, Journal::open(std::path::Path::new("/dev/full")).unwrap());
+        let mut events = live.subscribe();
+        let refused = live.request_state(&agent, AgentState::Ready);
+        assert!(matches!(refused, Err(LiveError::Journal(_))), "{refused:?}");
+        let alarm = std::iter::from_fn(|| events.try_recv().ok()).find(|e| e.contains("\"type\":\"alarm\""));
+        assert!(alarm.is_some_and(|a| a.contains("acd.journal.failed")));
+        let dir = std::env::temp_dir().join(format!("wfm-live-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fine = Live::new("demo", crate::acd::demo(), Journal::open(&dir.join("j.jsonl")).unwrap());
+        assert!(fine.request_state(&agent, AgentState::Ready).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

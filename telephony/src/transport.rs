@@ -163,8 +163,14 @@ impl Endpoint {
     /// Syncs the journals (one sync for every step since the last), then sends the messages
     /// those steps produced: nothing is acknowledged before its record is safe.
     fn flush(&self, messages: Vec<Outgoing>) {
-        for stack in self.stacks() {
-            stack.live.sync();
+        // Every tenant's journal is synced; should one fail, nothing of these steps is
+        // acknowledged (the peers retransmit, and are answered once the disk takes writes).
+        let failed: Vec<String> = self.stacks().iter().filter_map(|stack| stack.live.sync().err().map(|e| format!("{}: {e}", stack.tenant))).collect();
+        if !failed.is_empty() {
+            if !messages.is_empty() {
+                eprintln!("sip: {} messages not sent, what they acknowledge is not on disk ({})", messages.len(), failed.join("; "));
+            }
+            return;
         }
         for out in messages {
             self.send(out);
@@ -251,7 +257,8 @@ impl Endpoint {
         }
         lock(&self.switchboard).sweep(Instant::now(), |i, call_id| stacks.get(i).is_some_and(|s| lock(&s.core).knows_call(call_id)));
         for stack in &stacks {
-            stack.live.sync();
+            // A failure is logged and alarmed by the engine; nothing waits on this sync.
+            let _ = stack.live.sync();
         }
     }
 

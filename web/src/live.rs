@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use std::sync::Arc;
 use wfm_telephony::acd::{state_name, AcdError, AgentState};
-use wfm_telephony::live::Live;
+use wfm_telephony::live::{Live, LiveError};
 
 /// The longest not-ready reason code: it is stored with each state period.
 const MAX_REASON: usize = 64;
@@ -63,8 +63,10 @@ pub async fn set_agent_state(
         (other, _) => return Err(ApiError::bad_request("state", format!("{other:?} is not ready, not-ready or logged-out"))),
     };
     live.request_state(&agent, wanted.clone()).map_err(|e| match e {
-        AcdError::UnknownAgent(_) => unknown_agent(&agent),
-        other => ApiError::status(StatusCode::CONFLICT, Some("state"), other),
+        LiveError::Acd(AcdError::UnknownAgent(_)) => unknown_agent(&agent),
+        LiveError::Acd(other) => ApiError::status(StatusCode::CONFLICT, Some("state"), other),
+        // Not on disk, so not acknowledged: the client may try again.
+        journal @ LiveError::Journal(_) => ApiError::status(StatusCode::SERVICE_UNAVAILABLE, None, journal),
     })?;
     let now = live.state(&agent).ok_or_else(|| unknown_agent(&agent))?;
     let detail = match &wanted {
