@@ -460,6 +460,11 @@ impl Calls {
                 Some(reply(request, 200, "OK"))
             }
             (Method::Options | Method::Notify | Method::Info, Some(_)) => Some(reply(request, 200, "OK")),
+            // UPDATE (RFC 3311) as a session refresh: the session goes on unchanged. A new
+            // offer in it is refused; phones move media with re-INVITE, which is answered.
+            (Method::Other(m), Some(_)) if m == "UPDATE" && request.body.is_empty() => Some(reply(request, 200, "OK")),
+            (Method::Other(m), Some(_)) if m == "UPDATE" => Some(reply(request, 488, "Not Acceptable Here (offers go in a re-INVITE)")),
+            (Method::Other(m), None) if m == "UPDATE" => Some(reply(request, 481, "Call/Transaction Does Not Exist")),
             (Method::Bye | Method::Cancel | Method::Refer | Method::Invite | Method::Notify | Method::Info, _) => Some(reply(request, 481, "Call/Transaction Does Not Exist")),
             _ => Some(reply(request, 501, "Not Implemented").with_header("Allow", crate::sip::core::ALLOW)),
         }

@@ -198,6 +198,19 @@ fn connected(rig: &mut Rig) -> (Message, String) {
 }
 
 #[test]
+fn an_update_refreshes_the_session_and_an_offer_in_it_is_refused() {
+    let mut rig = Rig::new(1);
+    let (_, caller_tag) = connected(&mut rig);
+    let (refresh, _) = rig.request(&in_caller_dialog("UPDATE", "c1", 2, &caller_tag), CALLER, 3000);
+    assert_eq!(refresh.unwrap().status(), Some(200), "a session refresh");
+    let offer = in_caller_dialog("UPDATE", "c1", 3, &caller_tag).replace("Content-Length: 0\n\n", &format!("Content-Type: application/sdp\nContent-Length: {}\n\n{OFFER}", OFFER.len()));
+    let (refused, _) = rig.request(&offer, CALLER, 3100);
+    assert_eq!(refused.unwrap().status(), Some(488));
+    let (outside, _) = rig.request(&in_caller_dialog("UPDATE", "nope", 2, &caller_tag), CALLER, 3200);
+    assert_eq!(outside.unwrap().status(), Some(481), "outside any call");
+}
+
+#[test]
 fn a_call_is_answered_bridged_and_recorded_and_the_agent_hangs_up() {
     let mut rig = Rig::new(10);
     let (ok, fx) = rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 pub const TIMER_J: Duration = Duration::from_secs(32);
 /// Transactions remembered at most: a flood of distinct requests evicts the oldest.
 const MAX_TRANSACTIONS: usize = 50_000;
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER, INFO, NOTIFY, UPDATE";
 
 /// A message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
