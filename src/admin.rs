@@ -74,6 +74,9 @@ struct QuotaFlags {
     /// Megabytes of recordings and voicemail.
     #[arg(long)]
     max_recording_mb: Option<u64>,
+    /// Days recordings and voicemail are kept (0: for ever); older ones are deleted, audited.
+    #[arg(long)]
+    recording_retention_days: Option<u32>,
 }
 
 impl QuotaFlags {
@@ -82,6 +85,7 @@ impl QuotaFlags {
         q.max_concurrent_calls = self.max_calls.unwrap_or(q.max_concurrent_calls);
         q.max_ivr_flows = self.max_ivr_flows.unwrap_or(q.max_ivr_flows);
         q.max_recording_bytes = self.max_recording_mb.map_or(q.max_recording_bytes, |mb| mb.saturating_mul(1 << 20));
+        q.recording_retention_days = self.recording_retention_days.unwrap_or(q.recording_retention_days);
         q
     }
 }

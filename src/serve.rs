@@ -402,8 +402,16 @@ async fn watch_tenants(acds: Acds) {
                 continue;
             };
             let over = if n % 2 == 0 {
-                let dir = tenant_dir(&acds.data, &id);
-                let used = tokio::task::spawn_blocking(move || folder_bytes(&dir.join("recordings")) + folder_bytes(&dir.join("voicemail"))).await.unwrap_or(0);
+                let (dir, retention) = (tenant_dir(&acds.data, &id), tenant.quotas.recording_retention_days);
+                let (used, deleted) = tokio::task::spawn_blocking(move || sweep_recordings(&dir, retention)).await.unwrap_or_default();
+                if !deleted.is_empty() {
+                    let shown: Vec<&str> = deleted.iter().take(20).map(String::as_str).collect();
+                    let detail = format!("{} files older than {retention} days: {}{}", deleted.len(), shown.join(", "), if deleted.len() > shown.len() { ", …" } else { "" });
+                    eprintln!("acd: {id}: recordings deleted, {detail}");
+                    if let Err(e) = acds.db.audit(&AuditEntry::new(&id, "system", "recording.delete", "recordings", "wfm serve", &detail)).await {
+                        eprintln!("wfm: audit not written: {e}");
+                    }
+                }
                 let over = used >= tenant.quotas.max_recording_bytes;
                 if full.insert(id.clone(), over) != Some(over) && (over || n > 0) {
                     recordings_alarm(&acds.db, &stack, over, used, tenant.quotas.max_recording_bytes).await;
@@ -438,8 +446,27 @@ async fn recordings_alarm(db: &OpsDb, stack: &Stack, over: bool, used: u64, quot
     }
 }
 
-fn folder_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir).map_or(0, |entries| entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+/// Deletes a tenant's recordings and voicemail older than `retention_days` (0: none); answers
+/// the bytes left and the files deleted (`recordings/NAME`, `voicemail/NAME`).
+fn sweep_recordings(tenant_dir: &Path, retention_days: u32) -> (u64, Vec<String>) {
+    let too_old = (retention_days > 0).then(|| std::time::SystemTime::now() - std::time::Duration::from_secs(u64::from(retention_days) * 86_400));
+    let (mut used, mut deleted) = (0, Vec::new());
+    for folder in ["recordings", "voicemail"] {
+        let Ok(entries) = std::fs::read_dir(tenant_dir.join(folder)) else { continue };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let expired = too_old.is_some_and(|limit| meta.modified().is_ok_and(|m| m < limit));
+            if expired && std::fs::remove_file(entry.path()).is_ok() {
+                deleted.push(format!("{folder}/{}", entry.file_name().to_string_lossy()));
+            } else {
+                used += meta.len();
+            }
+        }
+    }
+    (used, deleted)
 }
 
 async fn purge_sessions(db: OpsDb, policy: wfm_ops::sessions::SessionPolicy) {

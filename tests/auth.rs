@@ -312,3 +312,29 @@ fn a_data_directory_of_the_previous_release_is_upgraded_with_its_data() {
     // And the demo's users now exist.
     assert_eq!(server.login(Some("demo"), "planner", DEMO_PASSWORD).0, 200);
 }
+
+#[test]
+fn recordings_past_the_tenants_retention_are_deleted_and_the_deletion_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let recordings = dir.path().join("tenants/demo/recordings");
+    let (old, fresh) = (recordings.join("old-call.wav"), recordings.join("fresh-call.wav"));
+    std::fs::write(&old, b"RIFF").unwrap();
+    std::fs::write(&fresh, b"RIFF").unwrap();
+    let forty_days_ago = std::time::SystemTime::now() - Duration::from_secs(40 * 86_400);
+    std::fs::File::options().write(true).open(&old).unwrap().set_modified(forty_days_ago).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(old.exists(), "kept while the tenant keeps recordings for ever (the default)");
+    admin(dir.path(), &["tenant", "quota", "demo", "--recording-retention-days", "30"]);
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while old.exists() {
+        assert!(Instant::now() < deadline, "a recording older than 30 days is still there");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(fresh.exists(), "a recent one is kept");
+    let (_, body) = server.get_authorized("/api/v1/tenants/demo/audit");
+    let audit: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let deletion = audit.iter().find(|e| e["action"] == "recording.delete").unwrap_or_else(|| panic!("no deletion audited: {body}"));
+    assert!(deletion["detail"].as_str().unwrap().contains("recordings/old-call.wav"), "{deletion}");
+    assert!(audit.iter().any(|e| e["action"] == "tenant.quota"));
+}

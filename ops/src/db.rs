@@ -91,6 +91,8 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant, at_ms)",
         ],
     ),
+    // Recordings and voicemail older than this many days are deleted (0: kept).
+    (3, &["ALTER TABLE tenants ADD COLUMN recording_retention_days BIGINT NOT NULL DEFAULT 0"]),
 ];
 
 #[derive(Clone)]
@@ -143,15 +145,21 @@ impl OpsDb {
                 continue;
             }
             let mut tx = self.migration_transaction().await?;
-            for statement in *statements {
-                sqlx::query(*statement).execute(&mut *tx).await.map_err(|e| self.fail(e))?;
-            }
-            sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
+            // The version row first: writing it takes SQLite's write lock, so a second process
+            // migrating at once waits here, then finds the row and leaves the migration to the
+            // first (an ALTER TABLE would not be idempotent).
+            let claimed = sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING")
                 .bind(version)
                 .bind(crate::now_ms())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.fail(e))?;
+            if claimed.rows_affected() == 0 {
+                continue;
+            }
+            for statement in *statements {
+                sqlx::query(*statement).execute(&mut *tx).await.map_err(|e| self.fail(e))?;
+            }
             tx.commit().await.map_err(|e| self.fail(e))?;
         }
         Ok(())
@@ -246,10 +254,15 @@ pub(crate) mod tests {
             sqlx::query("INSERT INTO import_runs VALUES ('old', 'demo', '2026-01-01T00:00:00Z', 'csv', 'a.csv', 1, 0, 0, 0, 0, 0.5)").execute(&pool).await.unwrap();
         }
         let db = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2]);
+        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3]);
         assert_eq!(db.imports("demo").await.unwrap()[0].id, "old", "the earlier release's rows are kept");
         let again = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2], "idempotent");
+        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3], "idempotent");
+        // Two processes migrating one fresh database at once both end with the same schema.
+        let fresh = tempfile::tempdir().unwrap();
+        let url = OpsDb::sqlite_url(fresh.path());
+        let (a, b) = tokio::join!(OpsDb::connect(&url), OpsDb::connect(&url));
+        assert_eq!(a.unwrap().schema_versions().await.unwrap(), b.unwrap().schema_versions().await.unwrap());
     }
 
     #[test]

@@ -72,11 +72,13 @@ pub struct Quotas {
     pub max_ivr_flows: u32,
     /// Bytes of recordings and voicemail; beyond, no more are written and an alarm is raised.
     pub max_recording_bytes: u64,
+    /// Days recordings and voicemail are kept; older ones are deleted (0: kept for ever).
+    pub recording_retention_days: u32,
 }
 
 impl Default for Quotas {
     fn default() -> Self {
-        Self { max_agents: 1000, max_concurrent_calls: 2000, max_ivr_flows: 50, max_recording_bytes: 10 << 30 }
+        Self { max_agents: 1000, max_concurrent_calls: 2000, max_ivr_flows: 50, max_recording_bytes: 10 << 30, recording_retention_days: 0 }
     }
 }
 
@@ -110,7 +112,7 @@ impl Tenant {
     }
 }
 
-const COLUMNS: &str = "id, name, time_zone, language, status, max_agents, max_concurrent_calls, max_ivr_flows, max_recording_bytes";
+const COLUMNS: &str = "id, name, time_zone, language, status, max_agents, max_concurrent_calls, max_ivr_flows, max_recording_bytes, recording_retention_days";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Tenant, OpsError> {
     let get = |e: sqlx::Error| OpsError::invalid("tenants", e);
@@ -131,6 +133,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Tenant, OpsError> {
             max_concurrent_calls: count(6, "max_concurrent_calls")?.min(u32::MAX as i64) as u32,
             max_ivr_flows: count(7, "max_ivr_flows")?.min(u32::MAX as i64) as u32,
             max_recording_bytes: count(8, "max_recording_bytes")? as u64,
+            recording_retention_days: count(9, "recording_retention_days")?.min(u32::MAX as i64) as u32,
         },
     })
 }
@@ -139,7 +142,7 @@ impl OpsDb {
     /// Adds a tenant; an id in use is refused.
     pub async fn add_tenant(&self, tenant: &Tenant) -> Result<(), OpsError> {
         let q = &tenant.quotas;
-        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO tenants ({COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")))
+        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO tenants ({COLUMNS}, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")))
             .bind(tenant.id.as_str())
             .bind(&tenant.name)
             .bind(tenant.zone.name())
@@ -149,6 +152,7 @@ impl OpsDb {
             .bind(q.max_concurrent_calls as i64)
             .bind(q.max_ivr_flows as i64)
             .bind(q.max_recording_bytes.min(i64::MAX as u64) as i64)
+            .bind(q.recording_retention_days as i64)
             .bind(now_ms())
             .execute(&self.pool)
             .await
@@ -177,11 +181,12 @@ impl OpsDb {
     }
 
     pub async fn set_quotas(&self, id: &str, q: &Quotas) -> Result<(), OpsError> {
-        let done = sqlx::query("UPDATE tenants SET max_agents = $1, max_concurrent_calls = $2, max_ivr_flows = $3, max_recording_bytes = $4 WHERE id = $5")
+        let done = sqlx::query("UPDATE tenants SET max_agents = $1, max_concurrent_calls = $2, max_ivr_flows = $3, max_recording_bytes = $4, recording_retention_days = $5 WHERE id = $6")
             .bind(q.max_agents as i64)
             .bind(q.max_concurrent_calls as i64)
             .bind(q.max_ivr_flows as i64)
             .bind(q.max_recording_bytes.min(i64::MAX as u64) as i64)
+            .bind(q.recording_retention_days as i64)
             .bind(id)
             .execute(&self.pool)
             .await
@@ -206,7 +211,7 @@ mod tests {
         let suspended = db.set_tenant_status(id, TenantStatus::Suspended).await.unwrap();
         assert!(!suspended.is_active());
         assert!(db.set_tenant_status(id, TenantStatus::Active).await.unwrap().is_active());
-        let quotas = Quotas { max_agents: 2, ..Quotas::default() };
+        let quotas = Quotas { max_agents: 2, recording_retention_days: 90, ..Quotas::default() };
         db.set_quotas(id, &quotas).await.unwrap();
         assert_eq!(db.tenant(id).await.unwrap().unwrap().quotas, quotas);
         assert!(matches!(db.set_tenant_status("no-such", TenantStatus::Active).await, Err(OpsError::NotFound(_))));
