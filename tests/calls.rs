@@ -380,18 +380,28 @@ fn feature_codes_from_the_agents_phone_change_its_state() {
     socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let local = socket.local_addr().unwrap();
     let sdp = "v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
-    let invite = format!(
-        "INVITE sip:*1@{sip} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-f1\r\nFrom: <sip:1001@127.0.0.1>;tag=p\r\nTo: <sip:*1@{sip}>\r\n\
-         Call-ID: feature-1\r\nCSeq: 1 INVITE\r\nContact: <sip:1001@{local}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        sdp.len(),
-        sip = server.sip
-    );
-    socket.send_to(invite.as_bytes(), &server.sip).unwrap();
+    let invite = |branch: &str, authorization: &str| {
+        format!(
+            "INVITE sip:*1@{sip} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch}\r\nFrom: <sip:1001@127.0.0.1>;tag=p\r\nTo: <sip:*1@{sip}>\r\n\
+             Call-ID: feature-1\r\nCSeq: 1 INVITE\r\nContact: <sip:1001@{local}>\r\nMax-Forwards: 70\r\n{authorization}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len(),
+            sip = server.sip
+        )
+    };
     let mut buffer = [0u8; 4096];
     let receive = |buffer: &mut [u8]| {
         let (n, _) = socket.recv_from(buffer).expect("an answer within 5 s");
         String::from_utf8_lossy(&buffer[..n]).into_owned()
     };
+    // The phone's address is not enough: the ACD asks for the password, as for a REGISTER.
+    socket.send_to(invite("z9hG4bK-f0", "").as_bytes(), &server.sip).unwrap();
+    let challenge = receive(&mut buffer);
+    assert!(challenge.starts_with("SIP/2.0 401"), "{challenge}");
+    let nonce = challenge.split("nonce=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a nonce").to_owned();
+    let uri = format!("sip:*1@{}", server.sip);
+    let response = wfm_telephony::sip::digest::response("1001", "demo", PASSWORD, "INVITE", &uri, &nonce, Some(("auth", "00000001", "x")));
+    let authorization = format!("Authorization: Digest username=\"1001\", realm=\"demo\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", qop=auth, nc=00000001, cnonce=\"x\"\r\n");
+    socket.send_to(invite("z9hG4bK-f1", &authorization).as_bytes(), &server.sip).unwrap();
     let ok = receive(&mut buffer);
     assert!(ok.starts_with("SIP/2.0 200 OK"), "{ok}");
     let to = ok.lines().find(|l| l.starts_with("To:")).unwrap().to_owned();

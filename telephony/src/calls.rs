@@ -421,7 +421,7 @@ impl Calls {
 
     /// A request that belongs to a call, or a new call. Returns the response to send (the
     /// endpoint caches it for retransmitted requests), or `None` when none is due (ACK).
-    pub fn on_request(&mut self, request: &Message, from: SocketAddr, now: Instant, registrar: &Registrar, fx: &mut Effects) -> Option<Message> {
+    pub fn on_request(&mut self, request: &Message, from: SocketAddr, now: Instant, registrar: &mut Registrar, fx: &mut Effects) -> Option<Message> {
         let method = request.method()?.clone();
         let known = self.dialogs.get(request.call_id()).copied();
         let to_tag = request.header("To").and_then(|t| param(t, "tag"));
@@ -491,7 +491,7 @@ impl Calls {
         request.response(status, reason, "wfm-refused")
     }
 
-    fn new_call(&mut self, request: &Message, from: SocketAddr, now: Instant, registrar: &Registrar, fx: &mut Effects) -> Message {
+    fn new_call(&mut self, request: &Message, from: SocketAddr, now: Instant, registrar: &mut Registrar, fx: &mut Effects) -> Message {
         if self.calls.len() >= self.config.max_calls {
             return Self::refuse(request, 503, "Service Unavailable (at capacity)", fx).with_header("Retry-After", "5");
         }
@@ -508,6 +508,13 @@ impl Calls {
             let registered_here = registrar.binding(caller, now).is_some_and(|b| b.source.ip() == from.ip());
             if !registered_here {
                 return Self::refuse(request, 403, "Forbidden (feature codes need a registered agent phone)", fx);
+            }
+            // A state change is the agent's: their phone proves the password (digest), as it
+            // does to register; the source address alone could be forged.
+            let caller = caller.to_owned();
+            if let Err(answer) = registrar.authenticate(request, &caller, from, now, "wfm-auth") {
+                fx.log.push(format!("call {}: feature code of {caller}: {}", request.call_id(), answer.status().unwrap_or_default()));
+                return answer;
             }
             if !matches!(dialled.as_str(), "*1" | "*2") {
                 return Self::refuse(request, 404, "Not Found (feature codes: *1 ready, *2 not ready)", fx);

@@ -74,7 +74,7 @@ impl Rig {
             voicemail_limit: Duration::from_secs(60),
             trunk: Some("127.0.0.1:5090".parse().unwrap()),
         };
-        let mut registrar = Registrar::new("wfm", HashMap::new(), [0; 16]);
+        let mut registrar = Registrar::new("wfm", HashMap::from([("1001".to_owned(), "pw".to_owned())]), [0; 16]);
         let far = t0 + Duration::from_secs(3600);
         registrar.bind("1001", "<sip:1001@127.0.0.1:5071>", PHONE.parse().unwrap(), far);
         registrar.bind("1002", "<sip:1002@127.0.0.1:5072>", "127.0.0.1:5072".parse().unwrap(), far);
@@ -88,7 +88,7 @@ impl Rig {
     fn request(&mut self, text: &str, from: &str, ms: u64) -> (Option<Message>, Effects) {
         let mut fx = Effects::default();
         let message = Message::parse(text.replace('\n', "\r\n").as_bytes()).unwrap();
-        let response = self.calls.on_request(&message, from.parse().unwrap(), self.at(ms), &self.registrar, &mut fx);
+        let response = self.calls.on_request(&message, from.parse().unwrap(), self.at(ms), &mut self.registrar, &mut fx);
         (response, fx)
     }
 
@@ -380,7 +380,20 @@ fn refusals_name_the_reason() {
 #[test]
 fn feature_codes_set_the_agent_state_and_hang_up_after_the_tone() {
     let mut rig = Rig::new(10);
-    let (ok, fx) = rig.request(&invite("*2", "f1", "1001", OFFER), PHONE, 0);
+    // The phone proves its password, as it does to register.
+    let (challenge, fx) = rig.request(&invite("*2", "f1", "1001", OFFER), PHONE, 0);
+    let challenge = challenge.unwrap();
+    assert_eq!(challenge.status(), Some(401));
+    assert!(fx.acd.is_empty(), "nothing changes before the password is proven");
+    let nonce = crate::sip::message::param(&format!(";{}", challenge.header("WWW-Authenticate").unwrap().trim_start_matches("Digest ").replace(", ", ";")), "nonce").unwrap().to_owned();
+    let answer = |password: &str| {
+        let response = crate::sip::digest::response("1001", "wfm", password, "INVITE", "sip:*2@127.0.0.1:5060", &nonce, Some(("auth", "00000001", "c")));
+        let auth = format!("Authorization: Digest username=\"1001\", realm=\"wfm\", nonce=\"{nonce}\", uri=\"sip:*2@127.0.0.1:5060\", response=\"{response}\", qop=auth, nc=00000001, cnonce=\"c\"\n");
+        invite("*2", "f1", "1001", OFFER).replace("Max-Forwards: 70\n", &format!("Max-Forwards: 70\n{auth}"))
+    };
+    let (wrong, _) = rig.request(&answer("guess").replace("branch=z9hG4bK-f1", "branch=z9hG4bK-f1w").replace("Call-ID: f1", "Call-ID: f1w"), PHONE, 1);
+    assert_eq!(wrong.unwrap().status(), Some(403), "a wrong password");
+    let (ok, fx) = rig.request(&answer("pw"), PHONE, 2);
     assert_eq!(ok.unwrap().status(), Some(200));
     assert_eq!(fx.acd, [AcdInput::State { agent: "1001".into(), state: AgentState::NotReady { reason: "phone".into() } }]);
     let key = fx.media[0].0;

@@ -167,7 +167,7 @@ impl SipCore {
             Method::Options => (message.response(200, "OK", &tag).with_header("Allow", ALLOW).with_header("Accept", "application/sdp"), None),
             _ if self.calls.is_some() => {
                 let calls = self.calls.as_mut().expect("checked");
-                match calls.on_request(message, from, now, &self.registrar, fx) {
+                match calls.on_request(message, from, now, &mut self.registrar, fx) {
                     Some(response) => (response, None),
                     None if *method == Method::Ack => return Event::Ack,
                     None => return Event::UnmatchedAck,

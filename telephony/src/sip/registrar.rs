@@ -49,6 +49,20 @@ pub enum Registration {
     Malformed,
 }
 
+/// What a request's digest showed.
+enum Verified {
+    NoCredentials,
+    /// Guessing from there is locked out: not even checked.
+    Locked,
+    /// A wrong password (or user); the lock it started, if any.
+    Wrong(Option<Locked>),
+    /// The right password on a nonce past its lifetime.
+    Stale,
+    /// A nonce count already used: a captured request sent again.
+    Replayed,
+    Proven,
+}
+
 pub struct Registrar {
     realm: String,
     passwords: HashMap<String, String>,
@@ -118,30 +132,22 @@ impl Registrar {
         nonce
     }
 
-    /// Answers a REGISTER from `source` at `now`.
-    pub fn register(&mut self, request: &Message, source: SocketAddr, now: Instant, to_tag: &str) -> (Message, Registration) {
-        let Some(user) = request.header("To").and_then(uri_user).map(str::to_owned) else {
-            return (request.response(400, "Bad Request (no user in To)", to_tag), Registration::Malformed);
-        };
-        let credentials = request.headers_named("Authorization").find_map(Credentials::parse).filter(|c| c.realm == self.realm);
-        let Some(credentials) = credentials else {
-            let nonce = self.new_nonce(now);
-            return (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", challenge(&self.realm, &nonce, false)), Registration::Challenged);
+    /// Checks the digest of `request` (any method) for `user`, from `source` at `now`: the
+    /// password, the nonce's age, its count (no replay), and the guard against guessing.
+    fn verify(&mut self, request: &Message, header: &str, user: &str, source: SocketAddr, now: Instant) -> Verified {
+        let Some(credentials) = request.headers_named(header).find_map(Credentials::parse).filter(|c| c.realm == self.realm) else {
+            return Verified::NoCredentials;
         };
         let now_ms = now.saturating_duration_since(self.epoch).as_millis() as i64;
         if !self.guard.allows(&credentials.username, source.ip(), now_ms) {
-            return (request.response(403, "Forbidden (too many failed attempts)", to_tag), Registration::Refused { user });
+            return Verified::Locked;
         }
         let fresh = self.nonces.get(&credentials.nonce).is_some_and(|(issued, _)| now.duration_since(*issued) < NONCE_LIFETIME);
         let password = self.passwords.get(&credentials.username);
         let method = request.method().map_or("REGISTER", |m| m.as_str());
         let proven = credentials.username == user && password.is_some_and(|p| credentials.verify(method, p));
         if !proven {
-            let outcome = match self.guard.failed(&credentials.username, source.ip(), now_ms) {
-                Some(what) => Registration::Locked { user, what },
-                None => Registration::Refused { user },
-            };
-            return (request.response(403, "Forbidden", to_tag), outcome);
+            return Verified::Wrong(self.guard.failed(&credentials.username, source.ip(), now_ms));
         }
         // A nonce count no higher than one already used is a replay of a captured request.
         let count = match &credentials.qop {
@@ -149,16 +155,60 @@ impl Registrar {
             None => 1,
         };
         let replayed = self.nonces.get(&credentials.nonce).is_some_and(|(_, highest)| count <= *highest);
-        if !fresh || replayed {
-            // Right password, old nonce: a new challenge marked stale, so the phone retries at
-            // once; a replay gets a plain one, which only the password can answer.
-            let nonce = self.new_nonce(now);
-            return (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", challenge(&self.realm, &nonce, !replayed)), Registration::Challenged);
+        if replayed {
+            return Verified::Replayed;
+        }
+        if !fresh {
+            return Verified::Stale;
         }
         if let Some((_, highest)) = self.nonces.get_mut(&credentials.nonce) {
             *highest = if credentials.qop.is_some() { count } else { u64::MAX };
         }
         self.guard.succeeded(&credentials.username, source.ip());
+        Verified::Proven
+    }
+
+    /// A challenge header value with a new nonce.
+    fn challenge(&mut self, now: Instant, stale: bool) -> String {
+        let nonce = self.new_nonce(now);
+        challenge(&self.realm, &nonce, stale)
+    }
+
+    /// Whether a request other than REGISTER (a feature code's INVITE) comes from `user`'s
+    /// phone with the password: `Ok` when proven, else the response to send (a challenge, or a
+    /// refusal).
+    pub fn authenticate(&mut self, request: &Message, user: &str, source: SocketAddr, now: Instant, to_tag: &str) -> Result<(), Message> {
+        let challenged = |this: &mut Self, stale| request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", this.challenge(now, stale));
+        match self.verify(request, "Authorization", user, source, now) {
+            Verified::Proven => Ok(()),
+            Verified::NoCredentials | Verified::Replayed => Err(challenged(self, false)),
+            Verified::Stale => Err(challenged(self, true)),
+            Verified::Locked => Err(request.response(403, "Forbidden (too many failed attempts)", to_tag)),
+            Verified::Wrong(_) => Err(request.response(403, "Forbidden", to_tag)),
+        }
+    }
+
+    /// Answers a REGISTER from `source` at `now`.
+    pub fn register(&mut self, request: &Message, source: SocketAddr, now: Instant, to_tag: &str) -> (Message, Registration) {
+        let Some(user) = request.header("To").and_then(uri_user).map(str::to_owned) else {
+            return (request.response(400, "Bad Request (no user in To)", to_tag), Registration::Malformed);
+        };
+        let challenged = |this: &mut Self, stale| (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", this.challenge(now, stale)), Registration::Challenged);
+        match self.verify(request, "Authorization", &user, source, now) {
+            Verified::Proven => {}
+            // No credentials yet, or a replay, which only the password can answer anew.
+            Verified::NoCredentials | Verified::Replayed => return challenged(self, false),
+            // Right password, old nonce: a new challenge marked stale, so the phone retries at once.
+            Verified::Stale => return challenged(self, true),
+            Verified::Locked => return (request.response(403, "Forbidden (too many failed attempts)", to_tag), Registration::Refused { user }),
+            Verified::Wrong(locked) => {
+                let outcome = match locked {
+                    Some(what) => Registration::Locked { user, what },
+                    None => Registration::Refused { user },
+                };
+                return (request.response(403, "Forbidden", to_tag), outcome);
+            }
+        }
         let contact = request.header("Contact").unwrap_or_default().to_owned();
         let asked = super::message::param(&contact, "expires").or(request.header("Expires")).and_then(|v| v.trim().parse::<u64>().ok());
         if contact.trim() == "*" || asked == Some(0) {
