@@ -71,12 +71,15 @@ pub struct Journal {
     file: File,
     /// Written since the last sync.
     unsynced: bool,
+    /// Entries whose write failed (a full or failing disk): kept, written again before anything
+    /// else, and until then every sync fails, so that nothing after them is acknowledged.
+    unwritten: Vec<Entry>,
 }
 
 impl Journal {
     pub fn open(path: &Path) -> std::io::Result<Self> {
         let file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
-        Ok(Self { path: path.to_owned(), file, unsynced: false })
+        Ok(Self { path: path.to_owned(), file, unsynced: false, unwritten: Vec::new() })
     }
 
     /// Appends `entries` and syncs them to disk.
@@ -85,22 +88,38 @@ impl Journal {
         self.sync()
     }
 
-    /// Appends `entries`; they are safe once [`Journal::sync`] returns.
+    /// Appends `entries`; they are safe once [`Journal::sync`] returns. When the write fails,
+    /// what it left of a line is cut off and the entries are kept to be written again.
     pub fn append(&mut self, entries: &[Entry]) -> std::io::Result<()> {
-        if entries.is_empty() {
+        if entries.is_empty() && self.unwritten.is_empty() {
             return Ok(());
         }
+        let mut pending = std::mem::take(&mut self.unwritten);
+        pending.extend_from_slice(entries);
         let mut text = String::new();
-        for e in entries {
+        for e in &pending {
             text.push_str(&serde_json::to_string(e).expect("an entry serialises"));
             text.push('\n');
         }
+        let length = self.file.metadata().map(|m| m.len());
         self.unsynced = true;
-        self.file.write_all(text.as_bytes())
+        let written = self.file.write_all(text.as_bytes());
+        if written.is_err() {
+            // A torn line would swallow the next good one: cut it off (when we can).
+            if let Ok(length) = length {
+                let _ = self.file.set_len(length);
+            }
+            self.unwritten = pending;
+        }
+        written
     }
 
-    /// Syncs what was appended (nothing to do when nothing was).
+    /// Syncs what was appended (nothing to do when nothing was); fails while entries whose
+    /// write failed could not be written again.
     pub fn sync(&mut self) -> std::io::Result<()> {
+        if !self.unwritten.is_empty() {
+            self.append(&[])?;
+        }
         if !std::mem::take(&mut self.unsynced) {
             return Ok(());
         }
@@ -117,16 +136,17 @@ impl Journal {
     /// [`Journal::clear_through`].
     pub fn batch(&self) -> std::io::Result<Batch> {
         let mut reader = BufReader::new(File::open(&self.path)?);
-        let (mut entries, mut through, mut line) = (Vec::new(), 0u64, String::new());
+        let (mut entries, mut through, mut line) = (Vec::new(), 0u64, Vec::new());
         loop {
             line.clear();
-            let n = reader.read_line(&mut line)?;
+            // Bytes, not text: a line torn inside a character must not stop the reading.
+            let n = reader.read_until(b'\n', &mut line)?;
             // A line without its newline is still being written (or was torn by a crash).
-            if n == 0 || !line.ends_with('\n') {
+            if n == 0 || line.last() != Some(&b'\n') {
                 break;
             }
             through += n as u64;
-            if let Ok(entry) = serde_json::from_str::<Entry>(line.trim_end()) {
+            if let Ok(entry) = serde_json::from_slice::<Entry>(&line[..n - 1]) {
                 entries.push(entry);
             }
         }
@@ -153,15 +173,18 @@ impl Journal {
         old.seek(std::io::SeekFrom::Start(through))?;
         std::io::Read::read_to_end(&mut old, &mut rest)?;
         let fresh = self.path.with_extension("jsonl.new");
-        let mut file = OpenOptions::new().create(true).write(true).truncate(true).open(&fresh)?;
+        let _ = std::fs::remove_file(&fresh);
+        let mut file = OpenOptions::new().create_new(true).read(true).append(true).open(&fresh)?;
         file.write_all(&rest)?;
         file.sync_all()?;
         std::fs::rename(&fresh, &self.path)?;
+        // From the rename on, the new file is the journal: what comes next goes there, even if
+        // the directory's sync below fails.
+        self.file = file;
         if let Some(dir) = self.path.parent() {
             // The rename itself must be on disk before the store's copy is the only one.
             File::open(dir)?.sync_all()?;
         }
-        self.file = OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
         Ok(())
     }
 }
@@ -220,5 +243,28 @@ mod tests {
         j.write(&[period("1005", 12)]).unwrap();
         assert_eq!(Journal::open(&path).unwrap().pending().unwrap(), [period("1004", 11), period("1005", 12)], "appends go to the new file");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_line_torn_inside_a_character_does_not_stop_the_reading() {
+        let dir = std::env::temp_dir().join(format!("wfm-journal-torn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("acd-journal.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        j.write(&[period("1001", 0)]).unwrap();
+        // A line cut inside "ż", then a good one: the good one is still read.
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"agent\":\"\xc5\n").unwrap();
+        j.write(&[period("1002", 5)]).unwrap();
+        assert_eq!(j.pending().unwrap(), [period("1001", 0), period("1002", 5)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn entries_whose_write_failed_are_kept_and_every_sync_fails_until_they_are_written() {
+        let mut j = Journal::open(Path::new("/dev/full")).unwrap();
+        assert!(j.append(&[period("1001", 0)]).is_err());
+        assert!(j.sync().is_err(), "nothing after them may be acknowledged");
+        assert!(j.sync().is_err(), "still not, while the disk is full");
+        assert_eq!(j.unwritten.len(), 1, "kept to be written again");
     }
 }

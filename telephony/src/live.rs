@@ -25,9 +25,8 @@ pub struct Live {
     pub journal: Mutex<Journal>,
     /// Every action, for the call controller that carries them out.
     actions: Mutex<Option<mpsc::UnboundedSender<Action>>>,
-    /// An entry could not be written since the last sync: what that sync would acknowledge is
-    /// not safe, and is refused.
-    unwritten: std::sync::atomic::AtomicBool,
+    /// The journal is failing (its alarm raised once per failure, until a sync succeeds).
+    failing: std::sync::atomic::AtomicBool,
 }
 
 /// Why a change was not acknowledged.
@@ -53,7 +52,7 @@ impl Live {
             open_periods: Mutex::new(open),
             journal: Mutex::new(journal),
             actions: Mutex::new(None),
-            unwritten: std::sync::atomic::AtomicBool::new(false),
+            failing: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -138,23 +137,25 @@ impl Live {
     fn journal_failed(&self, message: &str) {
         use std::sync::atomic::Ordering;
         eprintln!("acd: {}: {message}", self.tenant);
-        if !self.unwritten.swap(true, Ordering::SeqCst) {
+        if !self.failing.swap(true, Ordering::SeqCst) {
             self.alarm("acd.journal.failed", message);
         }
     }
 
     /// Makes what was journalled safe on disk; call before acknowledging what journalled it.
-    /// An error means something since the last sync is not on disk: do not acknowledge it.
+    /// An error means something journalled is not on disk yet (the journal keeps it and writes
+    /// it again): do not acknowledge anything.
     pub fn sync(&self) -> Result<(), LiveError> {
         use std::sync::atomic::Ordering;
-        let synced = lock(&self.journal).sync();
-        if let Err(e) = &synced {
-            self.journal_failed(&format!("the journal could not be synced: {e}"));
-        }
-        match (self.unwritten.swap(false, Ordering::SeqCst), synced) {
-            (false, Ok(())) => Ok(()),
-            (_, Err(e)) => Err(LiveError::Journal(e.to_string())),
-            (true, Ok(())) => Err(LiveError::Journal("an entry could not be written".into())),
+        match lock(&self.journal).sync() {
+            Ok(()) => {
+                self.failing.store(false, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                self.journal_failed(&format!("the journal could not be written or synced: {e}"));
+                Err(LiveError::Journal(e.to_string()))
+            }
         }
     }
 

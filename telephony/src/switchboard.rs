@@ -145,6 +145,11 @@ impl Switchboard {
         }
     }
 
+    /// Whether a message with this Call-ID belongs to a call a tenant has (or just had).
+    pub fn knows(&self, call_id: &str) -> bool {
+        self.owner_of(call_id).is_some()
+    }
+
     fn owner_of(&self, call_id: &str) -> Option<usize> {
         let local = call_id.split('@').next().unwrap_or(call_id);
         local.rsplit_once('.').and_then(|(_, tag)| self.by_tag.get(tag).copied()).or_else(|| self.callers.get(call_id).map(|(index, _)| *index))

@@ -205,7 +205,8 @@ impl Endpoint {
             }
         };
         let now = Instant::now();
-        if message.is_new_call() {
+        // Retransmissions and re-sends (after a 401) of a call already routed are not new calls.
+        if message.is_new_call() && !lock(&self.switchboard).knows(message.call_id()) {
             let at_ms = now.saturating_duration_since(self.epoch).as_millis() as i64;
             if let crate::sip::pike::Verdict::Drop { started } = lock(&self.pike).new_call(from.ip(), at_ms) {
                 let dropped = self.flood_dropped.fetch_add(1, Ordering::Relaxed) + 1;

@@ -11,8 +11,10 @@
 //!   that window;
 //! - once latched, packets from anywhere else are dropped, unless they come from the SDP's or
 //!   the signalling's IP address [`RELATCH_AFTER`] times in a row with one SSRC: a proven move
-//!   (a NAT rebinding, a new interface), followed;
-//! - a re-INVITE that moves the media starts over with the new SDP address.
+//!   (a NAT rebinding, a new interface), followed; a leg latched within the window onto an
+//!   address nobody vouched for follows the first vouched packet at once (a stranger who beat
+//!   the phone to the port loses it as soon as the phone speaks);
+//! - a re-INVITE that moves the media to another address starts over with it.
 //!
 //! Nothing is ever sent to an address the peer did not prove (by SDP, signalling or its own
 //! packets), so the ACD cannot be used to reflect RTP at a third party.
@@ -70,6 +72,11 @@ impl Latch {
                 true
             }
             Some(_) if !self.vouched(from.ip()) => false,
+            Some(current) if !self.vouched(current.address.ip()) => {
+                self.latched = Some(source);
+                self.candidate = None;
+                true
+            }
             Some(_) => {
                 let count = match self.candidate {
                     Some((candidate, n)) if candidate == source => n + 1,
@@ -87,9 +94,12 @@ impl Latch {
         }
     }
 
-    /// The peer's SDP names a new address (a re-INVITE): latching starts over.
+    /// The peer's SDP names an address (a re-INVITE): when it is a new one, latching starts
+    /// over (a session refresh naming the same address changes nothing).
     pub fn moved(&mut self, sdp: SocketAddr, now: Instant) {
-        *self = Self::new(sdp, self.signalling, now);
+        if sdp != self.sdp {
+            *self = Self::new(sdp, self.signalling, now);
+        }
     }
 }
 
@@ -122,6 +132,10 @@ mod tests {
         let mut early = Latch::new(at("10.0.0.9:4000"), "10.0.0.9".parse().unwrap(), t0);
         assert!(early.accept(at("100.64.0.3:4000"), 1, t0 + Duration::from_millis(300)), "a carrier NAT's address, first within the window");
         assert_eq!(early.target(), at("100.64.0.3:4000"));
+        // Had it been a stranger racing the phone, the phone's first packet takes the leg back.
+        assert!(early.accept(at("10.0.0.9:4000"), 2, t0 + Duration::from_secs(5)));
+        assert_eq!(early.target(), at("10.0.0.9:4000"));
+        assert!(!early.accept(at("100.64.0.3:4000"), 1, t0 + Duration::from_secs(5)), "and the stranger is not heard again");
     }
 
     #[test]
@@ -141,6 +155,8 @@ mod tests {
         }
         assert!(latch.accept(at("203.0.113.5:4100"), 1, t0));
         assert!(!latch.accept(at("203.0.113.5:4200"), 1, t0), "the run starts again");
+        latch.moved(at("203.0.113.5:4000"), t0 + Duration::from_secs(20));
+        assert_eq!(latch.target(), at("203.0.113.5:4100"), "a refresh naming the same address changes nothing");
         latch.moved(at("203.0.113.5:5000"), t0 + Duration::from_secs(30));
         assert_eq!(latch.target(), at("203.0.113.5:5000"));
     }

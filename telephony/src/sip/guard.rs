@@ -2,14 +2,17 @@
 //! account and address together, and per account, each in a 10-minute window.
 //!
 //! - an address with 20 failures is locked for 10 minutes (one machine guessing many accounts
-//!   or passwords, as SIPVicious' `svcrack` does);
+//!   or passwords, as SIPVicious' `svcrack` does), unless phones are registered from it (an
+//!   office's NAT: there only the accounts that failed are locked);
 //! - an account with 5 failures from one address is locked from that address;
 //! - an account with 50 failures from anywhere (a guess spread over many addresses) is locked
 //!   for every address but the one its phone last registered from, so that the attacker does not
 //!   lock the agent out.
 //!
 //! A locked request is refused `403` before its password is checked; the lock that a failure
-//! starts is reported, so that it is logged and raised as an alarm.
+//! starts is reported, so that it is logged and raised as an alarm. Only answers to a challenge
+//! sent to the same address are counted (the registrar's nonces are bound to it), so a forged
+//! source address cannot lock anybody out.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -46,11 +49,13 @@ impl Default for DigestGuard {
 }
 
 impl DigestGuard {
-    /// Whether `user`'s digest from `source` may be checked at `now` (ms).
-    pub fn allows(&self, user: &str, source: IpAddr, now: i64) -> bool {
+    /// Whether `user`'s digest from `source` may be checked at `now` (ms). An address with
+    /// phones registered from it (`phones_there`: an office's NAT) is not locked as a whole.
+    pub fn allows(&self, user: &str, source: IpAddr, now: i64, phones_there: bool) -> bool {
         let user = user.to_owned();
         let account_locked = self.accounts.locked_for(&user, now).is_some() && self.known.get(&user) != Some(&source);
-        self.sources.locked_for(&source, now).is_none() && self.pairs.locked_for(&(user, source), now).is_none() && !account_locked
+        let source_locked = self.sources.locked_for(&source, now).is_some() && !phones_there;
+        !source_locked && self.pairs.locked_for(&(user, source), now).is_none() && !account_locked
     }
 
     /// A wrong digest; returns the lock it started, if any.
@@ -87,14 +92,16 @@ mod tests {
             assert_eq!(g.failed("1001", attacker, n), None);
         }
         assert_eq!(g.failed("1001", attacker, 5), Some(Locked::AccountFromSource), "five wrong passwords for one account");
-        assert!(!g.allows("1001", attacker, 6));
-        assert!(g.allows("1002", attacker, 6), "other accounts from there are not locked yet");
+        assert!(!g.allows("1001", attacker, 6, false));
+        assert!(g.allows("1002", attacker, 6, false), "other accounts from there are not locked yet");
         for n in 0..15 {
             g.failed(&format!("2{n:03}"), attacker, 10);
         }
-        assert!(!g.allows("1002", attacker, 11), "twenty failures lock the address");
-        assert!(g.allows("1001", ip("192.0.2.2"), 11), "the account from elsewhere still is");
-        assert!(g.allows("1001", attacker, 10 * 60_000 + 11), "until the lock ends");
+        assert!(!g.allows("1002", attacker, 11, false), "twenty failures lock the address");
+        assert!(g.allows("1002", attacker, 11, true), "not an address phones are registered from");
+        assert!(!g.allows("1001", attacker, 11, true), "where the account that failed stays locked");
+        assert!(g.allows("1001", ip("192.0.2.2"), 11, false), "the account from elsewhere still is");
+        assert!(g.allows("1001", attacker, 10 * 60_000 + 11, false), "until the lock ends");
     }
 
     #[test]
@@ -104,7 +111,7 @@ mod tests {
         g.succeeded("1001", phone);
         let locks: Vec<Option<Locked>> = (0..50u32).map(|n| g.failed("1001", IpAddr::from([198, 51, (n / 4) as u8, (n % 4) as u8]), 100)).collect();
         assert_eq!(locks.last(), Some(&Some(Locked::Account)));
-        assert!(!g.allows("1001", ip("198.51.100.77"), 101), "locked for other addresses");
-        assert!(g.allows("1001", phone, 101), "not for the phone's own");
+        assert!(!g.allows("1001", ip("198.51.100.77"), 101, false), "locked for other addresses");
+        assert!(g.allows("1001", phone, 101, false), "not for the phone's own");
     }
 }

@@ -38,7 +38,7 @@ impl Pike {
         if self.recent.locked_for(&source, now).is_some() {
             return Verdict::Drop { started: false };
         }
-        if self.recent.fail(&source, now, self.limit + 1) { Verdict::Drop { started: true } } else { Verdict::Pass }
+        if self.recent.fail(&source, now, self.limit.saturating_add(1)) { Verdict::Drop { started: true } } else { Verdict::Pass }
     }
 }
 

@@ -49,6 +49,13 @@ pub enum Registration {
     Malformed,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Nonce {
+    issued: Instant,
+    to: std::net::IpAddr,
+    highest: u64,
+}
+
 /// What a request's digest showed.
 enum Verified {
     NoCredentials,
@@ -67,8 +74,9 @@ pub struct Registrar {
     realm: String,
     passwords: HashMap<String, String>,
     bindings: HashMap<String, Binding>,
-    /// Each outstanding nonce: when it was issued, and the highest nonce count used with it.
-    nonces: HashMap<String, (Instant, u64)>,
+    /// Each outstanding nonce: when and to which address it was issued, and the highest nonce
+    /// count used with it.
+    nonces: HashMap<String, Nonce>,
     secret: [u8; 16],
     issued: u64,
     guard: DigestGuard,
@@ -109,17 +117,17 @@ impl Registrar {
         for user in &gone {
             self.bindings.remove(user);
         }
-        self.nonces.retain(|_, (issued, _)| now.duration_since(*issued) < NONCE_LIFETIME);
+        self.nonces.retain(|_, n| now.duration_since(n.issued) < NONCE_LIFETIME);
         gone
     }
 
-    fn new_nonce(&mut self, now: Instant) -> String {
+    fn new_nonce(&mut self, now: Instant, to: std::net::IpAddr) -> String {
         if self.nonces.len() >= MAX_NONCES {
-            self.nonces.retain(|_, (issued, _)| now.duration_since(*issued) < NONCE_LIFETIME);
+            self.nonces.retain(|_, n| now.duration_since(n.issued) < NONCE_LIFETIME);
             if self.nonces.len() >= MAX_NONCES {
                 // Still full: the oldest go first.
-                let mut by_age: Vec<(String, (Instant, u64))> = self.nonces.drain().collect();
-                by_age.sort_by_key(|(_, (t, _))| std::cmp::Reverse(*t));
+                let mut by_age: Vec<(String, Nonce)> = self.nonces.drain().collect();
+                by_age.sort_by_key(|(_, n)| std::cmp::Reverse(n.issued));
                 self.nonces = by_age.into_iter().take(MAX_NONCES / 2).collect();
             }
         }
@@ -128,7 +136,7 @@ impl Registrar {
         hasher.update(self.secret);
         hasher.update(self.issued.to_be_bytes());
         let nonce = super::digest::hex(&hasher.finalize());
-        self.nonces.insert(nonce.clone(), (now, 0));
+        self.nonces.insert(nonce.clone(), Nonce { issued: now, to, highest: 0 });
         nonce
     }
 
@@ -139,38 +147,47 @@ impl Registrar {
             return Verified::NoCredentials;
         };
         let now_ms = now.saturating_duration_since(self.epoch).as_millis() as i64;
-        if !self.guard.allows(&credentials.username, source.ip(), now_ms) {
+        // The office's NAT address, where phones are registered from, is not locked as a
+        // whole (the account from there still is, after its own failures).
+        let phones_there = self.bindings.values().any(|b| b.source.ip() == source.ip() && b.expires_at > now);
+        if !self.guard.allows(&credentials.username, source.ip(), now_ms, phones_there) {
             return Verified::Locked;
         }
-        let fresh = self.nonces.get(&credentials.nonce).is_some_and(|(issued, _)| now.duration_since(*issued) < NONCE_LIFETIME);
+        let nonce = self.nonces.get(&credentials.nonce).copied();
+        let fresh = nonce.is_some_and(|n| now.duration_since(n.issued) < NONCE_LIFETIME);
         let password = self.passwords.get(&credentials.username);
         let method = request.method().map_or("REGISTER", |m| m.as_str());
         let proven = credentials.username == user && password.is_some_and(|p| credentials.verify(method, p));
         if !proven {
-            return Verified::Wrong(self.guard.failed(&credentials.username, source.ip(), now_ms));
+            // Only an answer to a challenge sent to that very address counts as a failure: a
+            // forged source never saw one, so it cannot lock anybody out.
+            if fresh && nonce.is_some_and(|n| n.to == source.ip()) {
+                return Verified::Wrong(self.guard.failed(&credentials.username, source.ip(), now_ms));
+            }
+            return Verified::NoCredentials;
         }
         // A nonce count no higher than one already used is a replay of a captured request.
         let count = match &credentials.qop {
             Some(_) => credentials.nc.as_deref().and_then(|nc| u64::from_str_radix(nc, 16).ok()).unwrap_or(0),
             None => 1,
         };
-        let replayed = self.nonces.get(&credentials.nonce).is_some_and(|(_, highest)| count <= *highest);
+        let replayed = nonce.is_some_and(|n| count <= n.highest);
         if replayed {
             return Verified::Replayed;
         }
         if !fresh {
             return Verified::Stale;
         }
-        if let Some((_, highest)) = self.nonces.get_mut(&credentials.nonce) {
-            *highest = if credentials.qop.is_some() { count } else { u64::MAX };
+        if let Some(n) = self.nonces.get_mut(&credentials.nonce) {
+            n.highest = if credentials.qop.is_some() { count } else { u64::MAX };
         }
         self.guard.succeeded(&credentials.username, source.ip());
         Verified::Proven
     }
 
     /// A challenge header value with a new nonce.
-    fn challenge(&mut self, now: Instant, stale: bool) -> String {
-        let nonce = self.new_nonce(now);
+    fn challenge(&mut self, now: Instant, to: std::net::IpAddr, stale: bool) -> String {
+        let nonce = self.new_nonce(now, to);
         challenge(&self.realm, &nonce, stale)
     }
 
@@ -178,7 +195,7 @@ impl Registrar {
     /// phone with the password: `Ok` when proven, else the response to send (a challenge, or a
     /// refusal).
     pub fn authenticate(&mut self, request: &Message, user: &str, source: SocketAddr, now: Instant, to_tag: &str) -> Result<(), Message> {
-        let challenged = |this: &mut Self, stale| request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", this.challenge(now, stale));
+        let challenged = |this: &mut Self, stale| request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", this.challenge(now, source.ip(), stale));
         match self.verify(request, "Authorization", user, source, now) {
             Verified::Proven => Ok(()),
             Verified::NoCredentials | Verified::Replayed => Err(challenged(self, false)),
@@ -193,7 +210,7 @@ impl Registrar {
         let Some(user) = request.header("To").and_then(uri_user).map(str::to_owned) else {
             return (request.response(400, "Bad Request (no user in To)", to_tag), Registration::Malformed);
         };
-        let challenged = |this: &mut Self, stale| (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", this.challenge(now, stale)), Registration::Challenged);
+        let challenged = |this: &mut Self, stale| (request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", this.challenge(now, source.ip(), stale)), Registration::Challenged);
         match self.verify(request, "Authorization", &user, source, now) {
             Verified::Proven => {}
             // No credentials yet, or a replay, which only the password can answer anew.
@@ -306,6 +323,21 @@ mod tests {
         let (again, outcome) = r.register(&captured, "198.51.100.9:5060".parse().unwrap(), t0 + Duration::from_secs(5), "x");
         assert_eq!((status(&again), outcome), (401, Registration::Challenged), "the same nonce count again");
         assert!(!again.header("WWW-Authenticate").unwrap().contains("stale=true"), "not stale: only the password answers it");
+    }
+
+    #[test]
+    fn answers_to_challenges_sent_elsewhere_count_no_failure() {
+        let mut r = Registrar::new("wfm", HashMap::from([("1001".to_owned(), "secret".to_owned())]), [7; 16]);
+        let phone: SocketAddr = "10.0.0.5:5060".parse().unwrap();
+        let t0 = Instant::now();
+        // An attacker elsewhere forges the phone's address with a nonce it was sent.
+        let (c, _) = r.register(&register(None, "120"), "192.0.2.1:5061".parse().unwrap(), t0, "x");
+        for _ in 0..30 {
+            let (answer, outcome) = r.register(&register(Some(&answer(&c, "guess")), "120"), phone, t0, "x");
+            assert_eq!((status(&answer), outcome), (401, Registration::Challenged), "challenged again, not counted");
+        }
+        let (c, _) = r.register(&register(None, "120"), phone, t0, "x");
+        assert_eq!(status(&r.register(&register(Some(&answer(&c, "secret")), "120"), phone, t0, "x").0), 200, "the phone is not locked out");
     }
 
     #[test]
