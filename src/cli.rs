@@ -339,14 +339,9 @@ fn import_files(data: &Path, database: Option<String>, a: ImportArgs) -> Result<
         block_on(async move {
             let db = OpsDb::connect(&url).await?;
             // A tenant first seen in an import gets its row, as `wfm admin tenant add` would make.
-            if db.tenant(id.as_str()).await?.is_none() {
-                match db.add_tenant(&wfm_ops::Tenant::new(id, &name, zone, wfm_ops::Language::English)?).await {
-                    Ok(()) | Err(wfm_ops::OpsError::Exists(_)) => {}
-                    Err(e) => return Err(anyhow::Error::from(e)),
-                }
-            }
+            db.ensure_tenant(&wfm_ops::Tenant::new(id, &name, zone, wfm_ops::Language::English)?).await?;
             db.record_import(&run).await?;
-            Ok(())
+            anyhow::Ok(())
         })??;
     }
     eprint!("{notes}");

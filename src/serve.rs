@@ -108,17 +108,9 @@ async fn register_tenants(store: &Store, db: &OpsDb) -> Result<()> {
             Err(e) => return Err(e.into()),
         };
         let name = if id.as_str() == DEMO { "Demo contact centre".to_owned() } else { id.to_string() };
-        add_tenant_row(db, &Tenant::new(id, &name, zone, Language::English)?).await?;
+        db.ensure_tenant(&Tenant::new(id, &name, zone, Language::English)?).await?;
     }
     Ok(())
-}
-
-/// Adds a tenant that may already be there (another process added it first): not an error.
-async fn add_tenant_row(db: &OpsDb, tenant: &Tenant) -> Result<()> {
-    match db.add_tenant(tenant).await {
-        Ok(()) | Err(wfm_ops::OpsError::Exists(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// On a database without users: the platform administrator and one user of each role for the
@@ -355,20 +347,17 @@ fn spawn_transport(endpoint: &Arc<Endpoint>, sip_tcp: tokio::net::TcpListener, s
             clock.tick().await;
             ticking.tick_calls(sip_addr);
             if n % 20 == 0 {
-                for tenant in ticking.tenants() {
-                    if let Some(stack) = ticking.stack(&tenant) {
-                        stack.live.tick();
-                    }
+                for stack in ticking.stacks() {
+                    stack.live.tick();
                 }
                 ticking.tick(sip_addr);
             }
             if n % 200 == 0 {
-                for tenant in ticking.tenants() {
-                    let Some(stack) = ticking.stack(&tenant) else { continue };
+                for stack in ticking.stacks() {
                     let now = stack.media.counters();
-                    let before = last.insert(tenant.clone(), now).unwrap_or_default();
+                    let before = last.insert(stack.tenant.clone(), now).unwrap_or_default();
                     if now != before {
-                        eprintln!("media: {tenant}: {} calls, {} packets/s relayed, {} packets/s of prompts", now.calls, (now.relayed - before.relayed) / 10, (now.played - before.played) / 10);
+                        eprintln!("media: {}: {} calls, {} packets/s relayed, {} packets/s of prompts", stack.tenant, now.calls, (now.relayed - before.relayed) / 10, (now.played - before.played) / 10);
                     }
                 }
             }

@@ -165,8 +165,9 @@ impl OpsDb {
         Ok(())
     }
 
-    /// The versions applied, in order (for tests and `wfm admin`).
-    pub async fn schema_versions(&self) -> Result<Vec<i64>, DbError> {
+    /// The versions applied, in order.
+    #[cfg(test)]
+    async fn schema_versions(&self) -> Result<Vec<i64>, DbError> {
         sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version").fetch_all(&self.pool).await.map_err(|e| self.fail(e))
     }
 

@@ -160,6 +160,15 @@ impl OpsDb {
         Ok(())
     }
 
+    /// Adds a tenant unless one of that id is there already (another process may have added
+    /// it first): a data directory's tenants, or one first seen in an import.
+    pub async fn ensure_tenant(&self, tenant: &Tenant) -> Result<(), OpsError> {
+        match self.add_tenant(tenant).await {
+            Ok(()) | Err(OpsError::Exists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, OpsError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants WHERE id = $1"))).bind(id).fetch_optional(&self.pool).await.map_err(|e| self.fail(e))?;
         row.as_ref().map(from_row).transpose()
@@ -207,6 +216,7 @@ mod tests {
         let tenant = Tenant::new(TenantId::parse(id).unwrap(), "Acme Calls", TenantZone::parse("Asia/Shanghai").unwrap(), Language::ChineseSimplified).unwrap();
         db.add_tenant(&tenant).await.unwrap();
         assert!(matches!(db.add_tenant(&tenant).await, Err(OpsError::Exists(_))));
+        db.ensure_tenant(&tenant).await.unwrap();
         assert_eq!(db.tenant(id).await.unwrap().as_ref(), Some(&tenant));
         let suspended = db.set_tenant_status(id, TenantStatus::Suspended).await.unwrap();
         assert!(!suspended.is_active());

@@ -126,14 +126,15 @@ impl Journal {
         self.file.sync_data().inspect_err(|_| self.unsynced = true)
     }
 
-    /// Every entry written and not yet cleared. A last line cut short by a crash mid-write
-    /// was never acknowledged, so it is left out.
-    pub fn pending(&self) -> std::io::Result<Vec<Entry>> {
+    /// Every entry written and not yet cleared (what [`Journal::batch`] reads).
+    #[cfg(test)]
+    fn pending(&self) -> std::io::Result<Vec<Entry>> {
         Ok(self.batch()?.entries)
     }
 
     /// The entries written and not yet cleared, with where they end in the file, for
-    /// [`Journal::clear_through`].
+    /// [`Journal::clear_through`]. A last line cut short by a crash mid-write was never
+    /// acknowledged, so it is left out.
     pub fn batch(&self) -> std::io::Result<Batch> {
         let mut reader = BufReader::new(File::open(&self.path)?);
         let (mut entries, mut through, mut line) = (Vec::new(), 0u64, Vec::new());

@@ -166,7 +166,8 @@ impl Switchboard {
         });
     }
 
-    pub fn remembered_callers(&self) -> usize {
+    #[cfg(test)]
+    fn remembered_callers(&self) -> usize {
         self.callers.len()
     }
 }

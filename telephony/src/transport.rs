@@ -102,7 +102,8 @@ impl Endpoint {
         Ok(stack)
     }
 
-    fn stacks(&self) -> Vec<Arc<Stack>> {
+    /// Every tenant's stack, in the order they were added.
+    pub fn stacks(&self) -> Vec<Arc<Stack>> {
         self.stacks.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -113,10 +114,6 @@ impl Endpoint {
 
     pub fn stack(&self, tenant: &str) -> Option<Arc<Stack>> {
         self.stacks().into_iter().find(|s| s.tenant == tenant)
-    }
-
-    pub fn tenants(&self) -> Vec<String> {
-        self.stacks().iter().map(|s| s.tenant.clone()).collect()
     }
 
     /// Runs one step of a tenant's core and carries out its effects but for the messages, which
@@ -205,8 +202,9 @@ impl Endpoint {
             }
         };
         let now = Instant::now();
+        let new_call = message.is_new_call();
         // Retransmissions and re-sends (after a 401) of a call already routed are not new calls.
-        if message.is_new_call() && !lock(&self.switchboard).knows(message.call_id()) {
+        if new_call && !lock(&self.switchboard).knows(message.call_id()) {
             let at_ms = now.saturating_duration_since(self.epoch).as_millis() as i64;
             if let crate::sip::pike::Verdict::Drop { started } = lock(&self.pike).new_call(from.ip(), at_ms) {
                 let dropped = self.flood_dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -218,7 +216,7 @@ impl Endpoint {
         }
         let stacks = self.stacks();
         // Only a new call needs the node's count of calls (a lock of every tenant's core).
-        let in_progress = if message.is_new_call() { stacks.iter().map(|s| lock(&s.core).active_calls()).sum() } else { 0 };
+        let in_progress = if new_call { stacks.iter().map(|s| lock(&s.core).active_calls()).sum() } else { 0 };
         let route = lock(&self.switchboard).route(&message, from, |i, address| stacks.get(i).is_some_and(|s| lock(&s.core).registrar().registered_from(address, now)), in_progress, self.max_calls);
         match route {
             Route::Tenant(i) => match stacks.get(i) {
