@@ -149,7 +149,7 @@ pub fn run(data: &Path, database: Option<String>, a: AdminArgs) -> Result<()> {
     })?
 }
 
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     format!("cli:{}", std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into()))
 }
 

@@ -9,7 +9,7 @@ use wfm_analytics::Store;
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
 use wfm_ops::{ImportRun, OpsDb};
 
-use crate::{planning, rostering};
+use crate::{intraday, planning, rostering};
 
 #[derive(Debug, Parser)]
 #[command(name = "wfm", version, about = "Workforce management and analytics for call centres")]
@@ -55,6 +55,11 @@ enum Command {
     CheckLeave(rostering::CheckLeaveArgs),
     /// Who could work an extra shift covering a gap: free, skilled, within every rule (JSON).
     FillGap(rostering::FillGapArgs),
+    /// Adherence and attendance per agent and date against the roster, from the store.
+    #[command(long_about = intraday::ADHERENCE_HELP)]
+    Adherence(intraday::AdherenceArgs),
+    /// Published rosters: `wfm roster publish|list`.
+    Roster(intraday::RosterArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -155,12 +160,16 @@ struct ImportArgs {
     /// Import the good lines and report each bad one, instead of stopping at the first.
     #[arg(long)]
     skip_bad: bool,
+    /// queue_log: a CSV `interface,agent_id` naming the agent of each member interface that the
+    /// default rule (`TECH/ID`, `Local/ID@context/…` → `ID`) does not get right.
+    #[arg(long)]
+    agent_map: Option<PathBuf>,
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum OutputFormat {
+pub(crate) enum OutputFormat {
     Csv,
     Json,
 }
@@ -252,6 +261,8 @@ pub fn run(args: Args) -> Result<()> {
         Command::CheckSwap(a) => rostering::check_swap(a),
         Command::CheckLeave(a) => rostering::check_leave(a),
         Command::FillGap(a) => rostering::fill_gap(a),
+        Command::Adherence(a) => intraday::adherence(&data, database, a),
+        Command::Roster(a) => intraday::roster(&data, database, a),
     }
 }
 
@@ -308,7 +319,14 @@ fn import_files(data: &Path, database: Option<String>, a: ImportArgs) -> Result<
                 texts.iter().map(|(p, b)| (*p, String::from_utf8_lossy(b).into_owned())).collect();
             let sources: Vec<import::queue_log::Source> =
                 decoded.iter().map(|(p, t)| import::queue_log::Source { path: p, text: t }).collect();
-            let batch = import::queue_log::parse(&sources, zone, policy)?;
+            let members = match &a.agent_map {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+                    import::MemberMap::parse_csv(path, &text)?
+                }
+                None => import::MemberMap::default(),
+            };
+            let batch = import::queue_log::parse(&sources, zone, &members, policy)?;
             let unknown: Vec<String> = batch.unknown_events.iter().map(|(e, n)| format!("{e}×{n}")).collect();
             let notes = format!(
                 "{} lines; {} calls still open at the end (not imported); {} call events without their ENTERQUEUE; unknown events skipped: {}\n",
@@ -384,16 +402,21 @@ fn print_stats(data: &Path, a: StatsArgs) -> Result<()> {
         }
         (true, OutputFormat::Json) => write_json(&stats::agent_stats(&store, &query)?, &mut sink),
     };
-    match written.and_then(|()| sink.flush()) {
+    finish_output(written.and_then(|()| sink.flush()), a.out.as_deref())
+}
+
+/// The end of a report written to `out` (standard output when `None`).
+pub(crate) fn finish_output(written: std::io::Result<()>, out: Option<&Path>) -> Result<()> {
+    match written {
         // A closed pipe (`wfm stats … | head`) is not an error worth a message.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            bail!("{}: {e}", a.out.as_ref().map_or("standard output".to_owned(), |p| p.display().to_string()))
+            bail!("{}: {e}", out.map_or("standard output".to_owned(), |p| p.display().to_string()))
         }
         _ => Ok(()),
     }
 }
 
-fn write_json<T: serde::Serialize>(rows: &[T], mut out: impl Write) -> std::io::Result<()> {
+pub(crate) fn write_json<T: serde::Serialize>(rows: &[T], mut out: impl Write) -> std::io::Result<()> {
     serde_json::to_writer(&mut out, rows)?;
     out.write_all(b"\n")
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cli;
+mod intraday;
 mod planning;
 mod rostering;
 mod serve;

@@ -6,31 +6,21 @@
 
 mod common;
 
-use common::{ok, p, wfm, Server, DEMO_PASSWORD};
+use common::{add_user, ok, p, Server, DEMO_PASSWORD};
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use wfm_ops::{Access, Role};
 
 /// A route's path with its parameters filled in.
 fn path_of(route: &wfm_web::Route, tenant: &str, agent: &str) -> String {
-    route.path.replace("{tenant}", tenant).replace("{agent}", agent).replace("{call}", "no-such-call").replace("{token}", "no-such-token").replace("{login}", "no-such-login")
+    route.path.replace("{tenant}", tenant).replace("{agent}", agent).replace("{call}", "no-such-call").replace("{token}", "no-such-token").replace("{login}", "no-such-login").replace("{version}", "1")
 }
 
 fn admin(data: &Path, args: &[&str]) -> String {
     let mut all = vec!["admin", "--data", p(data)];
     all.extend_from_slice(args);
     ok(&all)
-}
-
-/// `wfm admin user add … --password-stdin` with `password`.
-fn add_user(data: &Path, args: &[&str], password: &str) {
-    let mut child = wfm().args(["admin", "--data", p(data), "user", "add", "--password-stdin"]).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "user add {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn bearer(token: &str) -> String {

@@ -411,6 +411,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Every agent-state period of a tenant that started on the local dates of `range`.
+    pub fn read_states(&self, tenant: &TenantId, range: LocalDateRange) -> Result<Vec<AgentStateEvent>, StoreError> {
+        let mut out = Vec::new();
+        for partition in self.partitions(Dataset::AgentStates, Some(tenant), Some((range.from, range.to - Duration::days(1))))? {
+            out.extend(self.read_partition_states(&partition)?);
+        }
+        Ok(out)
+    }
+
     /// Every call of a tenant that arrived on the local dates of `range` (tests, exports).
     pub fn read_calls(&self, tenant: &TenantId, range: LocalDateRange) -> Result<Vec<CallRecord>, StoreError> {
         let mut out = Vec::new();

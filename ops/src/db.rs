@@ -93,6 +93,21 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
     ),
     // Recordings and voicemail older than this many days are deleted (0: kept).
     (3, &["ALTER TABLE tenants ADD COLUMN recording_retention_days BIGINT NOT NULL DEFAULT 0"]),
+    // Published rosters: every version kept, the newest is the plan adherence is judged by.
+    (
+        4,
+        &["CREATE TABLE IF NOT EXISTS roster_versions (
+            tenant TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            published_by TEXT NOT NULL,
+            published_ms BIGINT NOT NULL,
+            first_date TEXT NOT NULL,
+            last_date TEXT NOT NULL,
+            activities BIGINT NOT NULL,
+            roster_csv TEXT NOT NULL,
+            PRIMARY KEY (tenant, version)
+        )"],
+    ),
 ];
 
 #[derive(Clone)]
@@ -255,10 +270,10 @@ pub(crate) mod tests {
             sqlx::query("INSERT INTO import_runs VALUES ('old', 'demo', '2026-01-01T00:00:00Z', 'csv', 'a.csv', 1, 0, 0, 0, 0, 0.5)").execute(&pool).await.unwrap();
         }
         let db = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
         assert_eq!(db.imports("demo").await.unwrap()[0].id, "old", "the earlier release's rows are kept");
         let again = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3], "idempotent");
+        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4], "idempotent");
         // Two processes migrating one fresh database at once both end with the same schema.
         let fresh = tempfile::tempdir().unwrap();
         let url = OpsDb::sqlite_url(fresh.path());

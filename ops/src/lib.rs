@@ -10,6 +10,7 @@
 //! - [`throttle`]: failed sign-ins slowed, then refused, per account and per source (sans-IO).
 //! - [`audit`]: who did what, when, to what and from where.
 //! - [`imports`]: the journal of data loads.
+//! - [`rosters`]: published roster versions, who published each and when.
 //!
 //! Depends on `wfm-model` (ids, zones) and sqlx; knows nothing of HTTP, SIP or the store.
 
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod db;
 pub mod imports;
 pub mod roles;
+pub mod rosters;
 pub mod secrets;
 pub mod sessions;
 pub mod tenants;

@@ -27,6 +27,21 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// `wfm admin user add … --password-stdin` with `password`.
+pub fn add_user(data: &Path, args: &[&str], password: &str) {
+    let mut child = wfm()
+        .args(["admin", "--data", p(data), "user", "add", "--password-stdin"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "user add {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }

@@ -8,6 +8,7 @@
 //! runs. A route cannot be added without a permission. Depends on `wfm-ops` (users, tenants,
 //! audit), `wfm-analytics`, `wfm-telephony` and `wfm-model`; the stages never depend on it.
 
+mod adherence;
 mod admin;
 pub mod auth;
 mod live;
@@ -68,6 +69,16 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/tenants/{tenant}/stats", Some(P::ViewQueueStats), get(stats::queue_stats)),
     route!(GET "/api/v1/tenants/{tenant}/agent-stats", Some(P::ViewAgentStats), get(stats::agents_stats)),
     route!(GET "/api/v1/tenants/{tenant}/imports", Some(P::ViewImports), get(stats::imports)),
+    Route {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenant}/rosters",
+        permission: Some(P::PublishRoster),
+        // A six-week roster of 2 000 agents is about 6 MB of CSV.
+        handler: || post(adherence::publish).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+    },
+    route!(GET "/api/v1/tenants/{tenant}/rosters", Some(P::ViewRosters), get(adherence::versions)),
+    route!(GET "/api/v1/tenants/{tenant}/rosters/{version}", Some(P::ViewRosters), get(adherence::roster_csv)),
+    route!(GET "/api/v1/tenants/{tenant}/adherence", Some(P::ViewAdherence), get(adherence::adherence)),
     route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::ViewAgentState), get(live::agent_state)),
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::SetAgentState), post(live::set_agent_state)),
     route!(GET "/api/v1/tenants/{tenant}/queues/live", Some(P::ViewLiveQueues), get(live::queues_live)),

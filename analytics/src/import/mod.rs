@@ -5,7 +5,10 @@
 //! unless the caller asked to skip bad lines, in which case each is reported.
 
 pub mod csv;
+pub mod members;
 pub mod queue_log;
+
+pub use members::MemberMap;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! importing the same lines again yields the same ids. Agent states are rebuilt from
 //! membership, pauses, ringing and calls.
 
-use super::{BadLines, LineError, LineErrors};
+use super::{BadLines, LineError, LineErrors, MemberMap};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -74,8 +74,8 @@ impl Line<'_> {
         LineError { file: self.file.to_owned(), line: self.number, field: field.to_owned(), message }
     }
 
-    fn agent_id(&self) -> Result<AgentId, LineError> {
-        AgentId::parse(self.agent.trim()).map_err(|e| self.error("agent", e.to_string()))
+    fn agent_id(&self, members: &MemberMap) -> Result<AgentId, LineError> {
+        members.agent_id(self.agent.trim()).map_err(|e| self.error("agent", e.to_string()))
     }
 
     fn queue_name(&self) -> Result<QueueName, LineError> {
@@ -158,7 +158,8 @@ impl AgentTimeline {
     }
 }
 
-struct Importer {
+struct Importer<'m> {
+    members: &'m MemberMap,
     stays: HashMap<String, Stay>,
     stays_seen: HashMap<String, u32>,
     dialled: HashMap<String, (String, i64)>,
@@ -166,7 +167,7 @@ struct Importer {
     batch: QueueLogBatch,
 }
 
-impl Importer {
+impl Importer<'_> {
     /// The agent's timeline, created on first sight (without cloning the id on every event).
     fn timeline(&mut self, agent: &AgentId) -> &mut AgentTimeline {
         if !self.agents.contains_key(agent) {
@@ -305,7 +306,7 @@ impl Importer {
                 );
             }
             "CONNECT" => {
-                let agent = line.agent_id()?;
+                let agent = line.agent_id(self.members)?;
                 let ring_ms = line.seconds(2)?.unwrap_or(0);
                 line.seconds(0)?;
                 let Some(stay) = self.stays.get_mut(line.callid) else {
@@ -318,7 +319,7 @@ impl Importer {
                 self.settle(&agent, at);
             }
             "RINGNOANSWER" | "RINGCANCELED" => {
-                let agent = line.agent_id()?;
+                let agent = line.agent_id(self.members)?;
                 let ring_ms = line.millis(0)?;
                 self.ring(&agent, at, ring_ms);
             }
@@ -352,7 +353,7 @@ impl Importer {
             "EXITEMPTY" => self.call_ended(line, Exit::Left(ExitReason::Empty)),
             "WITHDRAW" => self.call_ended(line, Exit::Left(ExitReason::Withdraw)),
             "ADDMEMBER" | "REMOVEMEMBER" => {
-                let agent = line.agent_id()?;
+                let agent = line.agent_id(self.members)?;
                 let queue = line.queue_name()?;
                 let timeline = self.timeline(&agent);
                 if line.event == "ADDMEMBER" {
@@ -366,12 +367,12 @@ impl Importer {
                 self.settle(&agent, at);
             }
             "AGENTLOGIN" | "AGENTCALLBACKLOGIN" | "AGENTLOGOFF" | "AGENTCALLBACKLOGOFF" => {
-                let agent = line.agent_id()?;
+                let agent = line.agent_id(self.members)?;
                 self.timeline(&agent).agent_login = line.event.ends_with("LOGIN");
                 self.settle(&agent, at);
             }
             "PAUSE" | "PAUSEALL" | "UNPAUSE" | "UNPAUSEALL" => {
-                let agent = line.agent_id()?;
+                let agent = line.agent_id(self.members)?;
                 let reason = Some(line.data(0).trim()).filter(|r| !r.is_empty()).map(str::to_owned);
                 self.timeline(&agent).pause_reason =
                     line.event.starts_with("PAUSE").then_some(reason);
@@ -390,8 +391,9 @@ enum Exit {
     Completed { talk_ms: Option<i64>, transfer_target: Option<String> },
 }
 
-/// Parses queue_log files in time order (lines with equal times keep their file order).
-pub fn parse(sources: &[Source], zone: TenantZone, policy: BadLines) -> Result<QueueLogBatch, LineError> {
+/// Parses queue_log files in time order (lines with equal times keep their file order); member
+/// interfaces become agent ids through `members`.
+pub fn parse(sources: &[Source], zone: TenantZone, members: &MemberMap, policy: BadLines) -> Result<QueueLogBatch, LineError> {
     let mut errors = LineErrors::new(policy);
     let mut lines = Vec::new();
     for source in sources {
@@ -408,6 +410,7 @@ pub fn parse(sources: &[Source], zone: TenantZone, policy: BadLines) -> Result<Q
     }
     lines.sort_by_key(|l| l.at_ms);
     let mut importer = Importer {
+        members,
         stays: HashMap::new(),
         stays_seen: HashMap::new(),
         dialled: HashMap::new(),
@@ -435,7 +438,7 @@ mod tests {
     }
 
     fn try_run(text: &str, policy: BadLines) -> Result<QueueLogBatch, LineError> {
-        parse(&[Source { path: Path::new("queue_log"), text }], TenantZone::utc(), policy)
+        parse(&[Source { path: Path::new("queue_log"), text }], TenantZone::utc(), &MemberMap::default(), policy)
     }
 
     #[test]
@@ -455,7 +458,7 @@ mod tests {
         assert_eq!(c.ring_ms, 1_000);
         assert_eq!(c.dialled_number.as_deref(), Some("800123"));
         assert_eq!(c.caller_number.as_deref(), Some("4165551212"));
-        assert_eq!(c.agent_id.as_ref().unwrap().as_str(), "Local/9990@MemberConnector");
+        assert_eq!(c.agent_id.as_ref().unwrap().as_str(), "9990", "the Local/ interface's agent");
         let on_call: Vec<_> = b.states.iter().filter(|s| s.state == AgentState::OnCall).collect();
         assert_eq!(on_call.len(), 1);
         assert_eq!(on_call[0].duration_ms(), 3_073_000);

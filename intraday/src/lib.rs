@@ -1,0 +1,23 @@
+//! The supervisor's day: agents' states compared with the published roster.
+//!
+//! - [`rules`]: `adherence.toml`, the states in adherence with each roster activity and the
+//!   thresholds, strictly parsed with built-in defaults.
+//! - [`adherence`]: the figures of one agent on one local date — adherence, conformance,
+//!   attendance, the counted exceptions. Sans-IO: periods and the plan in, figures out. The
+//!   report, the HTTP rows and the live view all call [`adherence::evaluate`].
+//! - [`history`]: that function over a range of dates read from the store, and the roll-ups
+//!   per team and per week or month.
+//! - [`published`]: what a published roster version records (its dates).
+//!
+//! Depends on `wfm-model`, the store (`wfm-analytics`, reading agent states) and the roster
+//! format (`wfm-scheduler::roster`); knows nothing of HTTP, SIP or the operational database.
+//! The definitions are written out in docs/intraday.md; a change here changes them there.
+
+pub mod adherence;
+pub mod history;
+pub mod published;
+pub mod rules;
+
+pub use adherence::{evaluate, AgentDay, DayFigures, Exception, Period, Planned};
+pub use history::{adherence_report, roll_up, AdherenceRow, ExceptionRow, GroupBy, HistoryError, HistoryQuery, Per, Report, RollupRow};
+pub use rules::{AdherenceRules, RulesError};

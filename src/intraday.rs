@@ -1,0 +1,216 @@
+//! `wfm adherence` and `wfm roster publish|list`: the intraday crate's report over the store and
+//! the published roster versions of the operational database.
+
+use crate::cli::{block_on, OutputFormat};
+use anyhow::{bail, Context, Result};
+use clap::{Subcommand, ValueEnum};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use wfm_analytics::Store;
+use wfm_intraday::{adherence_report, roll_up, AdherenceRow, AdherenceRules, GroupBy, HistoryQuery, Per};
+use wfm_model::{LocalDateRange, TenantId};
+use wfm_ops::audit::AuditEntry;
+use wfm_ops::rosters::Publication;
+use wfm_ops::OpsDb;
+use wfm_scheduler::roster::Roster;
+
+pub const ADHERENCE_HELP: &str = "\
+Adherence and attendance per agent and local date (--to exclusive), against a roster file or the
+newest published roster version; the definitions are in docs/intraday.md.
+
+Columns: scheduled_s (the shift: first on-shift activity's start to the last one's end),
+exception_s (out-of-adherence runs of at least exception_threshold_s, in the shift and, unless
+working_outside_shift = \"ignore\", logged in outside it), outside_exception_s (its part outside
+the shift), excused_s, adherence = max(0, 1 - exception_s / (scheduled_s + outside_exception_s)),
+conformance = work_state_s / scheduled_work_s, absent, late_s, early_leave_s, overtime_s,
+on_leave. --exceptions lists the counted runs instead; --by and --per roll the rows up (ratios
+recomputed from the sums).";
+
+#[derive(Debug, clap::Args)]
+pub struct AdherenceArgs {
+    #[arg(long)]
+    store: Option<PathBuf>,
+    #[arg(long)]
+    tenant: String,
+    /// A roster file; without it, the tenant's newest published version.
+    #[arg(long)]
+    roster: Option<PathBuf>,
+    /// First local date, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// Local date after the last, YYYY-MM-DD (exclusive).
+    #[arg(long)]
+    to: String,
+    /// The rules (default: DATA/tenants/T/adherence.toml, else the built-in defaults).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: OutputFormat,
+    /// List each counted out-of-adherence run instead of the figures.
+    #[arg(long)]
+    exceptions: bool,
+    /// Roll up per agent, team (needs --agents) or the whole tenant.
+    #[arg(long, value_enum)]
+    by: Option<ByArg>,
+    /// Roll up per day, ISO week or month.
+    #[arg(long, value_enum)]
+    per: Option<PerArg>,
+    /// agents.csv, for the teams of --by team.
+    #[arg(long)]
+    agents: Option<PathBuf>,
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ByArg {
+    Agent,
+    Team,
+    Tenant,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PerArg {
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RosterArgs {
+    #[command(subcommand)]
+    command: RosterCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RosterCommand {
+    /// Store a roster as the tenant's next version: the plan adherence is judged by from now on.
+    Publish {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        roster: PathBuf,
+    },
+    /// The tenant's published versions, newest first (JSON).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+fn database_url(data: &Path, database: Option<String>) -> Result<String> {
+    let url = database.unwrap_or_else(|| OpsDb::sqlite_url(data));
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(data).with_context(|| format!("--data {}: cannot create", data.display()))?;
+    }
+    Ok(url)
+}
+
+fn read_roster(path: &Path) -> Result<(Roster, String)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let roster = Roster::read_csv(&path.display().to_string(), text.as_bytes())?;
+    Ok((roster, text))
+}
+
+pub fn roster(data: &Path, database: Option<String>, a: RosterArgs) -> Result<()> {
+    let url = database_url(data, database)?;
+    block_on(async move {
+        let db = OpsDb::connect(&url).await?;
+        match a.command {
+            RosterCommand::Publish { tenant, roster } => {
+                let tenant = TenantId::parse(&tenant).context("--tenant")?;
+                if db.tenant(tenant.as_str()).await?.is_none() {
+                    bail!("--tenant: unknown tenant {tenant} (wfm admin tenant list)");
+                }
+                let (parsed, text) = read_roster(&roster)?;
+                let Some(summary) = wfm_intraday::published::summary(&parsed) else {
+                    bail!("{}: no activities to publish", roster.display());
+                };
+                let actor = crate::admin::actor();
+                let version = db
+                    .publish_roster(&Publication {
+                        tenant: tenant.as_str(),
+                        published_by: &actor,
+                        first_date: &summary.first_date.to_string(),
+                        last_date: &summary.last_date.to_string(),
+                        activities: summary.activities as i64,
+                        roster_csv: &text,
+                    })
+                    .await?;
+                let detail = format!("version {} ({} to {}, {} activities)", version.version, version.first_date, version.last_date, version.activities);
+                db.audit(&AuditEntry::new(tenant.as_str(), &actor, "roster.publish", &roster.display().to_string(), "cli", &detail)).await?;
+                println!("{}", serde_json::to_string(&version)?);
+            }
+            RosterCommand::List { tenant } => println!("{}", serde_json::to_string(&db.roster_versions(&tenant).await?)?),
+        }
+        Ok(())
+    })?
+}
+
+pub fn adherence(data: &Path, database: Option<String>, a: AdherenceArgs) -> Result<()> {
+    let tenant = TenantId::parse(&a.tenant).context("--tenant")?;
+    let range = LocalDateRange::parse(&a.from, &a.to)?;
+    let store = Store::open(&a.store.clone().unwrap_or_else(|| data.join("store")))?;
+    let rules_path = a.rules.clone().unwrap_or_else(|| crate::serve::tenant_dir(data, tenant.as_str()).join("adherence.toml"));
+    if a.rules.is_some() && !rules_path.exists() {
+        bail!("--rules {}: no such file", rules_path.display());
+    }
+    let rules = AdherenceRules::load_or_default(&rules_path)?;
+    let roster = match &a.roster {
+        Some(path) => read_roster(path)?.0,
+        None => {
+            let url = database_url(data, database)?;
+            let id = tenant.to_string();
+            let newest = block_on(async move { OpsDb::connect(&url).await?.roster(&id, None).await.map_err(anyhow::Error::from) })??;
+            let Some((version, text)) = newest else { bail!("--roster: none given and tenant {tenant} has no published roster (wfm roster publish)") };
+            Roster::read_csv(&format!("published roster version {}", version.version), text.as_bytes())?
+        }
+    };
+    let teams: HashMap<_, _> = match &a.agents {
+        Some(path) => {
+            let file = std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            wfm_scheduler::agents::parse(&path.display().to_string(), file, tenant.as_str())?.into_iter().map(|agent| (agent.id, agent.team)).collect()
+        }
+        None if matches!(a.by, Some(ByArg::Team)) => bail!("--by team: give the teams with --agents agents.csv"),
+        None => HashMap::new(),
+    };
+    let report = adherence_report(&store, &HistoryQuery { tenant: &tenant, range, roster: &roster, rules: &rules, excused: &[] })?;
+
+    let sink: Box<dyn Write> = match &a.out {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("{}: cannot write", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut sink = std::io::BufWriter::new(sink);
+    let rollup = (a.by.is_some() || a.per.is_some()).then(|| {
+        let by = match a.by.unwrap_or(ByArg::Agent) {
+            ByArg::Agent => GroupBy::Agent,
+            ByArg::Team => GroupBy::Team,
+            ByArg::Tenant => GroupBy::Tenant,
+        };
+        let per = match a.per.unwrap_or(PerArg::Day) {
+            PerArg::Day => Per::Day,
+            PerArg::Week => Per::Week,
+            PerArg::Month => Per::Month,
+        };
+        roll_up(&report.rows, by, per, &tenant, &teams)
+    });
+    let written = match (a.exceptions, rollup, a.format) {
+        (true, _, OutputFormat::Csv) => wfm_analytics::stats::write_csv(&report.exceptions, &mut sink),
+        (true, _, OutputFormat::Json) => crate::cli::write_json(&report.exceptions, &mut sink),
+        (false, Some(rows), OutputFormat::Csv) => wfm_analytics::stats::write_csv(&rows, &mut sink),
+        (false, Some(rows), OutputFormat::Json) => crate::cli::write_json(&rows, &mut sink),
+        (false, None, OutputFormat::Csv) => write_rows_csv(&report.rows, &mut sink),
+        (false, None, OutputFormat::Json) => crate::cli::write_json(&report.rows, &mut sink),
+    };
+    crate::cli::finish_output(written.and_then(|()| sink.flush()), a.out.as_deref())
+}
+
+fn write_rows_csv(rows: &[AdherenceRow], out: impl Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(AdherenceRow::CSV_HEADER)?;
+    for row in rows {
+        w.write_record(row.csv_record())?;
+    }
+    w.flush()
+}
