@@ -5,7 +5,8 @@
 //! tenant that has one configured (`DATA/tenants/T/acd.toml` and `ivr.toml`; for `demo` the
 //! built-in ones unless `--acd`/`--ivr` or those files say otherwise). A watcher reads the
 //! tenants table every second, so `wfm admin` changes (suspension, quotas, a new tenant) take
-//! effect without a restart.
+//! effect without a restart. Each ACD's state changes feed the tenant's live adherence and
+//! alarms (`wfm_web::supervision`).
 
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -45,7 +46,8 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
         let trusted = a.sip_trusted.iter().copied().chain(a.trunk.map(|t| t.ip()));
         let pike = wfm_telephony::sip::pike::Pike::new(a.sip_invite_rate, trusted);
         let endpoint = Endpoint::new(Box::new(sip_events()), sip, Some(&a.sip_default_tenant), a.max_calls, pike);
-        let acds = Acds { data: data.to_owned(), args: Arc::new(a.clone()), prompts, sip_addr, store: store.clone(), db: db.clone(), endpoint: endpoint.clone() };
+        let supervisors = Arc::new(wfm_web::supervision::Supervisors::default());
+        let acds = Acds { data: data.to_owned(), args: Arc::new(a.clone()), prompts, sip_addr, store: store.clone(), db: db.clone(), endpoint: endpoint.clone(), supervisors: supervisors.clone() };
         // The demo's configuration (flags or files) must be right to start at all; another
         // tenant's faults are reported and leave the others in service. The demo goes first:
         // a number two tenants claim stays the demo's.
@@ -68,7 +70,7 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
         let policy = wfm_ops::sessions::SessionPolicy { idle_ms: (a.session_idle_s as i64).saturating_mul(1000), ..Default::default() };
         let auth = Arc::new(wfm_web::auth::AuthState::new(policy, a.secure_cookies));
         tokio::spawn(purge_sessions(db.clone(), policy));
-        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(endpoint), data: data.to_owned(), auth });
+        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(endpoint), data: data.to_owned(), auth, supervisors });
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })
@@ -173,6 +175,7 @@ struct Acds {
     store: Arc<Store>,
     db: OpsDb,
     endpoint: Arc<Endpoint>,
+    supervisors: Arc<wfm_web::supervision::Supervisors>,
 }
 
 /// A tenant's configuration files as given: `(name for messages, text)`, or `None` for the
@@ -262,6 +265,14 @@ impl Acds {
                     Ok(Err(e)) => eprintln!("acd: {}: records not yet in the store (kept in the journal): {e:#}", moving.tenant),
                     Err(e) => eprintln!("acd: {}: the store writer failed: {e}", moving.tenant),
                 }
+            }
+        });
+        let feed = wfm_web::supervision::Feed { tenant: tenant.id.clone(), zone: tenant.zone, dir: dir.clone(), live: live.clone(), store: self.store.clone(), db: self.db.clone() };
+        let supervisors = self.supervisors.clone();
+        tokio::spawn(async move {
+            let tenant = feed.tenant.clone();
+            if let Err(e) = wfm_web::supervision::supervise(supervisors, feed).await {
+                eprintln!("intraday: tenant {tenant}: no live adherence or alarms: {e}");
             }
         });
         let (acting, acting_stack, mut actions, local) = (self.endpoint.clone(), stack.clone(), live.actions(), self.sip_addr);

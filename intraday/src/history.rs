@@ -5,7 +5,8 @@
 //! over midnight) and the day after (a night shift's morning), read one date at a time so memory
 //! stays proportional to three days of one tenant.
 
-use crate::adherence::{evaluate, shift_span, state_name, AgentDay, DayFigures, Ms, Period, Planned};
+use crate::adherence::{evaluate, state_name, DayFigures, Ms, Period};
+use crate::plans::Plans;
 use crate::rules::AdherenceRules;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
@@ -65,40 +66,6 @@ pub struct Report {
     pub exceptions: Vec<ExceptionRow>,
 }
 
-/// One agent's plan of one date.
-#[derive(Debug, Default)]
-struct DayPlan {
-    shift: Vec<Planned>,
-    on_leave: bool,
-}
-
-/// The roster by agent and date.
-struct Plans<'r> {
-    by_agent: BTreeMap<&'r AgentId, BTreeMap<NaiveDate, DayPlan>>,
-}
-
-impl<'r> Plans<'r> {
-    fn new(roster: &'r Roster) -> Self {
-        let mut by_agent: BTreeMap<&AgentId, BTreeMap<NaiveDate, DayPlan>> = BTreeMap::new();
-        for a in &roster.activities {
-            let plan = by_agent.entry(&a.agent_id).or_default().entry(a.date).or_default();
-            match a.kind {
-                ActivityKind::Leave => plan.on_leave = true,
-                ActivityKind::DayOff => {}
-                kind => plan.shift.push(Planned { kind, start_ms: a.start.timestamp_millis(), end_ms: a.end.timestamp_millis() }),
-            }
-        }
-        for plan in by_agent.values_mut().flat_map(|days| days.values_mut()) {
-            plan.shift.sort_by_key(|p| (p.start_ms, p.end_ms));
-        }
-        Self { by_agent }
-    }
-
-    fn get(&self, agent: &AgentId, date: NaiveDate) -> Option<&DayPlan> {
-        self.by_agent.get(agent)?.get(&date)
-    }
-}
-
 /// Adherence of every agent with a roster row or logged-in time on each date of the range.
 pub fn adherence_report(store: &Store, query: &HistoryQuery) -> Result<Report, HistoryError> {
     let zone = store.tenant_zone(query.tenant)?;
@@ -113,9 +80,9 @@ pub fn adherence_report(store: &Store, query: &HistoryQuery) -> Result<Report, H
         let (before, after) = (date - Duration::days(1), date + Duration::days(1));
         loaded.retain(|d, _| *d >= before);
         for d in [before, date, after] {
-            if !loaded.contains_key(&d) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = loaded.entry(d) {
                 let day = LocalDateRange::new(d, d + Duration::days(1)).expect("one day is a range");
-                loaded.insert(d, store.read_states(query.tenant, day)?);
+                slot.insert(store.read_states(query.tenant, day)?);
             }
         }
         let mut periods: HashMap<&AgentId, Vec<Period>> = HashMap::new();
@@ -132,23 +99,19 @@ pub fn adherence_report(store: &Store, query: &HistoryQuery) -> Result<Report, H
         }
         let day = (zone.day_start(date).timestamp_millis(), zone.day_start(after).timestamp_millis());
         // Who is judged: everyone the roster plans on D, and everyone logged in during D.
-        let mut agents: BTreeSet<&AgentId> =
-            plans.by_agent.iter().filter(|(_, days)| days.contains_key(&date)).map(|(agent, _)| *agent).collect();
+        let mut agents: BTreeSet<&AgentId> = plans.planned_on(date).collect();
         agents.extend(periods.iter().filter(|(_, list)| list.iter().any(|p| p.state != AgentState::LoggedOut && p.start_ms < day.1 && p.end_ms > day.0)).map(|(a, _)| *a));
 
         for agent in agents {
-            let plan = plans.get(agent, date);
-            let other_shifts: Vec<(Ms, Ms)> =
-                [before, after].into_iter().filter_map(|d| plans.get(agent, d).and_then(|p| shift_span(&p.shift))).collect();
-            let agent_day = AgentDay {
+            let other_shifts = plans.neighbours(agent, date);
+            let agent_day = plans.agent_day(
+                agent,
+                date,
                 day,
-                shift: plan.map_or(&[][..], |p| &p.shift),
-                on_leave: plan.is_some_and(|p| p.on_leave),
-                other_shifts: &other_shifts,
-                periods: periods.get(agent).map_or(&[][..], Vec::as_slice),
-                excused: excused.get(agent).map_or(&[][..], Vec::as_slice),
-                until_ms: None,
-            };
+                &other_shifts,
+                periods.get(agent).map_or(&[][..], Vec::as_slice),
+                excused.get(agent).map_or(&[][..], Vec::as_slice),
+            );
             let (figures, exceptions) = evaluate(query.rules, &agent_day);
             report.exceptions.extend(exceptions.iter().map(|e| ExceptionRow {
                 agent_id: agent.clone(),

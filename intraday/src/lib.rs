@@ -14,7 +14,10 @@
 //! The definitions are written out in docs/intraday.md; a change here changes them there.
 
 pub mod adherence;
+pub mod alarms;
 pub mod history;
+pub mod live;
+mod plans;
 pub mod published;
 pub mod rules;
 

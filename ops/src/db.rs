@@ -108,6 +108,36 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             PRIMARY KEY (tenant, version)
         )"],
     ),
+    // Alarms with their raise, escalation, acknowledgement and clear (the record is the intraday
+    // crate's JSON); excused adherence time and agents' claims.
+    (
+        5,
+        &[
+            "CREATE TABLE IF NOT EXISTS alarms (
+                tenant TEXT NOT NULL,
+                id TEXT NOT NULL,
+                raised_ms BIGINT NOT NULL,
+                cleared_ms BIGINT,
+                record TEXT NOT NULL,
+                PRIMARY KEY (tenant, id)
+            )",
+            "CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (tenant, raised_ms)",
+            "CREATE TABLE IF NOT EXISTS excusals (
+                tenant TEXT NOT NULL,
+                id TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                start_ms BIGINT NOT NULL,
+                end_ms BIGINT NOT NULL,
+                reason TEXT NOT NULL,
+                status TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                requested_ms BIGINT NOT NULL,
+                decided_by TEXT,
+                decided_ms BIGINT,
+                PRIMARY KEY (tenant, id)
+            )",
+        ],
+    ),
 ];
 
 #[derive(Clone)]
@@ -270,10 +300,10 @@ pub(crate) mod tests {
             sqlx::query("INSERT INTO import_runs VALUES ('old', 'demo', '2026-01-01T00:00:00Z', 'csv', 'a.csv', 1, 0, 0, 0, 0, 0.5)").execute(&pool).await.unwrap();
         }
         let db = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
         assert_eq!(db.imports("demo").await.unwrap()[0].id, "old", "the earlier release's rows are kept");
         let again = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4], "idempotent");
+        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5], "idempotent");
         // Two processes migrating one fresh database at once both end with the same schema.
         let fresh = tempfile::tempdir().unwrap();
         let url = OpsDb::sqlite_url(fresh.path());

@@ -14,8 +14,10 @@
 //!
 //! Depends on `wfm-model` (ids, zones) and sqlx; knows nothing of HTTP, SIP or the store.
 
+pub mod alarms;
 pub mod audit;
 pub mod db;
+pub mod excusals;
 pub mod imports;
 pub mod roles;
 pub mod rosters;

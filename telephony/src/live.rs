@@ -25,8 +25,29 @@ pub struct Live {
     pub journal: Mutex<Journal>,
     /// Every action, for the call controller that carries them out.
     actions: Mutex<Option<mpsc::UnboundedSender<Action>>>,
+    /// Every state change, for the supervisor's live adherence.
+    state_changes: Mutex<Option<mpsc::UnboundedSender<StateChange>>>,
     /// The journal is failing (its alarm raised once per failure, until a sync succeeds).
     failing: std::sync::atomic::AtomicBool,
+}
+
+/// An agent's state from an instant on, in the analytics schema's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    pub agent: String,
+    pub state: wfm_model::AgentState,
+    pub reason: Option<String>,
+    pub at_ms: i64,
+}
+
+impl StateChange {
+    fn new(agent: &str, state: &AgentState, at_ms: i64) -> Self {
+        let reason = match state {
+            AgentState::NotReady { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        Self { agent: agent.to_owned(), state: schema_state(state), reason, at_ms }
+    }
 }
 
 /// Why a change was not acknowledged.
@@ -52,6 +73,7 @@ impl Live {
             open_periods: Mutex::new(open),
             journal: Mutex::new(journal),
             actions: Mutex::new(None),
+            state_changes: Mutex::new(None),
             failing: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -61,6 +83,25 @@ impl Live {
         let (tx, rx) = mpsc::unbounded_channel();
         *lock(&self.actions) = Some(tx);
         rx
+    }
+
+    /// Every state change from now on, in order (nothing is missed, unlike the event stream).
+    pub fn state_changes(&self) -> mpsc::UnboundedReceiver<StateChange> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *lock(&self.state_changes) = Some(tx);
+        rx
+    }
+
+    /// Each agent's present state and since when.
+    pub fn current_states(&self) -> Vec<StateChange> {
+        let _engine = lock(&self.engine);
+        lock(&self.open_periods).iter().map(|(agent, (state, since))| StateChange::new(agent, state, *since)).collect()
+    }
+
+    /// An event of this tenant (an alarm, an agent's adherence) on its event stream.
+    pub fn publish(&self, mut event: serde_json::Value) {
+        event["tenant"] = serde_json::json!(self.tenant);
+        let _ = self.events.send(event.to_string());
     }
 
     /// Carries out what the call controller asks of the engine.
@@ -91,8 +132,7 @@ impl Live {
     /// An alarm of this tenant's ACD (a quota reached, a journal that cannot be written) on its
     /// event stream.
     pub fn alarm(&self, kind: &str, message: &str) {
-        let event = serde_json::json!({ "type": "alarm", "tenant": self.tenant, "at_ms": now_ms(), "alarm": kind, "message": message });
-        let _ = self.events.send(event.to_string());
+        self.publish(serde_json::json!({ "type": "alarm", "at_ms": now_ms(), "alarm": kind, "message": message }));
     }
 
     /// Every call and state change from now on, one JSON object each (for server-sent events).
@@ -119,6 +159,11 @@ impl Live {
                 };
                 let queues = engine.agent_queues(agent);
                 closed.push(Entry::Period(ClosedPeriod { agent: agent.clone(), state: schema_state(&previous).as_str().into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues }));
+            }
+            if let Action::StateChanged { agent, state } = action
+                && let Some(sink) = lock(&self.state_changes).as_ref()
+            {
+                let _ = sink.send(StateChange::new(agent, state, at_ms));
             }
             // Nobody listening is fine: the event is for wallboards that are.
             let _ = self.events.send(event_json(&self.tenant, action, at_ms as u64).to_string());

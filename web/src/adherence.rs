@@ -1,9 +1,11 @@
 //! Published rosters and adherence over HTTP: the same library calls as `wfm roster publish` and
 //! `wfm adherence`, judged against the tenant's newest published version and its
-//! `DATA/tenants/T/adherence.toml`.
+//! `DATA/tenants/T/adherence.toml`; the live view of every agent now, and excused time (a
+//! supervisor's excusal, an agent's claim and its decision).
 
 use crate::auth::Signed;
-use crate::{internal, ApiError, AppState};
+use crate::supervision::{adherence_event, lock, now_ms, Supervision};
+use crate::{body, internal, ApiError, AppState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -12,8 +14,10 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use std::collections::HashMap;
 use wfm_analytics::StoreError;
+use wfm_intraday::history::Excusal as Excused;
 use wfm_intraday::{adherence_report, roll_up, AdherenceRules, GroupBy, HistoryError, HistoryQuery, Per};
-use wfm_model::{LocalDateRange, TenantId};
+use wfm_model::{AgentId, LocalDateRange, TenantId};
+use wfm_ops::excusals::{Excusal, ExcusalStatus};
 use wfm_ops::rosters::Publication;
 use wfm_scheduler::roster::Roster;
 
@@ -66,6 +70,13 @@ pub struct AdherenceParams {
     exceptions: Option<bool>,
 }
 
+/// `from` and `to` (exclusive) of a query.
+fn date_range(from: Option<&str>, to: Option<&str>) -> Result<LocalDateRange, ApiError> {
+    let from = from.ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
+    let to = to.ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
+    LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))
+}
+
 impl From<HistoryError> for ApiError {
     fn from(e: HistoryError) -> Self {
         match e {
@@ -80,9 +91,7 @@ impl From<HistoryError> for ApiError {
 pub async fn adherence(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<AdherenceParams>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let tenant = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let from = p.from.as_deref().ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
-    let to = p.to.as_deref().ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
-    let range = LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))?;
+    let range = date_range(p.from.as_deref(), p.to.as_deref())?;
     let by = match p.by.as_deref() {
         None => None,
         Some("agent") => Some(GroupBy::Agent),
@@ -112,10 +121,21 @@ pub async fn adherence(State(state): State<AppState>, Path(tenant): Path<String>
     } else {
         HashMap::new()
     };
+    let zone = state.store.tenant_zone(&tenant).map_err(HistoryError::Store)?;
+    // The day before and after too: a night shift's date reaches into them.
+    let (from, to) = (zone.day_start(range.from - chrono::Duration::days(1)).timestamp_millis(), zone.day_start(range.to + chrono::Duration::days(1)).timestamp_millis());
+    let excused: Vec<Excused> = state
+        .db
+        .excusals(tenant.as_str(), from, to, None)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == ExcusalStatus::Approved)
+        .filter_map(|e| Some(Excused { agent_id: AgentId::parse(&e.agent_id).ok()?, start_ms: e.start_ms, end_ms: e.end_ms }))
+        .collect();
     let store = state.store.clone();
     let exceptions = p.exceptions.unwrap_or(false);
     let body = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, ApiError> {
-        let report = adherence_report(&store, &HistoryQuery { tenant: &tenant, range, roster: &roster, rules: &rules, excused: &[] })?;
+        let report = adherence_report(&store, &HistoryQuery { tenant: &tenant, range, roster: &roster, rules: &rules, excused: &excused })?;
         let value = if exceptions {
             serde_json::to_value(&report.exceptions)
         } else if by.is_some() || per.is_some() {
@@ -128,4 +148,132 @@ pub async fn adherence(State(state): State<AppState>, Path(tenant): Path<String>
     .await
     .map_err(internal)??;
     Ok(Json(body).into_response())
+}
+
+fn supervision(state: &AppState, tenant: &str) -> Result<std::sync::Arc<std::sync::Mutex<Supervision>>, ApiError> {
+    state.supervisors.get(tenant).ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, None, format!("tenant {tenant} has no ACD running (or it is starting): no live adherence")))
+}
+
+fn agent_id(field: &'static str, text: &str) -> Result<AgentId, ApiError> {
+    AgentId::parse(text).map_err(|e| ApiError::bad_request(field, e))
+}
+
+/// `GET /api/v1/tenants/{tenant}/adherence/live`: every agent now.
+pub async fn live(State(state): State<AppState>, Path(tenant): Path<String>) -> Result<Response, ApiError> {
+    let supervision = supervision(&state, &tenant)?;
+    let s = lock(&supervision);
+    let body = serde_json::json!({ "tenant": tenant, "roster_version": s.board.roster_version(), "agents": s.board.statuses(now_ms()) });
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/agents/{agent}/adherence/live`: one agent now (an agent: their own).
+pub async fn agent_live(State(state): State<AppState>, Path((tenant, agent)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let agent = agent_id("agent", &agent)?;
+    let supervision = supervision(&state, &tenant)?;
+    let status = lock(&supervision).board.agent_status(&agent, now_ms());
+    let status = status.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("agent"), format!("agent {agent} is neither in the ACD nor in the roster")))?;
+    Ok(Json(status).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcusalRequest {
+    /// Only when a supervisor excuses (an agent's claim names the agent in the path).
+    agent: Option<String>,
+    start: String,
+    end: String,
+    reason: String,
+}
+
+fn instant(field: &'static str, text: &str) -> Result<i64, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).map_err(|_| ApiError::bad_request(field, format!("{text:?} is not a time with its offset (2026-03-02T09:00:00+01:00)")))
+}
+
+/// Tells the board an approved excusal and the event stream the agent's new figures.
+fn apply_excusal(state: &AppState, tenant: &str, excusal: &Excusal) {
+    let (Some(supervision), Ok(agent)) = (state.supervisors.get(tenant), AgentId::parse(&excusal.agent_id)) else { return };
+    let status = {
+        let mut s = lock(&supervision);
+        s.board.excuse(&agent, excusal.start_ms, excusal.end_ms);
+        s.board.agent_status(&agent, now_ms())
+    };
+    if let (Some(status), Some(live)) = (status, state.acd.as_ref().and_then(|acd| acd.live(tenant))) {
+        live.publish(adherence_event(&status));
+    }
+}
+
+/// `POST /api/v1/tenants/{tenant}/adherence/excusals` with `{"agent", "start", "end", "reason"}`:
+/// a supervisor excuses a span at once; audited.
+pub async fn excuse(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path(tenant): Path<String>,
+    request: Result<Json<ExcusalRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let r = body(request)?;
+    let agent = agent_id("agent", r.agent.as_deref().ok_or_else(|| ApiError::bad_request("agent", "required: whose time is excused"))?)?;
+    let span = (instant("start", &r.start)?, instant("end", &r.end)?);
+    let excusal = state.db.add_excusal(&tenant, agent.as_str(), span, &r.reason, &signed.actor(), true).await?;
+    state.db.audit(&signed.audit(&tenant, "adherence.excuse", &format!("excusal/{}", excusal.id), &format!("agent {agent} {} to {}: {}", r.start, r.end, excusal.reason))).await?;
+    apply_excusal(&state, &tenant, &excusal);
+    Ok((StatusCode::CREATED, Json(excusal)).into_response())
+}
+
+/// `POST /api/v1/tenants/{tenant}/agents/{agent}/adherence/claims` with `{"start", "end",
+/// "reason"}`: an agent asks for a span to be excused; a supervisor decides.
+pub async fn claim(
+    State(state): State<AppState>,
+    Extension(signed): Extension<Signed>,
+    Path((tenant, agent)): Path<(String, String)>,
+    request: Result<Json<ExcusalRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let r = body(request)?;
+    let agent = agent_id("agent", &agent)?;
+    if r.agent.as_deref().is_some_and(|a| a != agent.as_str()) {
+        return Err(ApiError::bad_request("agent", "a claim is for the agent of the path"));
+    }
+    let span = (instant("start", &r.start)?, instant("end", &r.end)?);
+    let excusal = state.db.add_excusal(&tenant, agent.as_str(), span, &r.reason, &signed.actor(), false).await?;
+    state.db.audit(&signed.audit(&tenant, "adherence.claim", &format!("excusal/{}", excusal.id), &format!("agent {agent} {} to {}: {}", r.start, r.end, excusal.reason))).await?;
+    Ok((StatusCode::CREATED, Json(excusal)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcusalsParams {
+    from: Option<String>,
+    to: Option<String>,
+    agent: Option<String>,
+}
+
+/// `GET /api/v1/tenants/{tenant}/adherence/excusals?from=D&to=D[&agent=ID]`: excusals and
+/// claims overlapping the dates, each with its status.
+pub async fn excusals(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<ExcusalsParams>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let tenant = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
+    let range = date_range(p.from.as_deref(), p.to.as_deref())?;
+    let zone = state.store.tenant_zone(&tenant).map_err(HistoryError::Store)?;
+    let agent = p.agent.as_deref().map(|a| agent_id("agent", a)).transpose()?;
+    let (from, to) = (zone.day_start(range.from).timestamp_millis(), zone.day_start(range.to).timestamp_millis());
+    Ok(Json(state.db.excusals(tenant.as_str(), from, to, agent.as_ref().map(AgentId::as_str)).await?).into_response())
+}
+
+/// `POST /api/v1/tenants/{tenant}/adherence/excusals/{id}/approve` (or `/reject`): a
+/// supervisor decides an agent's claim; audited.
+pub async fn approve(state: State<AppState>, signed: Extension<Signed>, path: Path<(String, String)>) -> Result<Response, ApiError> {
+    decide(state, signed, path, true).await
+}
+
+pub async fn reject(state: State<AppState>, signed: Extension<Signed>, path: Path<(String, String)>) -> Result<Response, ApiError> {
+    decide(state, signed, path, false).await
+}
+
+async fn decide(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, id)): Path<(String, String)>, approve: bool) -> Result<Response, ApiError> {
+    let excusal = state.db.decide_excusal(&tenant, &id, approve, &signed.actor()).await?;
+    let action = if approve { "adherence.claim.approve" } else { "adherence.claim.reject" };
+    state.db.audit(&signed.audit(&tenant, action, &format!("excusal/{id}"), &format!("agent {}: {}", excusal.agent_id, excusal.reason))).await?;
+    if approve {
+        apply_excusal(&state, &tenant, &excusal);
+    }
+    Ok(Json(excusal).into_response())
 }

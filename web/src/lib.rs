@@ -10,9 +10,11 @@
 
 mod adherence;
 mod admin;
+mod alarms;
 pub mod auth;
 mod live;
 mod stats;
+pub mod supervision;
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,6 +35,8 @@ pub struct AppState {
     /// The data directory: each tenant's files are in `DATA/tenants/TENANT/`.
     pub data: PathBuf,
     pub auth: Arc<auth::AuthState>,
+    /// Each tenant's live adherence board and alarms.
+    pub supervisors: Arc<supervision::Supervisors>,
 }
 
 /// One route: method, path, what it needs, and its handler.
@@ -79,6 +83,15 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/tenants/{tenant}/rosters", Some(P::ViewRosters), get(adherence::versions)),
     route!(GET "/api/v1/tenants/{tenant}/rosters/{version}", Some(P::ViewRosters), get(adherence::roster_csv)),
     route!(GET "/api/v1/tenants/{tenant}/adherence", Some(P::ViewAdherence), get(adherence::adherence)),
+    route!(GET "/api/v1/tenants/{tenant}/adherence/live", Some(P::ViewAdherence), get(adherence::live)),
+    route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/adherence/live", Some(P::ViewAgentAdherence), get(adherence::agent_live)),
+    route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/adherence/claims", Some(P::ClaimExcusal), post(adherence::claim)),
+    route!(GET "/api/v1/tenants/{tenant}/adherence/excusals", Some(P::ViewAdherence), get(adherence::excusals)),
+    route!(POST "/api/v1/tenants/{tenant}/adherence/excusals", Some(P::ExcuseAdherence), post(adherence::excuse)),
+    route!(POST "/api/v1/tenants/{tenant}/adherence/excusals/{id}/approve", Some(P::ExcuseAdherence), post(adherence::approve)),
+    route!(POST "/api/v1/tenants/{tenant}/adherence/excusals/{id}/reject", Some(P::ExcuseAdherence), post(adherence::reject)),
+    route!(GET "/api/v1/tenants/{tenant}/alarms", Some(P::ViewAlarms), get(alarms::alarms)),
+    route!(POST "/api/v1/tenants/{tenant}/alarms/{id}/ack", Some(P::AckAlarm), post(alarms::acknowledge)),
     route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::ViewAgentState), get(live::agent_state)),
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::SetAgentState), post(live::set_agent_state)),
     route!(GET "/api/v1/tenants/{tenant}/queues/live", Some(P::ViewLiveQueues), get(live::queues_live)),

@@ -1,0 +1,395 @@
+//! Alarms in two levels (requirements §5): `alarms.toml`, rules on agents' states and on queues,
+//! checked against what the live board and the ACD show now.
+//!
+//! Sans-IO: the time and observations in, raised, escalated, acknowledged and cleared alarms
+//! out; the caller keeps them in the operational database and delivers them. Level 1 is for the
+//! agent and the supervisors; an alarm neither cleared nor acknowledged within the rule's
+//! `level2_after_s` goes to level 2, the managers. There is one open alarm per rule and
+//! subject, so a flapping state does not send a storm: a cleared alarm is raised again only
+//! after its condition has held for the rule's time again.
+
+use crate::adherence::Ms;
+use crate::live::AgentNow;
+use crate::rules::StatePattern;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// What an alarm watches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// An agent in a state (as `adherence.toml` writes them: `wrap_up`, `not_ready:*`).
+    State(StatePattern),
+    /// An agent out of adherence with the scheduled activity.
+    OutOfAdherence,
+    /// An agent logged in while nothing is scheduled.
+    OutsideShift,
+    /// A queue with at least this many calls waiting.
+    CallsWaiting(u64),
+    /// A queue whose longest waiting call has waited at least this many seconds.
+    LongestWait(u64),
+}
+
+impl Condition {
+    fn is_about_queues(&self) -> bool {
+        matches!(self, Self::CallsWaiting(_) | Self::LongestWait(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRule {
+    /// Lower-case letters, digits and `-`.
+    pub name: String,
+    pub when: Condition,
+    /// How long the condition must hold before the alarm is raised.
+    pub longer_than_s: i64,
+    /// Not cleared or acknowledged within this after it was raised: level 2 (0: never).
+    pub level2_after_s: i64,
+}
+
+/// A tenant's alarm rules: those of its `alarms.toml`, else the built-in ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRules {
+    pub rules: Vec<AlarmRule>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct AlarmRulesError {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShape {
+    #[serde(default)]
+    rule: Vec<RuleShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleShape {
+    name: String,
+    when: String,
+    #[serde(default)]
+    longer_than_s: i64,
+    at_least: Option<u64>,
+    #[serde(default)]
+    level2_after_s: i64,
+}
+
+impl Default for AlarmRules {
+    fn default() -> Self {
+        let rule = |name: &str, when: Condition, longer_than_s, level2_after_s| AlarmRule { name: name.into(), when, longer_than_s, level2_after_s };
+        let state = |s: &str| Condition::State(StatePattern::parse(s).expect("built-in state names"));
+        Self {
+            rules: vec![
+                rule("not-ready-too-long", state("not_ready:*"), 900, 600),
+                rule("wrap-up-too-long", state("wrap_up"), 300, 600),
+                rule("ringing-unanswered", state("ringing"), 30, 300),
+                rule("out-of-adherence", Condition::OutOfAdherence, 600, 900),
+                rule("logged-in-outside-shift", Condition::OutsideShift, 900, 0),
+                rule("calls-waiting", Condition::CallsWaiting(10), 30, 300),
+                rule("longest-wait", Condition::LongestWait(120), 0, 300),
+            ],
+        }
+    }
+}
+
+impl AlarmRules {
+    /// Parses an `alarms.toml`; its rules replace the built-in ones. Errors name the rule and key.
+    pub fn parse(file: &str, text: &str) -> Result<Self, AlarmRulesError> {
+        let error = |message: String| AlarmRulesError { file: file.to_owned(), message };
+        let shape: FileShape = toml::from_str(text).map_err(|e| error(e.to_string()))?;
+        let mut rules: Vec<AlarmRule> = Vec::new();
+        for (i, r) in shape.rule.into_iter().enumerate() {
+            let at = |key: &str| format!("rule {} ({:?}), {key}", i + 1, r.name);
+            if r.name.is_empty() || !r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(error(format!("{}: lower-case letters, digits and `-` only", at("name"))));
+            }
+            if rules.iter().any(|other| other.name == r.name) {
+                return Err(error(format!("{}: a second rule of that name", at("name"))));
+            }
+            let when = match (r.when.as_str(), r.at_least) {
+                ("calls_waiting", Some(n)) if n > 0 => Condition::CallsWaiting(n),
+                ("longest_wait_s", Some(n)) if n > 0 => Condition::LongestWait(n),
+                ("calls_waiting" | "longest_wait_s", _) => return Err(error(format!("{}: {} needs at_least ≥ 1", at("at_least"), r.when))),
+                (_, Some(_)) => return Err(error(format!("{}: only calls_waiting and longest_wait_s take at_least", at("at_least")))),
+                ("out_of_adherence", None) => Condition::OutOfAdherence,
+                ("outside_shift", None) => Condition::OutsideShift,
+                (state, None) => Condition::State(StatePattern::parse(state).map_err(|e| {
+                    error(format!("{}: {e}, or out_of_adherence, outside_shift, calls_waiting, longest_wait_s", at("when")))
+                })?),
+            };
+            for (key, value) in [("longer_than_s", r.longer_than_s), ("level2_after_s", r.level2_after_s)] {
+                if value < 0 {
+                    return Err(error(format!("{}: must not be negative", at(key))));
+                }
+            }
+            rules.push(AlarmRule { name: r.name, when, longer_than_s: r.longer_than_s, level2_after_s: r.level2_after_s });
+        }
+        Ok(Self { rules })
+    }
+
+    /// `path`'s rules, or the built-in ones when there is no such file.
+    pub fn load_or_default(path: &std::path::Path) -> Result<Self, AlarmRulesError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&path.display().to_string(), &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(AlarmRulesError { file: path.display().to_string(), message: e.to_string() }),
+        }
+    }
+}
+
+/// What the alarms read of a queue now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueueNow<'a> {
+    pub queue: &'a str,
+    pub calls_waiting: u64,
+    pub longest_wait_s: u64,
+}
+
+/// One alarm, open or closed, as it is kept and listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarm {
+    /// Unique: the raise time, the rule and the subject.
+    pub id: String,
+    pub rule: String,
+    /// `agent:ID` or `queue:NAME`.
+    pub subject: String,
+    /// 1 or 2.
+    pub level: u8,
+    pub message: String,
+    pub raised_ms: Ms,
+    pub escalated_ms: Option<Ms>,
+    pub acknowledged_ms: Option<Ms>,
+    pub acknowledged_by: Option<String>,
+    pub cleared_ms: Option<Ms>,
+}
+
+impl Alarm {
+    /// Who is told: level 1 the agent it is about and the supervisors, level 2 the managers too.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut to: Vec<String> = self.subject.strip_prefix("agent:").map(|a| format!("agent:{a}")).into_iter().collect();
+        to.push("role:supervisor".into());
+        if self.level >= 2 {
+            to.push("role:manager".into());
+        }
+        to
+    }
+}
+
+/// What happened to an alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Raised,
+    Escalated,
+    Acknowledged,
+    Cleared,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Raised => "raised",
+            Self::Escalated => "escalated",
+            Self::Acknowledged => "acknowledged",
+            Self::Cleared => "cleared",
+        }
+    }
+}
+
+/// A tenant's open alarms and the rules they follow.
+pub struct AlarmBook {
+    rules: AlarmRules,
+    /// By rule and subject.
+    open: BTreeMap<(String, String), Alarm>,
+    /// Since when each queue condition has held.
+    holding: HashMap<(String, String), Ms>,
+}
+
+impl AlarmBook {
+    pub fn new(rules: AlarmRules) -> Self {
+        Self { rules, open: BTreeMap::new(), holding: HashMap::new() }
+    }
+
+    pub fn set_rules(&mut self, rules: AlarmRules) {
+        self.rules = rules;
+    }
+
+    /// Alarms kept open in the database (a restart carries on with them).
+    pub fn restore(&mut self, alarms: impl IntoIterator<Item = Alarm>) {
+        for alarm in alarms.into_iter().filter(|a| a.cleared_ms.is_none()) {
+            self.open.insert((alarm.rule.clone(), alarm.subject.clone()), alarm);
+        }
+    }
+
+    pub fn open(&self) -> impl Iterator<Item = &Alarm> {
+        self.open.values()
+    }
+
+    /// Checks every rule against every subject at `now`.
+    pub fn check<'a>(&mut self, now: Ms, agents: impl Iterator<Item = AgentNow<'a>>, queues: &[QueueNow]) -> Vec<(Change, Alarm)> {
+        // Since when each (rule, subject) has held, for the conditions that hold now.
+        let mut holds: BTreeMap<(String, String), (Ms, String)> = BTreeMap::new();
+        for agent in agents {
+            for rule in self.rules.rules.iter().filter(|r| !r.when.is_about_queues()) {
+                let since = match &rule.when {
+                    Condition::State(pattern) => pattern.matches(agent.state, agent.reason).then_some(agent.state_since_ms),
+                    Condition::OutOfAdherence => agent.out_of_adherence_since_ms,
+                    Condition::OutsideShift => agent.outside_shift_since_ms,
+                    Condition::CallsWaiting(_) | Condition::LongestWait(_) => None,
+                };
+                if let Some(since) = since {
+                    let state = crate::adherence::state_name(agent.state, agent.reason);
+                    let what = match &rule.when {
+                        Condition::OutOfAdherence => format!("out of adherence ({state})"),
+                        Condition::OutsideShift => format!("logged in outside the shift ({state})"),
+                        _ => state,
+                    };
+                    holds.insert((rule.name.clone(), format!("agent:{}", agent.agent_id)), (since, format!("agent {} {what}", agent.agent_id)));
+                }
+            }
+        }
+        for queue in queues {
+            for rule in self.rules.rules.iter().filter(|r| r.when.is_about_queues()) {
+                let key = (rule.name.clone(), format!("queue:{}", queue.queue));
+                let message = match rule.when {
+                    Condition::CallsWaiting(n) if queue.calls_waiting >= n => format!("queue {}: {} calls waiting", queue.queue, queue.calls_waiting),
+                    Condition::LongestWait(n) if queue.longest_wait_s >= n => format!("queue {}: a call waiting {} s", queue.queue, queue.longest_wait_s),
+                    _ => {
+                        self.holding.remove(&key);
+                        continue;
+                    }
+                };
+                let since = *self.holding.entry(key.clone()).or_insert(now);
+                holds.insert(key, (since, message));
+            }
+        }
+
+        let mut changes = Vec::new();
+        let rules: HashMap<&str, &AlarmRule> = self.rules.rules.iter().map(|r| (r.name.as_str(), r)).collect();
+        // Clear what no longer holds (or whose rule is gone); escalate what waited too long.
+        let keys: Vec<(String, String)> = self.open.keys().cloned().collect();
+        for key in keys {
+            let rule = rules.get(key.0.as_str());
+            if rule.is_none() || !holds.contains_key(&key) {
+                if let Some(mut alarm) = self.open.remove(&key) {
+                    alarm.cleared_ms = Some(now);
+                    changes.push((Change::Cleared, alarm));
+                }
+                continue;
+            }
+            let (Some(rule), Some(alarm)) = (rule, self.open.get_mut(&key)) else { continue };
+            if alarm.level == 1 && alarm.acknowledged_ms.is_none() && rule.level2_after_s > 0 && now - alarm.raised_ms >= rule.level2_after_s * 1000 {
+                alarm.level = 2;
+                alarm.escalated_ms = Some(now);
+                changes.push((Change::Escalated, alarm.clone()));
+            }
+        }
+        for (key, (since, message)) in holds {
+            let Some(rule) = rules.get(key.0.as_str()) else { continue };
+            if self.open.contains_key(&key) || now - since < rule.longer_than_s * 1000 {
+                continue;
+            }
+            let alarm = Alarm {
+                id: format!("{now}-{}-{}", key.0, key.1),
+                rule: key.0.clone(),
+                subject: key.1.clone(),
+                level: 1,
+                message,
+                raised_ms: now,
+                escalated_ms: None,
+                acknowledged_ms: None,
+                acknowledged_by: None,
+                cleared_ms: None,
+            };
+            changes.push((Change::Raised, alarm.clone()));
+            self.open.insert(key, alarm);
+        }
+        changes
+    }
+
+    /// Someone took the alarm on: it stays open until its condition clears, and is not
+    /// escalated further. `None` when no open alarm has that id.
+    pub fn acknowledge(&mut self, id: &str, by: &str, now: Ms) -> Option<Alarm> {
+        let alarm = self.open.values_mut().find(|a| a.id == id)?;
+        if alarm.acknowledged_ms.is_none() {
+            alarm.acknowledged_ms = Some(now);
+            alarm.acknowledged_by = Some(by.to_owned());
+        }
+        Some(alarm.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wfm_model::{AgentId, AgentState};
+
+    const S: Ms = 1000;
+
+    fn agent<'a>(id: &'a AgentId, state: AgentState, reason: Option<&'static str>, since: Ms) -> AgentNow<'a> {
+        AgentNow { agent_id: id, state, reason, state_since_ms: since, out_of_adherence_since_ms: None, outside_shift_since_ms: None }
+    }
+
+    #[test]
+    fn not_ready_too_long_goes_to_level_two_and_clears() {
+        let rules = AlarmRules::parse("alarms.toml", "[[rule]]\nname = \"nr\"\nwhen = \"not_ready:*\"\nlonger_than_s = 60\nlevel2_after_s = 30\n").unwrap();
+        let mut book = AlarmBook::new(rules);
+        let id = AgentId::parse("1001").unwrap();
+        let lunch = || [agent(&id, AgentState::NotReady, Some("lunch"), 0)].into_iter();
+        assert!(book.check(59 * S, lunch(), &[]).is_empty(), "under the rule's time");
+        let raised = book.check(60 * S, lunch(), &[]);
+        assert_eq!(raised.len(), 1);
+        assert_eq!((raised[0].0, raised[0].1.level, raised[0].1.subject.as_str()), (Change::Raised, 1, "agent:1001"));
+        assert_eq!(raised[0].1.recipients(), ["agent:1001", "role:supervisor"]);
+        assert!(book.check(61 * S, lunch(), &[]).is_empty(), "one open alarm per rule and subject");
+        let escalated = book.check(90 * S, lunch(), &[]);
+        assert_eq!((escalated[0].0, escalated[0].1.level), (Change::Escalated, 2));
+        assert!(escalated[0].1.recipients().contains(&"role:manager".to_owned()));
+        let cleared = book.check(91 * S, [agent(&id, AgentState::Ready, None, 91 * S)].into_iter(), &[]);
+        assert_eq!((cleared[0].0, cleared[0].1.cleared_ms), (Change::Cleared, Some(91 * S)));
+        // Flapping back to not-ready does not re-raise at once.
+        assert!(book.check(92 * S, [agent(&id, AgentState::NotReady, Some("lunch"), 92 * S)].into_iter(), &[]).is_empty());
+    }
+
+    #[test]
+    fn an_acknowledged_alarm_is_not_escalated() {
+        let mut book = AlarmBook::new(AlarmRules::default());
+        let id = AgentId::parse("1001").unwrap();
+        let ringing = || [agent(&id, AgentState::Ringing, None, 0)].into_iter();
+        let raised = book.check(30 * S, ringing(), &[]);
+        assert_eq!(raised[0].1.rule, "ringing-unanswered");
+        let acked = book.acknowledge(&raised[0].1.id, "sup", 31 * S).unwrap();
+        assert_eq!(acked.acknowledged_by.as_deref(), Some("sup"));
+        assert!(book.check(10_000 * S, ringing(), &[]).is_empty());
+        assert!(book.acknowledge("no-such-alarm", "sup", 0).is_none());
+    }
+
+    #[test]
+    fn queue_conditions_must_hold_for_the_rule_time() {
+        let mut book = AlarmBook::new(AlarmRules::default());
+        let waiting = |n| [QueueNow { queue: "sales", calls_waiting: n, longest_wait_s: 10 }];
+        assert!(book.check(0, std::iter::empty(), &waiting(12)).is_empty());
+        assert!(book.check(10 * S, std::iter::empty(), &waiting(3)).is_empty(), "the run broke");
+        assert!(book.check(20 * S, std::iter::empty(), &waiting(12)).is_empty());
+        let raised = book.check(50 * S, std::iter::empty(), &waiting(12));
+        assert_eq!((raised[0].1.rule.as_str(), raised[0].1.message.as_str()), ("calls-waiting", "queue sales: 12 calls waiting"));
+        let mut restarted = AlarmBook::new(AlarmRules::default());
+        restarted.restore(book.open().cloned());
+        assert!(restarted.check(51 * S, std::iter::empty(), &waiting(12)).is_empty(), "a restart carries on with the open alarm");
+        assert_eq!(restarted.check(60 * S, std::iter::empty(), &waiting(0))[0].0, Change::Cleared);
+    }
+
+    #[test]
+    fn bad_files_name_the_rule_and_key() {
+        let err = |text: &str| AlarmRules::parse("alarms.toml", text).unwrap_err().to_string();
+        assert!(err("[[rule]]\nname = \"x\"\nwhen = \"dancing\"\n").contains("rule 1 (\"x\"), when"));
+        assert!(err("[[rule]]\nname = \"x\"\nwhen = \"calls_waiting\"\n").contains("at_least"));
+        assert!(err("[[rule]]\nname = \"X Y\"\nwhen = \"ready\"\n").contains("name"));
+        assert!(err("[[rule]]\nname = \"x\"\nwhen = \"ready\"\nlonger = 5\n").contains("unknown field"));
+        assert!(err("[[rule]]\nname = \"x\"\nwhen = \"ready\"\n[[rule]]\nname = \"x\"\nwhen = \"wrap_up\"\n").contains("second rule"));
+    }
+}

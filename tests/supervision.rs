@@ -1,0 +1,225 @@
+//! The supervisor's live day against a running `wfm serve`: a roster published for now, an
+//! agent's live adherence, alarms raised at level 1 and escalated to level 2 on seconds-long
+//! timers, acknowledged, cleared, kept across a restart in the middle of an escalation, on the
+//! event stream; excused time and an agent's claim.
+
+mod common;
+
+use common::{Server, DEMO_PASSWORD};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const AGENT: &str = "1001";
+
+fn bearer(token: &str) -> String {
+    format!("Authorization: Bearer {token}")
+}
+
+/// A roster of one work activity from an hour ago to two hours ahead, for `AGENT`.
+fn roster_for_now() -> String {
+    let now = chrono::Utc::now();
+    let (start, end) = (now - chrono::Duration::hours(1), now + chrono::Duration::hours(2));
+    let date = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap().local_date(start);
+    format!("agent_id,date,activity,start,end\n{AGENT},{date},work,{},{}\n", start.to_rfc3339(), end.to_rfc3339())
+}
+
+fn json(server: &Server, auth: &str, path: &str) -> Value {
+    let (status, body) = server.request("GET", path, &[auth], "");
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Polls `f` until it answers something, for at most `seconds`.
+fn wait_for<T>(seconds: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(t) = f() {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "{what} within {seconds} s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn agent_live(server: &Server, auth: &str) -> Value {
+    let board = json(server, auth, "/api/v1/tenants/demo/adherence/live");
+    board["agents"].as_array().unwrap().iter().find(|a| a["agent_id"] == AGENT).cloned().expect("the agent is on the board")
+}
+
+fn alarm_of(server: &Server, auth: &str, rule: &str, state: &str) -> Option<Value> {
+    let alarms = json(server, auth, &format!("/api/v1/tenants/demo/alarms?state={state}"));
+    alarms.as_array().unwrap().iter().find(|a| a["rule"] == rule && a["subject"] == format!("agent:{AGENT}")).cloned()
+}
+
+/// The tenant's adherence and alarm events, read on a thread.
+fn events(server: &Server) -> mpsc::Receiver<Value> {
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(stream, "GET /api/v1/tenants/demo/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n", server.token).unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if let Some(json) = line.strip_prefix("data:").and_then(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                && (json["type"] == "alarm" || json["type"] == "adherence")
+                && tx.send(json).is_err()
+            {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    rx
+}
+
+fn write_alarms(data: &Path) {
+    let dir = data.join("tenants").join("demo");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("alarms.toml"),
+        "[[rule]]\nname = \"nr\"\nwhen = \"not_ready:*\"\nlonger_than_s = 1\nlevel2_after_s = 2\n\n\
+         [[rule]]\nname = \"ooa\"\nwhen = \"out_of_adherence\"\nlonger_than_s = 1\nlevel2_after_s = 6\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn alarms_escalate_are_acknowledged_and_outlive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write_alarms(&data);
+    let mut server = Server::start(&data, &["--demo-days", "0"]);
+    let planner = bearer(&server.token_of(Some("demo"), "planner"));
+    let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
+    let stream = events(&server);
+
+    let (status, body) = server.request("POST", "/api/v1/tenants/demo/rosters", &[&planner], &roster_for_now());
+    assert_eq!(status, 201, "{body}");
+    // The board takes the new version within seconds: the agent, logged out, is out of adherence.
+    let status = wait_for(10, "the published roster on the board", || {
+        let a = agent_live(&server, &supervisor);
+        (a["scheduled_activity"] == "work").then_some(a)
+    });
+    assert_eq!((status["state"].as_str(), status["in_adherence"].as_bool()), (Some("logged_out"), Some(false)), "{status}");
+    assert!(status["today"]["exception_s"].as_i64().unwrap() >= 3599, "an hour of the shift missed so far: {status}");
+
+    // Out of adherence for a second: level 1 for the agent and the supervisors.
+    let raised = wait_for(10, "the out-of-adherence alarm", || alarm_of(&server, &supervisor, "ooa", "open"));
+    assert_eq!(raised["level"], 1, "{raised}");
+
+    // Restarted in the middle of the escalation: the same alarm is still open and reaches level 2.
+    drop(stream);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = Server::start(&data, &["--demo-days", "0"]);
+    let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
+    let manager = bearer(&server.token_of(Some("demo"), "manager"));
+    let escalated = wait_for(15, "level 2 after the restart", || alarm_of(&server, &supervisor, "ooa", "open").filter(|a| a["level"] == 2));
+    assert_eq!((escalated["id"].as_str(), escalated["raised_ms"].as_i64()), (raised["id"].as_str(), raised["raised_ms"].as_i64()), "the timeline continues");
+    assert!(escalated["escalated_ms"].as_i64().unwrap() >= raised["raised_ms"].as_i64().unwrap() + 6000);
+    let all = json(&server, &supervisor, "/api/v1/tenants/demo/alarms?state=all");
+    assert_eq!(all.as_array().unwrap().iter().filter(|a| a["rule"] == "ooa").count(), 1, "not raised twice: {all}");
+
+    // Not ready past a second: level 1, then level 2 for the manager, unless acknowledged.
+    let stream = events(&server);
+    let set = |state: &str| server.request("POST", &format!("/api/v1/tenants/demo/agents/{AGENT}/state"), &[&supervisor], state);
+    assert_eq!(set(r#"{"state":"not-ready","reason":"lunch"}"#).0, 200);
+    let nr = wait_for(10, "the not-ready alarm", || alarm_of(&server, &manager, "nr", "open"));
+    let escalated = wait_for(10, "its level 2", || alarm_of(&server, &manager, "nr", "open").filter(|a| a["level"] == 2));
+    assert_eq!(escalated["id"], nr["id"]);
+    let ack_path = format!("/api/v1/tenants/demo/alarms/{}/ack", nr["id"].as_str().unwrap());
+    let agent = bearer(&server.token_of_with(Some("demo"), AGENT, DEMO_PASSWORD));
+    assert_eq!(server.request("POST", &ack_path, &[&agent], "").0, 403, "an agent does not acknowledge");
+    let (status, body) = server.request("POST", &ack_path, &[&manager], "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["acknowledged_by"], "demo/manager");
+    assert_eq!(server.request("POST", "/api/v1/tenants/demo/alarms/no-such-alarm/ack", &[&manager], "").0, 404);
+
+    // Ready again: the not-ready alarm clears; ready during work is in adherence, so `ooa` clears.
+    assert_eq!(set(r#"{"state":"ready"}"#).0, 200);
+    wait_for(10, "both alarms cleared", || (alarm_of(&server, &supervisor, "nr", "open").is_none() && alarm_of(&server, &supervisor, "ooa", "open").is_none()).then_some(()));
+    let kept = alarm_of(&server, &supervisor, "nr", "all").unwrap();
+    assert!(kept["cleared_ms"].as_i64().is_some() && kept["acknowledged_ms"].as_i64().is_some(), "{kept}");
+    let now = agent_live(&server, &supervisor);
+    assert_eq!((now["state"].as_str(), now["in_adherence"].as_bool()), (Some("ready"), Some(true)), "{now}");
+
+    // The event stream carried the agent's adherence and each alarm change.
+    let seen: Vec<Value> = std::iter::from_fn(|| stream.recv_timeout(Duration::from_secs(2)).ok()).collect();
+    let changes: Vec<(String, String)> =
+        seen.iter().filter(|e| e["type"] == "alarm" && e["alarm"] == "nr").map(|e| (e["change"].as_str().unwrap().to_owned(), e["level"].to_string())).collect();
+    assert_eq!(changes, [("raised", "1"), ("escalated", "2"), ("acknowledged", "2"), ("cleared", "2")].map(|(c, l)| (c.to_owned(), l.to_owned())));
+    let level2 = seen.iter().find(|e| e["alarm"] == "nr" && e["change"] == "escalated").unwrap();
+    assert!(level2["recipients"].as_array().unwrap().iter().any(|r| r == "role:manager"), "{level2}");
+    assert!(seen.iter().any(|e| e["type"] == "adherence" && e["agent_id"] == AGENT && e["state"] == "not_ready:lunch" && e["in_adherence"] == false));
+
+    // Acknowledging is audited; the routes refuse no credentials and the wrong role.
+    let (_, audit) = server.request("GET", "/api/v1/tenants/demo/audit", &[&server.bearer()], "");
+    assert!(audit.contains("alarm.ack"), "{audit}");
+    assert_eq!(server.get("/api/v1/tenants/demo/alarms").0, 401);
+    let planner = bearer(&server.token_of(Some("demo"), "planner"));
+    assert_eq!(server.request("GET", "/api/v1/tenants/demo/alarms", &[&planner], "").0, 403);
+    let (status, body) = server.request("GET", "/api/v1/tenants/demo/alarms?state=closed", &[&supervisor], "");
+    assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()["field"].as_str()), (400, Some("state")));
+}
+
+#[test]
+fn excused_time_and_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &["--demo-days", "0"]);
+    let planner = bearer(&server.token_of(Some("demo"), "planner"));
+    let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
+    let agent = bearer(&server.token_of(Some("demo"), AGENT));
+    assert_eq!(server.request("POST", "/api/v1/tenants/demo/rosters", &[&planner], &roster_for_now()).0, 201);
+    let before = wait_for(10, "the roster on the board", || {
+        let a = agent_live(&server, &supervisor);
+        (a["scheduled_activity"] == "work").then_some(a)
+    });
+    assert_eq!(before["today"]["excused_s"], 0);
+
+    // The supervisor excuses the last half hour: it is no longer counted.
+    let now = chrono::Utc::now();
+    let span = |minutes: i64| (now - chrono::Duration::minutes(minutes)).to_rfc3339();
+    let body = serde_json::json!({ "agent": AGENT, "start": span(30), "end": now.to_rfc3339(), "reason": "CRM down" }).to_string();
+    let excusals = "/api/v1/tenants/demo/adherence/excusals";
+    let (status, reply) = server.request("POST", excusals, &[&supervisor], &body);
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(serde_json::from_str::<Value>(&reply).unwrap()["status"], "approved");
+    let after = agent_live(&server, &supervisor);
+    assert!((1795..=1805).contains(&after["today"]["excused_s"].as_i64().unwrap()), "{after}");
+    assert!(after["today"]["exception_s"].as_i64().unwrap() <= before["today"]["exception_s"].as_i64().unwrap() - 1795 + 5, "{after}");
+
+    // The agent sees their own live adherence, no one else's, and claims the half hour before.
+    let own = format!("/api/v1/tenants/demo/agents/{AGENT}/adherence/live");
+    assert_eq!(server.request("GET", &own, &[&agent], "").0, 200);
+    assert_eq!(server.request("GET", "/api/v1/tenants/demo/agents/1002/adherence/live", &[&agent], "").0, 403);
+    assert_eq!(server.request("GET", "/api/v1/tenants/demo/adherence/live", &[&agent], "").0, 403);
+    assert_eq!(server.request("POST", excusals, &[&agent], &body).0, 403, "an agent does not excuse");
+    let claim = serde_json::json!({ "start": span(60), "end": span(30), "reason": "coaching with the team lead" }).to_string();
+    let (status, reply) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{AGENT}/adherence/claims"), &[&agent], &claim);
+    assert_eq!(status, 201, "{reply}");
+    let claimed: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(claimed["status"], "pending");
+    assert_eq!(server.request("POST", "/api/v1/tenants/demo/agents/1002/adherence/claims", &[&agent], &claim).0, 403);
+    let bad = serde_json::json!({ "start": "yesterday", "end": span(30), "reason": "x" }).to_string();
+    let (status, reply) = server.request("POST", &format!("/api/v1/tenants/demo/agents/{AGENT}/adherence/claims"), &[&agent], &bad);
+    assert_eq!((status, serde_json::from_str::<Value>(&reply).unwrap()["field"].as_str()), (400, Some("start")));
+
+    // Pending: not counted until approved; approved once only.
+    assert!((1795..=1805).contains(&agent_live(&server, &supervisor)["today"]["excused_s"].as_i64().unwrap()));
+    let approve = format!("{excusals}/{}/approve", claimed["id"].as_str().unwrap());
+    let (status, reply) = server.request("POST", &approve, &[&supervisor], "");
+    assert_eq!(status, 200, "{reply}");
+    assert!((3595..=3605).contains(&agent_live(&server, &supervisor)["today"]["excused_s"].as_i64().unwrap()));
+    let (status, reply) = server.request("POST", &approve, &[&supervisor], "");
+    assert_eq!((status, serde_json::from_str::<Value>(&reply).unwrap()["field"].as_str()), (400, Some("id")), "{reply}");
+
+    let today = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap().local_date(now);
+    let listed = json(&server, &supervisor, &format!("{excusals}?from={today}&to={}", today + chrono::Duration::days(1)));
+    assert_eq!(listed.as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect::<Vec<_>>(), ["approved", "approved"]);
+    let (_, audit) = server.request("GET", "/api/v1/tenants/demo/audit", &[&server.bearer()], "");
+    assert!(audit.contains("adherence.excuse") && audit.contains("adherence.claim") && audit.contains("adherence.claim.approve"), "{audit}");
+}

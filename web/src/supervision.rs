@@ -1,0 +1,242 @@
+//! The supervisor's live day, driven on the wall clock: one task per tenant feeds the intraday
+//! crate's sans-IO board and alarm book with the ACD's state changes and queues, keeps every
+//! alarm in the operational database, and puts agents' adherence and alarms on the tenant's
+//! event stream. The routes read the same board and book through [`Supervisors`].
+//!
+//! What is durable: alarms (each change written before it is announced; a failed write is
+//! retried every second) and excusals (written by the routes). The board is rebuilt at start
+//! from the store (the day's closed state periods), the ACD (each agent's state now), the
+//! newest published roster and the approved excusals.
+
+use chrono::Duration;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+use wfm_analytics::Store;
+use wfm_intraday::alarms::{Alarm, AlarmBook, AlarmRules, Change, QueueNow};
+use wfm_intraday::live::{AgentStatus, Board};
+use wfm_intraday::AdherenceRules;
+use wfm_model::{AgentId, LocalDateRange, TenantId, TenantZone};
+use wfm_ops::OpsDb;
+use wfm_scheduler::roster::Roster;
+use wfm_telephony::live::Live;
+
+/// How often a newly published roster version and changed rules files are looked for.
+const RELOAD_MS: i64 = 2000;
+
+/// One tenant's board and alarms.
+pub struct Supervision {
+    pub board: Board,
+    pub alarms: AlarmBook,
+}
+
+/// Every supervised tenant's [`Supervision`].
+#[derive(Default)]
+pub struct Supervisors {
+    tenants: RwLock<HashMap<String, Arc<Mutex<Supervision>>>>,
+}
+
+impl Supervisors {
+    pub fn get(&self, tenant: &str) -> Option<Arc<Mutex<Supervision>>> {
+        self.tenants.read().unwrap_or_else(|p| p.into_inner()).get(tenant).cloned()
+    }
+}
+
+/// Locks a tenant's supervision (a panic elsewhere leaves it as it was between two inputs).
+pub fn lock(s: &Mutex<Supervision>) -> std::sync::MutexGuard<'_, Supervision> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What supervising a tenant reads.
+pub struct Feed {
+    pub tenant: TenantId,
+    pub zone: TenantZone,
+    /// `DATA/tenants/T/`: `adherence.toml` and `alarms.toml`, reloaded when they change.
+    pub dir: PathBuf,
+    pub live: Arc<Live>,
+    pub store: Arc<Store>,
+    pub db: OpsDb,
+}
+
+pub fn now_ms() -> i64 {
+    wfm_ops::now_ms()
+}
+
+/// An agent's status as the event stream carries it.
+pub fn adherence_event(status: &AgentStatus) -> serde_json::Value {
+    let mut event = serde_json::to_value(status).unwrap_or_default();
+    event["type"] = "adherence".into();
+    event["at_ms"] = now_ms().into();
+    event
+}
+
+/// An alarm's change as the event stream carries it.
+pub fn alarm_event(change: Change, alarm: &Alarm) -> serde_json::Value {
+    serde_json::json!({
+        "type": "alarm",
+        "at_ms": now_ms(),
+        "alarm": alarm.rule,
+        "change": change.as_str(),
+        "id": alarm.id,
+        "level": alarm.level,
+        "subject": alarm.subject,
+        "message": alarm.message,
+        "recipients": alarm.recipients(),
+    })
+}
+
+/// Writes an alarm's record; the error says why it is not kept yet.
+pub async fn save_alarm(db: &OpsDb, tenant: &str, alarm: &Alarm) -> Result<(), String> {
+    let record = serde_json::to_string(alarm).map_err(|e| e.to_string())?;
+    db.save_alarm(tenant, &alarm.id, alarm.raised_ms, alarm.cleared_ms, &record).await.map_err(|e| e.to_string())
+}
+
+/// The newest published roster, if any: `(version, roster)`.
+async fn newest_roster(db: &OpsDb, tenant: &str) -> Result<Option<(i64, Roster)>, String> {
+    let Some((version, text)) = db.roster(tenant, None).await.map_err(|e| e.to_string())? else { return Ok(None) };
+    let roster = Roster::read_csv(&format!("published roster version {}", version.version), text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(Some((version.version, roster)))
+}
+
+fn modified(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A tenant file's rules, or the defaults with the reason on the event stream and the log
+/// (a wrong file never stops the supervision; the last good rules stay until it is fixed).
+fn load<T>(feed: &Feed, name: &str, read: impl Fn(&std::path::Path) -> Result<T, String>) -> Option<T> {
+    match read(&feed.dir.join(name)) {
+        Ok(rules) => Some(rules),
+        Err(e) => {
+            eprintln!("intraday: {}: {e}", feed.tenant);
+            feed.live.alarm("config.invalid", &e);
+            None
+        }
+    }
+}
+
+fn adherence_rules(feed: &Feed) -> Option<AdherenceRules> {
+    load(feed, "adherence.toml", |p| AdherenceRules::load_or_default(p).map_err(|e| e.to_string()))
+}
+
+fn alarm_rules(feed: &Feed) -> Option<AlarmRules> {
+    load(feed, "alarms.toml", |p| AlarmRules::load_or_default(p).map_err(|e| e.to_string()))
+}
+
+/// Builds the tenant's board and alarm book from what is kept, registers them, and runs them
+/// until the ACD's state feed ends.
+pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> {
+    // Subscribed first, so nothing between the snapshot below and the loop is missed.
+    let mut changes = feed.live.state_changes();
+    let now = now_ms();
+    let mut board = Board::new(adherence_rules(&feed).unwrap_or_default(), feed.zone, now);
+    let mut book = AlarmBook::new(alarm_rules(&feed).unwrap_or_default());
+    if let Some((version, roster)) = newest_roster(&feed.db, feed.tenant.as_str()).await? {
+        board.set_roster(&roster, version, now);
+    }
+    let today = feed.zone.local_date(chrono::Utc::now());
+    let range = LocalDateRange::new(today - Duration::days(1), today + Duration::days(1)).map_err(|e| e.to_string())?;
+    let (store, tenant) = (feed.store.clone(), feed.tenant.clone());
+    let periods = tokio::task::spawn_blocking(move || store.read_states(&tenant, range)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    board.seed_periods(&periods);
+    for state in feed.live.current_states() {
+        if let Ok(agent) = AgentId::parse(&state.agent) {
+            board.seed_current(agent, state.state, state.reason, state.at_ms);
+        }
+    }
+    let from = feed.zone.day_start(today - Duration::days(1)).timestamp_millis();
+    for e in feed.db.excusals(feed.tenant.as_str(), from, i64::MAX, None).await.map_err(|e| e.to_string())? {
+        if let (wfm_ops::excusals::ExcusalStatus::Approved, Ok(agent)) = (e.status, AgentId::parse(&e.agent_id)) {
+            board.excuse(&agent, e.start_ms, e.end_ms);
+        }
+    }
+    let kept = feed.db.alarms(feed.tenant.as_str(), true, wfm_ops::alarms::MAX_LISTED).await.map_err(|e| e.to_string())?;
+    book.restore(kept.iter().filter_map(|record| serde_json::from_str::<Alarm>(record).ok()));
+    board.handle_timeout(now);
+    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book }));
+    hub.tenants.write().unwrap_or_else(|p| p.into_inner()).insert(feed.tenant.to_string(), supervision.clone());
+
+    let mut unsaved: Vec<Alarm> = Vec::new();
+    let mut files = (modified(&feed.dir.join("adherence.toml")), modified(&feed.dir.join("alarms.toml")));
+    let (mut next_second, mut next_reload) = (now_ms(), now_ms() + RELOAD_MS);
+    loop {
+        let deadline = lock(&supervision).board.poll_timeout().min(next_second);
+        let wait = std::time::Duration::from_millis((deadline - now_ms()).clamp(0, 1000) as u64);
+        tokio::select! {
+            change = changes.recv() => {
+                let Some(change) = change else { break };
+                let Ok(agent) = AgentId::parse(&change.agent) else { continue };
+                let status = lock(&supervision).board.state_changed(&agent, change.state, change.reason, change.at_ms);
+                feed.live.publish(adherence_event(&status));
+                continue;
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let now = now_ms();
+        let statuses = lock(&supervision).board.handle_timeout(now);
+        for status in &statuses {
+            feed.live.publish(adherence_event(status));
+        }
+        if now < next_second {
+            continue;
+        }
+        next_second = now + 1000;
+        let queues = feed.live.queues();
+        let queues: Vec<QueueNow> = queues.iter().map(|q| QueueNow { queue: q.queue.as_str(), calls_waiting: q.calls_waiting as u64, longest_wait_s: q.longest_wait_s }).collect();
+        let alarms = {
+            let mut s = lock(&supervision);
+            let Supervision { board, alarms } = &mut *s;
+            alarms.check(now, board.agents_now(), &queues)
+        };
+        // Kept before announced; what could not be kept is written again the next second.
+        let retry: Vec<Alarm> = std::mem::take(&mut unsaved);
+        for alarm in retry {
+            if save_alarm(&feed.db, feed.tenant.as_str(), &alarm).await.is_err() {
+                unsaved.push(alarm);
+            }
+        }
+        for (change, alarm) in alarms {
+            if let Err(e) = save_alarm(&feed.db, feed.tenant.as_str(), &alarm).await {
+                eprintln!("intraday: {}: alarm {} not kept yet: {e}", feed.tenant, alarm.id);
+                unsaved.push(alarm.clone());
+            }
+            feed.live.publish(alarm_event(change, &alarm));
+        }
+        if now >= next_reload {
+            next_reload = now + RELOAD_MS;
+            reload(&feed, &supervision, &mut files, now).await;
+        }
+    }
+    Ok(())
+}
+
+/// A newly published roster version and changed rules files take effect.
+async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut (Option<SystemTime>, Option<SystemTime>), now: i64) {
+    let now_files = (modified(&feed.dir.join("adherence.toml")), modified(&feed.dir.join("alarms.toml")));
+    let mut statuses = Vec::new();
+    if now_files.0 != files.0
+        && let Some(rules) = adherence_rules(feed)
+    {
+        statuses.extend(lock(supervision).board.set_rules(rules, now));
+    }
+    if now_files.1 != files.1
+        && let Some(rules) = alarm_rules(feed)
+    {
+        lock(supervision).alarms.set_rules(rules);
+    }
+    *files = now_files;
+    let known = lock(supervision).board.roster_version();
+    match feed.db.roster_versions(feed.tenant.as_str()).await.map(|v| v.first().map(|v| v.version)) {
+        Ok(newest) if newest.is_some() && newest != known => match newest_roster(&feed.db, feed.tenant.as_str()).await {
+            Ok(Some((version, roster))) => statuses.extend(lock(supervision).board.set_roster(&roster, version, now)),
+            Ok(None) => {}
+            Err(e) => eprintln!("intraday: {}: the newest roster cannot be read: {e}", feed.tenant),
+        },
+        Ok(_) => {}
+        Err(e) => eprintln!("intraday: {}: the roster versions cannot be read: {e}", feed.tenant),
+    }
+    for status in &statuses {
+        feed.live.publish(adherence_event(status));
+    }
+}
