@@ -75,22 +75,117 @@ fn events(server: &Server) -> mpsc::Receiver<Value> {
     rx
 }
 
-fn write_alarms(data: &Path) {
+const SECRET: &str = "a webhook secret of the test";
+
+fn write_alarms(data: &Path, smtp: &str, webhook: &str) {
     let dir = data.join("tenants").join("demo");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("alarms.toml"),
-        "[[rule]]\nname = \"nr\"\nwhen = \"not_ready:*\"\nlonger_than_s = 1\nlevel2_after_s = 2\n\n\
-         [[rule]]\nname = \"ooa\"\nwhen = \"out_of_adherence\"\nlonger_than_s = 1\nlevel2_after_s = 6\n",
+        format!(
+            "[[rule]]\nname = \"nr\"\nwhen = \"not_ready:*\"\nlonger_than_s = 1\nlevel2_after_s = 2\n\n\
+             [[rule]]\nname = \"ooa\"\nwhen = \"out_of_adherence\"\nlonger_than_s = 1\nlevel2_after_s = 6\n\n\
+             [email]\nsmtp = \"{smtp}\"\nfrom = \"wfm@centre.example\"\nsupervisors = [\"sup@centre.example\"]\n\
+             managers = [\"boss@centre.example\"]\nagents = {{ \"{AGENT}\" = \"anna@centre.example\" }}\n\n\
+             [webhook]\nurl = \"http://{webhook}/hooks/wfm\"\nsecret = \"{SECRET}\"\n"
+        ),
     )
     .unwrap();
+}
+
+/// A local SMTP sink: each message's envelope recipients and text, as they arrive.
+fn smtp_sink() -> (String, mpsc::Receiver<(Vec<String>, String)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let _ = stream.write_all(b"220 sink ESMTP\r\n");
+                let (mut to, mut text, mut in_data) = (Vec::new(), String::new(), false);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let reply: &[u8] = if in_data {
+                        if line == ".\r\n" {
+                            in_data = false;
+                            let _ = tx.send((std::mem::take(&mut to), std::mem::take(&mut text)));
+                            b"250 queued\r\n"
+                        } else {
+                            text.push_str(&line);
+                            b""
+                        }
+                    } else {
+                        let upper = line.to_ascii_uppercase();
+                        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                            b"250 sink\r\n"
+                        } else if upper.starts_with("RCPT TO:") {
+                            to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                            b"250 ok\r\n"
+                        } else if upper.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = stream.write_all(b"221 bye\r\n");
+                            return;
+                        } else {
+                            b"250 ok\r\n"
+                        }
+                    };
+                    let _ = stream.write_all(reply);
+                    line.clear();
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// A local webhook receiver: each POST's path, signature header and body; answers 204.
+fn webhook_sink() -> (String, mpsc::Receiver<(String, String, Vec<u8>)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut request_line, mut signature, mut length) = (String::new(), String::new(), 0);
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                if header.trim().is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap();
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap(),
+                    "x-wfm-signature" => signature = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+            stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n").unwrap();
+            let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            if tx.send((path, signature, body)).is_err() {
+                return;
+            }
+        }
+    });
+    (addr, rx)
 }
 
 #[test]
 fn alarms_escalate_are_acknowledged_and_outlive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    write_alarms(&data);
+    let (smtp, mails) = smtp_sink();
+    let (webhook, hooks) = webhook_sink();
+    write_alarms(&data, &smtp, &webhook);
     let mut server = Server::start(&data, &["--demo-days", "0"]);
     let planner = bearer(&server.token_of(Some("demo"), "planner"));
     let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
@@ -163,6 +258,29 @@ fn alarms_escalate_are_acknowledged_and_outlive_a_restart() {
     assert_eq!(server.request("GET", "/api/v1/tenants/demo/alarms", &[&planner], "").0, 403);
     let (status, body) = server.request("GET", "/api/v1/tenants/demo/alarms?state=closed", &[&supervisor], "");
     assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()["field"].as_str()), (400, Some("state")));
+
+    // E-mail on each raise and escalation: level 1 to the agent and the supervisors, level 2 to
+    // the managers too; received by the local SMTP sink.
+    let mails: Vec<(Vec<String>, String)> = std::iter::from_fn(|| mails.recv_timeout(Duration::from_secs(2)).ok()).collect();
+    let about_nr: Vec<&(Vec<String>, String)> = mails.iter().filter(|(_, text)| text.contains("rule: nr")).collect();
+    assert_eq!(about_nr.len(), 2, "{mails:?}");
+    assert_eq!(about_nr[0].0, ["anna@centre.example", "sup@centre.example"]);
+    assert!(about_nr[0].1.contains("level 1 alarm") && about_nr[0].1.contains("not_ready:lunch"), "{}", about_nr[0].1);
+    assert_eq!(about_nr[1].0, ["anna@centre.example", "sup@centre.example", "boss@centre.example"]);
+    assert!(about_nr[1].1.contains("level 2 alarm"), "{}", about_nr[1].1);
+    // Every change to the webhook, signed with the tenant's secret.
+    let posts: Vec<(String, String, Vec<u8>)> = std::iter::from_fn(|| hooks.recv_timeout(Duration::from_secs(2)).ok()).collect();
+    for (path, signature, body) in &posts {
+        assert_eq!(path, "/hooks/wfm");
+        assert_eq!(signature, &format!("sha256={}", wfm_web::delivery::signature(SECRET, body)));
+    }
+    let nr_changes: Vec<String> = posts
+        .iter()
+        .map(|(_, _, body)| serde_json::from_slice::<Value>(body).unwrap())
+        .filter(|e| e["alarm"] == "nr")
+        .map(|e| e["change"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(nr_changes, ["raised", "escalated", "acknowledged", "cleared"]);
 }
 
 #[test]

@@ -46,10 +46,54 @@ pub struct AlarmRule {
     pub level2_after_s: i64,
 }
 
-/// A tenant's alarm rules: those of its `alarms.toml`, else the built-in ones.
+/// A tenant's alarm rules: those of its `alarms.toml`, else the built-in ones; and where
+/// alarms are sent besides the event stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmRules {
     pub rules: Vec<AlarmRule>,
+    pub delivery: Delivery,
+}
+
+/// Where alarms go besides the event stream (`[email]` and `[webhook]` of `alarms.toml`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delivery {
+    pub email: Option<Email>,
+    pub webhook: Option<Webhook>,
+}
+
+/// E-mail on each raise and escalation, by SMTP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Email {
+    /// `host:port` of the SMTP relay (plain SMTP: a relay on the site's network).
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub from: String,
+    /// Told at level 1 and 2.
+    pub supervisors: Vec<String>,
+    /// Told at level 2.
+    pub managers: Vec<String>,
+    /// Agents' own addresses, by agent id: told of alarms about them.
+    pub agents: BTreeMap<String, String>,
+}
+
+impl Email {
+    /// Who is written to about `alarm` at its level.
+    pub fn addresses(&self, alarm: &Alarm) -> Vec<String> {
+        let agent = alarm.subject.strip_prefix("agent:").and_then(|a| self.agents.get(a));
+        let managers = if alarm.level >= 2 { &self.managers[..] } else { &[] };
+        let mut to: Vec<String> = agent.into_iter().chain(&self.supervisors).chain(managers).cloned().collect();
+        to.dedup();
+        to
+    }
+}
+
+/// Every alarm change POSTed as JSON, signed: `X-WFM-Signature: sha256=HEX`, the HMAC-SHA256 of
+/// the body with the secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    /// `http://host:port/path`.
+    pub url: String,
+    pub secret: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +108,76 @@ pub struct AlarmRulesError {
 struct FileShape {
     #[serde(default)]
     rule: Vec<RuleShape>,
+    email: Option<EmailShape>,
+    webhook: Option<WebhookShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailShape {
+    smtp: String,
+    from: String,
+    #[serde(default)]
+    supervisors: Vec<String>,
+    #[serde(default)]
+    managers: Vec<String>,
+    #[serde(default)]
+    agents: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookShape {
+    url: String,
+    secret: String,
+}
+
+/// An address as it may go into an SMTP envelope: one `@`, no spaces or line breaks.
+fn check_address(key: &str, address: &str) -> Result<(), String> {
+    let ok = address.len() <= 254 && address.matches('@').count() == 1 && !address.starts_with('@') && !address.ends_with('@') && !address.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{key}: {address:?} is not an e-mail address"))
+    }
+}
+
+impl EmailShape {
+    fn check(self) -> Result<Email, String> {
+        let (host, port) = self.smtp.rsplit_once(':').ok_or_else(|| format!("email.smtp: {:?} is not host:port", self.smtp))?;
+        let port: u16 = port.parse().map_err(|_| format!("email.smtp: {port:?} is not a port"))?;
+        if host.is_empty() {
+            return Err(format!("email.smtp: {:?} has no host", self.smtp));
+        }
+        check_address("email.from", &self.from)?;
+        for a in &self.supervisors {
+            check_address("email.supervisors", a)?;
+        }
+        for a in &self.managers {
+            check_address("email.managers", a)?;
+        }
+        for (agent, a) in &self.agents {
+            check_address(&format!("email.agents.{agent}"), a)?;
+        }
+        Ok(Email { smtp_host: host.to_owned(), smtp_port: port, from: self.from, supervisors: self.supervisors, managers: self.managers, agents: self.agents })
+    }
+}
+
+impl WebhookShape {
+    fn check(self) -> Result<Webhook, String> {
+        if self.url.starts_with("https://") {
+            return Err("webhook.url: https is not supported; give an http:// endpoint on the site's network (or a relay)".into());
+        }
+        let rest = self.url.strip_prefix("http://").ok_or_else(|| format!("webhook.url: {:?} does not start with http://", self.url))?;
+        let host_port = rest.split('/').next().unwrap_or_default();
+        if !host_port.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) {
+            return Err(format!("webhook.url: {:?} needs host:port", self.url));
+        }
+        if self.secret.len() < 16 {
+            return Err("webhook.secret: at least 16 characters".into());
+        }
+        Ok(Webhook { url: self.url, secret: self.secret })
+    }
 }
 
 #[derive(Deserialize)]
@@ -92,17 +206,19 @@ impl Default for AlarmRules {
                 rule("calls-waiting", Condition::CallsWaiting(10), 30, 300),
                 rule("longest-wait", Condition::LongestWait(120), 0, 300),
             ],
+            delivery: Delivery::default(),
         }
     }
 }
 
 impl AlarmRules {
-    /// Parses an `alarms.toml`; its rules replace the built-in ones. Errors name the rule and key.
+    /// Parses an `alarms.toml`; its rules, if it has any, replace the built-in ones. Errors name
+    /// the rule and key.
     pub fn parse(file: &str, text: &str) -> Result<Self, AlarmRulesError> {
         let error = |message: String| AlarmRulesError { file: file.to_owned(), message };
-        let shape: FileShape = toml::from_str(text).map_err(|e| error(e.to_string()))?;
+        let mut shape: FileShape = toml::from_str(text).map_err(|e| error(e.to_string()))?;
         let mut rules: Vec<AlarmRule> = Vec::new();
-        for (i, r) in shape.rule.into_iter().enumerate() {
+        for (i, r) in std::mem::take(&mut shape.rule).into_iter().enumerate() {
             let at = |key: &str| format!("rule {} ({:?}), {key}", i + 1, r.name);
             if r.name.is_empty() || !r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
                 return Err(error(format!("{}: lower-case letters, digits and `-` only", at("name"))));
@@ -128,7 +244,14 @@ impl AlarmRules {
             }
             rules.push(AlarmRule { name: r.name, when, longer_than_s: r.longer_than_s, level2_after_s: r.level2_after_s });
         }
-        Ok(Self { rules })
+        if rules.is_empty() {
+            rules = Self::default().rules;
+        }
+        let delivery = Delivery {
+            email: shape.email.map(EmailShape::check).transpose().map_err(error)?,
+            webhook: shape.webhook.map(WebhookShape::check).transpose().map_err(error)?,
+        };
+        Ok(Self { rules, delivery })
     }
 
     /// `path`'s rules, or the built-in ones when there is no such file.
@@ -216,6 +339,10 @@ impl AlarmBook {
 
     pub fn set_rules(&mut self, rules: AlarmRules) {
         self.rules = rules;
+    }
+
+    pub fn delivery(&self) -> &Delivery {
+        &self.rules.delivery
     }
 
     /// Alarms kept open in the database (a restart carries on with them).
@@ -391,5 +518,21 @@ mod tests {
         assert!(err("[[rule]]\nname = \"X Y\"\nwhen = \"ready\"\n").contains("name"));
         assert!(err("[[rule]]\nname = \"x\"\nwhen = \"ready\"\nlonger = 5\n").contains("unknown field"));
         assert!(err("[[rule]]\nname = \"x\"\nwhen = \"ready\"\n[[rule]]\nname = \"x\"\nwhen = \"wrap_up\"\n").contains("second rule"));
+        assert!(err("[email]\nsmtp = \"relay\"\nfrom = \"a@b\"\n").contains("email.smtp"));
+        assert!(err("[email]\nsmtp = \"relay:25\"\nfrom = \"a@b\"\nmanagers = [\"x\\r\\nRCPT TO:<e@f>\"]\n").contains("email.managers"));
+        assert!(err("[webhook]\nurl = \"https://x:1/\"\nsecret = \"0123456789abcdef\"\n").contains("https"));
+        assert!(err("[webhook]\nurl = \"http://x:1/\"\nsecret = \"short\"\n").contains("webhook.secret"));
+    }
+
+    #[test]
+    fn e_mail_goes_to_the_agent_and_supervisors_then_managers() {
+        let text = "[email]\nsmtp = \"127.0.0.1:2525\"\nfrom = \"wfm@centre.example\"\nsupervisors = [\"sup@centre.example\"]\nmanagers = [\"boss@centre.example\"]\nagents = { \"1001\" = \"anna@centre.example\" }\n";
+        let rules = AlarmRules::parse("alarms.toml", text).unwrap();
+        assert_eq!(rules.rules, AlarmRules::default().rules, "no [[rule]]: the built-in ones");
+        let email = rules.delivery.email.unwrap();
+        let mut alarm = Alarm { id: "1".into(), rule: "r".into(), subject: "agent:1001".into(), level: 1, message: String::new(), raised_ms: 0, escalated_ms: None, acknowledged_ms: None, acknowledged_by: None, cleared_ms: None };
+        assert_eq!(email.addresses(&alarm), ["anna@centre.example", "sup@centre.example"]);
+        alarm.level = 2;
+        assert_eq!(email.addresses(&alarm), ["anna@centre.example", "sup@centre.example", "boss@centre.example"]);
     }
 }

@@ -2,7 +2,7 @@
 //! times, and acknowledging one (which stops its escalation).
 
 use crate::auth::Signed;
-use crate::supervision::{alarm_event, lock, now_ms, save_alarm};
+use crate::supervision::{lock, now_ms, save_alarm};
 use crate::{internal, ApiError, AppState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -41,7 +41,7 @@ pub async fn acknowledge(State(state): State<AppState>, Extension(signed): Exten
     save_alarm(&state.db, &tenant, &alarm).await.map_err(|e| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, None, format!("the acknowledgement is not kept: {e}")))?;
     state.db.audit(&signed.audit(&tenant, "alarm.ack", &format!("alarm/{id}"), &alarm.message)).await?;
     if let Some(live) = state.acd.as_ref().and_then(|acd| acd.live(&tenant)) {
-        live.publish(alarm_event(Change::Acknowledged, &alarm));
+        lock(&supervision).announce(&live, Change::Acknowledged, alarm.clone());
     }
     Ok(Json(alarm).into_response())
 }

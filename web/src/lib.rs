@@ -11,6 +11,7 @@
 mod adherence;
 mod admin;
 mod alarms;
+pub mod delivery;
 pub mod auth;
 mod live;
 mod stats;

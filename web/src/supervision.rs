@@ -1,7 +1,8 @@
 //! The supervisor's live day, driven on the wall clock: one task per tenant feeds the intraday
 //! crate's sans-IO board and alarm book with the ACD's state changes and queues, keeps every
 //! alarm in the operational database, and puts agents' adherence and alarms on the tenant's
-//! event stream. The routes read the same board and book through [`Supervisors`].
+//! event stream, and sends them by e-mail and webhook (`crate::delivery`). The routes read the
+//! same board and book through [`Supervisors`].
 //!
 //! What is durable: alarms (each change written before it is announced; a failed write is
 //! retried every second) and excusals (written by the routes). The board is rebuilt at start
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 use wfm_analytics::Store;
-use wfm_intraday::alarms::{Alarm, AlarmBook, AlarmRules, Change, QueueNow};
+use wfm_intraday::alarms::{Alarm, AlarmBook, AlarmRules, Change, Delivery, QueueNow};
 use wfm_intraday::live::{AgentStatus, Board};
 use wfm_intraday::AdherenceRules;
 use wfm_model::{AgentId, LocalDateRange, TenantId, TenantZone};
@@ -29,6 +30,42 @@ const RELOAD_MS: i64 = 2000;
 pub struct Supervision {
     pub board: Board,
     pub alarms: AlarmBook,
+    /// Alarm changes to send by e-mail and webhook, in order, by one task.
+    outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+}
+
+struct Outgoing {
+    delivery: Delivery,
+    change: Change,
+    alarm: Alarm,
+    event: serde_json::Value,
+}
+
+impl Supervision {
+    /// Puts an alarm's change (already kept) on the event stream and in the outbox.
+    pub fn announce(&self, live: &Live, change: Change, alarm: Alarm) {
+        let event = alarm_event(change, &alarm);
+        live.publish(event.clone());
+        let delivery = self.alarms.delivery();
+        if delivery.email.is_some() || delivery.webhook.is_some() {
+            let _ = self.outbox.send(Outgoing { delivery: delivery.clone(), change, alarm, event });
+        }
+    }
+}
+
+/// Sends what the outbox holds, one after the other; failures are said on the log and the
+/// tenant's event stream.
+fn spawn_postman(live: Arc<Live>, tenant: String) -> tokio::sync::mpsc::UnboundedSender<Outgoing> {
+    let (outbox, mut letters) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
+    tokio::spawn(async move {
+        while let Some(o) = letters.recv().await {
+            for error in crate::delivery::deliver(&o.delivery, &tenant, o.change, &o.alarm, &o.event).await {
+                eprintln!("intraday: {tenant}: alarm {} not delivered: {error}", o.alarm.id);
+                live.alarm("alarm.delivery.failed", &format!("alarm {}: {error}", o.alarm.id));
+            }
+        }
+    });
+    outbox
 }
 
 /// Every supervised tenant's [`Supervision`].
@@ -154,7 +191,8 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
     let kept = feed.db.alarms(feed.tenant.as_str(), true, wfm_ops::alarms::MAX_LISTED).await.map_err(|e| e.to_string())?;
     book.restore(kept.iter().filter_map(|record| serde_json::from_str::<Alarm>(record).ok()));
     board.handle_timeout(now);
-    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book }));
+    let outbox = spawn_postman(feed.live.clone(), feed.tenant.to_string());
+    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book, outbox }));
     hub.tenants.write().unwrap_or_else(|p| p.into_inner()).insert(feed.tenant.to_string(), supervision.clone());
 
     let mut unsaved: Vec<Alarm> = Vec::new();
@@ -186,7 +224,7 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
         let queues: Vec<QueueNow> = queues.iter().map(|q| QueueNow { queue: q.queue.as_str(), calls_waiting: q.calls_waiting as u64, longest_wait_s: q.longest_wait_s }).collect();
         let alarms = {
             let mut s = lock(&supervision);
-            let Supervision { board, alarms } = &mut *s;
+            let Supervision { board, alarms, .. } = &mut *s;
             alarms.check(now, board.agents_now(), &queues)
         };
         // Kept before announced; what could not be kept is written again the next second.
@@ -201,7 +239,7 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
                 eprintln!("intraday: {}: alarm {} not kept yet: {e}", feed.tenant, alarm.id);
                 unsaved.push(alarm.clone());
             }
-            feed.live.publish(alarm_event(change, &alarm));
+            lock(&supervision).announce(&feed.live, change, alarm);
         }
         if now >= next_reload {
             next_reload = now + RELOAD_MS;

@@ -1,0 +1,92 @@
+//! Alarms sent out: e-mail by SMTP (`lettre`, plain SMTP to the site's relay) on each raise and
+//! escalation, and every change POSTed to the tenant's webhook with an HMAC-SHA256 signature of
+//! the body (`X-WFM-Signature: sha256=HEX`). What cannot be delivered is said on the log and the
+//! event stream; the alarm itself is kept regardless.
+
+use hmac::{KeyInit, Mac};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wfm_intraday::alarms::{Alarm, Change, Delivery, Email, Webhook};
+
+/// How long one delivery may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The hex HMAC-SHA256 of `body` with `secret`, as the webhook's receiver checks it.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(body);
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Sends `event` (the alarm's event-stream JSON) where the tenant's `alarms.toml` says; the
+/// errors of what could not be delivered.
+pub async fn deliver(delivery: &Delivery, tenant: &str, change: Change, alarm: &Alarm, event: &serde_json::Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    if let Some(hook) = &delivery.webhook
+        && let Err(e) = post(hook, event.to_string().as_bytes()).await
+    {
+        errors.push(format!("webhook {}: {e}", hook.url));
+    }
+    if let Some(email) = &delivery.email
+        && matches!(change, Change::Raised | Change::Escalated)
+        && let Err(e) = send_mail(email, tenant, alarm).await
+    {
+        errors.push(format!("e-mail via {}:{}: {e}", email.smtp_host, email.smtp_port));
+    }
+    errors
+}
+
+/// One HTTP/1.1 POST; a 2xx answer is delivery.
+async fn post(hook: &Webhook, body: &[u8]) -> Result<(), String> {
+    let rest = hook.url.strip_prefix("http://").ok_or("not an http:// URL")?;
+    let (host_port, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(host_port).await.map_err(|e| e.to_string())?;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-WFM-Signature: sha256={}\r\nConnection: close\r\n\r\n",
+            body.len(),
+            signature(&hook.secret, body)
+        );
+        stream.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
+        stream.write_all(body).await.map_err(|e| e.to_string())?;
+        let mut answer = vec![0u8; 512];
+        let n = stream.read(&mut answer).await.map_err(|e| e.to_string())?;
+        let status_line = String::from_utf8_lossy(&answer[..n]).lines().next().unwrap_or_default().to_owned();
+        match status_line.split_whitespace().nth(1) {
+            Some(code) if code.starts_with('2') => Ok(()),
+            _ => Err(format!("answered {status_line:?}")),
+        }
+    };
+    tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| "no answer within 10 s".to_owned())?
+}
+
+async fn send_mail(email: &Email, tenant: &str, alarm: &Alarm) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let to = email.addresses(alarm);
+    if to.is_empty() {
+        return Ok(());
+    }
+    let mut message = Message::builder()
+        .from(email.from.parse().map_err(|e| format!("from: {e}"))?)
+        .subject(format!("[wfm {tenant}] level {} alarm: {}", alarm.level, alarm.message));
+    for address in &to {
+        message = message.to(address.parse().map_err(|e| format!("{address}: {e}"))?);
+    }
+    let raised = chrono::DateTime::from_timestamp_millis(alarm.raised_ms).unwrap_or_default().to_rfc3339();
+    let body = format!(
+        "{}\n\nrule: {}\nsubject: {}\nlevel: {}\nraised: {raised}\nalarm id: {}\n\nAcknowledge it in wfm (POST /api/v1/tenants/{tenant}/alarms/{}/ack) to stop its escalation.\n",
+        alarm.message, alarm.rule, alarm.subject, alarm.level, alarm.id, alarm.id
+    );
+    let message = message.body(body).map_err(|e| e.to_string())?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&email.smtp_host).port(email.smtp_port).timeout(Some(TIMEOUT)).build();
+    transport.send(message).await.map(drop).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_signature_is_rfc_4231s_hmac_sha256() {
+        // RFC 4231, test case 2.
+        assert_eq!(super::signature("Jefe", b"what do ya want for nothing?"), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+}
