@@ -526,35 +526,7 @@ fn state_event(p: &wfm_telephony::journal::ClosedPeriod) -> Result<wfm_model::Ag
 }
 
 fn call_record(c: &wfm_telephony::journal::CallSegment) -> Result<wfm_model::CallRecord> {
-    let queued_at = c.queued_ms.map(at_ms).transpose()?;
-    let answered_at = c.answered_ms.map(at_ms).transpose()?;
-    let ended_at = at_ms(c.ended_ms)?;
-    let record = wfm_model::CallRecord {
-        call_id: c.call_id.clone(),
-        channel: wfm_model::Channel::Voice,
-        direction: wfm_model::Direction::Inbound,
-        caller_number: c.caller_number.clone(),
-        dialled_number: c.dialled_number.clone(),
-        queue: c.queue.as_deref().map(QueueName::parse).transpose()?,
-        priority: c.priority,
-        arrived_at: at_ms(c.arrived_ms)?,
-        queued_at,
-        answered_at,
-        ended_at,
-        wait_ms: queued_at.map(|q| (answered_at.unwrap_or(ended_at) - q).num_milliseconds()),
-        abandoned: c.abandoned,
-        exit_reason: wfm_model::ExitReason::parse(&c.exit_reason)?,
-        agent_id: c.agent.as_deref().map(wfm_model::AgentId::parse).transpose()?,
-        ring_ms: c.ring_ms,
-        talk_ms: c.talk_ms,
-        hold_ms: c.hold_ms,
-        wrap_ms: 0,
-        transfer_target: c.transfer_target.clone(),
-        disposition: None,
-        ivr_path: c.ivr_path.clone(),
-    };
-    record.validate()?;
-    Ok(record)
+    c.to_record().map_err(anyhow::Error::msg)
 }
 
 /// What the SIP endpoint reports: registrations log agents' phones in and out of their tenant's

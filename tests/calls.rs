@@ -300,6 +300,41 @@ fn a_caller_who_hangs_up_in_the_queue_is_an_abandoned_call_with_its_wait() {
 }
 
 #[test]
+fn the_live_kpis_have_wfm_stats_figures_for_the_same_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    // One call answered, then one caller who hangs up while the agent is not ready.
+    let phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &["-d", "1000"], true);
+    call(dir.path(), &server, "caller", "100", &[]);
+    phone.done();
+    events.next_call();
+    set_state(&server, "1001", r#"{"state":"not-ready","reason":"lunch"}"#);
+    call(dir.path(), &server, "caller_hangs_up", "200", &["-d", "2000"]);
+    events.next_call();
+    let rows = stats_when(dir.path(), 2);
+    let stats = row(&rows, "support");
+    let (status, body) = server.get_authorized("/api/v1/tenants/demo/kpis/live");
+    assert_eq!(status, 200, "{body}");
+    let kpis: Value = serde_json::from_str(&body).unwrap();
+    let support = kpis["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "support").expect("support on the wallboard").clone();
+    let window = &support["window"];
+    for figure in ["offered", "answered", "abandoned", "short_abandoned", "overflowed", "answered_within_threshold", "abandoned_within_threshold", "service_level", "sl_with_abandons", "sl_excluding_short_abandons", "abandon_rate", "lost_call_rate", "asa_s", "avg_abandon_wait_s", "max_wait_s", "avg_talk_s", "aht_s"] {
+        assert_eq!(window[figure], stats[figure], "{figure}: the live window and wfm stats on the same two calls");
+    }
+    assert_eq!((window["offered"].as_u64(), window["answered"].as_u64(), window["abandoned"].as_u64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(support["service_level"], window["sl_with_abandons"], "the headline is the one named in definitions");
+    assert_eq!(support["meets_target"], true, "both calls within 20 s");
+    assert_eq!(support["calls_waiting"], 0);
+    assert!(support["expected_wait_s"].as_u64().is_some() && support["agents"]["not-ready"].as_u64() >= Some(1), "{support}");
+    let totals = &kpis["tenant_totals"];
+    assert_eq!((totals["window"]["offered"].as_u64(), totals["agents"]["not_ready"].as_u64()), (Some(2), Some(1)), "{totals}");
+    assert!(kpis["definitions"]["service_level"].as_str().unwrap().starts_with("sl_with_abandons"));
+    assert_eq!(kpis["settings"]["window_s"], 300);
+    assert_eq!(server.get("/api/v1/tenants/demo/kpis/live").0, 401);
+}
+
+#[test]
 fn a_call_past_the_maximum_wait_overflows_and_is_told_busy() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());

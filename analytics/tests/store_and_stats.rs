@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use std::fs;
-use wfm_analytics::stats::{agent_stats, call_stats, ServiceLevelRule, StatsQuery};
+use wfm_analytics::stats::{agent_stats, call_stats, window_stats, QueuedCall, ServiceLevelRule, StatsQuery};
 use wfm_analytics::{Store, COMPACT_AFTER_PARTS};
 use wfm_model::{
     AgentId, AgentState, AgentStateEvent, CallRecord, Channel, Direction, ExitReason, LocalDateRange,
@@ -91,6 +91,14 @@ fn each_service_level_definition_gives_its_own_number() {
     assert_eq!(r.avg_talk_s, Some(90.0));
     assert_eq!(r.aht_s, Some(100.0));
     assert_eq!(&*r.interval_start, "2026-03-02T00:00:00+00:00");
+
+    // The live wallboard's window over the same calls: the same figures, by the same code.
+    let queued: Vec<QueuedCall> = calls.iter().filter_map(QueuedCall::of).collect();
+    let day = (t.timestamp_millis() - 9 * 3_600_000, t.timestamp_millis() + 15 * 3_600_000);
+    let window = window_stats(&tenant, TenantZone::utc(), &queued, day, ServiceLevelRule::default());
+    assert_eq!(window, rows, "one definition for wfm stats and the live window");
+    let outside = window_stats(&tenant, TenantZone::utc(), &queued, (day.1, day.1 + 300_000), ServiceLevelRule::default());
+    assert!(outside.is_empty(), "calls that queued before the window are not in it");
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn changes(agents: usize, per_agent: usize, rng: &mut Rng) -> Vec<(i64, usize, A
         let step = 8 * 60 * MIN / per_agent as i64;
         for i in 0..per_agent {
             t += step / 2 + (rng.next() % step as u64) as i64;
-            let (state, reason) = if rng.next() % 50 == 0 { (AgentState::NotReady, Some("break".to_owned())) } else { (cycle[i % 4], None) };
+            let (state, reason) = if rng.next().is_multiple_of(50) { (AgentState::NotReady, Some("break".to_owned())) } else { (cycle[i % 4], None) };
             out.push((t, a, state, reason));
         }
         out.push((t + MIN, a, AgentState::LoggedOut, None));
@@ -77,7 +77,7 @@ fn run(agents: usize, per_agent: usize) -> Measured {
     let mut board = Board::new(AdherenceRules::default(), TenantZone::utc(), DAY);
     board.set_roster(&roster(agents), 1, DAY);
     let mut book = AlarmBook::new(AlarmRules::default());
-    let queues = [QueueNow { queue: "sales", calls_waiting: 3, longest_wait_s: 20 }];
+    let queues = [QueueNow { queue: "sales", calls_waiting: 3, longest_wait_s: 20, service_level: Some(0.85) }];
     let mut m = Measured { changes: day.len(), changes_s: 0.0, ticks: 0, ticks_s: 0.0, alarm_changes: 0 };
     let mut next_second = day[0].0;
     for (t, a, state, reason) in &day {

@@ -27,11 +27,13 @@ pub enum Condition {
     CallsWaiting(u64),
     /// A queue whose longest waiting call has waited at least this many seconds.
     LongestWait(u64),
+    /// A queue whose live service level (`kpis.toml`'s window and definition) is below this.
+    ServiceLevelBelow(f64),
 }
 
 impl Condition {
     fn is_about_queues(&self) -> bool {
-        matches!(self, Self::CallsWaiting(_) | Self::LongestWait(_))
+        matches!(self, Self::CallsWaiting(_) | Self::LongestWait(_) | Self::ServiceLevelBelow(_))
     }
 }
 
@@ -188,6 +190,7 @@ struct RuleShape {
     #[serde(default)]
     longer_than_s: i64,
     at_least: Option<u64>,
+    below: Option<f64>,
     #[serde(default)]
     level2_after_s: i64,
 }
@@ -226,7 +229,16 @@ impl AlarmRules {
             if rules.iter().any(|other| other.name == r.name) {
                 return Err(error(format!("{}: a second rule of that name", at("name"))));
             }
+            if r.below.is_some() != (r.when == "service_level_below") {
+                return Err(error(format!("{}: service_level_below, and only it, takes below (0–1)", at("below"))));
+            }
+            if let Some(b) = r.below
+                && !(0.0..=1.0).contains(&b)
+            {
+                return Err(error(format!("{}: {b} is not between 0 and 1", at("below"))));
+            }
             let when = match (r.when.as_str(), r.at_least) {
+                ("service_level_below", None) => Condition::ServiceLevelBelow(r.below.unwrap_or_default()),
                 ("calls_waiting", Some(n)) if n > 0 => Condition::CallsWaiting(n),
                 ("longest_wait_s", Some(n)) if n > 0 => Condition::LongestWait(n),
                 ("calls_waiting" | "longest_wait_s", _) => return Err(error(format!("{}: {} needs at_least ≥ 1", at("at_least"), r.when))),
@@ -234,7 +246,7 @@ impl AlarmRules {
                 ("out_of_adherence", None) => Condition::OutOfAdherence,
                 ("outside_shift", None) => Condition::OutsideShift,
                 (state, None) => Condition::State(StatePattern::parse(state).map_err(|e| {
-                    error(format!("{}: {e}, or out_of_adherence, outside_shift, calls_waiting, longest_wait_s", at("when")))
+                    error(format!("{}: {e}, or out_of_adherence, outside_shift, calls_waiting, longest_wait_s, service_level_below", at("when")))
                 })?),
             };
             for (key, value) in [("longer_than_s", r.longer_than_s), ("level2_after_s", r.level2_after_s)] {
@@ -270,6 +282,8 @@ pub struct QueueNow<'a> {
     pub queue: &'a str,
     pub calls_waiting: u64,
     pub longest_wait_s: u64,
+    /// The live window's headline service level; `None` without calls in the window.
+    pub service_level: Option<f64>,
 }
 
 /// One alarm, open or closed, as it is kept and listed.
@@ -366,7 +380,7 @@ impl AlarmBook {
                     Condition::State(pattern) => pattern.matches(agent.state, agent.reason).then_some(agent.state_since_ms),
                     Condition::OutOfAdherence => agent.out_of_adherence_since_ms,
                     Condition::OutsideShift => agent.outside_shift_since_ms,
-                    Condition::CallsWaiting(_) | Condition::LongestWait(_) => None,
+                    Condition::CallsWaiting(_) | Condition::LongestWait(_) | Condition::ServiceLevelBelow(_) => None,
                 };
                 if let Some(since) = since {
                     let state = crate::adherence::state_name(agent.state, agent.reason);
@@ -385,6 +399,9 @@ impl AlarmBook {
                 let message = match rule.when {
                     Condition::CallsWaiting(n) if queue.calls_waiting >= n => format!("queue {}: {} calls waiting", queue.queue, queue.calls_waiting),
                     Condition::LongestWait(n) if queue.longest_wait_s >= n => format!("queue {}: a call waiting {} s", queue.queue, queue.longest_wait_s),
+                    Condition::ServiceLevelBelow(target) if queue.service_level.is_some_and(|sl| sl < target) => {
+                        format!("queue {}: service level {:.1} % below {:.1} %", queue.queue, queue.service_level.unwrap_or_default() * 100.0, target * 100.0)
+                    }
                     _ => {
                         self.holding.remove(&key);
                         continue;
@@ -498,7 +515,7 @@ mod tests {
     #[test]
     fn queue_conditions_must_hold_for_the_rule_time() {
         let mut book = AlarmBook::new(AlarmRules::default());
-        let waiting = |n| [QueueNow { queue: "sales", calls_waiting: n, longest_wait_s: 10 }];
+        let waiting = |n| [QueueNow { queue: "sales", calls_waiting: n, longest_wait_s: 10, service_level: None }];
         assert!(book.check(0, std::iter::empty(), &waiting(12)).is_empty());
         assert!(book.check(10 * S, std::iter::empty(), &waiting(3)).is_empty(), "the run broke");
         assert!(book.check(20 * S, std::iter::empty(), &waiting(12)).is_empty());
@@ -522,6 +539,14 @@ mod tests {
         assert!(err("[email]\nsmtp = \"relay:25\"\nfrom = \"a@b\"\nmanagers = [\"x\\r\\nRCPT TO:<e@f>\"]\n").contains("email.managers"));
         assert!(err("[webhook]\nurl = \"https://x:1/\"\nsecret = \"0123456789abcdef\"\n").contains("https"));
         assert!(err("[webhook]\nurl = \"http://x:1/\"\nsecret = \"short\"\n").contains("webhook.secret"));
+        assert!(err("[[rule]]\nname = \"x\"\nwhen = \"service_level_below\"\n").contains("below"));
+        assert!(err("[[rule]]\nname = \"x\"\nwhen = \"service_level_below\"\nbelow = 80\n").contains("between 0 and 1"));
+        let sl = AlarmRules::parse("a", "[[rule]]\nname = \"sl\"\nwhen = \"service_level_below\"\nbelow = 0.8\nlonger_than_s = 60\n").unwrap();
+        let mut book = AlarmBook::new(sl);
+        let q = |sl| [QueueNow { queue: "sales", calls_waiting: 0, longest_wait_s: 0, service_level: sl }];
+        assert!(book.check(0, std::iter::empty(), &q(Some(0.5))).is_empty());
+        assert_eq!(book.check(60_000, std::iter::empty(), &q(Some(0.5)))[0].1.message, "queue sales: service level 50.0 % below 80.0 %");
+        assert_eq!(book.check(61_000, std::iter::empty(), &q(None))[0].0, Change::Cleared, "no calls in the window: nothing to judge");
     }
 
     #[test]

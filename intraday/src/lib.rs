@@ -16,6 +16,7 @@
 pub mod adherence;
 pub mod alarms;
 pub mod history;
+pub mod kpis;
 pub mod live;
 mod plans;
 pub mod published;

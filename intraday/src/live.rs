@@ -109,6 +109,10 @@ impl Board {
         board
     }
 
+    pub fn zone(&self) -> TenantZone {
+        self.zone
+    }
+
     pub fn roster_version(&self) -> Option<i64> {
         self.roster_version
     }
@@ -201,6 +205,15 @@ impl Board {
     /// Every agent the board knows, now.
     pub fn statuses(&self, now: Ms) -> Vec<AgentStatus> {
         self.agents.keys().map(|a| self.status(a, now.max(self.now))).collect()
+    }
+
+    /// How many agents are in each state now (`logged_out` included), each agent once.
+    pub fn agents_per_state(&self) -> BTreeMap<&'static str, usize> {
+        let mut out = BTreeMap::new();
+        for t in self.agents.values() {
+            *out.entry(t.state.as_str()).or_default() += 1;
+        }
+        out
     }
 
     /// Every agent's state and adherence now, for the alarms.

@@ -138,7 +138,7 @@ impl Permission {
             Permission::AckAlarm => "acknowledge an alarm",
             Permission::ViewAgentState => "an agent's live state",
             Permission::SetAgentState => "change an agent's state (ready, not ready, logged out)",
-            Permission::ViewLiveQueues => "live queues (`/queues/live`)",
+            Permission::ViewLiveQueues => "live queues and KPIs (`/queues/live`, `/kpis/live`)",
             Permission::ViewEvents => "the live event stream (`/events`)",
             Permission::ListenRecordings => "call recordings",
             Permission::ViewAudit => "the audit log",

@@ -467,6 +467,8 @@ pub struct QueueLive {
     pub queue: QueueId,
     pub calls_waiting: usize,
     pub longest_wait_s: u64,
+    /// What a caller arriving now can expect to wait ([`Engine::expected_wait`]).
+    pub expected_wait_s: u64,
     /// Agents skilled for the queue, by state (`ready`, `not-ready`, `ringing`, `on-call`,
     /// `wrap-up`, `logged-out`).
     pub agents: BTreeMap<&'static str, usize>,
@@ -487,6 +489,7 @@ impl Engine {
                     queue: queue.clone(),
                     calls_waiting: waiting.len(),
                     longest_wait_s: waiting.iter().map(|c| now.saturating_sub(c.enqueued_at).as_secs()).max().unwrap_or(0),
+                    expected_wait_s: self.expected_wait(queue, waiting.len() + 1).as_secs(),
                     agents,
                 }
             })

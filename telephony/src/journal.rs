@@ -51,6 +51,43 @@ pub struct CallSegment {
     pub recording: Option<String>,
 }
 
+impl CallSegment {
+    /// The call's record in the analytics schema, checked (`validate`); the error names the field.
+    pub fn to_record(&self) -> Result<wfm_model::CallRecord, String> {
+        use wfm_model::{AgentId, CallRecord, Channel, Direction, ExitReason, QueueName};
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("time {ms} ms out of range"));
+        let queued_at = self.queued_ms.map(at).transpose()?;
+        let answered_at = self.answered_ms.map(at).transpose()?;
+        let ended_at = at(self.ended_ms)?;
+        let record = CallRecord {
+            call_id: self.call_id.clone(),
+            channel: Channel::Voice,
+            direction: Direction::Inbound,
+            caller_number: self.caller_number.clone(),
+            dialled_number: self.dialled_number.clone(),
+            queue: self.queue.as_deref().map(QueueName::parse).transpose().map_err(|e| format!("queue: {e}"))?,
+            priority: self.priority,
+            arrived_at: at(self.arrived_ms)?,
+            queued_at,
+            answered_at,
+            ended_at,
+            wait_ms: queued_at.map(|q| (answered_at.unwrap_or(ended_at) - q).num_milliseconds()),
+            abandoned: self.abandoned,
+            exit_reason: ExitReason::parse(&self.exit_reason).map_err(|e| format!("exit_reason: {e}"))?,
+            agent_id: self.agent.as_deref().map(AgentId::parse).transpose().map_err(|e| format!("agent: {e}"))?,
+            ring_ms: self.ring_ms,
+            talk_ms: self.talk_ms,
+            hold_ms: self.hold_ms,
+            wrap_ms: 0,
+            transfer_target: self.transfer_target.clone(),
+            disposition: None,
+            ivr_path: self.ivr_path.clone(),
+        };
+        record.validate().map_err(|e| e.to_string())?;
+        Ok(record)
+    }
+}
+
 /// A line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

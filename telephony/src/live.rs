@@ -27,6 +27,8 @@ pub struct Live {
     actions: Mutex<Option<mpsc::UnboundedSender<Action>>>,
     /// Every state change, for the supervisor's live adherence.
     state_changes: Mutex<Option<mpsc::UnboundedSender<StateChange>>>,
+    /// Every finished call, for the live KPIs.
+    finished_calls: Mutex<Option<mpsc::UnboundedSender<CallSegment>>>,
     /// The journal is failing (its alarm raised once per failure, until a sync succeeds).
     failing: std::sync::atomic::AtomicBool,
 }
@@ -74,6 +76,7 @@ impl Live {
             journal: Mutex::new(journal),
             actions: Mutex::new(None),
             state_changes: Mutex::new(None),
+            finished_calls: Mutex::new(None),
             failing: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -89,6 +92,13 @@ impl Live {
     pub fn state_changes(&self) -> mpsc::UnboundedReceiver<StateChange> {
         let (tx, rx) = mpsc::unbounded_channel();
         *lock(&self.state_changes) = Some(tx);
+        rx
+    }
+
+    /// Every call finished from now on, for the live KPIs.
+    pub fn finished_calls(&self) -> mpsc::UnboundedReceiver<CallSegment> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *lock(&self.finished_calls) = Some(tx);
         rx
     }
 
@@ -122,6 +132,11 @@ impl Live {
         let entries: Vec<Entry> = calls.iter().cloned().map(Entry::Call).collect();
         if let Err(e) = lock(&self.journal).append(&entries) {
             self.journal_failed(&format!("the call journal could not be written: {e}"));
+        }
+        if let Some(sink) = lock(&self.finished_calls).as_ref() {
+            for call in calls {
+                let _ = sink.send(call.clone());
+            }
         }
         for call in calls {
             let event = serde_json::json!({ "type": "call-ended", "tenant": self.tenant, "at_ms": call.ended_ms, "call": call });

@@ -12,6 +12,7 @@ mod adherence;
 mod admin;
 mod alarms;
 pub mod delivery;
+mod kpis;
 pub mod auth;
 mod live;
 mod stats;
@@ -96,6 +97,7 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::ViewAgentState), get(live::agent_state)),
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::SetAgentState), post(live::set_agent_state)),
     route!(GET "/api/v1/tenants/{tenant}/queues/live", Some(P::ViewLiveQueues), get(live::queues_live)),
+    route!(GET "/api/v1/tenants/{tenant}/kpis/live", Some(P::ViewLiveQueues), get(kpis::live)),
     route!(GET "/api/v1/tenants/{tenant}/events", Some(P::ViewEvents), get(live::events)),
     route!(GET "/api/v1/tenants/{tenant}/recordings/{call}", Some(P::ListenRecordings), get(live::recording)),
     route!(GET "/api/v1/tenants/{tenant}/audit", Some(P::ViewAudit), get(admin::audit)),

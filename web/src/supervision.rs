@@ -17,7 +17,10 @@ use std::time::SystemTime;
 use wfm_analytics::Store;
 use wfm_intraday::alarms::{Alarm, AlarmBook, AlarmRules, Change, Delivery, QueueNow};
 use wfm_intraday::live::{AgentStatus, Board};
+use wfm_analytics::stats::{window_stats, QueueIntervalStats, QueuedCall, ServiceLevelRule};
+use wfm_intraday::kpis::KpiSettings;
 use wfm_intraday::AdherenceRules;
+use wfm_model::CallRecord;
 use wfm_model::{AgentId, LocalDateRange, TenantId, TenantZone};
 use wfm_ops::OpsDb;
 use wfm_scheduler::roster::Roster;
@@ -30,6 +33,9 @@ const RELOAD_MS: i64 = 2000;
 pub struct Supervision {
     pub board: Board,
     pub alarms: AlarmBook,
+    pub kpis: KpiSettings,
+    /// Calls finished in the last window (and a little more), for the live KPIs.
+    recent_calls: std::collections::VecDeque<CallRecord>,
     /// Alarm changes to send by e-mail and webhook, in order, by one task.
     outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
 }
@@ -42,6 +48,32 @@ struct Outgoing {
 }
 
 impl Supervision {
+    fn rule(&self) -> ServiceLevelRule {
+        ServiceLevelRule::from_seconds(self.kpis.threshold_s, self.kpis.short_abandon_s).unwrap_or_default()
+    }
+
+    /// A finished call; those that queued before the window are let go.
+    fn call_finished(&mut self, record: CallRecord, now: i64) {
+        self.recent_calls.push_back(record);
+        let keep_from = now - self.kpis.window_s * 1000;
+        while self.recent_calls.front().is_some_and(|c| c.queued_at.map_or(c.ended_at.timestamp_millis(), |q| q.timestamp_millis()) < keep_from) {
+            self.recent_calls.pop_front();
+        }
+    }
+
+    /// The figures of calls that entered each queue in the window ending `now`: `wfm stats`'s
+    /// definitions, by its code ([`wfm_analytics::stats::window_stats`]).
+    pub fn window(&self, tenant: &TenantId, now: i64) -> Vec<QueueIntervalStats> {
+        let calls: Vec<QueuedCall> = self.recent_calls.iter().filter_map(QueuedCall::of).collect();
+        window_stats(tenant, self.board.zone(), &calls, (now - self.kpis.window_s * 1000, now), self.rule())
+    }
+
+    /// The same over all the tenant's queues together (queue `*`).
+    pub fn window_of_tenant(&self, tenant: &TenantId, now: i64) -> Option<QueueIntervalStats> {
+        let calls: Vec<QueuedCall> = self.recent_calls.iter().filter_map(QueuedCall::of).map(|c| QueuedCall { queue: "*", ..c }).collect();
+        window_stats(tenant, self.board.zone(), &calls, (now - self.kpis.window_s * 1000, now), self.rule()).pop()
+    }
+
     /// Puts an alarm's change (already kept) on the event stream and in the outbox.
     pub fn announce(&self, live: &Live, change: Change, alarm: Alarm) {
         let event = alarm_event(change, &alarm);
@@ -161,11 +193,23 @@ fn alarm_rules(feed: &Feed) -> Option<AlarmRules> {
     load(feed, "alarms.toml", |p| AlarmRules::load_or_default(p).map_err(|e| e.to_string()))
 }
 
+fn kpi_settings(feed: &Feed) -> Option<KpiSettings> {
+    load(feed, "kpis.toml", |p| KpiSettings::load_or_default(p).map_err(|e| e.to_string()))
+}
+
+/// The tenant files reloaded when they change.
+const FILES: [&str; 3] = ["adherence.toml", "alarms.toml", "kpis.toml"];
+
+fn modified_files(feed: &Feed) -> [Option<SystemTime>; 3] {
+    FILES.map(|name| modified(&feed.dir.join(name)))
+}
+
 /// Builds the tenant's board and alarm book from what is kept, registers them, and runs them
 /// until the ACD's state feed ends.
 pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> {
     // Subscribed first, so nothing between the snapshot below and the loop is missed.
     let mut changes = feed.live.state_changes();
+    let mut finished = feed.live.finished_calls();
     let now = now_ms();
     let mut board = Board::new(adherence_rules(&feed).unwrap_or_default(), feed.zone, now);
     let mut book = AlarmBook::new(alarm_rules(&feed).unwrap_or_default());
@@ -192,11 +236,12 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
     book.restore(kept.iter().filter_map(|record| serde_json::from_str::<Alarm>(record).ok()));
     board.handle_timeout(now);
     let outbox = spawn_postman(feed.live.clone(), feed.tenant.to_string());
-    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book, outbox }));
+    let kpis = kpi_settings(&feed).unwrap_or_default();
+    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book, kpis, recent_calls: Default::default(), outbox }));
     hub.tenants.write().unwrap_or_else(|p| p.into_inner()).insert(feed.tenant.to_string(), supervision.clone());
 
     let mut unsaved: Vec<Alarm> = Vec::new();
-    let mut files = (modified(&feed.dir.join("adherence.toml")), modified(&feed.dir.join("alarms.toml")));
+    let mut files = modified_files(&feed);
     let (mut next_second, mut next_reload) = (now_ms(), now_ms() + RELOAD_MS);
     loop {
         let deadline = lock(&supervision).board.poll_timeout().min(next_second);
@@ -207,6 +252,14 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
                 let Ok(agent) = AgentId::parse(&change.agent) else { continue };
                 let status = lock(&supervision).board.state_changed(&agent, change.state, change.reason, change.at_ms);
                 feed.live.publish(adherence_event(&status));
+                continue;
+            }
+            call = finished.recv() => {
+                match call.as_ref().map(|c| c.to_record()) {
+                    Some(Ok(record)) => lock(&supervision).call_finished(record, now_ms()),
+                    Some(Err(e)) => eprintln!("intraday: {}: a finished call is not counted live: {e}", feed.tenant),
+                    None => break,
+                }
                 continue;
             }
             _ = tokio::time::sleep(wait) => {}
@@ -221,9 +274,14 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
         }
         next_second = now + 1000;
         let queues = feed.live.queues();
-        let queues: Vec<QueueNow> = queues.iter().map(|q| QueueNow { queue: q.queue.as_str(), calls_waiting: q.calls_waiting as u64, longest_wait_s: q.longest_wait_s }).collect();
         let alarms = {
             let mut s = lock(&supervision);
+            let window = s.window(&feed.tenant, now);
+            let service_level = |queue: &str| window.iter().find(|w| &*w.queue == queue).and_then(|w| w.sl_with_abandons);
+            let queues: Vec<QueueNow> = queues
+                .iter()
+                .map(|q| QueueNow { queue: q.queue.as_str(), calls_waiting: q.calls_waiting as u64, longest_wait_s: q.longest_wait_s, service_level: service_level(&q.queue) })
+                .collect();
             let Supervision { board, alarms, .. } = &mut *s;
             alarms.check(now, board.agents_now(), &queues)
         };
@@ -250,18 +308,23 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
 }
 
 /// A newly published roster version and changed rules files take effect.
-async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut (Option<SystemTime>, Option<SystemTime>), now: i64) {
-    let now_files = (modified(&feed.dir.join("adherence.toml")), modified(&feed.dir.join("alarms.toml")));
+async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Option<SystemTime>; 3], now: i64) {
+    let now_files = modified_files(feed);
     let mut statuses = Vec::new();
-    if now_files.0 != files.0
+    if now_files[0] != files[0]
         && let Some(rules) = adherence_rules(feed)
     {
         statuses.extend(lock(supervision).board.set_rules(rules, now));
     }
-    if now_files.1 != files.1
+    if now_files[1] != files[1]
         && let Some(rules) = alarm_rules(feed)
     {
         lock(supervision).alarms.set_rules(rules);
+    }
+    if now_files[2] != files[2]
+        && let Some(kpis) = kpi_settings(feed)
+    {
+        lock(supervision).kpis = kpis;
     }
     *files = now_files;
     let known = lock(supervision).board.roster_version();

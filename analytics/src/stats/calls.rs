@@ -8,7 +8,7 @@ use polars_arrow::bitmap::Bitmap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use wfm_model::IntervalGrid;
+use wfm_model::{IntervalGrid, TenantId, TenantZone};
 
 /// One queue in one interval. Rates and means are `None` where their denominator is zero.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -64,7 +64,55 @@ struct Acc {
     handle_ms: i64,
 }
 
+/// What the statistics read of one queue stay: the store's columns, or a call the ACD just
+/// finished (the live window).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueuedCall<'a> {
+    pub queue: &'a str,
+    pub queued_ms: i64,
+    pub wait_ms: i64,
+    pub answered: bool,
+    pub abandoned: bool,
+    pub talk_ms: i64,
+    pub hold_ms: i64,
+    pub wrap_ms: i64,
+}
+
+impl<'a> QueuedCall<'a> {
+    /// A record's queue stay; `None` for a call that never queued.
+    pub fn of(record: &'a wfm_model::CallRecord) -> Option<Self> {
+        Some(Self {
+            queue: record.queue.as_ref()?.as_str(),
+            queued_ms: record.queued_at?.timestamp_millis(),
+            wait_ms: record.wait_ms.unwrap_or(0),
+            answered: record.answered_at.is_some(),
+            abandoned: record.abandoned,
+            talk_ms: record.talk_ms,
+            hold_ms: record.hold_ms,
+            wrap_ms: record.wrap_ms,
+        })
+    }
+}
+
 impl Acc {
+    /// The one place a call is counted: every figure's definition follows from it and [`finish`].
+    fn add(&mut self, c: &QueuedCall, rule: ServiceLevelRule) {
+        self.offered += 1;
+        self.max_wait_ms = self.max_wait_ms.max(Some(c.wait_ms));
+        if c.answered {
+            self.answered += 1;
+            self.answered_wait_ms += c.wait_ms;
+            self.answered_within += u64::from(c.wait_ms <= rule.threshold_ms);
+            self.talk_ms += c.talk_ms;
+            self.handle_ms += c.talk_ms + c.hold_ms + c.wrap_ms;
+        } else if c.abandoned {
+            self.abandoned += 1;
+            self.abandoned_wait_ms += c.wait_ms;
+            self.abandoned_within += u64::from(c.wait_ms <= rule.threshold_ms);
+            self.short_abandoned += u64::from(c.wait_ms <= rule.short_abandon_ms);
+        }
+    }
+
     fn merge(&mut self, o: &Acc) {
         self.offered += o.offered;
         self.answered += o.answered;
@@ -119,7 +167,7 @@ pub fn call_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueInterval
     for (queue, accs) in queues {
         let name: Arc<str> = queue.as_str().into();
         for (i, acc) in accs.iter().enumerate() {
-            rows.push(finish(&tenant, &name, &labels, i, acc));
+            rows.push(finish(&tenant, &name, (&labels.starts[i], &labels.starts[i + 1]), acc));
         }
     }
     Ok(rows)
@@ -225,32 +273,41 @@ fn fold_file(
                 _ => current.insert((q, accs.slot(q, grid.len()))).1,
             };
             let acc = &mut accs.queues[slot].1[grid.index_of(t).expect("inside the span")];
-            let wait = if wait.is_valid(i) { wait_ms[i] } else { 0 };
-            acc.offered += 1;
-            acc.max_wait_ms = acc.max_wait_ms.max(Some(wait));
-            if valid(answered_valid, i) {
-                acc.answered += 1;
-                acc.answered_wait_ms += wait;
-                acc.answered_within += u64::from(wait <= rule.threshold_ms);
-                acc.talk_ms += talk_ms[i];
-                acc.handle_ms += talk_ms[i] + hold_ms[i] + wrap_ms[i];
-            } else if abandoned.is_valid(i) && abandoned.value(i) {
-                acc.abandoned += 1;
-                acc.abandoned_wait_ms += wait;
-                acc.abandoned_within += u64::from(wait <= rule.threshold_ms);
-                acc.short_abandoned += u64::from(wait <= rule.short_abandon_ms);
-            }
+            let call = QueuedCall {
+                queue: q,
+                queued_ms: t,
+                wait_ms: if wait.is_valid(i) { wait_ms[i] } else { 0 },
+                answered: valid(answered_valid, i),
+                abandoned: abandoned.is_valid(i) && abandoned.value(i),
+                talk_ms: talk_ms[i],
+                hold_ms: hold_ms[i],
+                wrap_ms: wrap_ms[i],
+            };
+            acc.add(&call, rule);
         }
     }
     Ok(())
 }
 
-fn finish(tenant: &Arc<str>, queue: &Arc<str>, labels: &IntervalLabels, i: usize, a: &Acc) -> QueueIntervalStats {
+/// The figures of calls that entered `queue`'s queue in `[from_ms, to_ms)` — a sliding window
+/// of the live wallboard — by the same definitions as [`call_stats`]; one row per queue with a
+/// call in the window, in queue order.
+pub fn window_stats(tenant: &TenantId, zone: TenantZone, calls: &[QueuedCall], (from_ms, to_ms): (i64, i64), rule: ServiceLevelRule) -> Vec<QueueIntervalStats> {
+    let mut accs: std::collections::BTreeMap<&str, Acc> = std::collections::BTreeMap::new();
+    for c in calls.iter().filter(|c| (from_ms..to_ms).contains(&c.queued_ms)) {
+        accs.entry(c.queue).or_default().add(c, rule);
+    }
+    let label = |ms: i64| -> Arc<str> { zone.format_local(chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()).into() };
+    let (tenant, start, end): (Arc<str>, _, _) = (tenant.as_str().into(), label(from_ms), label(to_ms));
+    accs.iter().map(|(queue, acc)| finish(&tenant, &(*queue).into(), (&start, &end), acc)).collect()
+}
+
+fn finish(tenant: &Arc<str>, queue: &Arc<str>, (start, end): (&Arc<str>, &Arc<str>), a: &Acc) -> QueueIntervalStats {
     QueueIntervalStats {
         tenant: tenant.clone(),
         queue: queue.clone(),
-        interval_start: labels.starts[i].clone(),
-        interval_end: labels.starts[i + 1].clone(),
+        interval_start: start.clone(),
+        interval_end: end.clone(),
         offered: a.offered,
         answered: a.answered,
         abandoned: a.abandoned,

@@ -9,7 +9,7 @@ mod calls;
 mod table;
 
 pub use agents::{agent_stats, AgentIntervalStats};
-pub use calls::{call_stats, queue_volumes, IntervalVolume, QueueIntervalStats, QueueVolumes};
+pub use calls::{call_stats, queue_volumes, window_stats, IntervalVolume, QueueIntervalStats, QueueVolumes, QueuedCall};
 pub use table::write_csv;
 
 use crate::StoreError;
