@@ -60,6 +60,8 @@ enum Command {
     Adherence(intraday::AdherenceArgs),
     /// Published rosters: `wfm roster publish|list`.
     Roster(intraday::RosterArgs),
+    /// The surge ladder: `wfm escalation replay` runs it over a past day's calls.
+    Escalation(intraday::EscalationArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -263,6 +265,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::FillGap(a) => rostering::fill_gap(a),
         Command::Adherence(a) => intraday::adherence(&data, database, a),
         Command::Roster(a) => intraday::roster(&data, database, a),
+        Command::Escalation(a) => intraday::escalation(&data, a),
     }
 }
 

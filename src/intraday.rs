@@ -1,5 +1,6 @@
-//! `wfm adherence` and `wfm roster publish|list`: the intraday crate's report over the store and
-//! the published roster versions of the operational database.
+//! `wfm adherence`, `wfm roster publish|list` and `wfm escalation replay`: the intraday crate's
+//! report and surge ladder over the store, and the published roster versions of the operational
+//! database.
 
 use crate::cli::{block_on, OutputFormat};
 use anyhow::{bail, Context, Result};
@@ -8,6 +9,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use wfm_analytics::Store;
+use wfm_intraday::escalation::LadderRules;
+use wfm_intraday::kpis::KpiSettings;
+use wfm_intraday::replay::ReplayDay;
 use wfm_intraday::{adherence_report, roll_up, AdherenceRow, AdherenceRules, GroupBy, HistoryQuery, Per};
 use wfm_model::{LocalDateRange, TenantId};
 use wfm_ops::audit::AuditEntry;
@@ -213,4 +217,110 @@ fn write_rows_csv(rows: &[AdherenceRow], out: impl Write) -> std::io::Result<()>
         w.write_record(row.csv_record())?;
     }
     w.flush()
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EscalationArgs {
+    #[command(subcommand)]
+    command: EscalationCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum EscalationCommand {
+    /// The timeline the surge ladder would have produced over a past local day's calls (CSV:
+    /// at, level, event, detail, who, skills; nobody confirms or arrives in a replay).
+    Replay {
+        #[arg(long)]
+        store: Option<PathBuf>,
+        #[arg(long)]
+        tenant: String,
+        /// The local date, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// The ladder (default: DATA/tenants/T/escalation.toml, else the built-in defaults).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// The live KPI settings (default: DATA/tenants/T/kpis.toml, else the built-in defaults).
+        #[arg(long)]
+        kpis: Option<PathBuf>,
+        /// A forecast (`wfm forecast` output): each step shows the calls forecast for its
+        /// interval over all queues beside the calls that came.
+        #[arg(long)]
+        forecast: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: OutputFormat,
+    },
+}
+
+/// A tenant file given by flag (which must exist) or the tenant's own (which may not).
+fn tenant_file(data: &Path, tenant: &TenantId, flag: &Option<PathBuf>, name: &str, option: &str) -> Result<PathBuf> {
+    let path = flag.clone().unwrap_or_else(|| crate::serve::tenant_dir(data, tenant.as_str()).join(name));
+    if flag.is_some() && !path.exists() {
+        bail!("--{option} {}: no such file", path.display());
+    }
+    Ok(path)
+}
+
+pub fn escalation(data: &Path, a: EscalationArgs) -> Result<()> {
+    let EscalationCommand::Replay { store, tenant, date, rules, kpis, forecast, format } = a.command;
+    let tenant = TenantId::parse(&tenant).context("--tenant")?;
+    let date = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").with_context(|| format!("--date {date:?}: not YYYY-MM-DD"))?;
+    let rules = LadderRules::load_or_default(&tenant_file(data, &tenant, &rules, "escalation.toml", "rules")?)?;
+    let kpis = KpiSettings::load_or_default(&tenant_file(data, &tenant, &kpis, "kpis.toml", "kpis")?)?;
+    let forecast = match &forecast {
+        Some(path) => {
+            let file = std::fs::File::open(path).with_context(|| format!("--forecast {}: cannot read", path.display()))?;
+            Some(wfm_forecasting::requirements::read_forecast(&path.display().to_string(), file, 900.0)?)
+        }
+        None => None,
+    };
+    let store = Store::open(&store.unwrap_or_else(|| data.join("store")))?;
+    let day = ReplayDay::load(&store, &tenant, date)?;
+    let steps = day.run(rules, &kpis);
+    // The forecast intervals each step falls in, all queues together: (forecast, offered).
+    let beside = |at_ms: i64| {
+        forecast.as_ref().map(|rows| {
+            let of_step: Vec<_> = rows.iter().filter(|r| (r.start.timestamp_millis()..r.start.timestamp_millis() + (r.interval_s * 1000.0) as i64).contains(&at_ms)).collect();
+            let span = of_step.first().map_or((at_ms, at_ms), |r| (r.start.timestamp_millis(), r.start.timestamp_millis() + (r.interval_s * 1000.0) as i64));
+            (of_step.iter().map(|r| r.calls).sum::<f64>(), day.offered(None, span))
+        })
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        OutputFormat::Json => {
+            let rows: Vec<serde_json::Value> = steps
+                .iter()
+                .map(|s| {
+                    let mut row = serde_json::to_value(s).unwrap_or_default();
+                    row["at"] = day.zone.local_time(chrono::DateTime::from_timestamp_millis(s.at_ms).unwrap_or_default()).to_string().into();
+                    if let Some((forecast, offered)) = beside(s.at_ms) {
+                        row["forecast_calls"] = forecast.into();
+                        row["offered_calls"] = offered.into();
+                    }
+                    row
+                })
+                .collect();
+            crate::cli::write_json(&rows, &mut out)?;
+        }
+        OutputFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            let mut header = vec!["at", "level", "event", "detail", "who", "skills"];
+            if forecast.is_some() {
+                header.extend(["forecast_calls", "offered_calls"]);
+            }
+            w.write_record(&header)?;
+            for s in &steps {
+                let at = day.zone.local_time(chrono::DateTime::from_timestamp_millis(s.at_ms).unwrap_or_default()).format("%Y-%m-%dT%H:%M:%S").to_string();
+                let skills: Vec<String> = s.skills.iter().map(|(agent, queue)| format!("{agent}:{queue}")).collect();
+                let mut record = vec![at, s.level.to_string(), s.event.clone(), s.detail.clone(), s.who.join(";"), skills.join(";")];
+                if let Some((forecast, offered)) = beside(s.at_ms) {
+                    record.extend([format!("{forecast:.1}"), offered.to_string()]);
+                }
+                w.write_record(&record)?;
+            }
+            w.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }

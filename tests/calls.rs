@@ -97,7 +97,11 @@ fn start(dir: &Path) -> Server {
 }
 
 fn start_with(dir: &Path, extra: &[&str]) -> Server {
-    std::fs::write(dir.join("acd.toml"), ACD).unwrap();
+    start_acd(dir, ACD, extra)
+}
+
+fn start_acd(dir: &Path, acd: &str, extra: &[&str]) -> Server {
+    std::fs::write(dir.join("acd.toml"), acd).unwrap();
     std::fs::write(dir.join("ivr.toml"), IVR).unwrap();
     let (acd, ivr) = (dir.join("acd.toml"), dir.join("ivr.toml"));
     let mut args = vec!["--demo-days", "0", "--demo-agent-password", PASSWORD, "--acd", p(&acd), "--ivr", p(&ivr)];
@@ -332,6 +336,99 @@ fn the_live_kpis_have_wfm_stats_figures_for_the_same_calls() {
     assert!(kpis["definitions"]["service_level"].as_str().unwrap().starts_with("sl_with_abandons"));
     assert_eq!(kpis["settings"]["window_s"], 300);
     assert_eq!(server.get("/api/v1/tenants/demo/kpis/live").0, 401);
+}
+
+/// The surge ladder on seconds-long timers; 1002 is the reserve, 1003 (billing only) is given
+/// the support skill at level 1.
+const LADDER: &str = r#"
+[out_of_control]
+calls_waiting_at_least = 2
+for_s = 2
+[back_in_control]
+for_s = 3
+[level1]
+tell = ["supervisor"]
+agents = ["1003"]
+[level2]
+after_s = 3
+people = ["1002"]
+arrive_within_s = 60
+[level3]
+after_s = 600
+[level4]
+after_s = 600
+"#;
+
+#[test]
+fn a_burst_of_callers_on_too_few_agents_raises_the_surge_ladder_and_it_steps_down_once_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant_files = dir.path().join("tenants").join(DEMO);
+    std::fs::create_dir_all(&tenant_files).unwrap();
+    std::fs::write(tenant_files.join("escalation.toml"), LADDER).unwrap();
+    // Every caller here waits longer than a second: the live service level is 0.
+    std::fs::write(tenant_files.join("kpis.toml"), "threshold_s = 1\n").unwrap();
+    let acd = ACD.replace("1001 = { support = 1, billing = 1 }\n1002 = { support = 1, billing = 1 }", "1001 = { support = 1 }\n1002 = { support = 1 }\n1003 = { billing = 1 }");
+    assert_ne!(acd, ACD);
+    let server = start_acd(dir.path(), &acd, &[]);
+    let supervisor = format!("Authorization: Bearer {}", server.token_of(Some(DEMO), "supervisor"));
+    let escalation = || {
+        let (status, body) = server.request("GET", "/api/v1/tenants/demo/escalation", &[&supervisor], "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    let wait_for = |seconds: u64, what: &str, done: &dyn Fn(&Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let now = escalation();
+            if done(&now) {
+                return now;
+            }
+            assert!(Instant::now() < deadline, "{what} within {seconds} s: {now:#}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let events = |e: &Value| -> Vec<String> { e["timeline"].as_array().unwrap().iter().map(|s| format!("{}:{}", s["level"], s["event"].as_str().unwrap())).collect() };
+    assert_eq!((escalation()["level"].as_u64(), escalation()["timeline"].as_array().map(Vec::len)), (Some(0), Some(0)));
+
+    // 1001 on lunch (logged in, so callers wait); 1003 ready, but for billing only.
+    set_state(&server, "1001", r#"{"state":"not-ready","reason":"lunch"}"#);
+    let _billing = Phone::new(dir.path(), &server, "1003", "agent_answer", 20, &["-d", "2500"], true);
+    let mut callers = sipp(dir.path(), "caller", &["-p", &free_port(), "-mp", &media_port(), "-m", "8", "-l", "8", "-r", "20", "-s", "200"]).arg(&server.sip).spawn().unwrap();
+
+    // Out of control for 2 s: level 1 tells the supervisor and gives 1003 the support skill;
+    // 3 s on, level 2 calls the reserve in.
+    let level2 = wait_for(30, "level 2", &|e| e["level"] == 2);
+    assert_eq!(events(&level2), ["0:out_of_control", "1:level_up", "1:told", "1:skill_added", "2:level_up", "2:called_in"]);
+    let timeline = level2["timeline"].as_array().unwrap();
+    assert_eq!(timeline[3]["skills"], serde_json::json!([["1003", "support"]]));
+    assert_eq!((timeline[2]["who"].clone(), timeline[5]["who"].clone()), (serde_json::json!(["supervisor"]), serde_json::json!(["1002"])));
+    assert!(timeline[4]["at_ms"].as_i64().unwrap() - timeline[1]["at_ms"].as_i64().unwrap() >= 3000, "{timeline:?}");
+    assert_eq!(level2["called_in"][0]["login"], "1002");
+
+    // The reserve confirms (only who is called in may), then arrives by logging in.
+    let confirm = |who: &str| server.request("POST", "/api/v1/tenants/demo/escalation/confirm", &[&format!("Authorization: Bearer {}", server.token_of(Some(DEMO), who))], "");
+    assert_eq!(confirm("1003").0, 404, "1003 is not called in");
+    let (status, body) = confirm("1002");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(confirm("1002").0, 404, "confirmed once");
+    assert_eq!(server.request("POST", "/api/v1/tenants/demo/escalation/confirm", &[], "").0, 401);
+    let planner = format!("Authorization: Bearer {}", server.token_of(Some(DEMO), "planner"));
+    assert_eq!(server.request("GET", "/api/v1/tenants/demo/escalation", &[&planner], "").0, 403);
+    let _reserve = Phone::new(dir.path(), &server, "1002", "agent_answer", 20, &["-d", "2500"], true);
+    let arrived = wait_for(10, "the reserve's arrival", &|e| events(e).contains(&"2:arrived".to_owned()));
+    let reserve = &arrived["called_in"][0];
+    assert!(reserve["confirmed_ms"].as_i64().is_some() && reserve["arrived_ms"].as_i64().is_some() && reserve["overdue"] == false, "{reserve}");
+
+    // Served: back in control, one level down per 3 s, the skill taken back at 0.
+    let done = wait_for(60, "the ladder back at 0", &|e| e["level"] == 0 && events(e).last().is_some_and(|l| l == "0:skill_restored"));
+    let tail: Vec<String> = events(&done).into_iter().skip_while(|e| e != "2:back_in_control").collect();
+    assert_eq!(tail, ["2:back_in_control", "1:level_down", "0:level_down", "0:skill_restored"], "{done:#}");
+    assert_eq!(done["under_way_since_ms"], Value::Null);
+    assert!(callers.wait().unwrap().success(), "every caller was answered");
+    let listed = &done["escalations"][0];
+    assert_eq!((listed["highest_level"].as_i64(), listed["steps"].as_u64()), (Some(2), done["timeline"].as_array().map(|t| t.len() as u64)));
+    let (_, audit) = server.request("GET", "/api/v1/tenants/demo/audit", &[&server.bearer()], "");
+    assert!(audit.contains("escalation.confirm"), "{audit}");
 }
 
 #[test]

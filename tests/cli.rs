@@ -234,3 +234,47 @@ fn killing_an_import_leaves_the_store_whole() {
     ok(&["import", "--store", p(&store), "--tenant", "acme", "--tz", "UTC", "--format", "csv", p(&big)]);
     assert_eq!(count(), rows as u64);
 }
+
+#[test]
+fn escalation_replay_runs_the_ladder_over_a_past_day() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), "1", &[]);
+    let store = dir.path().join("store");
+    let rules = dir.path().join("escalation.toml");
+    fs::write(&rules, "[out_of_control]\ncalls_waiting_at_least = 3\nfor_s = 30\n[back_in_control]\nfor_s = 60\n[level2]\nafter_s = 120\npeople = [\"r1\"]\n").unwrap();
+    let forecast = dir.path().join("forecast.csv");
+    fs::write(&forecast, "queue,interval_start,calls,aht_s\nsupport,2026-01-05T09:00:00+01:00,40,180\nbilling,2026-01-05T09:00:00+01:00,20,180\n").unwrap();
+    let replay = ["escalation", "replay", "--store", p(&store), "--tenant", "demo", "--date", "2026-01-05", "--rules", p(&rules)];
+    let csv = ok(&[&replay[..], &["--forecast", p(&forecast)]].concat());
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("at,level,event,detail,who,skills,forecast_calls,offered_calls"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let up: Vec<&Vec<&str>> = rows.iter().filter(|r| r[2] == "level_up").collect();
+    assert!(up.iter().any(|r| r[1] == "1") && up.iter().any(|r| r[1] == "2"), "the morning peak climbs to level 2: {csv}");
+    let called = rows.iter().find(|r| r[2] == "called_in").unwrap();
+    assert_eq!(called[4], "r1");
+    // Level 2 comes 120 s after level 1 at the earliest.
+    let at = |r: &Vec<&str>| chrono::NaiveDateTime::parse_from_str(r[0], "%Y-%m-%dT%H:%M:%S").unwrap();
+    assert!(at(called) - at(up[0]) >= chrono::Duration::seconds(120));
+    let in_nine = rows.iter().find(|r| r[0].starts_with("2026-01-05T09:0")).expect("a step between 09:00 and 09:10");
+    assert_eq!(in_nine[6], "60.0", "both queues' forecast for 09:00–09:15");
+    let offered: u64 = in_nine[7].parse().unwrap();
+    assert!(offered > 0, "{in_nine:?}");
+    // The same timeline as JSON, and the defaults when no rules are given.
+    let json: Vec<Value> = serde_json::from_str(&ok(&[&replay[..], &["--format", "json"]].concat())).unwrap();
+    assert_eq!(json.len(), rows.len());
+    assert!(json.iter().all(|s| s["episode_ms"].as_i64().is_some() && s["at"].as_str().is_some()));
+    ok(&["escalation", "replay", "--store", p(&store), "--tenant", "demo", "--date", "2026-01-05"]);
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, "[level2]\nafter = 1\n").unwrap();
+    for (args, message) in [
+        (vec!["--tenant", "nobody", "--date", "2026-01-05"], "tenant nobody is not in the store"),
+        (vec!["--tenant", "demo", "--date", "5.1.2026"], "--date \"5.1.2026\": not YYYY-MM-DD"),
+        (vec!["--tenant", "demo", "--date", "2026-01-05", "--rules", "/nonexistent.toml"], "--rules /nonexistent.toml: no such file"),
+        (vec!["--tenant", "demo", "--date", "2026-01-05", "--rules", p(&bad)], "unknown field `after`"),
+    ] {
+        let out = wfm().args(["escalation", "replay", "--store", p(&store)]).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

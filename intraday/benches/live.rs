@@ -1,5 +1,5 @@
-//! The live engine's cost: state changes through the adherence board, with the alarm book
-//! checked every simulated second as `wfm serve` does, for a centre's day.
+//! The live engine's cost: state changes through the adherence board, with the alarm book and
+//! the surge ladder checked every simulated second as `wfm serve` does, for a centre's day.
 //!
 //! `cargo bench -p wfm-intraday --bench live [-- AGENTS,… [CHANGES_PER_AGENT]]` (defaults
 //! 1000,5000,20000 and 240: a call is ringing → on_call → wrap_up → ready, 60 calls a day).
@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 use wfm_intraday::alarms::{AlarmBook, AlarmRules, QueueNow};
+use wfm_intraday::escalation::{Ladder, LadderRules, Observation};
 use wfm_intraday::live::Board;
 use wfm_intraday::AdherenceRules;
 use wfm_model::{AgentId, AgentState, TenantZone};
@@ -78,6 +79,8 @@ fn run(agents: usize, per_agent: usize) -> Measured {
     board.set_roster(&roster(agents), 1, DAY);
     let mut book = AlarmBook::new(AlarmRules::default());
     let queues = [QueueNow { queue: "sales", calls_waiting: 3, longest_wait_s: 20, service_level: Some(0.85) }];
+    let mut ladder = Ladder::new(LadderRules::default());
+    let waiting = [("sales".to_owned(), 3u64)];
     let mut m = Measured { changes: day.len(), changes_s: 0.0, ticks: 0, ticks_s: 0.0, alarm_changes: 0 };
     let mut next_second = day[0].0;
     for (t, a, state, reason) in &day {
@@ -85,6 +88,8 @@ fn run(agents: usize, per_agent: usize) -> Measured {
         while next_second <= *t {
             std::hint::black_box(board.handle_timeout(next_second));
             m.alarm_changes += book.check(next_second, board.agents_now(), &queues).len();
+            let observation = Observation::new(next_second, TenantZone::utc(), &waiting, &[], None, ladder.rules(), Default::default());
+            std::hint::black_box(ladder.observe(&observation));
             next_second += 1000;
             m.ticks += 1;
         }
@@ -100,7 +105,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let sizes: Vec<usize> = args.first().map_or(vec![1000, 5000, 20000], |s| s.split(',').map(|n| n.parse().expect("agents")).collect());
     let per_agent: usize = args.get(1).map_or(240, |n| n.parse().expect("changes per agent"));
-    println!("| agents | state changes | µs per change | simulated seconds | ms per second's tick (timers + alarms) | changes/s one core sustains beside the ticks | alarm changes |");
+    println!("| agents | state changes | µs per change | simulated seconds | ms per second's tick (timers + alarms + ladder) | changes/s one core sustains beside the ticks | alarm changes |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for agents in sizes {
         let m = run(agents, per_agent);

@@ -268,11 +268,7 @@ impl AlarmRules {
 
     /// `path`'s rules, or the built-in ones when there is no such file.
     pub fn load_or_default(path: &std::path::Path) -> Result<Self, AlarmRulesError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&path.display().to_string(), &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(AlarmRulesError { file: path.display().to_string(), message: e.to_string() }),
-        }
+        crate::load_or_default(path, Self::parse, |file, message| AlarmRulesError { file, message })
     }
 }
 

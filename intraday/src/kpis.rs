@@ -17,6 +17,13 @@ pub struct KpiSettings {
 }
 
 
+impl KpiSettings {
+    /// The statistics' rule of these settings (checked at load: always valid then).
+    pub fn rule(&self) -> wfm_analytics::stats::ServiceLevelRule {
+        wfm_analytics::stats::ServiceLevelRule::from_seconds(self.threshold_s, self.short_abandon_s).unwrap_or_default()
+    }
+}
+
 impl Default for KpiSettings {
     fn default() -> Self {
         Self { threshold_s: 20.0, short_abandon_s: 5.0, window_s: 300, service_level_target: 0.8 }
@@ -65,11 +72,7 @@ impl KpiSettings {
     }
 
     pub fn load_or_default(path: &std::path::Path) -> Result<Self, KpiSettingsError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&path.display().to_string(), &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(KpiSettingsError { file: path.display().to_string(), message: e.to_string() }),
-        }
+        crate::load_or_default(path, Self::parse, |file, message| KpiSettingsError { file, message })
     }
 }
 

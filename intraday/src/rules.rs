@@ -150,11 +150,7 @@ impl AdherenceRules {
 
     /// A tenant's rules file, or the defaults when there is none.
     pub fn load_or_default(path: &std::path::Path) -> Result<Self, RulesError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&path.display().to_string(), &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(RulesError { file: path.display().to_string(), message: e.to_string() }),
-        }
+        crate::load_or_default(path, Self::parse, |file, message| RulesError { file, message })
     }
 
     /// Whether `state` keeps the agent in adherence during `activity`; `None` is time outside

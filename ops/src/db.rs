@@ -138,6 +138,20 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             )",
         ],
     ),
+    // The surge ladder's timelines: each step of each escalation, in order (the record is the
+    // intraday crate's JSON).
+    (
+        6,
+        &["CREATE TABLE IF NOT EXISTS escalation_steps (
+            tenant TEXT NOT NULL,
+            episode_ms BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            at_ms BIGINT NOT NULL,
+            level BIGINT NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (tenant, episode_ms, seq)
+        )"],
+    ),
 ];
 
 #[derive(Clone)]
@@ -300,10 +314,10 @@ pub(crate) mod tests {
             sqlx::query("INSERT INTO import_runs VALUES ('old', 'demo', '2026-01-01T00:00:00Z', 'csv', 'a.csv', 1, 0, 0, 0, 0, 0.5)").execute(&pool).await.unwrap();
         }
         let db = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
         assert_eq!(db.imports("demo").await.unwrap()[0].id, "old", "the earlier release's rows are kept");
         let again = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5], "idempotent");
+        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6], "idempotent");
         // Two processes migrating one fresh database at once both end with the same schema.
         let fresh = tempfile::tempdir().unwrap();
         let url = OpsDb::sqlite_url(fresh.path());

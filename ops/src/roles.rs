@@ -56,6 +56,8 @@ impl Role {
             (P::ExcuseAdherence, R::Supervisor | R::Manager) => Yes,
             (P::ViewAlarms, R::TenantAdmin | R::Supervisor | R::Manager) => Yes,
             (P::AckAlarm, R::Supervisor | R::Manager) => Yes,
+            (P::ViewEscalation, R::Supervisor | R::Manager) => Yes,
+            (P::ConfirmCallIn, R::Planner | R::Supervisor | R::Manager | R::Agent) => Yes,
             (P::ViewAgentState | P::SetAgentState, R::Supervisor) => Yes,
             (P::ViewAgentState | P::SetAgentState, R::Agent) => Own,
             (P::ViewLiveQueues | P::ViewEvents, R::Supervisor | R::Manager) => Yes,
@@ -88,6 +90,8 @@ pub enum Permission {
     ExcuseAdherence,
     ViewAlarms,
     AckAlarm,
+    ViewEscalation,
+    ConfirmCallIn,
     ViewAgentState,
     SetAgentState,
     ViewLiveQueues,
@@ -98,7 +102,7 @@ pub enum Permission {
     ManageTenants,
 }
 
-pub const PERMISSIONS: [Permission; 20] = [
+pub const PERMISSIONS: [Permission; 22] = [
     Permission::SignedIn,
     Permission::ViewQueueStats,
     Permission::ViewAgentStats,
@@ -111,6 +115,8 @@ pub const PERMISSIONS: [Permission; 20] = [
     Permission::ExcuseAdherence,
     Permission::ViewAlarms,
     Permission::AckAlarm,
+    Permission::ViewEscalation,
+    Permission::ConfirmCallIn,
     Permission::ViewAgentState,
     Permission::SetAgentState,
     Permission::ViewLiveQueues,
@@ -136,6 +142,8 @@ impl Permission {
             Permission::ExcuseAdherence => "excuse adherence time; approve or reject claims",
             Permission::ViewAlarms => "alarms (`/alarms`)",
             Permission::AckAlarm => "acknowledge an alarm",
+            Permission::ViewEscalation => "the surge ladder's level and timelines (`/escalation`)",
+            Permission::ConfirmCallIn => "confirm, when called in by the surge ladder, that one is coming",
             Permission::ViewAgentState => "an agent's live state",
             Permission::SetAgentState => "change an agent's state (ready, not ready, logged out)",
             Permission::ViewLiveQueues => "live queues and KPIs (`/queues/live`, `/kpis/live`)",

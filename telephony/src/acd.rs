@@ -171,6 +171,22 @@ impl Engine {
         agent.skills = skills;
     }
 
+    /// A live change of an agent's skill (a supervisor's, or the surge ladder's): `Some(level)`
+    /// adds or changes it, `None` takes it away. The queue's waiting calls are offered at once.
+    pub fn set_skill(&mut self, id: &str, queue: &str, level: Option<u8>, now: Duration) -> Result<Vec<Action>, AcdError> {
+        if !self.queues.contains_key(queue) {
+            return Err(AcdError::UnknownQueue(queue.to_owned()));
+        }
+        let agent = self.agents.get_mut(id).ok_or_else(|| AcdError::UnknownAgent(id.to_owned()))?;
+        match level {
+            Some(level) => agent.skills.insert(queue.to_owned(), level),
+            None => agent.skills.remove(queue),
+        };
+        let mut out = Vec::new();
+        self.distribute(now, &mut out);
+        Ok(out)
+    }
+
     pub fn agent_ids(&self) -> Vec<AgentId> {
         self.agents.keys().cloned().collect()
     }

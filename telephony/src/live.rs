@@ -235,6 +235,16 @@ impl Live {
         self.read(|e, _| e.state(agent).cloned())
     }
 
+    /// Adds (`Some(level)`) or takes away an agent's skill at once (see [`Engine::set_skill`]).
+    pub fn set_skill(&self, agent: &str, queue: &str, level: Option<u8>) -> Result<(), AcdError> {
+        self.with(|e, now| e.set_skill(agent, queue, level, now), actions_of).map(drop)
+    }
+
+    /// The queues an agent is skilled for now.
+    pub fn agent_queues(&self, agent: &str) -> Vec<String> {
+        self.read(|e, _| e.agent_queues(agent))
+    }
+
     pub fn queues(&self) -> Vec<QueueLive> {
         self.read(|e, now| e.live(now))
     }

@@ -18,9 +18,10 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Sends `event` (the alarm's event-stream JSON) where the tenant's `alarms.toml` says; the
-/// errors of what could not be delivered.
-pub async fn deliver(delivery: &Delivery, tenant: &str, change: Change, alarm: &Alarm, event: &serde_json::Value) -> Vec<String> {
+/// POSTs `event` (an alarm's or escalation step's event-stream JSON) to the tenant's webhook and
+/// mails an alarm's raise and escalation, as the tenant's `alarms.toml` says; the errors of what
+/// could not be delivered.
+pub async fn deliver(delivery: &Delivery, tenant: &str, event: &serde_json::Value, alarm: Option<(Change, &Alarm)>) -> Vec<String> {
     let mut errors = Vec::new();
     if let Some(hook) = &delivery.webhook
         && let Err(e) = post(hook, event.to_string().as_bytes()).await
@@ -28,7 +29,7 @@ pub async fn deliver(delivery: &Delivery, tenant: &str, change: Change, alarm: &
         errors.push(format!("webhook {}: {e}", hook.url));
     }
     if let Some(email) = &delivery.email
-        && matches!(change, Change::Raised | Change::Escalated)
+        && let Some((Change::Raised | Change::Escalated, alarm)) = alarm
         && let Err(e) = send_mail(email, tenant, alarm).await
     {
         errors.push(format!("e-mail via {}:{}: {e}", email.smtp_host, email.smtp_port));

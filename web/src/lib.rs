@@ -11,6 +11,7 @@
 mod adherence;
 mod admin;
 mod alarms;
+mod escalation;
 pub mod delivery;
 mod kpis;
 pub mod auth;
@@ -94,6 +95,8 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/api/v1/tenants/{tenant}/adherence/excusals/{id}/reject", Some(P::ExcuseAdherence), post(adherence::reject)),
     route!(GET "/api/v1/tenants/{tenant}/alarms", Some(P::ViewAlarms), get(alarms::alarms)),
     route!(POST "/api/v1/tenants/{tenant}/alarms/{id}/ack", Some(P::AckAlarm), post(alarms::acknowledge)),
+    route!(GET "/api/v1/tenants/{tenant}/escalation", Some(P::ViewEscalation), get(escalation::escalation)),
+    route!(POST "/api/v1/tenants/{tenant}/escalation/confirm", Some(P::ConfirmCallIn), post(escalation::confirm)),
     route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::ViewAgentState), get(live::agent_state)),
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::SetAgentState), post(live::set_agent_state)),
     route!(GET "/api/v1/tenants/{tenant}/queues/live", Some(P::ViewLiveQueues), get(live::queues_live)),

@@ -1,13 +1,15 @@
 //! The supervisor's live day, driven on the wall clock: one task per tenant feeds the intraday
 //! crate's sans-IO board and alarm book with the ACD's state changes and queues, keeps every
 //! alarm in the operational database, and puts agents' adherence and alarms on the tenant's
-//! event stream, and sends them by e-mail and webhook (`crate::delivery`). The routes read the
-//! same board and book through [`Supervisors`].
+//! event stream, and sends them by e-mail and webhook (`crate::delivery`); and runs the surge
+//! ladder on the live figures, carrying out its skill changes on the ACD. The routes read the
+//! same board, book and ladder through [`Supervisors`].
 //!
-//! What is durable: alarms (each change written before it is announced; a failed write is
-//! retried every second) and excusals (written by the routes). The board is rebuilt at start
-//! from the store (the day's closed state periods), the ACD (each agent's state now), the
-//! newest published roster and the approved excusals.
+//! What is durable: alarms and the ladder's steps (each written before it is announced; a
+//! failed write is retried every second) and excusals (written by the routes). The board is
+//! rebuilt at start from the store (the day's closed state periods), the ACD (each agent's state
+//! now), the newest published roster and the approved excusals; the ladder from the kept steps
+//! of its last escalation (the skills it had added are added again to the restarted ACD).
 
 use chrono::Duration;
 use std::collections::HashMap;
@@ -15,9 +17,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 use wfm_analytics::Store;
+use wfm_analytics::stats::{window_stats, QueueIntervalStats, QueuedCall};
 use wfm_intraday::alarms::{Alarm, AlarmBook, AlarmRules, Change, Delivery, QueueNow};
+use wfm_intraday::escalation::{Ladder, LadderRules, Observation, Step};
 use wfm_intraday::live::{AgentStatus, Board};
-use wfm_analytics::stats::{window_stats, QueueIntervalStats, QueuedCall, ServiceLevelRule};
 use wfm_intraday::kpis::KpiSettings;
 use wfm_intraday::AdherenceRules;
 use wfm_model::CallRecord;
@@ -34,24 +37,26 @@ pub struct Supervision {
     pub board: Board,
     pub alarms: AlarmBook,
     pub kpis: KpiSettings,
+    pub ladder: Ladder,
+    /// The ladder's steps not written yet (written, in order, before they are announced).
+    unkept_steps: Vec<Step>,
+    /// Agent id → the logins of the users who are that agent (called-in people arrive by
+    /// logging in to the ACD).
+    logins: HashMap<String, Vec<String>>,
     /// Calls finished in the last window (and a little more), for the live KPIs.
     recent_calls: std::collections::VecDeque<CallRecord>,
     /// Alarm changes to send by e-mail and webhook, in order, by one task.
     outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
 }
 
+/// An event to POST to the webhook; an alarm's is mailed too.
 struct Outgoing {
     delivery: Delivery,
-    change: Change,
-    alarm: Alarm,
     event: serde_json::Value,
+    alarm: Option<(Change, Alarm)>,
 }
 
 impl Supervision {
-    fn rule(&self) -> ServiceLevelRule {
-        ServiceLevelRule::from_seconds(self.kpis.threshold_s, self.kpis.short_abandon_s).unwrap_or_default()
-    }
-
     /// A finished call; those that queued before the window are let go.
     fn call_finished(&mut self, record: CallRecord, now: i64) {
         self.recent_calls.push_back(record);
@@ -65,13 +70,13 @@ impl Supervision {
     /// definitions, by its code ([`wfm_analytics::stats::window_stats`]).
     pub fn window(&self, tenant: &TenantId, now: i64) -> Vec<QueueIntervalStats> {
         let calls: Vec<QueuedCall> = self.recent_calls.iter().filter_map(QueuedCall::of).collect();
-        window_stats(tenant, self.board.zone(), &calls, (now - self.kpis.window_s * 1000, now), self.rule())
+        window_stats(tenant, self.board.zone(), &calls, (now - self.kpis.window_s * 1000, now), self.kpis.rule())
     }
 
     /// The same over all the tenant's queues together (queue `*`).
     pub fn window_of_tenant(&self, tenant: &TenantId, now: i64) -> Option<QueueIntervalStats> {
         let calls: Vec<QueuedCall> = self.recent_calls.iter().filter_map(QueuedCall::of).map(|c| QueuedCall { queue: "*", ..c }).collect();
-        window_stats(tenant, self.board.zone(), &calls, (now - self.kpis.window_s * 1000, now), self.rule()).pop()
+        window_stats(tenant, self.board.zone(), &calls, (now - self.kpis.window_s * 1000, now), self.kpis.rule()).pop()
     }
 
     /// Puts an alarm's change (already kept) on the event stream and in the outbox.
@@ -80,9 +85,82 @@ impl Supervision {
         live.publish(event.clone());
         let delivery = self.alarms.delivery();
         if delivery.email.is_some() || delivery.webhook.is_some() {
-            let _ = self.outbox.send(Outgoing { delivery: delivery.clone(), change, alarm, event });
+            let _ = self.outbox.send(Outgoing { delivery: delivery.clone(), event, alarm: Some((change, alarm)) });
         }
     }
+
+    /// What the ladder sees now: the tenant's live service level, the calls waiting, the queues
+    /// in trouble, and which of those the level-1 agents are skilled for already.
+    fn observation(&self, tenant: &TenantId, live: &Live, now: i64) -> Observation {
+        let waiting: Vec<(String, u64)> = live.queues().into_iter().map(|q| (q.queue, q.calls_waiting as u64)).collect();
+        let skilled = self.ladder.rules().level1.agents.iter().flat_map(|a| live.agent_queues(a).into_iter().map(move |q| (a.clone(), q))).collect();
+        let window = self.window(tenant, now);
+        let tenant_window = self.window_of_tenant(tenant, now);
+        Observation::new(now, self.board.zone(), &waiting, &window, tenant_window.as_ref(), self.ladder.rules(), skilled)
+    }
+
+    /// Called-in people who logged in to the ACD as `agent`.
+    fn arrivals(&mut self, agent: &str, at_ms: i64) -> Vec<Step> {
+        let candidates: Vec<String> = std::iter::once(agent.to_owned()).chain(self.logins.get(agent).into_iter().flatten().cloned()).collect();
+        candidates.iter().filter_map(|login| self.ladder.arrived(login, at_ms)).collect()
+    }
+}
+
+/// Keeps the ladder's new steps (after those not kept yet), then carries them out: skills
+/// changed on the ACD, the step on the event stream and to the webhook. A step that cannot be
+/// written waits, with all after it, for the next call; `false` then.
+pub async fn record_steps(db: &OpsDb, tenant: &str, live: &Live, supervision: &Mutex<Supervision>, steps: Vec<Step>) -> bool {
+    let todo: Vec<Step> = {
+        let mut s = lock(supervision);
+        let mut todo = std::mem::take(&mut s.unkept_steps);
+        todo.extend(steps);
+        todo
+    };
+    let mut rest = todo.into_iter();
+    while let Some(step) = rest.next() {
+        let kept = match serde_json::to_string(&step) {
+            Ok(record) => db.add_escalation_step(tenant, step.episode_ms, i64::from(step.seq), step.at_ms, step.level, &record).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = kept {
+            eprintln!("intraday: {tenant}: escalation step not kept yet: {e}");
+            let mut s = lock(supervision);
+            let later = std::mem::take(&mut s.unkept_steps);
+            s.unkept_steps = std::iter::once(step).chain(rest).chain(later).collect();
+            return false;
+        }
+        carry_out(live, &step);
+        let event = escalation_event(&step);
+        live.publish(event.clone());
+        let s = lock(supervision);
+        let delivery = s.alarms.delivery();
+        if delivery.webhook.is_some() {
+            let _ = s.outbox.send(Outgoing { delivery: Delivery { email: None, webhook: delivery.webhook.clone() }, event, alarm: None });
+        }
+    }
+    true
+}
+
+/// The skill changes of a step, on the ACD.
+fn carry_out(live: &Live, step: &Step) {
+    let level = match step.event.as_str() {
+        "skill_added" => Some(1),
+        "skill_restored" => None,
+        _ => return,
+    };
+    for (agent, queue) in &step.skills {
+        if let Err(e) = live.set_skill(agent, queue, level) {
+            eprintln!("intraday: escalation: the skill {queue} of {agent} is not changed: {e}");
+            live.alarm("escalation.skill.failed", &format!("the skill {queue} of {agent} is not changed: {e}"));
+        }
+    }
+}
+
+/// A step of the surge ladder as the event stream carries it.
+pub fn escalation_event(step: &Step) -> serde_json::Value {
+    let mut event = serde_json::to_value(step).unwrap_or_default();
+    event["type"] = "escalation".into();
+    event
 }
 
 /// Sends what the outbox holds, one after the other; failures are said on the log and the
@@ -91,9 +169,10 @@ fn spawn_postman(live: Arc<Live>, tenant: String) -> tokio::sync::mpsc::Unbounde
     let (outbox, mut letters) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
     tokio::spawn(async move {
         while let Some(o) = letters.recv().await {
-            for error in crate::delivery::deliver(&o.delivery, &tenant, o.change, &o.alarm, &o.event).await {
-                eprintln!("intraday: {tenant}: alarm {} not delivered: {error}", o.alarm.id);
-                live.alarm("alarm.delivery.failed", &format!("alarm {}: {error}", o.alarm.id));
+            let what = o.alarm.as_ref().map_or_else(|| format!("escalation step {}", o.event["event"]), |(_, alarm)| format!("alarm {}", alarm.id));
+            for error in crate::delivery::deliver(&o.delivery, &tenant, &o.event, o.alarm.as_ref().map(|(c, a)| (*c, a))).await {
+                eprintln!("intraday: {tenant}: {what} not delivered: {error}");
+                live.alarm("alarm.delivery.failed", &format!("{what}: {error}"));
             }
         }
     });
@@ -197,10 +276,14 @@ fn kpi_settings(feed: &Feed) -> Option<KpiSettings> {
     load(feed, "kpis.toml", |p| KpiSettings::load_or_default(p).map_err(|e| e.to_string()))
 }
 
-/// The tenant files reloaded when they change.
-const FILES: [&str; 3] = ["adherence.toml", "alarms.toml", "kpis.toml"];
+fn ladder_rules(feed: &Feed) -> Option<LadderRules> {
+    load(feed, "escalation.toml", |p| LadderRules::load_or_default(p).map_err(|e| e.to_string()))
+}
 
-fn modified_files(feed: &Feed) -> [Option<SystemTime>; 3] {
+/// The tenant files reloaded when they change.
+const FILES: [&str; 4] = ["adherence.toml", "alarms.toml", "kpis.toml", "escalation.toml"];
+
+fn modified_files(feed: &Feed) -> [Option<SystemTime>; 4] {
     FILES.map(|name| modified(&feed.dir.join(name)))
 }
 
@@ -237,7 +320,16 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
     board.handle_timeout(now);
     let outbox = spawn_postman(feed.live.clone(), feed.tenant.to_string());
     let kpis = kpi_settings(&feed).unwrap_or_default();
-    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book, kpis, recent_calls: Default::default(), outbox }));
+    let kept = feed.db.escalation_steps(feed.tenant.as_str(), None).await.map_err(|e| e.to_string())?;
+    let steps: Vec<Step> = kept.iter().map(|r| serde_json::from_str(r)).collect::<Result<_, _>>().map_err(|e| format!("a kept escalation step cannot be read: {e}"))?;
+    let ladder = Ladder::restore(ladder_rules(&feed).unwrap_or_default(), steps);
+    for (agent, queue) in ladder.added_skills() {
+        if let Err(e) = feed.live.set_skill(agent, queue, Some(1)) {
+            eprintln!("intraday: {}: the escalation's skill {queue} of {agent} cannot be added again: {e}", feed.tenant);
+        }
+    }
+    let logins = logins_of_agents(&feed).await;
+    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book, kpis, ladder, unkept_steps: Vec::new(), logins, recent_calls: Default::default(), outbox }));
     hub.tenants.write().unwrap_or_else(|p| p.into_inner()).insert(feed.tenant.to_string(), supervision.clone());
 
     let mut unsaved: Vec<Alarm> = Vec::new();
@@ -250,8 +342,16 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
             change = changes.recv() => {
                 let Some(change) = change else { break };
                 let Ok(agent) = AgentId::parse(&change.agent) else { continue };
-                let status = lock(&supervision).board.state_changed(&agent, change.state, change.reason, change.at_ms);
+                let logged_in = change.state != wfm_model::AgentState::LoggedOut;
+                let (status, arrived) = {
+                    let mut s = lock(&supervision);
+                    let arrived = if logged_in { s.arrivals(agent.as_str(), change.at_ms) } else { Vec::new() };
+                    (s.board.state_changed(&agent, change.state, change.reason, change.at_ms), arrived)
+                };
                 feed.live.publish(adherence_event(&status));
+                if !arrived.is_empty() {
+                    record_steps(&feed.db, feed.tenant.as_str(), &feed.live, &supervision, arrived).await;
+                }
                 continue;
             }
             call = finished.recv() => {
@@ -299,6 +399,12 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
             }
             lock(&supervision).announce(&feed.live, change, alarm);
         }
+        let steps = {
+            let mut s = lock(&supervision);
+            let observation = s.observation(&feed.tenant, &feed.live, now);
+            s.ladder.observe(&observation)
+        };
+        record_steps(&feed.db, feed.tenant.as_str(), &feed.live, &supervision, steps).await;
         if now >= next_reload {
             next_reload = now + RELOAD_MS;
             reload(&feed, &supervision, &mut files, now).await;
@@ -308,7 +414,7 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
 }
 
 /// A newly published roster version and changed rules files take effect.
-async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Option<SystemTime>; 3], now: i64) {
+async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Option<SystemTime>; 4], now: i64) {
     let now_files = modified_files(feed);
     let mut statuses = Vec::new();
     if now_files[0] != files[0]
@@ -326,7 +432,14 @@ async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Opti
     {
         lock(supervision).kpis = kpis;
     }
+    if now_files[3] != files[3]
+        && let Some(rules) = ladder_rules(feed)
+    {
+        lock(supervision).ladder.set_rules(rules);
+    }
     *files = now_files;
+    let logins = logins_of_agents(feed).await;
+    lock(supervision).logins = logins;
     let known = lock(supervision).board.roster_version();
     match feed.db.roster_versions(feed.tenant.as_str()).await.map(|v| v.first().map(|v| v.version)) {
         Ok(newest) if newest.is_some() && newest != known => match newest_roster(&feed.db, feed.tenant.as_str()).await {
@@ -340,4 +453,21 @@ async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Opti
     for status in &statuses {
         feed.live.publish(adherence_event(status));
     }
+}
+
+/// Agent id → the logins of the tenant's users who are that agent (empty if the users cannot be
+/// read: arrivals are then seen by agent id only, and the reason is on the log).
+async fn logins_of_agents(feed: &Feed) -> HashMap<String, Vec<String>> {
+    let mut logins: HashMap<String, Vec<String>> = HashMap::new();
+    match feed.db.users(Some(feed.tenant.as_str())).await {
+        Ok(users) => {
+            for user in users {
+                if let Some(agent) = user.agent_id {
+                    logins.entry(agent.to_string()).or_default().push(user.login.to_string());
+                }
+            }
+        }
+        Err(e) => eprintln!("intraday: {}: the users cannot be read: {e}", feed.tenant),
+    }
+    logins
 }

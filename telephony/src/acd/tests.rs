@@ -59,6 +59,22 @@ fn longest_idle_rings_first_and_the_answer_connects() {
 }
 
 #[test]
+fn a_skill_added_live_offers_the_waiting_call_at_once_and_can_be_taken_back() {
+    let mut e = engine(Strategy::LongestIdle);
+    // c, the only one skilled for `other`, is on a break: the call waits.
+    e.request_state("c", AgentState::NotReady { reason: "break".into() }, s(3)).unwrap();
+    assert!(rung(&e.set_skill("c", "other", Some(1), s(4)).unwrap()).is_empty());
+    assert!(rung(&e.call_arrives("o1", "other", 0, None, s(10)).unwrap()).is_empty());
+    assert_eq!(e.waiting("other"), ["o1"]);
+    assert_eq!(rung(&e.set_skill("a", "other", Some(1), s(20)).unwrap()), ["a"]);
+    assert_eq!(e.agent_queues("a"), ["other", "q"]);
+    e.set_skill("a", "other", None, s(30)).unwrap();
+    assert_eq!(e.agent_queues("a"), ["q"]);
+    assert!(matches!(e.set_skill("a", "nowhere", Some(1), s(30)), Err(AcdError::UnknownQueue(_))));
+    assert!(matches!(e.set_skill("z", "q", Some(1), s(30)), Err(AcdError::UnknownAgent(_))));
+}
+
+#[test]
 fn ring_all_stops_the_others_when_one_answers() {
     let mut e = engine(Strategy::RingAll);
     assert_eq!(rung(&e.call_arrives("c1", "q", 0, None, s(10)).unwrap()), ["a", "b", "c"]);
