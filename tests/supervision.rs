@@ -1,7 +1,8 @@
 //! The supervisor's live day against a running `wfm serve`: a roster published for now, an
 //! agent's live adherence, alarms raised at level 1 and escalated to level 2 on seconds-long
 //! timers, acknowledged, cleared, kept across a restart in the middle of an escalation, on the
-//! event stream; excused time and an agent's claim.
+//! event stream; excused time and an agent's claim; incidents with their timers, moved agents
+//! and deferred cases.
 
 mod common;
 
@@ -64,7 +65,7 @@ fn events(server: &Server) -> mpsc::Receiver<Value> {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { return };
             if let Some(json) = line.strip_prefix("data:").and_then(|d| serde_json::from_str::<Value>(d.trim()).ok())
-                && (json["type"] == "alarm" || json["type"] == "adherence")
+                && (json["type"] == "alarm" || json["type"] == "adherence" || json["type"] == "incident")
                 && tx.send(json).is_err()
             {
                 return;
@@ -340,4 +341,110 @@ fn excused_time_and_claims() {
     assert_eq!(listed.as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect::<Vec<_>>(), ["approved", "approved"]);
     let (_, audit) = server.request("GET", "/api/v1/tenants/demo/audit", &[&server.bearer()], "");
     assert!(audit.contains("adherence.excuse") && audit.contains("adherence.claim") && audit.contains("adherence.claim.approve"), "{audit}");
+}
+
+/// A CRM failure reported for one agent: its timer goes to the senior manager (kept across a
+/// restart, fired once), the agent is moved to the incident's not-ready code and back when it is
+/// fixed, a deferred case taken during it is worked after recovery and the customer told by the
+/// SMS hook (a command here).
+#[test]
+fn incidents_escalate_move_the_agent_and_defer_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tenant_files = data.join("tenants").join("demo");
+    std::fs::create_dir_all(&tenant_files).unwrap();
+    let sms_file = dir.path().join("sms.txt");
+    std::fs::write(
+        tenant_files.join("incidents.toml"),
+        format!(
+            "[[timer]]\nkinds = [\"crm\"]\nafter_s = 2\ntell = [\"role:senior-manager\"]\n[sms]\ncommand = [\"sh\", \"-c\", \"printf '%s|%s\\\\n' \\\"$1\\\" \\\"$2\\\" >> {}\", \"sms\"]\n",
+            sms_file.display()
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start(&data, &["--demo-days", "0"]);
+    let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
+    let agent = bearer(&server.token_of(Some("demo"), AGENT));
+    let stream = events(&server);
+    let post = |server: &Server, auth: &str, path: &str, body: &str| -> (u16, Value) {
+        let (status, reply) = server.request("POST", &format!("/api/v1/tenants/demo/incidents{path}"), &[auth], body);
+        (status, serde_json::from_str(&reply).unwrap_or(Value::Null))
+    };
+    let field = |(status, reply): (u16, Value)| (status, reply["field"].as_str().map(str::to_owned));
+
+    let report = serde_json::json!({ "kind": "crm", "system": "ACRM", "description": "every search times out", "affected": [AGENT], "number": "INC-42" }).to_string();
+    assert_eq!(post(&server, &agent, "", &report).0, 403, "agents do not open incidents");
+    assert_eq!(server.request("POST", "/api/v1/tenants/demo/incidents", &[], &report).0, 401);
+    assert_eq!(field(post(&server, &supervisor, "", &report.replace("crm", "fax"))), (400, Some("kind".into())));
+    assert_eq!(field(post(&server, &supervisor, "", &report.replace(AGENT, "9999"))), (400, Some("affected".into())));
+    let (status, opened) = post(&server, &supervisor, "", &report);
+    assert_eq!(status, 201, "{opened}");
+    assert_eq!((opened["open"].as_bool(), opened["reported_by"].as_str()), (Some(true), Some("demo/supervisor")));
+    assert!(opened["phrase"].as_str().unwrap().contains("no access"), "{opened}");
+    assert_eq!(field(post(&server, &supervisor, "", &report)), (409, Some("number".into())));
+
+    // What the affected agent does: one system down and no call waiting, other duties.
+    let seen = json(&server, &agent, "/api/v1/tenants/demo/incidents/INC-42");
+    assert_eq!((seen["agents"][0]["agent"].as_str(), seen["agents"][0]["decision"].as_str()), (Some(AGENT), Some("other_duties")), "{seen}");
+    // Not fixed in 2 s: the senior manager is told; a restart keeps the incident and its timer fired once.
+    let escalated = wait_for(10, "the incident's timer", || {
+        let i = json(&server, &supervisor, "/api/v1/tenants/demo/incidents/INC-42");
+        (i["escalations"].as_array().unwrap().len() == 1).then_some(i)
+    });
+    assert_eq!(escalated["escalations"][0]["tell"], serde_json::json!(["role:senior-manager"]));
+    drop(stream);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = Server::start(&data, &["--demo-days", "0"]);
+    let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
+    let agent = bearer(&server.token_of(Some("demo"), AGENT));
+    let stream = events(&server);
+    std::thread::sleep(Duration::from_millis(2500));
+    let again = json(&server, &supervisor, "/api/v1/tenants/demo/incidents/INC-42");
+    assert_eq!((again["open"].as_bool(), again["escalations"].as_array().map(Vec::len)), (Some(true), Some(1)), "{again}");
+
+    // The agent affected alone is moved to the incident's not-ready code; another is not.
+    let state = |server: &Server| json(server, &supervisor, &format!("/api/v1/tenants/demo/agents/{AGENT}/state"));
+    assert_eq!(server.request("POST", &format!("/api/v1/tenants/demo/agents/{AGENT}/state"), &[&supervisor], r#"{"state":"ready"}"#).0, 200);
+    let (status, moved) = post(&server, &supervisor, &format!("/INC-42/agents/{AGENT}/move"), "");
+    assert_eq!(status, 200, "{moved}");
+    assert!(state(&server).to_string().contains("incident"), "{}", state(&server));
+    assert_eq!(field(post(&server, &supervisor, "/INC-42/agents/1002/move", "")), (409, Some("agent".into())));
+
+    // A deferred case taken by the agent; worked only after recovery, by whom it is assigned to.
+    let case = serde_json::json!({ "customer_number": "+48600100200", "request": "change the tariff to Flex 30" }).to_string();
+    assert_eq!(field(post(&server, &agent, "/INC-42/cases", &case.replace("+48600100200", "call me"))), (400, Some("customer_number".into())));
+    let (status, recorded) = post(&server, &agent, "/INC-42/cases", &case);
+    assert_eq!((status, recorded["cases"][0]["id"].as_u64()), (200, Some(1)), "{recorded}");
+    let done = r#"{"outcome":"Your tariff is now Flex 30."}"#;
+    assert_eq!(post(&server, &supervisor, "/INC-42/cases/1/done", done).0, 409, "not before recovery");
+    assert_eq!(field(post(&server, &supervisor, "/INC-42/cases/1/assign", r#"{"login":"nobody"}"#)), (400, Some("login".into())));
+    assert_eq!(post(&server, &supervisor, "/INC-42/cases/1/assign", r#"{"login":"1002"}"#).0, 200);
+
+    // Fixed: the moved agent is ready again; nothing more is recorded against it.
+    let (status, fixed) = post(&server, &supervisor, "/INC-42/fixed", "");
+    assert_eq!((status, fixed["open"].as_bool()), (200, Some(false)), "{fixed}");
+    assert!(fixed["moved"][0]["back_ms"].as_i64().is_some() && fixed["duration_s"].as_i64().unwrap() >= 2, "{fixed}");
+    assert!(state(&server).to_string().contains("\"ready\""), "{}", state(&server));
+    assert_eq!(post(&server, &supervisor, "/INC-42/fixed", "").0, 409);
+    assert_eq!(post(&server, &agent, "/INC-42/cases", &case).0, 409);
+    assert_eq!(post(&server, &agent, "/INC-42/cases/1/done", done).0, 403, "assigned to 1002");
+    let colleague = bearer(&server.token_of(Some("demo"), "1002"));
+    let (status, worked) = post(&server, &colleague, "/INC-42/cases/1/done", done);
+    assert_eq!(status, 200, "{worked}");
+    let c = &worked["cases"][0];
+    assert!(c["customer_told_ms"].as_i64().is_some() && c["done_by"] == "demo/1002", "{c}");
+    assert_eq!(std::fs::read_to_string(&sms_file).unwrap(), "+48600100200|Your tariff is now Flex 30.\n");
+    assert_eq!(post(&server, &colleague, "/INC-42/cases/1/done", done).0, 409, "done once");
+
+    let open = json(&server, &agent, "/api/v1/tenants/demo/incidents");
+    let all = json(&server, &agent, "/api/v1/tenants/demo/incidents?state=all");
+    assert_eq!((open.as_array().map(Vec::len), all.as_array().map(Vec::len)), (Some(0), Some(1)));
+    let changes: Vec<String> = std::iter::from_fn(|| stream.recv_timeout(Duration::from_secs(2)).ok())
+        .filter(|e| e["type"] == "incident")
+        .map(|e| e["change"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(changes, ["agent_moved", "case_recorded", "case_assigned", "fixed", "case_done"]);
+    let (_, audit) = server.request("GET", "/api/v1/tenants/demo/audit", &[&server.bearer()], "");
+    assert!(["incident.report", "incident.agent_moved", "incident.fixed", "incident.case_done"].iter().all(|a| audit.contains(a)), "{audit}");
 }

@@ -129,7 +129,7 @@ struct EmailShape {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WebhookShape {
+pub(crate) struct WebhookShape {
     url: String,
     secret: String,
 }
@@ -166,17 +166,18 @@ impl EmailShape {
 }
 
 impl WebhookShape {
-    fn check(self) -> Result<Webhook, String> {
+    /// The webhook of table `key` (`webhook`, `sms.webhook`), checked.
+    pub(crate) fn check(self, key: &str) -> Result<Webhook, String> {
         if self.url.starts_with("https://") {
-            return Err("webhook.url: https is not supported; give an http:// endpoint on the site's network (or a relay)".into());
+            return Err(format!("{key}.url: https is not supported; give an http:// endpoint on the site's network (or a relay)"));
         }
-        let rest = self.url.strip_prefix("http://").ok_or_else(|| format!("webhook.url: {:?} does not start with http://", self.url))?;
+        let rest = self.url.strip_prefix("http://").ok_or_else(|| format!("{key}.url: {:?} does not start with http://", self.url))?;
         let host_port = rest.split('/').next().unwrap_or_default();
         if !host_port.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) {
-            return Err(format!("webhook.url: {:?} needs host:port", self.url));
+            return Err(format!("{key}.url: {:?} needs host:port", self.url));
         }
         if self.secret.len() < 16 {
-            return Err("webhook.secret: at least 16 characters".into());
+            return Err(format!("{key}.secret: at least 16 characters"));
         }
         Ok(Webhook { url: self.url, secret: self.secret })
     }
@@ -261,7 +262,7 @@ impl AlarmRules {
         }
         let delivery = Delivery {
             email: shape.email.map(EmailShape::check).transpose().map_err(error)?,
-            webhook: shape.webhook.map(WebhookShape::check).transpose().map_err(error)?,
+            webhook: shape.webhook.map(|w| w.check("webhook")).transpose().map_err(error)?,
         };
         Ok(Self { rules, delivery })
     }

@@ -12,6 +12,8 @@
 //!   and the live KPI settings, sans-IO (events and the time in, statuses and changes out).
 //! - [`escalation`]: the surge ladder (`escalation.toml`), sans-IO; [`replay`] runs it over a
 //!   past day from the store.
+//! - [`incidents`]: `incidents.toml`, incidents with their escalation timers, the standard
+//!   phrase, the decision matrix, agents moved and deferred cases, sans-IO.
 //!
 //! Depends on `wfm-model`, the store (`wfm-analytics`, reading agent states) and the roster
 //! format (`wfm-scheduler::roster`); knows nothing of HTTP, SIP or the operational database.
@@ -21,6 +23,7 @@ pub mod adherence;
 pub mod alarms;
 pub mod escalation;
 pub mod history;
+pub mod incidents;
 pub mod kpis;
 pub mod live;
 mod plans;

@@ -152,6 +152,21 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             PRIMARY KEY (tenant, episode_ms, seq)
         )"],
     ),
+    // Incidents with their timers, moved agents and deferred cases (the intraday crate's JSON).
+    (
+        7,
+        &[
+            "CREATE TABLE IF NOT EXISTS incidents (
+                tenant TEXT NOT NULL,
+                id TEXT NOT NULL,
+                started_ms BIGINT NOT NULL,
+                fixed_ms BIGINT,
+                record TEXT NOT NULL,
+                PRIMARY KEY (tenant, id)
+            )",
+            "CREATE INDEX IF NOT EXISTS incidents_by_time ON incidents (tenant, started_ms)",
+        ],
+    ),
 ];
 
 #[derive(Clone)]
@@ -314,10 +329,10 @@ pub(crate) mod tests {
             sqlx::query("INSERT INTO import_runs VALUES ('old', 'demo', '2026-01-01T00:00:00Z', 'csv', 'a.csv', 1, 0, 0, 0, 0, 0.5)").execute(&pool).await.unwrap();
         }
         let db = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(db.imports("demo").await.unwrap()[0].id, "old", "the earlier release's rows are kept");
         let again = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6], "idempotent");
+        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7], "idempotent");
         // Two processes migrating one fresh database at once both end with the same schema.
         let fresh = tempfile::tempdir().unwrap();
         let url = OpsDb::sqlite_url(fresh.path());

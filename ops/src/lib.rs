@@ -11,17 +11,17 @@
 //! - [`audit`]: who did what, when, to what and from where.
 //! - [`imports`]: the journal of data loads.
 //! - [`rosters`]: published roster versions, who published each and when.
-//! - [`alarms`], [`excusals`], [`escalations`]: the intraday records (alarms, excused time, the
-//!   surge ladder's timelines).
+//! - [`kept`], [`excusals`], [`escalations`]: the intraday records (alarms and incidents kept
+//!   whole, excused time, the surge ladder's timelines).
 //!
 //! Depends on `wfm-model` (ids, zones) and sqlx; knows nothing of HTTP, SIP or the store.
 
-pub mod alarms;
 pub mod audit;
 pub mod db;
 pub mod escalations;
 pub mod excusals;
 pub mod imports;
+pub mod kept;
 pub mod roles;
 pub mod rosters;
 pub mod secrets;

@@ -3,32 +3,18 @@
 
 use crate::auth::Signed;
 use crate::supervision::{lock, now_ms, save_alarm};
-use crate::{internal, ApiError, AppState};
+use crate::{internal, kept_records, ApiError, AppState, KeptParams};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Deserialize;
 use wfm_intraday::alarms::{Alarm, Change};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlarmsParams {
-    /// `open` (the default) or `all`.
-    state: Option<String>,
-    limit: Option<u32>,
-}
+use wfm_ops::kept::Kept;
 
 /// `GET /api/v1/tenants/{tenant}/alarms?state=open|all[&limit=N]`: newest first.
-pub async fn alarms(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<AlarmsParams>, QueryRejection>) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
-    let open_only = match p.state.as_deref() {
-        None | Some("open") => true,
-        Some("all") => false,
-        Some(other) => return Err(ApiError::bad_request("state", format!("{other:?} is not open or all"))),
-    };
-    let records = state.db.alarms(&tenant, open_only, p.limit.unwrap_or(wfm_ops::alarms::MAX_LISTED)).await?;
+pub async fn alarms(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<KeptParams>, QueryRejection>) -> Result<Response, ApiError> {
+    let records = kept_records(&state, &tenant, Kept::Alarm, params).await?;
     let alarms: Vec<Alarm> = records.iter().map(|r| serde_json::from_str(r)).collect::<Result<_, _>>().map_err(internal)?;
     Ok(Json(alarms).into_response())
 }

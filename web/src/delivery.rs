@@ -1,12 +1,14 @@
 //! Alarms sent out: e-mail by SMTP (`lettre`, plain SMTP to the site's relay) on each raise and
 //! escalation, and every change POSTed to the tenant's webhook with an HMAC-SHA256 signature of
 //! the body (`X-WFM-Signature: sha256=HEX`). What cannot be delivered is said on the log and the
-//! event stream; the alarm itself is kept regardless.
+//! event stream; the alarm itself is kept regardless. Customers of deferred cases are told by the
+//! tenant's SMS hook (`send_sms`).
 
 use hmac::{KeyInit, Mac};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wfm_intraday::alarms::{Alarm, Change, Delivery, Email, Webhook};
+use wfm_intraday::incidents::Sms;
 
 /// How long one delivery may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +61,47 @@ async fn post(hook: &Webhook, body: &[u8]) -> Result<(), String> {
         }
     };
     tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| "no answer within 10 s".to_owned())?
+}
+
+/// Tells a customer by the tenant's SMS hook (`[sms]` of `incidents.toml`): its webhook
+/// POSTed `{"to", "message", "incident", "case"}`, or its command run with the number and the
+/// message as the last two arguments (exit status 0 within 10 s is delivery).
+pub async fn send_sms(sms: &Sms, tenant: &str, incident: &str, case: u32, to: &str, message: &str) -> Result<(), String> {
+    match sms {
+        Sms::Webhook(hook) => {
+            let body = serde_json::json!({ "tenant": tenant, "to": to, "message": message, "incident": incident, "case": case });
+            post(hook, body.to_string().as_bytes()).await
+        }
+        Sms::Command(command) => {
+            let mut child = std::process::Command::new(&command[0])
+                .args(&command[1..])
+                .args([to, message])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("{}: {e}", command[0]))?;
+            let deadline = std::time::Instant::now() + TIMEOUT;
+            loop {
+                match child.try_wait().map_err(|e| e.to_string())? {
+                    Some(status) if status.success() => return Ok(()),
+                    Some(status) => {
+                        let mut stderr = String::new();
+                        if let Some(mut e) = child.stderr.take() {
+                            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+                        }
+                        return Err(format!("{} exited with {status}: {}", command[0], stderr.trim()));
+                    }
+                    None if std::time::Instant::now() > deadline => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(format!("{} did not finish within 10 s", command[0]));
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        }
+    }
 }
 
 async fn send_mail(email: &Email, tenant: &str, alarm: &Alarm) -> Result<(), String> {

@@ -12,6 +12,7 @@ mod adherence;
 mod admin;
 mod alarms;
 mod escalation;
+mod incidents;
 pub mod delivery;
 mod kpis;
 pub mod auth;
@@ -97,6 +98,15 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/api/v1/tenants/{tenant}/alarms/{id}/ack", Some(P::AckAlarm), post(alarms::acknowledge)),
     route!(GET "/api/v1/tenants/{tenant}/escalation", Some(P::ViewEscalation), get(escalation::escalation)),
     route!(POST "/api/v1/tenants/{tenant}/escalation/confirm", Some(P::ConfirmCallIn), post(escalation::confirm)),
+    route!(GET "/api/v1/tenants/{tenant}/incidents", Some(P::ViewIncidents), get(incidents::list)),
+    route!(POST "/api/v1/tenants/{tenant}/incidents", Some(P::ManageIncidents), post(incidents::report)),
+    route!(GET "/api/v1/tenants/{tenant}/incidents/{id}", Some(P::ViewIncidents), get(incidents::one)),
+    route!(POST "/api/v1/tenants/{tenant}/incidents/{id}/fixed", Some(P::ManageIncidents), post(incidents::fixed)),
+    route!(POST "/api/v1/tenants/{tenant}/incidents/{id}/agents/{agent}/move", Some(P::ManageIncidents), post(incidents::move_agent)),
+    route!(POST "/api/v1/tenants/{tenant}/incidents/{id}/agents/{agent}/back", Some(P::ManageIncidents), post(incidents::agent_back)),
+    route!(POST "/api/v1/tenants/{tenant}/incidents/{id}/cases", Some(P::RecordCase), post(incidents::record_case)),
+    route!(POST "/api/v1/tenants/{tenant}/incidents/{id}/cases/{case}/assign", Some(P::ManageIncidents), post(incidents::assign_case)),
+    route!(POST "/api/v1/tenants/{tenant}/incidents/{id}/cases/{case}/done", Some(P::WorkCase), post(incidents::case_done)),
     route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::ViewAgentState), get(live::agent_state)),
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/state", Some(P::SetAgentState), post(live::set_agent_state)),
     route!(GET "/api/v1/tenants/{tenant}/queues/live", Some(P::ViewLiveQueues), get(live::queues_live)),
@@ -174,4 +184,28 @@ async fn healthz() -> Json<serde_json::Value> {
 /// A JSON body, or a 400 naming what is wrong with it.
 fn body<T>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(t)| t).map_err(|e| ApiError::bad_request("body", e.body_text()))
+}
+
+/// The query of a listing of kept records: `state=open|all` (open by default), `limit=N`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeptParams {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+/// A tenant's kept records of `kind` as the query asks, newest first.
+async fn kept_records(
+    state: &AppState,
+    tenant: &str,
+    kind: wfm_ops::kept::Kept,
+    params: Result<axum::extract::Query<KeptParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Vec<String>, ApiError> {
+    let axum::extract::Query(p) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let open_only = match p.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(other) => return Err(ApiError::bad_request("state", format!("{other:?} is not open or all"))),
+    };
+    Ok(state.db.kept(kind, tenant, open_only, p.limit.unwrap_or(wfm_ops::kept::MAX_LISTED)).await?)
 }

@@ -2,10 +2,11 @@
 //! crate's sans-IO board and alarm book with the ACD's state changes and queues, keeps every
 //! alarm in the operational database, and puts agents' adherence and alarms on the tenant's
 //! event stream, and sends them by e-mail and webhook (`crate::delivery`); and runs the surge
-//! ladder on the live figures, carrying out its skill changes on the ACD. The routes read the
-//! same board, book and ladder through [`Supervisors`].
+//! ladder on the live figures, carrying out its skill changes on the ACD, and the incidents'
+//! escalation timers. The routes read the same board, book, ladder and incidents through
+//! [`Supervisors`].
 //!
-//! What is durable: alarms and the ladder's steps (each written before it is announced; a
+//! What is durable: alarms, incidents and the ladder's steps (each written before it is announced; a
 //! failed write is retried every second) and excusals (written by the routes). The board is
 //! rebuilt at start from the store (the day's closed state periods), the ACD (each agent's state
 //! now), the newest published roster and the approved excusals; the ladder from the kept steps
@@ -20,11 +21,13 @@ use wfm_analytics::Store;
 use wfm_analytics::stats::{window_stats, QueueIntervalStats, QueuedCall};
 use wfm_intraday::alarms::{Alarm, AlarmBook, AlarmRules, Change, Delivery, QueueNow};
 use wfm_intraday::escalation::{Ladder, LadderRules, Observation, Step};
+use wfm_intraday::incidents::{Incident, IncidentBook, IncidentRules};
 use wfm_intraday::live::{AgentStatus, Board};
 use wfm_intraday::kpis::KpiSettings;
 use wfm_intraday::AdherenceRules;
 use wfm_model::CallRecord;
 use wfm_model::{AgentId, LocalDateRange, TenantId, TenantZone};
+use wfm_ops::kept::Kept;
 use wfm_ops::OpsDb;
 use wfm_scheduler::roster::Roster;
 use wfm_telephony::live::Live;
@@ -38,6 +41,9 @@ pub struct Supervision {
     pub alarms: AlarmBook,
     pub kpis: KpiSettings,
     pub ladder: Ladder,
+    pub incidents: IncidentBook,
+    /// Incident changes not written yet (written before they are announced).
+    unkept_incidents: Vec<(String, Incident)>,
     /// The ladder's steps not written yet (written, in order, before they are announced).
     unkept_steps: Vec<Step>,
     /// Agent id → the logins of the users who are that agent (called-in people arrive by
@@ -156,6 +162,44 @@ fn carry_out(live: &Live, step: &Step) {
     }
 }
 
+/// Keeps an incident's newest record, then announces `change` on the event stream and to the
+/// webhook; `false` (and retried with the next second's check) when it cannot be written.
+pub async fn record_incident(db: &OpsDb, tenant: &str, live: &Live, supervision: &Mutex<Supervision>, change: &str, incident: Incident) -> bool {
+    let kept = match serde_json::to_string(&incident) {
+        Ok(record) => db.save_kept(Kept::Incident, tenant, &incident.id, incident.started_ms, incident.fixed_ms, &record).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = kept {
+        eprintln!("intraday: {tenant}: incident {} not kept yet: {e}", incident.id);
+        lock(supervision).unkept_incidents.push((change.to_owned(), incident));
+        return false;
+    }
+    let s = lock(supervision);
+    let event = incident_event(change, &incident, s.incidents.rules().phrase(incident.kind));
+    live.publish(event.clone());
+    let delivery = s.alarms.delivery();
+    if delivery.webhook.is_some() {
+        let _ = s.outbox.send(Outgoing { delivery: Delivery { email: None, webhook: delivery.webhook.clone() }, event, alarm: None });
+    }
+    true
+}
+
+/// An incident's change as the event stream carries it: what it is about and, for an
+/// escalation, who is told now.
+pub fn incident_event(change: &str, incident: &Incident, phrase: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "incident",
+        "at_ms": now_ms(),
+        "change": change,
+        "id": incident.id,
+        "kind": incident.kind,
+        "system": incident.system,
+        "affected": incident.affected,
+        "tell": incident.escalations.last().filter(|_| change == "escalated").map(|e| e.tell.clone()),
+        "phrase": phrase,
+    })
+}
+
 /// A step of the surge ladder as the event stream carries it.
 pub fn escalation_event(step: &Step) -> serde_json::Value {
     let mut event = serde_json::to_value(step).unwrap_or_default();
@@ -237,7 +281,7 @@ pub fn alarm_event(change: Change, alarm: &Alarm) -> serde_json::Value {
 /// Writes an alarm's record; the error says why it is not kept yet.
 pub async fn save_alarm(db: &OpsDb, tenant: &str, alarm: &Alarm) -> Result<(), String> {
     let record = serde_json::to_string(alarm).map_err(|e| e.to_string())?;
-    db.save_alarm(tenant, &alarm.id, alarm.raised_ms, alarm.cleared_ms, &record).await.map_err(|e| e.to_string())
+    db.save_kept(Kept::Alarm, tenant, &alarm.id, alarm.raised_ms, alarm.cleared_ms, &record).await.map_err(|e| e.to_string())
 }
 
 /// The newest published roster, if any: `(version, roster)`.
@@ -280,10 +324,14 @@ fn ladder_rules(feed: &Feed) -> Option<LadderRules> {
     load(feed, "escalation.toml", |p| LadderRules::load_or_default(p).map_err(|e| e.to_string()))
 }
 
-/// The tenant files reloaded when they change.
-const FILES: [&str; 4] = ["adherence.toml", "alarms.toml", "kpis.toml", "escalation.toml"];
+fn incident_rules(feed: &Feed) -> Option<IncidentRules> {
+    load(feed, "incidents.toml", |p| IncidentRules::load_or_default(p).map_err(|e| e.to_string()))
+}
 
-fn modified_files(feed: &Feed) -> [Option<SystemTime>; 4] {
+/// The tenant files reloaded when they change.
+const FILES: [&str; 5] = ["adherence.toml", "alarms.toml", "kpis.toml", "escalation.toml", "incidents.toml"];
+
+fn modified_files(feed: &Feed) -> [Option<SystemTime>; 5] {
     FILES.map(|name| modified(&feed.dir.join(name)))
 }
 
@@ -315,7 +363,7 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
             board.excuse(&agent, e.start_ms, e.end_ms);
         }
     }
-    let kept = feed.db.alarms(feed.tenant.as_str(), true, wfm_ops::alarms::MAX_LISTED).await.map_err(|e| e.to_string())?;
+    let kept = feed.db.kept(Kept::Alarm, feed.tenant.as_str(), true, wfm_ops::kept::MAX_LISTED).await.map_err(|e| e.to_string())?;
     book.restore(kept.iter().filter_map(|record| serde_json::from_str::<Alarm>(record).ok()));
     board.handle_timeout(now);
     let outbox = spawn_postman(feed.live.clone(), feed.tenant.to_string());
@@ -328,8 +376,22 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
             eprintln!("intraday: {}: the escalation's skill {queue} of {agent} cannot be added again: {e}", feed.tenant);
         }
     }
+    let mut incidents = IncidentBook::new(incident_rules(&feed).unwrap_or_default(), feed.zone);
+    let kept = feed.db.kept(Kept::Incident, feed.tenant.as_str(), true, wfm_ops::kept::MAX_LISTED).await.map_err(|e| e.to_string())?;
+    incidents.restore(kept.iter().map(|r| serde_json::from_str::<Incident>(r)).collect::<Result<Vec<_>, _>>().map_err(|e| format!("a kept incident cannot be read: {e}"))?);
     let logins = logins_of_agents(&feed).await;
-    let supervision = Arc::new(Mutex::new(Supervision { board, alarms: book, kpis, ladder, unkept_steps: Vec::new(), logins, recent_calls: Default::default(), outbox }));
+    let supervision = Arc::new(Mutex::new(Supervision {
+        board,
+        alarms: book,
+        kpis,
+        ladder,
+        incidents,
+        unkept_incidents: Vec::new(),
+        unkept_steps: Vec::new(),
+        logins,
+        recent_calls: Default::default(),
+        outbox,
+    }));
     hub.tenants.write().unwrap_or_else(|p| p.into_inner()).insert(feed.tenant.to_string(), supervision.clone());
 
     let mut unsaved: Vec<Alarm> = Vec::new();
@@ -405,6 +467,15 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
             s.ladder.observe(&observation)
         };
         record_steps(&feed.db, feed.tenant.as_str(), &feed.live, &supervision, steps).await;
+        let incidents: Vec<(String, Incident)> = {
+            let mut s = lock(&supervision);
+            let mut changed = std::mem::take(&mut s.unkept_incidents);
+            changed.extend(s.incidents.check(now).into_iter().map(|i| ("escalated".to_owned(), i)));
+            changed
+        };
+        for (change, incident) in incidents {
+            record_incident(&feed.db, feed.tenant.as_str(), &feed.live, &supervision, &change, incident).await;
+        }
         if now >= next_reload {
             next_reload = now + RELOAD_MS;
             reload(&feed, &supervision, &mut files, now).await;
@@ -414,7 +485,7 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
 }
 
 /// A newly published roster version and changed rules files take effect.
-async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Option<SystemTime>; 4], now: i64) {
+async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Option<SystemTime>; 5], now: i64) {
     let now_files = modified_files(feed);
     let mut statuses = Vec::new();
     if now_files[0] != files[0]
@@ -436,6 +507,11 @@ async fn reload(feed: &Feed, supervision: &Mutex<Supervision>, files: &mut [Opti
         && let Some(rules) = ladder_rules(feed)
     {
         lock(supervision).ladder.set_rules(rules);
+    }
+    if now_files[4] != files[4]
+        && let Some(rules) = incident_rules(feed)
+    {
+        lock(supervision).incidents.set_rules(rules);
     }
     *files = now_files;
     let logins = logins_of_agents(feed).await;
