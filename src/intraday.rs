@@ -164,7 +164,7 @@ pub fn adherence(data: &Path, database: Option<String>, a: AdherenceArgs) -> Res
     let roster = match &a.roster {
         Some(path) => read_roster(path)?.0,
         None => {
-            let url = database_url(data, database)?;
+            let url = database_url(data, database.clone())?;
             let id = tenant.to_string();
             let newest = block_on(async move { OpsDb::connect(&url).await?.roster(&id, None).await.map_err(anyhow::Error::from) })??;
             let Some((version, text)) = newest else { bail!("--roster: none given and tenant {tenant} has no published roster (wfm roster publish)") };
@@ -179,7 +179,17 @@ pub fn adherence(data: &Path, database: Option<String>, a: AdherenceArgs) -> Res
         None if matches!(a.by, Some(ByArg::Team)) => bail!("--by team: give the teams with --agents agents.csv"),
         None => HashMap::new(),
     };
-    let report = adherence_report(&store, &HistoryQuery { tenant: &tenant, range, roster: &roster, rules: &rules, excused: &[] })?;
+    // Approved excusals count as in adherence, as in the API, when there is an operational
+    // database to read them from (a report on files alone counts none).
+    let excused = match (&database, data.join("wfm.sqlite").exists()) {
+        (None, false) => Vec::new(),
+        _ => {
+            let url = database_url(data, database.clone())?;
+            let (id, span) = (tenant.to_string(), wfm_web::supervision::excusal_span(store.tenant_zone(&tenant)?, range));
+            block_on(async move { wfm_web::supervision::approved_excusals(&OpsDb::connect(&url).await?, &id, span.0, span.1).await.map_err(anyhow::Error::from) })??
+        }
+    };
+    let report = adherence_report(&store, &HistoryQuery { tenant: &tenant, range, roster: &roster, rules: &rules, excused: &excused })?;
 
     let sink: Box<dyn Write> = match &a.out {
         Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("{}: cannot write", path.display()))?),

@@ -14,10 +14,9 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use std::collections::HashMap;
 use wfm_analytics::StoreError;
-use wfm_intraday::history::Excusal as Excused;
 use wfm_intraday::{adherence_report, roll_up, AdherenceRules, GroupBy, HistoryError, HistoryQuery, Per};
 use wfm_model::{AgentId, LocalDateRange, TenantId};
-use wfm_ops::excusals::{Excusal, ExcusalStatus};
+use wfm_ops::excusals::Excusal;
 use wfm_ops::rosters::Publication;
 use wfm_scheduler::roster::Roster;
 
@@ -122,16 +121,8 @@ pub async fn adherence(State(state): State<AppState>, Path(tenant): Path<String>
         HashMap::new()
     };
     let zone = state.store.tenant_zone(&tenant).map_err(HistoryError::Store)?;
-    // The day before and after too: a night shift's date reaches into them.
-    let (from, to) = (zone.day_start(range.from - chrono::Duration::days(1)).timestamp_millis(), zone.day_start(range.to + chrono::Duration::days(1)).timestamp_millis());
-    let excused: Vec<Excused> = state
-        .db
-        .excusals(tenant.as_str(), from, to, None)
-        .await?
-        .into_iter()
-        .filter(|e| e.status == ExcusalStatus::Approved)
-        .filter_map(|e| Some(Excused { agent_id: AgentId::parse(&e.agent_id).ok()?, start_ms: e.start_ms, end_ms: e.end_ms }))
-        .collect();
+    let (from, to) = crate::supervision::excusal_span(zone, range);
+    let excused = crate::supervision::approved_excusals(&state.db, tenant.as_str(), from, to).await?;
     let store = state.store.clone();
     let exceptions = p.exceptions.unwrap_or(false);
     let body = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, ApiError> {

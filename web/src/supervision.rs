@@ -358,10 +358,8 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
         }
     }
     let from = feed.zone.day_start(today - Duration::days(1)).timestamp_millis();
-    for e in feed.db.excusals(feed.tenant.as_str(), from, i64::MAX, None).await.map_err(|e| e.to_string())? {
-        if let (wfm_ops::excusals::ExcusalStatus::Approved, Ok(agent)) = (e.status, AgentId::parse(&e.agent_id)) {
-            board.excuse(&agent, e.start_ms, e.end_ms);
-        }
+    for e in approved_excusals(&feed.db, feed.tenant.as_str(), from, i64::MAX).await.map_err(|e| e.to_string())? {
+        board.excuse(&e.agent_id, e.start_ms, e.end_ms);
     }
     let kept = feed.db.kept(Kept::Alarm, feed.tenant.as_str(), true, wfm_ops::kept::MAX_LISTED).await.map_err(|e| e.to_string())?;
     book.restore(kept.iter().filter_map(|record| serde_json::from_str::<Alarm>(record).ok()));
@@ -546,4 +544,22 @@ async fn logins_of_agents(feed: &Feed) -> HashMap<String, Vec<String>> {
         Err(e) => eprintln!("intraday: {}: the users cannot be read: {e}", feed.tenant),
     }
     logins
+}
+
+/// The approved excusals of a tenant overlapping `[from_ms, to_ms)`, as adherence counts them
+/// (the live board, `GET /adherence` and `wfm adherence`).
+pub async fn approved_excusals(db: &OpsDb, tenant: &str, from_ms: i64, to_ms: i64) -> Result<Vec<wfm_intraday::history::Excusal>, wfm_ops::OpsError> {
+    Ok(db
+        .excusals(tenant, from_ms, to_ms, None)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == wfm_ops::excusals::ExcusalStatus::Approved)
+        .filter_map(|e| Some(wfm_intraday::history::Excusal { agent_id: AgentId::parse(&e.agent_id).ok()?, start_ms: e.start_ms, end_ms: e.end_ms }))
+        .collect())
+}
+
+/// The span of excusals that can count on the local dates of `range`: from the day before to the
+/// day after (a night shift's date reaches into them).
+pub fn excusal_span(zone: TenantZone, range: LocalDateRange) -> (i64, i64) {
+    (zone.day_start(range.from - Duration::days(1)).timestamp_millis(), zone.day_start(range.to + Duration::days(1)).timestamp_millis())
 }
