@@ -369,6 +369,13 @@ fn incidents_escalate_move_the_agent_and_defer_cases() {
         ),
     )
     .unwrap();
+    // The senior manager's address, for the timer's e-mail.
+    let (smtp, mails) = smtp_sink();
+    std::fs::write(
+        tenant_files.join("alarms.toml"),
+        format!("[email]\nsmtp = \"{smtp}\"\nfrom = \"wfm@centre.example\"\npeople = {{ \"role:senior-manager\" = \"senior@centre.example\" }}\n"),
+    )
+    .unwrap();
     let mut server = Server::start(&data, &["--demo-days", "0"]);
     let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
     let agent = bearer(&server.token_of(Some("demo"), AGENT));
@@ -399,6 +406,9 @@ fn incidents_escalate_move_the_agent_and_defer_cases() {
         (i["escalations"].as_array().unwrap().len() == 1).then_some(i)
     });
     assert_eq!(escalated["escalations"][0]["tell"], serde_json::json!(["role:senior-manager"]));
+    let (to, text) = mails.recv_timeout(Duration::from_secs(10)).expect("the senior manager's e-mail");
+    assert_eq!(to, ["senior@centre.example"]);
+    assert!(text.contains("incident INC-42 (crm ACRM) not fixed") && text.contains("every search times out"), "{text}");
     drop(stream);
     server.child.kill().unwrap();
     server.child.wait().unwrap();

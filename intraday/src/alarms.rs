@@ -76,6 +76,9 @@ pub struct Email {
     pub managers: Vec<String>,
     /// Agents' own addresses, by agent id: told of alarms about them.
     pub agents: BTreeMap<String, String>,
+    /// Addresses of the people the surge ladder and incidents tell, by the name their lists use
+    /// (a login or `role:NAME`).
+    pub people: BTreeMap<String, String>,
 }
 
 impl Email {
@@ -85,6 +88,26 @@ impl Email {
         let managers = if alarm.level >= 2 { &self.managers[..] } else { &[] };
         let mut to: Vec<String> = agent.into_iter().chain(&self.supervisors).chain(managers).cloned().collect();
         to.dedup();
+        to
+    }
+
+    /// The addresses of a ladder's or incident's list: each name's in `people`, and
+    /// `role:supervisor` and `role:manager` the supervisors' and managers'. Names without one are
+    /// told on the event stream only.
+    pub fn addresses_of(&self, who: &[String]) -> Vec<String> {
+        let mut to: Vec<String> = Vec::new();
+        for name in who {
+            let listed = match name.as_str() {
+                "role:supervisor" => &self.supervisors[..],
+                "role:manager" => &self.managers[..],
+                _ => &[],
+            };
+            for address in self.people.get(name).into_iter().chain(listed) {
+                if !to.contains(address) {
+                    to.push(address.clone());
+                }
+            }
+        }
         to
     }
 }
@@ -125,6 +148,8 @@ struct EmailShape {
     managers: Vec<String>,
     #[serde(default)]
     agents: BTreeMap<String, String>,
+    #[serde(default)]
+    people: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -161,7 +186,10 @@ impl EmailShape {
         for (agent, a) in &self.agents {
             check_address(&format!("email.agents.{agent}"), a)?;
         }
-        Ok(Email { smtp_host: host.to_owned(), smtp_port: port, from: self.from, supervisors: self.supervisors, managers: self.managers, agents: self.agents })
+        for (name, a) in &self.people {
+            check_address(&format!("email.people.{name}"), a)?;
+        }
+        Ok(Email { smtp_host: host.to_owned(), smtp_port: port, from: self.from, supervisors: self.supervisors, managers: self.managers, agents: self.agents, people: self.people })
     }
 }
 
@@ -556,5 +584,15 @@ mod tests {
         assert_eq!(email.addresses(&alarm), ["anna@centre.example", "sup@centre.example"]);
         alarm.level = 2;
         assert_eq!(email.addresses(&alarm), ["anna@centre.example", "sup@centre.example", "boss@centre.example"]);
+    }
+
+    #[test]
+    fn notices_go_to_the_people_of_a_list() {
+        let text = "[email]\nsmtp = \"h:25\"\nfrom = \"wfm@c.example\"\nsupervisors = [\"sup@c.example\"]\npeople = { \"res1\" = \"r1@c.example\", \"role:supervisor\" = \"desk@c.example\" }\n";
+        let email = AlarmRules::parse("alarms.toml", text).unwrap().delivery.email.unwrap();
+        let who = ["role:supervisor", "res1", "nobody", "res1"].map(String::from);
+        assert_eq!(email.addresses_of(&who), ["desk@c.example", "sup@c.example", "r1@c.example"], "each once; names without an address are left out");
+        let bad = AlarmRules::parse("alarms.toml", &text.replace("r1@c.example", "r1 at c")).unwrap_err().to_string();
+        assert!(bad.contains("email.people.res1"), "{bad}");
     }
 }

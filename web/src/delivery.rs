@@ -20,23 +20,46 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// POSTs `event` (an alarm's or escalation step's event-stream JSON) to the tenant's webhook and
-/// mails an alarm's raise and escalation, as the tenant's `alarms.toml` says; the errors of what
-/// could not be delivered.
-pub async fn deliver(delivery: &Delivery, tenant: &str, event: &serde_json::Value, alarm: Option<(Change, &Alarm)>) -> Vec<String> {
+/// What is mailed besides the webhook's POST.
+pub enum Letter {
+    /// An alarm's raise and escalation, to the agent, supervisors and (level 2) managers.
+    Alarm(Change, Alarm),
+    /// A notice of the surge ladder or an incident to the people of a list (`email.people`).
+    Notice { who: Vec<String>, subject: String, body: String },
+}
+
+/// POSTs `event` (an alarm's, escalation step's or incident's event-stream JSON) to the tenant's
+/// webhook and mails `letter`, as the tenant's `alarms.toml` says; the errors of what could not
+/// be delivered.
+pub async fn deliver(delivery: &Delivery, tenant: &str, event: &serde_json::Value, letter: Option<&Letter>) -> Vec<String> {
     let mut errors = Vec::new();
     if let Some(hook) = &delivery.webhook
         && let Err(e) = post(hook, event.to_string().as_bytes()).await
     {
         errors.push(format!("webhook {}: {e}", hook.url));
     }
-    if let Some(email) = &delivery.email
-        && let Some((Change::Raised | Change::Escalated, alarm)) = alarm
-        && let Err(e) = send_mail(email, tenant, alarm).await
-    {
+    let Some(email) = &delivery.email else { return errors };
+    let sent = match letter {
+        Some(Letter::Alarm(Change::Raised | Change::Escalated, alarm)) => send_mail(email, &email.addresses(alarm), &alarm_subject(tenant, alarm), &alarm_body(tenant, alarm)).await,
+        Some(Letter::Notice { who, subject, body }) => send_mail(email, &email.addresses_of(who), &format!("[wfm {tenant}] {subject}"), body).await,
+        _ => Ok(()),
+    };
+    if let Err(e) = sent {
         errors.push(format!("e-mail via {}:{}: {e}", email.smtp_host, email.smtp_port));
     }
     errors
+}
+
+fn alarm_subject(tenant: &str, alarm: &Alarm) -> String {
+    format!("[wfm {tenant}] level {} alarm: {}", alarm.level, alarm.message)
+}
+
+fn alarm_body(tenant: &str, alarm: &Alarm) -> String {
+    let raised = chrono::DateTime::from_timestamp_millis(alarm.raised_ms).unwrap_or_default().to_rfc3339();
+    format!(
+        "{}\n\nrule: {}\nsubject: {}\nlevel: {}\nraised: {raised}\nalarm id: {}\n\nAcknowledge it in wfm (POST /api/v1/tenants/{tenant}/alarms/{}/ack) to stop its escalation.\n",
+        alarm.message, alarm.rule, alarm.subject, alarm.level, alarm.id, alarm.id
+    )
 }
 
 /// One HTTP/1.1 POST; a 2xx answer is delivery.
@@ -104,24 +127,17 @@ pub async fn send_sms(sms: &Sms, tenant: &str, incident: &str, case: u32, to: &s
     }
 }
 
-async fn send_mail(email: &Email, tenant: &str, alarm: &Alarm) -> Result<(), String> {
+/// One message to `to` through the tenant's relay (nothing to send without addresses).
+async fn send_mail(email: &Email, to: &[String], subject: &str, body: &str) -> Result<(), String> {
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-    let to = email.addresses(alarm);
     if to.is_empty() {
         return Ok(());
     }
-    let mut message = Message::builder()
-        .from(email.from.parse().map_err(|e| format!("from: {e}"))?)
-        .subject(format!("[wfm {tenant}] level {} alarm: {}", alarm.level, alarm.message));
-    for address in &to {
+    let mut message = Message::builder().from(email.from.parse().map_err(|e| format!("from: {e}"))?).subject(subject);
+    for address in to {
         message = message.to(address.parse().map_err(|e| format!("{address}: {e}"))?);
     }
-    let raised = chrono::DateTime::from_timestamp_millis(alarm.raised_ms).unwrap_or_default().to_rfc3339();
-    let body = format!(
-        "{}\n\nrule: {}\nsubject: {}\nlevel: {}\nraised: {raised}\nalarm id: {}\n\nAcknowledge it in wfm (POST /api/v1/tenants/{tenant}/alarms/{}/ack) to stop its escalation.\n",
-        alarm.message, alarm.rule, alarm.subject, alarm.level, alarm.id, alarm.id
-    );
-    let message = message.body(body).map_err(|e| e.to_string())?;
+    let message = message.body(body.to_owned()).map_err(|e| e.to_string())?;
     let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&email.smtp_host).port(email.smtp_port).timeout(Some(TIMEOUT)).build();
     transport.send(message).await.map(drop).map_err(|e| e.to_string())
 }

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 use wfm_analytics::Store;
 use wfm_analytics::stats::{window_stats, QueueIntervalStats, QueuedCall};
+use crate::delivery::Letter;
 use wfm_intraday::alarms::{Alarm, AlarmBook, AlarmRules, Change, Delivery, QueueNow};
 use wfm_intraday::escalation::{Ladder, LadderRules, Observation, Step};
 use wfm_intraday::incidents::{Incident, IncidentBook, IncidentRules};
@@ -55,11 +56,11 @@ pub struct Supervision {
     outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
 }
 
-/// An event to POST to the webhook; an alarm's is mailed too.
+/// An event to POST to the webhook, and what is mailed with it.
 struct Outgoing {
     delivery: Delivery,
     event: serde_json::Value,
-    alarm: Option<(Change, Alarm)>,
+    letter: Option<Letter>,
 }
 
 impl Supervision {
@@ -91,7 +92,16 @@ impl Supervision {
         live.publish(event.clone());
         let delivery = self.alarms.delivery();
         if delivery.email.is_some() || delivery.webhook.is_some() {
-            let _ = self.outbox.send(Outgoing { delivery: delivery.clone(), event, alarm: Some((change, alarm)) });
+            let _ = self.outbox.send(Outgoing { delivery: delivery.clone(), event, letter: Some(Letter::Alarm(change, alarm)) });
+        }
+    }
+
+    /// Puts an event and its letter in the outbox, when the tenant has somewhere to send them.
+    fn send(&self, event: serde_json::Value, letter: Option<Letter>) {
+        let delivery = self.alarms.delivery();
+        let mail = letter.is_some() && delivery.email.is_some();
+        if delivery.webhook.is_some() || mail {
+            let _ = self.outbox.send(Outgoing { delivery: delivery.clone(), event, letter });
         }
     }
 
@@ -138,11 +148,12 @@ pub async fn record_steps(db: &OpsDb, tenant: &str, live: &Live, supervision: &M
         carry_out(live, &step);
         let event = escalation_event(&step);
         live.publish(event.clone());
-        let s = lock(supervision);
-        let delivery = s.alarms.delivery();
-        if delivery.webhook.is_some() {
-            let _ = s.outbox.send(Outgoing { delivery: Delivery { email: None, webhook: delivery.webhook.clone() }, event, alarm: None });
-        }
+        let letter = matches!(step.event.as_str(), "told" | "called_in" | "overdue").then(|| Letter::Notice {
+            who: step.who.clone(),
+            subject: format!("surge level {}: {}", step.level, step.detail),
+            body: format!("{}\n\nlevel: {}\nstep: {}\nwho: {}\n\nThe escalation's timeline: GET /api/v1/tenants/{tenant}/escalation; confirm you are coming: POST /api/v1/tenants/{tenant}/escalation/confirm.\n", step.detail, step.level, step.event, step.who.join(", ")),
+        });
+        lock(supervision).send(event, letter);
     }
     true
 }
@@ -175,12 +186,15 @@ pub async fn record_incident(db: &OpsDb, tenant: &str, live: &Live, supervision:
         return false;
     }
     let s = lock(supervision);
-    let event = incident_event(change, &incident, s.incidents.rules().phrase(incident.kind));
+    let phrase = s.incidents.rules().phrase(incident.kind);
+    let event = incident_event(change, &incident, phrase);
     live.publish(event.clone());
-    let delivery = s.alarms.delivery();
-    if delivery.webhook.is_some() {
-        let _ = s.outbox.send(Outgoing { delivery: Delivery { email: None, webhook: delivery.webhook.clone() }, event, alarm: None });
-    }
+    let letter = incident.escalations.last().filter(|_| change == "escalated").map(|e| Letter::Notice {
+        who: e.tell.clone(),
+        subject: format!("incident {} ({} {}) not fixed after {} min", incident.id, incident.kind.as_str(), incident.system, (e.at_ms - incident.started_ms) / 60_000),
+        body: format!("{}\n\nreported by {}; affected: {}\nagents say: {phrase}\n\nGET /api/v1/tenants/{tenant}/incidents/{}\n", incident.description, incident.reported_by, if incident.affected.is_empty() { "every agent".to_owned() } else { incident.affected.join(", ") }, incident.id),
+    });
+    s.send(event, letter);
     true
 }
 
@@ -213,8 +227,8 @@ fn spawn_postman(live: Arc<Live>, tenant: String) -> tokio::sync::mpsc::Unbounde
     let (outbox, mut letters) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
     tokio::spawn(async move {
         while let Some(o) = letters.recv().await {
-            let what = o.alarm.as_ref().map_or_else(|| format!("escalation step {}", o.event["event"]), |(_, alarm)| format!("alarm {}", alarm.id));
-            for error in crate::delivery::deliver(&o.delivery, &tenant, &o.event, o.alarm.as_ref().map(|(c, a)| (*c, a))).await {
+            let what = format!("{} {}", o.event["type"].as_str().unwrap_or("event"), o.event["id"].as_str().or(o.event["event"].as_str()).unwrap_or_default());
+            for error in crate::delivery::deliver(&o.delivery, &tenant, &o.event, o.letter.as_ref()).await {
                 eprintln!("intraday: {tenant}: {what} not delivered: {error}");
                 live.alarm("alarm.delivery.failed", &format!("{what}: {error}"));
             }
