@@ -413,7 +413,6 @@ impl Ladder {
         let episode_ms = self.episode.unwrap_or(at_ms);
         let step = Step { episode_ms, seq: self.timeline.len() as u32, at_ms, level: self.level, event: event.into(), detail, who, skills };
         self.apply(&step);
-        let step = Step { level: self.level, ..step };
         self.timeline.push(step.clone());
         out.push(step);
     }

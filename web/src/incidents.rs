@@ -187,10 +187,9 @@ async fn change(
     let (supervision, live) = supervised(state, tenant)?;
     let mut incident = find(state, tenant, id).await?;
     let detail = f(&mut incident)?;
-    if incident.fixed_ms.is_none() || change == "fixed" {
-        let updated = incident.clone();
-        lock(&supervision).incidents.change(id, move |i| *i = updated);
-    }
+    // An open incident's new record replaces the supervision's (a fixed one leaves it).
+    let updated = incident.clone();
+    lock(&supervision).incidents.change(id, move |i| *i = updated);
     let kept = record_incident(&state.db, tenant, &live, &supervision, change, incident.clone()).await;
     state.db.audit(&signed.audit(tenant, &format!("incident.{change}"), &format!("incident/{id}"), &detail)).await?;
     answer(state, tenant, if kept { StatusCode::OK } else { StatusCode::ACCEPTED }, &incident)

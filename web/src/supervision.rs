@@ -31,6 +31,7 @@ use wfm_model::{AgentId, LocalDateRange, TenantId, TenantZone};
 use wfm_ops::kept::Kept;
 use wfm_ops::OpsDb;
 use wfm_scheduler::roster::Roster;
+use wfm_telephony::acd::QueueLive;
 use wfm_telephony::live::Live;
 
 /// How often a newly published roster version and changed rules files are looked for.
@@ -90,10 +91,7 @@ impl Supervision {
     pub fn announce(&self, live: &Live, change: Change, alarm: Alarm) {
         let event = alarm_event(change, &alarm);
         live.publish(event.clone());
-        let delivery = self.alarms.delivery();
-        if delivery.email.is_some() || delivery.webhook.is_some() {
-            let _ = self.outbox.send(Outgoing { delivery: delivery.clone(), event, letter: Some(Letter::Alarm(change, alarm)) });
-        }
+        self.send(event, Some(Letter::Alarm(change, alarm)));
     }
 
     /// Puts an event and its letter in the outbox, when the tenant has somewhere to send them.
@@ -105,14 +103,14 @@ impl Supervision {
         }
     }
 
-    /// What the ladder sees now: the tenant's live service level, the calls waiting, the queues
-    /// in trouble, and which of those the level-1 agents are skilled for already.
-    fn observation(&self, tenant: &TenantId, live: &Live, now: i64) -> Observation {
-        let waiting: Vec<(String, u64)> = live.queues().into_iter().map(|q| (q.queue, q.calls_waiting as u64)).collect();
+    /// What the ladder sees now, from the second's queues and window (those the alarms are
+    /// checked on): the tenant's live service level, the calls waiting, the queues in trouble,
+    /// and which of those the level-1 agents are skilled for already.
+    fn observation(&self, tenant: &TenantId, live: &Live, queues: &[QueueLive], window: &[QueueIntervalStats], now: i64) -> Observation {
+        let waiting: Vec<(String, u64)> = queues.iter().map(|q| (q.queue.clone(), q.calls_waiting as u64)).collect();
         let skilled = self.ladder.rules().level1.agents.iter().flat_map(|a| live.agent_queues(a).into_iter().map(move |q| (a.clone(), q))).collect();
-        let window = self.window(tenant, now);
         let tenant_window = self.window_of_tenant(tenant, now);
-        Observation::new(now, self.board.zone(), &waiting, &window, tenant_window.as_ref(), self.ladder.rules(), skilled)
+        Observation::new(now, self.board.zone(), &waiting, window, tenant_window.as_ref(), self.ladder.rules(), skilled)
     }
 
     /// Called-in people who logged in to the ACD as `agent`.
@@ -187,9 +185,10 @@ pub async fn record_incident(db: &OpsDb, tenant: &str, live: &Live, supervision:
     }
     let s = lock(supervision);
     let phrase = s.incidents.rules().phrase(incident.kind);
-    let event = incident_event(change, &incident, phrase);
+    let escalated = incident.escalations.last().filter(|_| change == "escalated");
+    let event = incident_event(change, &incident, escalated.map(|e| &e.tell[..]), phrase);
     live.publish(event.clone());
-    let letter = incident.escalations.last().filter(|_| change == "escalated").map(|e| Letter::Notice {
+    let letter = escalated.map(|e| Letter::Notice {
         who: e.tell.clone(),
         subject: format!("incident {} ({} {}) not fixed after {} min", incident.id, incident.kind.as_str(), incident.system, (e.at_ms - incident.started_ms) / 60_000),
         body: format!("{}\n\nreported by {}; affected: {}\nagents say: {phrase}\n\nGET /api/v1/tenants/{tenant}/incidents/{}\n", incident.description, incident.reported_by, if incident.affected.is_empty() { "every agent".to_owned() } else { incident.affected.join(", ") }, incident.id),
@@ -200,7 +199,7 @@ pub async fn record_incident(db: &OpsDb, tenant: &str, live: &Live, supervision:
 
 /// An incident's change as the event stream carries it: what it is about and, for an
 /// escalation, who is told now.
-pub fn incident_event(change: &str, incident: &Incident, phrase: &str) -> serde_json::Value {
+pub fn incident_event(change: &str, incident: &Incident, tell: Option<&[String]>, phrase: &str) -> serde_json::Value {
     serde_json::json!({
         "type": "incident",
         "at_ms": now_ms(),
@@ -209,7 +208,7 @@ pub fn incident_event(change: &str, incident: &Incident, phrase: &str) -> serde_
         "kind": incident.kind,
         "system": incident.system,
         "affected": incident.affected,
-        "tell": incident.escalations.last().filter(|_| change == "escalated").map(|e| e.tell.clone()),
+        "tell": tell,
         "phrase": phrase,
     })
 }
@@ -448,16 +447,18 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
         }
         next_second = now + 1000;
         let queues = feed.live.queues();
-        let alarms = {
+        let (alarms, steps) = {
             let mut s = lock(&supervision);
             let window = s.window(&feed.tenant, now);
             let service_level = |queue: &str| window.iter().find(|w| &*w.queue == queue).and_then(|w| w.sl_with_abandons);
-            let queues: Vec<QueueNow> = queues
+            let queues_now: Vec<QueueNow> = queues
                 .iter()
                 .map(|q| QueueNow { queue: q.queue.as_str(), calls_waiting: q.calls_waiting as u64, longest_wait_s: q.longest_wait_s, service_level: service_level(&q.queue) })
                 .collect();
             let Supervision { board, alarms, .. } = &mut *s;
-            alarms.check(now, board.agents_now(), &queues)
+            let alarms = alarms.check(now, board.agents_now(), &queues_now);
+            let observation = s.observation(&feed.tenant, &feed.live, &queues, &window, now);
+            (alarms, s.ladder.observe(&observation))
         };
         // Kept before announced; what could not be kept is written again the next second.
         let retry: Vec<Alarm> = std::mem::take(&mut unsaved);
@@ -473,11 +474,6 @@ pub async fn supervise(hub: Arc<Supervisors>, feed: Feed) -> Result<(), String> 
             }
             lock(&supervision).announce(&feed.live, change, alarm);
         }
-        let steps = {
-            let mut s = lock(&supervision);
-            let observation = s.observation(&feed.tenant, &feed.live, now);
-            s.ladder.observe(&observation)
-        };
         record_steps(&feed.db, feed.tenant.as_str(), &feed.live, &supervision, steps).await;
         let incidents: Vec<(String, Incident)> = {
             let mut s = lock(&supervision);
