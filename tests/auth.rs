@@ -46,14 +46,20 @@ fn every_route_refuses_no_credentials_and_other_tenants() {
         let method = route.method.as_str();
         let path = path_of(route, "demo", "1001");
         if route.permission.is_none() {
-            assert!(["/healthz", "/api/v1/login"].contains(&route.path), "{method} {path} is open: only /healthz and the sign-in may be");
+            assert!(["/healthz", "/api/v1/login", "/signin", "/language"].contains(&route.path), "{method} {path} is open: only /healthz, the sign-in and the language switch may be");
             continue;
         }
         guarded += 1;
-        let (status, body) = server.request(method, &path, &[], "{}");
-        assert_eq!(status, 401, "{method} {path} without credentials: {body}");
-        let (status, body) = server.request(method, &path, &["Authorization: Bearer wfm_forged"], "{}");
-        assert_eq!(status, 401, "{method} {path} with a forged token: {body}");
+        for credentials in [&[][..], &["Authorization: Bearer wfm_forged"], &["Cookie: wfm_session=forged"]] {
+            let (status, head, body) = server.exchange(method, &path, credentials, "{}");
+            if route.is_page() {
+                // A browser is sent to the sign-in, and back here afterwards.
+                assert_eq!(status, 303, "{method} {path} with {credentials:?}: {body}");
+                assert!(head.contains(&format!("location: /signin?next={}", path.replace('/', "%2F"))), "{method} {path}: {head}");
+            } else {
+                assert_eq!(status, 401, "{method} {path} with {credentials:?}: {body}");
+            }
+        }
         if route.path.contains("{tenant}") {
             // A tenant the caller does not belong to, and one that does not exist: the same 404.
             for (tenant, token) in [("demo", &acme), ("ghost", &acme), ("ghost", &server.token)] {

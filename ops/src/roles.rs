@@ -46,6 +46,7 @@ impl Role {
             (P::SignedIn, _) => Yes,
             (_, R::PlatformAdmin) => Yes,
             (P::ManageTenants, _) => No,
+            (P::ViewOwnSchedule, R::Agent) => Yes,
             (P::ViewQueueStats | P::ViewAgentStats, R::TenantAdmin | R::Planner | R::Supervisor | R::Manager) => Yes,
             (P::ViewImports, R::TenantAdmin | R::Planner) => Yes,
             (P::PublishRoster, R::Planner) => Yes,
@@ -82,6 +83,7 @@ impl fmt::Display for Role {
 pub enum Permission {
     /// Anything a signed-in user does for themself: sign out, their tokens, their tenants.
     SignedIn,
+    ViewOwnSchedule,
     ViewQueueStats,
     ViewAgentStats,
     ViewImports,
@@ -109,8 +111,9 @@ pub enum Permission {
     ManageTenants,
 }
 
-pub const PERMISSIONS: [Permission; 26] = [
+pub const PERMISSIONS: [Permission; 27] = [
     Permission::SignedIn,
+    Permission::ViewOwnSchedule,
     Permission::ViewQueueStats,
     Permission::ViewAgentStats,
     Permission::ViewImports,
@@ -142,6 +145,7 @@ impl Permission {
     pub fn describe(self) -> &'static str {
         match self {
             Permission::SignedIn => "sign out, own API tokens, list own tenants",
+            Permission::ViewOwnSchedule => "one's own published schedule and adherence today (`/my/schedule`)",
             Permission::ViewQueueStats => "queue statistics (`/stats`)",
             Permission::ViewAgentStats => "agent statistics (`/agent-stats`)",
             Permission::ViewImports => "the journal of data loads (`/imports`)",

@@ -167,10 +167,14 @@ impl Server {
     /// Any request; answers the status, the response's head and its body.
     pub fn exchange(&self, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String, String) {
         let mut stream = TcpStream::connect(&self.addr).expect("connects");
-        let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+        let mut extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+        // JSON unless the caller says otherwise (a form).
+        if !headers.iter().any(|h| h.to_ascii_lowercase().starts_with("content-type:")) {
+            extra.push_str("Content-Type: application/json\r\n");
+        }
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
             self.addr,
             body.len()
         )

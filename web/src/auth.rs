@@ -25,6 +25,8 @@ use wfm_ops::{now_ms, Access, Login, Role};
 
 pub const SESSION_COOKIE: &str = "wfm_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The `Set-Cookie` value that ends the session cookie in the browser.
+pub(crate) const CLEARED_SESSION_COOKIE: &str = "wfm_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0";
 
 pub struct AuthState {
     pub policy: SessionPolicy,
@@ -67,7 +69,7 @@ impl Signed {
     }
 
     /// An audit entry in the caller's own tenant's log ('' for platform administrators).
-    fn audit_own(&self, action: &str, target: &str, detail: &str) -> AuditEntry {
+    pub(crate) fn audit_own(&self, action: &str, target: &str, detail: &str) -> AuditEntry {
         self.audit(self.caller.user.tenant.as_ref().map_or("", TenantId::as_str), action, target, detail)
     }
 }
@@ -80,7 +82,7 @@ fn account(tenant: Option<&str>, login: &str) -> String {
 }
 
 /// The client's address (unspecified when the server runs without connection info, in tests).
-fn client_ip(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
+pub(crate) fn client_ip(info: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
     info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
@@ -92,14 +94,14 @@ fn forbidden(field: Option<&'static str>, message: impl ToString) -> ApiError {
     ApiError::status(StatusCode::FORBIDDEN, field, message)
 }
 
-/// The session cookie's value, if the request has one.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The value of the cookie `name`, if the request has one.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Who sent the request: its bearer token, else its session cookie.
@@ -114,7 +116,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         let token = token.ok_or_else(|| unauthorised("Authorization must be `Bearer TOKEN`"))?;
         return state.db.token(token).await?.map_err(refused);
     }
-    if let Some(session) = session_cookie(headers) {
+    if let Some(session) = cookie(headers, SESSION_COOKIE) {
         return state.db.session(session, state.auth.policy, now_ms()).await?.map_err(refused);
     }
     Err(unauthorised("sign in (POST /api/v1/login) or send Authorization: Bearer TOKEN"))
@@ -122,7 +124,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
 
 /// The guard of every route: finds the route's permission in [`ROUTES`], authenticates, checks
 /// CSRF, the tenant and the role, then hands the handler a [`Signed`] caller.
-pub async fn guard(State(state): State<AppState>, matched: Result<MatchedPath, axum::extract::rejection::MatchedPathRejection>, params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, matched: Result<MatchedPath, axum::extract::rejection::MatchedPathRejection>, params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>, request: Request, next: Next) -> Response {
+    let mut request = match with_form_csrf(request).await {
+        Ok(request) => request,
+        Err(e) => return e.into_response(),
+    };
     let (method, headers, source) = (request.method().clone(), request.headers().clone(), client_ip(request.extensions().get::<ConnectInfo<SocketAddr>>()));
     match check(&state, matched, params, method, &headers, source).await {
         Ok(Some(signed)) => {
@@ -132,6 +138,27 @@ pub async fn guard(State(state): State<AppState>, matched: Result<MatchedPath, a
         Ok(None) => next.run(request).await,
         Err(e) => e.into_response(),
     }
+}
+
+/// The largest form the pages post.
+const FORM_LIMIT: usize = 1 << 20;
+
+/// A browser's form cannot set a header: the pages' forms carry the session's CSRF token in
+/// their field `csrf`, which this moves into `X-CSRF-Token`, keeping the body for the handler.
+async fn with_form_csrf(request: Request) -> Result<Request, ApiError> {
+    let is_form = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if request.method() == Method::GET || !is_form || request.headers().contains_key(CSRF_HEADER) {
+        return Ok(request);
+    }
+    let (mut parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| ApiError::status(StatusCode::PAYLOAD_TOO_LARGE, Some("body"), "a form is at most 1 MiB"))?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|e| ApiError::bad_request("body", e))?;
+    if let Some(token) = fields.into_iter().find_map(|(name, value)| (name == "csrf").then_some(value))
+        && let Ok(value) = HeaderValue::from_str(&token)
+    {
+        parts.headers.insert(CSRF_HEADER, value);
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 async fn check(
@@ -174,7 +201,7 @@ async fn check(
     }
     match user.role.access(permission) {
         Access::Tenant => {}
-        Access::Denied => return Err(forbidden(None, format!("a {} may not see or change {}", user.role, permission.describe()))),
+        Access::Denied => return Err(forbidden(None, format!("the role {} may not see or change {}", user.role, permission.describe()))),
         Access::Own => {
             let own = user.agent_id.as_ref().is_some_and(|a| param("agent").as_deref() == Some(a.as_str()));
             if !own {
@@ -190,16 +217,34 @@ async fn check(
 pub struct SignIn {
     /// Empty or absent for platform administrators.
     #[serde(default)]
-    tenant: Option<String>,
-    login: String,
-    password: String,
+    pub tenant: Option<String>,
+    pub login: String,
+    pub password: String,
 }
 
-/// `POST /api/v1/login`: checks the password (throttled per account and source), opens a
-/// session and sets its cookie.
-pub async fn login(State(state): State<AppState>, request_source: Result<ConnectInfo<SocketAddr>, axum::extract::rejection::ExtensionRejection>, sign_in: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let sign_in = body(sign_in)?;
-    let source = client_ip(request_source.as_ref().ok());
+/// A session just opened: its user, its CSRF token and the cookie that carries it.
+pub struct Opened {
+    pub user: wfm_ops::users::User,
+    pub csrf_token: String,
+    pub cookie: HeaderValue,
+}
+
+/// `POST /api/v1/login`: signs in ([`sign_in`]) and answers with who signed in and the
+/// session's CSRF token, the session in its cookie.
+pub async fn login(State(state): State<AppState>, request_source: Result<ConnectInfo<SocketAddr>, axum::extract::rejection::ExtensionRejection>, sign_in_body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let opened = sign_in(&state, client_ip(request_source.as_ref().ok()), body(sign_in_body)?).await?;
+    let user = &opened.user;
+    let answer = serde_json::json!({
+        "user": user.login, "role": user.role, "tenant": user.tenant, "agent_id": user.agent_id, "csrf_token": opened.csrf_token,
+    });
+    let mut response = Json(answer).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, opened.cookie);
+    Ok(response)
+}
+
+/// Checks a password (throttled per account and source, audited) and opens a session: the one
+/// sign-in of the API and the sign-in page.
+pub async fn sign_in(state: &AppState, source: IpAddr, sign_in: SignIn) -> Result<Opened, ApiError> {
     // Parsed first: only well-formed names reach the throttle's tables or the database.
     let tenant = match sign_in.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => Some(TenantId::parse(t).map_err(|e| ApiError::bad_request("tenant", e))?),
@@ -257,12 +302,7 @@ pub async fn login(State(state): State<AppState>, request_source: Result<Connect
         state.auth.policy.lifetime_ms / 1000,
         if state.auth.secure_cookies { "; Secure" } else { "" }
     );
-    let answer = serde_json::json!({
-        "user": user.login, "role": user.role, "tenant": user.tenant, "agent_id": user.agent_id, "csrf_token": session.csrf_token,
-    });
-    let mut response = Json(answer).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(internal)?);
-    Ok(response)
+    Ok(Opened { user, csrf_token: session.csrf_token, cookie: HeaderValue::from_str(&cookie).map_err(internal)? })
 }
 
 /// `POST /api/v1/logout`: ends the session and clears its cookie.
@@ -273,7 +313,7 @@ pub async fn logout(State(state): State<AppState>, Extension(signed): Extension<
     state.db.end_session(id_hash).await?;
     state.db.audit(&signed.audit_own("logout", &signed.actor(), "")).await?;
     let mut response = Json(serde_json::json!({ "signed_out": true })).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("wfm_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(CLEARED_SESSION_COOKIE));
     Ok(response)
 }
 

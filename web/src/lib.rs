@@ -1,4 +1,5 @@
-//! The HTTP application: a JSON API over the stages, served by `wfm serve`.
+//! The HTTP application served by `wfm serve`: a JSON API over the stages, and the web
+//! application's pages ([`pages`]) over the same calls.
 //!
 //! Handlers parse requests into domain types at the edge and call the stage libraries; no
 //! figure is computed here. Every route is a row of [`ROUTES`], which names the permission it
@@ -16,6 +17,8 @@ mod incidents;
 pub mod delivery;
 mod kpis;
 pub mod auth;
+mod i18n;
+mod pages;
 mod live;
 mod stats;
 pub mod supervision;
@@ -64,6 +67,15 @@ use Permission as P;
 /// credentials and one for another tenant.
 pub const ROUTES: &[Route] = &[
     route!(GET "/healthz", None, get(healthz)),
+    route!(GET "/signin", None, get(pages::sign_in_form)),
+    route!(POST "/signin", None, post(pages::sign_in_submit)),
+    route!(GET "/language", None, get(pages::language)),
+    route!(POST "/signout", Some(P::SignedIn), post(pages::sign_out)),
+    route!(GET "/", Some(P::SignedIn), get(pages::home)),
+    route!(GET "/my/schedule", Some(P::ViewOwnSchedule), get(pages::my_schedule)),
+    route!(GET "/dashboard", Some(P::ViewQueueStats), get(pages::dashboard)),
+    route!(GET "/dashboard.csv", Some(P::ViewQueueStats), get(pages::dashboard_csv)),
+    route!(GET "/dashboard.xlsx", Some(P::ViewQueueStats), get(pages::dashboard_xlsx)),
     route!(POST "/api/v1/login", None, post(auth::login)),
     route!(POST "/api/v1/logout", Some(P::SignedIn), post(auth::logout)),
     route!(GET "/api/v1/me", Some(P::SignedIn), get(auth::me)),
@@ -119,9 +131,24 @@ pub const ROUTES: &[Route] = &[
     route!(DELETE "/api/v1/tenants/{tenant}/users/{login}", Some(P::ManageUsers), delete(admin::remove_user)),
 ];
 
+impl Route {
+    /// A page of the web application (HTML), not the API.
+    pub fn is_page(&self) -> bool {
+        pages::is_page(self.path)
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = ROUTES.iter().fold(Router::new(), |router, route| router.route(route.path, (route.handler)()));
-    routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard)).with_state(state)
+    routes
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(pages::html_errors))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::status(StatusCode::NOT_FOUND, None, format!("no page or route {}", uri.path()))
 }
 
 /// An error as the API reports it: a status, a message, and the request field at fault.

@@ -26,15 +26,15 @@ impl From<StatsError> for ApiError {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatsParams {
-    from: Option<String>,
-    to: Option<String>,
-    interval: Option<String>,
-    queue: Option<String>,
-    threshold_s: Option<f64>,
-    short_abandon_s: Option<f64>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
+    pub(crate) interval: Option<String>,
+    pub(crate) queue: Option<String>,
+    pub(crate) threshold_s: Option<f64>,
+    pub(crate) short_abandon_s: Option<f64>,
 }
 
-fn parse_query(tenant: &str, p: &StatsParams) -> Result<StatsQuery, ApiError> {
+pub(crate) fn parse_query(tenant: &str, p: &StatsParams) -> Result<StatsQuery, ApiError> {
     let tenant = TenantId::parse(tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
     let from = p.from.as_deref().ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
     let to = p.to.as_deref().ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;

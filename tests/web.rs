@@ -1,0 +1,430 @@
+//! The web application against a running `wfm serve`: sign-in and sign-out with forms, the
+//! pages of each role, the language switch, error pages, tenant isolation, the agent's
+//! published schedule, the manager's dashboard and its exports (the same figures as
+//! `wfm stats`); and the same pages driven in headless Chromium through WebDriver.
+
+mod common;
+
+use base64::Engine;
+use chrono::TimeZone;
+use common::{ok, p, Server, DEMO_PASSWORD};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FORM: &str = "Content-Type: application/x-www-form-urlencoded";
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
+}
+
+/// Signs in through the page's form; answers the status, the response head and body.
+fn sign_in_form(server: &Server, extra: &[&str], fields: &str) -> (u16, String, String) {
+    let headers: Vec<&str> = [FORM].into_iter().chain(extra.iter().copied()).collect();
+    server.exchange("POST", "/signin", &headers, fields)
+}
+
+/// A browser's session cookie header after signing in with the form.
+fn browser(server: &Server, tenant: &str, login: &str) -> String {
+    let (status, head, body) = sign_in_form(server, &[], &format!("tenant={tenant}&login={login}&password={DEMO_PASSWORD}&next=/"));
+    assert_eq!(status, 303, "{login} signs in: {body}");
+    let cookie = header(&head, "set-cookie").expect("a session cookie");
+    format!("Cookie: {}", cookie.split(';').next().unwrap())
+}
+
+fn page(server: &Server, cookie: &str, path: &str) -> (u16, String) {
+    server.request("GET", path, &[cookie], "")
+}
+
+/// The text of the element with this id, up to its first child tag.
+fn text_of(html: &str, id: &str) -> String {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("#{id} in {html}"));
+    let inner = &html[start..];
+    let inner = &inner[inner.find('>').unwrap() + 1..];
+    inner[..inner.find('<').unwrap_or(inner.len())].trim().to_owned()
+}
+
+/// A roster for `agent`: this week and the next two, 08:00–16:30 local with a meal on workdays.
+fn roster(dir: &Path, agent: &str) -> std::path::PathBuf {
+    let zone = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap();
+    let today = zone.local_date(chrono::Utc::now());
+    let mut csv = String::from("agent_id,date,activity,start,end\n");
+    for offset in -1..14 {
+        let day = today + chrono::Duration::days(offset);
+        let at = |h: u32, m: u32| zone.tz().from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap()).earliest().unwrap().to_rfc3339();
+        csv += &format!("{agent},{day},work,{},{}\n{agent},{day},meal,{},{}\n{agent},{day},work,{},{}\n", at(8, 0), at(12, 0), at(12, 0), at(12, 30), at(12, 30), at(16, 30));
+    }
+    let path = dir.join("roster.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn signing_in_and_out_with_the_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    // Any page sends a stranger to the sign-in, which knows where to come back to.
+    let (status, head, _) = server.exchange("GET", "/dashboard?interval=day", &[], "");
+    assert_eq!((status, header(&head, "location")), (303, Some("/signin?next=%2Fdashboard%3Finterval%3Dday")));
+    let (status, body) = server.get("/signin?next=%2Fdashboard");
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"<input type="hidden" name="next" value="/dashboard">"#), "{body}");
+    assert!(body.contains("<title>Sign in to the workforce management suite"), "{body}");
+
+    // A wrong password: the form again, saying so, with what was typed but the password.
+    let (status, _, body) = sign_in_form(&server, &[], "tenant=demo&login=manager&password=wrong&next=%2Fdashboard");
+    assert_eq!(status, 401);
+    assert_eq!(text_of(&body, "error"), "Wrong tenant, login or password.");
+    assert!(body.contains(r#"id="login" name="login" value="manager""#) && !body.contains("wrong"), "{body}");
+    // A form without a field names it.
+    let (status, _, body) = sign_in_form(&server, &[], "tenant=demo&login=manager");
+    assert_eq!(status, 400);
+    assert!(body.contains("password"), "{body}");
+    // Only a path of this site is a place to go back to.
+    let (status, head, _) = sign_in_form(&server, &[], &format!("tenant=demo&login=manager&password={DEMO_PASSWORD}&next=//evil.example/"));
+    assert_eq!((status, header(&head, "location")), (303, Some("/")));
+
+    let cookie = browser(&server, "demo", "manager");
+    let (status, home) = page(&server, &cookie, "/");
+    assert_eq!(status, 200);
+    assert_eq!(text_of(&home, "user"), "manager (manager)");
+    assert!(home.contains(r#"<a href="/dashboard">Service level</a>"#) && !home.contains(r#"href="/my/schedule""#), "{home}");
+    let csrf = home.split(r#"name="csrf" value=""#).nth(1).and_then(|r| r.split('"').next()).expect("the sign-out form's token");
+
+    // Signing out needs the form's token; afterwards the cookie opens nothing.
+    let (status, _, _) = server.exchange("POST", "/signout", &[FORM, &cookie], "csrf=forged");
+    assert_eq!(status, 403);
+    let (status, head, _) = server.exchange("POST", "/signout", &[FORM, &cookie], &format!("csrf={csrf}"));
+    assert_eq!((status, header(&head, "location")), (303, Some("/signin")));
+    assert!(header(&head, "set-cookie").unwrap().contains("Max-Age=0"), "{head}");
+    let (status, head, _) = server.exchange("GET", "/", &[&cookie], "");
+    assert_eq!((status, header(&head, "location")), (303, Some("/signin?next=%2F")));
+    // The audit log has both.
+    let (_, audit) = server.get_authorized("/api/v1/tenants/demo/audit");
+    assert!(audit.contains(r#""action":"login""#) && audit.contains(r#""action":"logout""#), "{audit}");
+}
+
+#[test]
+fn pages_speak_the_browsers_or_the_chosen_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    for (accept, button) in [("ru-RU,ru;q=0.9", "Войти"), ("pl", "Zaloguj się"), ("zh-TW", "登入"), ("zh-CN,en;q=0.5", "登录"), ("de-DE", "Sign in")] {
+        let (_, _, body) = server.exchange("GET", "/signin", &[&format!("Accept-Language: {accept}")], "");
+        assert!(body.contains(&format!(r#"<button type="submit">{button}</button>"#)), "{accept}: {body}");
+    }
+    // The switch keeps the choice in a cookie and goes back where the user was.
+    let (status, head, _) = server.exchange("GET", "/language?lang=pl&next=%2Fmy%2Fschedule", &[], "");
+    assert_eq!((status, header(&head, "location")), (303, Some("/my/schedule")));
+    let language = format!("Cookie: {}", header(&head, "set-cookie").unwrap().split(';').next().unwrap());
+    assert_eq!(language, "Cookie: wfm_lang=pl");
+    let session = browser(&server, "demo", "1001");
+    let cookies = format!("{}; wfm_lang=pl", session);
+    let (status, body) = page(&server, &cookies, "/my/schedule");
+    assert_eq!(status, 200);
+    assert!(body.contains("<h1>Mój grafik</h1>") && body.contains(r#"<html lang="pl">"#), "{body}");
+    // A wrong language is an error page that names the field, in the language asked for.
+    let (status, _, body) = server.exchange("GET", "/language?lang=xx", &["Accept-Language: ru"], "");
+    assert_eq!(status, 400);
+    assert!(body.contains("lang") && body.contains("<html lang=\"ru\">"), "{body}");
+}
+
+#[test]
+fn each_role_sees_its_pages_and_no_other_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    ok(&["admin", "--data", p(dir.path()), "tenant", "add", "acme", "--name", "Acme", "--tz", "Asia/Shanghai", "--language", "zh-Hans"]);
+    common::add_user(dir.path(), &["--tenant", "acme", "--login", "ann", "--role", "manager"], DEMO_PASSWORD);
+
+    let agent = browser(&server, "demo", "1001");
+    let (_, home) = page(&server, &agent, "/");
+    assert!(home.contains(r#"href="/my/schedule""#) && !home.contains(r#"href="/dashboard""#), "{home}");
+    for path in ["/dashboard", "/dashboard.csv", "/dashboard.xlsx"] {
+        let (status, body) = page(&server, &agent, path);
+        assert_eq!(status, 403, "an agent opens {path}: {body}");
+        assert!(body.starts_with("<!doctype html>") && text_of(&body, "error").starts_with("Your role may not open this page"), "{body}");
+    }
+
+    // A member of another tenant naming this one: the same 404 as for a tenant that does not exist.
+    let ann = browser(&server, "acme", "ann");
+    for tenant in ["demo", "ghost"] {
+        let (status, body) = page(&server, &ann, &format!("/dashboard?tenant={tenant}"));
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains(&format!("unknown tenant {tenant}")), "{body}");
+    }
+    // Her own dashboard, in her tenant's language; no calls yet.
+    let (status, body) = page(&server, &ann, "/dashboard");
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"<html lang="zh-Hans">"#) && body.contains(r#"id="no-calls""#), "{body}");
+
+    // The platform administrator chooses a tenant.
+    let admin = browser(&server, "", "admin");
+    let (status, body) = page(&server, &admin, "/dashboard");
+    assert_eq!(status, 400);
+    assert!(body.contains("?tenant=ID"), "{body}");
+    let (status, _) = page(&server, &admin, "/dashboard?tenant=acme");
+    assert_eq!(status, 200);
+    // Unknown query fields and bad values are named.
+    let (status, body) = page(&server, &admin, "/dashboard?tenant=acme&form=1");
+    assert_eq!(status, 400);
+    assert!(body.contains("form"), "{body}");
+    let (status, body) = page(&server, &admin, "/dashboard?tenant=acme&interval=fortnight");
+    assert_eq!(status, 400);
+    assert!(body.contains("interval"), "{body}");
+    // No page but those: a 404 page, not JSON.
+    let (status, body) = page(&server, &admin, "/nowhere");
+    assert_eq!(status, 404);
+    assert!(body.starts_with("<!doctype html>"), "{body}");
+}
+
+#[test]
+fn the_agent_reads_the_published_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let agent = browser(&server, "demo", "1001");
+    let (status, body) = page(&server, &agent, "/my/schedule");
+    assert_eq!(status, 200);
+    assert_eq!(text_of(&body, "notice"), "No published roster has a shift for you in these weeks.");
+
+    let roster = roster(dir.path(), "1001");
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster)]);
+    let (status, body) = page(&server, &agent, "/my/schedule?weeks=2");
+    assert_eq!(status, 200);
+    let today = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap().local_date(chrono::Utc::now());
+    let row = body.split("<tr class=\"today\">").nth(1).and_then(|r| r.split("</tr>").next()).expect("today's row is marked");
+    assert!(row.contains(&today.to_string()) && row.contains("08:00–16:30"), "{row}");
+    assert!(row.contains("08:00–12:00 work<br>12:00–12:30 meal<br>12:30–16:30 work"), "{row}");
+    assert_eq!(body.matches("<tr").count() - 1, 14, "two weeks of rows and the header: {body}");
+    assert!(body.contains("Roster version 1"), "{body}");
+    // Only their own: another agent of the roster sees nothing of it.
+    let other = browser(&server, "demo", "1002");
+    let (_, body) = page(&server, &other, "/my/schedule");
+    assert!(body.contains(r#"id="notice""#) && !body.contains("08:00–16:30"), "{body}");
+    let (status, body) = page(&server, &agent, "/my/schedule?weeks=99");
+    assert_eq!(status, 400);
+    assert!(body.contains("weeks"), "{body}");
+}
+
+#[test]
+fn the_managers_dashboard_has_the_figures_of_wfm_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "3"]);
+    let manager = browser(&server, "demo", "manager");
+    let today = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap().local_date(chrono::Utc::now());
+    let (from, to) = ((today - chrono::Duration::days(3)).to_string(), (today + chrono::Duration::days(1)).to_string());
+    let query = format!("from={from}&to={to}&interval=day&threshold_s=30&queue=support");
+    let (status, body) = page(&server, &manager, &format!("/dashboard?{query}"));
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"<figure class="chart" id="chart"><svg"#) && body.contains("currentColor"), "{body}");
+    assert!(body.contains(r#"<option selected>day</option>"#) && body.contains(r#"value="30""#), "the form shows the options used");
+
+    let (status, head, csv) = server.exchange("GET", &format!("/dashboard.csv?{query}"), &[&manager], "");
+    assert_eq!(status, 200);
+    assert!(header(&head, "content-type").unwrap().starts_with("text/csv"), "{head}");
+    let cli = ok(&["stats", "--data", p(dir.path()), "--tenant", "demo", "--from", &from, "--to", &to, "--interval", "day", "--threshold-s", "30", "--queue", "support"]);
+    assert_eq!(csv, cli, "the export is `wfm stats`'s output");
+    assert!(csv.lines().count() >= 4, "three days of demo calls: {csv}");
+    // Each day's service level is in the table, as a percentage of the same figure.
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let shown = fields[11].parse::<f64>().map_or_else(|_| "–".to_owned(), |share| format!("{:.1} %", share * 100.0));
+        let row = format!("<td>support</td><td>{}", &fields[2][..10]);
+        let row = body.split(&row).nth(1).unwrap_or_else(|| panic!("{row} in {body}"));
+        assert!(row.split("</tr>").next().unwrap().contains(&format!("<td class=\"n\">{shown}</td>")), "{line} in {row}");
+    }
+
+    let (status, head, xlsx) = server.exchange("GET", &format!("/dashboard.xlsx?{query}"), &[&manager], "");
+    assert_eq!(status, 200);
+    assert!(header(&head, "content-disposition").unwrap().contains(".xlsx"), "{head}");
+    assert!(xlsx.starts_with("PK") && xlsx.len() > 2000, "a zip: {} bytes", xlsx.len());
+}
+
+/// The id in a WebDriver element reference (`{"element-6066-…": "id"}`).
+fn element_id(element: &Value) -> Option<String> {
+    element.as_object()?.values().next()?.as_str().map(str::to_owned)
+}
+
+/// A chromedriver on a port of its own, killed on drop.
+struct Driver {
+    child: Child,
+    addr: String,
+    session: String,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver (Debian package chromium-driver) runs");
+        let mut driver = Self { child, addr: format!("127.0.0.1:{port}"), session: String::new() };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&driver.addr).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver listens");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--window-size=1280,900"];
+        let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
+        let answer = driver.call("POST", "/session", Some(capabilities));
+        driver.session = answer["sessionId"].as_str().expect("a session").to_owned();
+        driver
+    }
+
+    /// One WebDriver command; answers its `value`.
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).unwrap_or_else(|error| panic!("{method} {path}: {error}"))
+    }
+
+    /// One WebDriver command; answers its `value`, or the driver's error.
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Value> {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        write!(stream, "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", self.addr, body.len()).unwrap();
+        // chromedriver keeps the connection open: read the head, then Content-Length bytes.
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        while !head.ends_with("\r\n\r\n") {
+            assert!(reader.read_line(&mut head).unwrap() > 0, "{method} {path}: the answer ended early: {head}");
+        }
+        let length: usize = header(&head, "content-length").and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("{method} {path}: no length: {head}"));
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let body = String::from_utf8(body).unwrap();
+        let json: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {head} {body}"));
+        if head.starts_with("HTTP/1.1 200") {
+            Ok(json["value"].clone())
+        } else {
+            Err(json)
+        }
+    }
+
+    fn session_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn open(&self, url: &str) {
+        self.session_call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let element = self.session_call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        element_id(&element).expect("an element")
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.session_call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.session_call("GET", &format!("/element/{element}/text"), None).as_str().unwrap().to_owned()
+    }
+
+    /// Waits for an element to read so: a page being replaced by the next one is not an error.
+    fn wait_for_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let session = format!("/session/{}", self.session);
+        loop {
+            let found = self.try_call("POST", &format!("{session}/element"), Some(json!({"using": "css selector", "value": css})));
+            let text = found.ok().as_ref().and_then(element_id).and_then(|e| self.try_call("GET", &format!("{session}/element/{e}/text"), None).ok());
+            let text = text.as_ref().and_then(Value::as_str).unwrap_or_default();
+            if text == expected {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} reads {text:?}, not {expected:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.session_call("POST", &format!("/element/{element}/click"), Some(json!({})));
+    }
+
+    fn url(&self) -> String {
+        self.session_call("GET", "/url", None).as_str().unwrap().to_owned()
+    }
+
+    fn screenshot(&self, path: &Path) {
+        let png = self.session_call("GET", "/screenshot", None);
+        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "a screenshot of a drawn page: {} bytes", bytes.len());
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Waits for the page to reach a URL ending so (a form's redirect).
+    fn wait_for_url(&self, ending: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url();
+            if url.ends_with(ending) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "{url} ends with {ending}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = std::panic::catch_unwind(|| self.session_call("DELETE", "", None));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_browser_signs_in_switches_language_and_reads_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "2"]);
+    let roster = roster(dir.path(), "1001");
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster)]);
+    let base = format!("http://{}", server.addr);
+    let browser = Driver::start();
+
+    // The manager asks for the dashboard, is sent to sign in, types and presses Enter.
+    browser.open(&format!("{base}/dashboard"));
+    browser.wait_for_url("/signin?next=%2Fdashboard");
+    browser.type_into("#tenant", "demo");
+    browser.type_into("#login", "manager");
+    browser.type_into("#password", &format!("{DEMO_PASSWORD}\u{E007}"));
+    browser.wait_for_url("/dashboard");
+    browser.wait_for_text("h1", "Service level");
+    assert_eq!(browser.text("#user"), "manager (manager)");
+    // The chart is drawn: the browser lays the SVG out at a real size.
+    let chart = browser.find("#chart svg");
+    let rect = browser.session_call("GET", &format!("/element/{chart}/rect"), None);
+    assert!(rect["width"].as_f64().unwrap() > 400.0 && rect["height"].as_f64().unwrap() > 150.0, "{rect}");
+    browser.screenshot(&dir.path().join("dashboard.png"));
+
+    // Another language from the header's switch, kept while moving between pages.
+    let select = browser.find("#lang");
+    let option = browser.session_call("POST", &format!("/element/{select}/element"), Some(json!({"using": "css selector", "value": "option[value=ru]"})));
+    let option = element_id(&option).expect("the Russian option");
+    browser.session_call("POST", &format!("/element/{option}/click"), Some(json!({})));
+    browser.click("header form[action='/language'] button");
+    browser.wait_for_text("h1", "Уровень обслуживания");
+
+    // Signing out, then the agent signs in and reads the published roster.
+    browser.click("#sign-out");
+    browser.wait_for_url("/signin");
+    browser.type_into("#tenant", "demo");
+    browser.type_into("#login", "1001");
+    browser.type_into("#password", &format!("{DEMO_PASSWORD}\u{E007}"));
+    browser.wait_for_url("/");
+    browser.click("nav a[href='/my/schedule']");
+    browser.wait_for_url("/my/schedule");
+    browser.wait_for_text("h1", "Мой график");
+    assert!(browser.text("tr.today").contains("08:00–16:30"), "today's shift is shown");
+    browser.screenshot(&dir.path().join("schedule.png"));
+    if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
+        for name in ["dashboard.png", "schedule.png"] {
+            std::fs::copy(dir.path().join(name), Path::new(&keep).join(name)).unwrap();
+        }
+    }
+}

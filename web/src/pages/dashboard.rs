@@ -1,0 +1,243 @@
+//! The manager's service-level dashboard: the queue statistics of `wfm stats` (the same
+//! function, options and figures) as a chart, its table, and CSV and XLSX exports of the rows.
+
+use super::chart::ShareChart;
+use super::PageContext;
+use crate::auth::Signed;
+use crate::i18n::Words;
+use crate::stats::{parse_query, StatsParams};
+use crate::{internal, ApiError, AppState};
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use wfm_analytics::stats::{call_stats, write_csv, QueueIntervalStats};
+use wfm_intraday::kpis::KpiSettings;
+
+/// The dashboard's query: the options of `wfm stats`, each with a default, and the tenant
+/// (platform administrators only).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardQuery {
+    tenant: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    interval: Option<String>,
+    queue: Option<String>,
+    threshold_s: Option<f64>,
+}
+
+/// The options filled in: the last seven days by the hour, the tenant's threshold.
+struct Options {
+    from: String,
+    to: String,
+    interval: String,
+    queue: String,
+    threshold_s: f64,
+    target: f64,
+}
+
+/// The rows the query asks for, and the options they were computed with.
+async fn rows(state: &AppState, page: &PageContext, q: &DashboardQuery) -> Result<(Options, Vec<QueueIntervalStats>), ApiError> {
+    let tenant = page.tenant()?;
+    let kpis_file = state.data.join("tenants").join(tenant.id.as_str()).join("kpis.toml");
+    let kpis = KpiSettings::load_or_default(&kpis_file).map_err(internal)?;
+    let today = page.zone().local_date(Utc::now());
+    let options = Options {
+        from: q.from.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| (today - Duration::days(6)).to_string()),
+        to: q.to.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| (today + Duration::days(1)).to_string()),
+        interval: q.interval.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "1h".to_owned()),
+        queue: q.queue.clone().unwrap_or_default(),
+        threshold_s: q.threshold_s.unwrap_or(kpis.threshold_s),
+        target: kpis.service_level_target,
+    };
+    let params = StatsParams {
+        from: Some(options.from.clone()),
+        to: Some(options.to.clone()),
+        interval: Some(options.interval.clone()),
+        queue: Some(options.queue.clone()).filter(|s| !s.is_empty()),
+        threshold_s: Some(options.threshold_s),
+        short_abandon_s: Some(kpis.short_abandon_s),
+    };
+    let query = parse_query(tenant.id.as_str(), &params)?;
+    let store = state.store.clone();
+    let rows = tokio::task::spawn_blocking(move || call_stats(&store, &query)).await.map_err(internal)??;
+    Ok((options, rows))
+}
+
+/// A table row of the page: the CSV's figures, formatted.
+struct Row {
+    queue: String,
+    interval: String,
+    offered: u64,
+    answered: u64,
+    abandoned: u64,
+    service_level: String,
+    asa_s: String,
+    abandon_rate: String,
+    aht_s: String,
+    max_wait_s: String,
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "–".to_owned(), |s| format!("{:.1} %", s * 100.0))
+}
+
+fn seconds(s: Option<f64>) -> String {
+    s.map_or_else(|| "–".to_owned(), |s| format!("{s:.1}"))
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    t: &'a Words,
+    tenant_param: Option<String>,
+    from: String,
+    to: String,
+    interval: String,
+    queue: String,
+    queues: Vec<String>,
+    threshold_s: f64,
+    chart: String,
+    rows: Vec<Row>,
+    export_query: String,
+    same_as: String,
+}
+
+/// `GET /dashboard`.
+pub async fn dashboard(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<DashboardQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let page = PageContext::new(&state, signed, &headers, &uri, q.tenant.as_deref()).await?;
+    let (options, rows) = rows(&state, &page, &q).await?;
+    let t = &page.t;
+    let mut points: Vec<&str> = rows.iter().map(|r| &*r.interval_start).collect();
+    points.sort_by_key(|p| chrono::DateTime::parse_from_rfc3339(p).map(|t| t.timestamp()).unwrap_or_default());
+    points.dedup();
+    let mut queues: Vec<String> = rows.iter().map(|r| r.queue.to_string()).collect();
+    queues.sort();
+    queues.dedup();
+    let series: Vec<(String, Vec<Option<f64>>)> = queues
+        .iter()
+        .map(|queue| {
+            let values = points.iter().map(|p| rows.iter().find(|r| &*r.queue == queue && &*r.interval_start == *p).and_then(|r| r.service_level)).collect();
+            (queue.clone(), values)
+        })
+        .collect();
+    // `2026-03-02T09:00:00+01:00` → `03-02 09:00`: the axis has room for little.
+    let labels: Vec<String> = points.iter().map(|p| p.get(5..16).unwrap_or(p).replace('T', " ")).collect();
+    let target_percent = format!("{:.0}", options.target * 100.0);
+    let chart = if rows.is_empty() {
+        String::new()
+    } else {
+        let target = Some((t.with("chart-target", &[("target", &target_percent)]), options.target));
+        ShareChart { title: &t.get("chart-title"), points: &labels, series: &series, target }.svg().map_err(internal)?
+    };
+    let tenant_id = page.tenant()?.id.to_string();
+    let tenant_param = page.signed.caller.user.tenant.is_none().then(|| tenant_id.clone());
+    let mut export: Vec<(&str, String)> = vec![("from", options.from.clone()), ("to", options.to.clone()), ("interval", options.interval.clone()), ("threshold_s", options.threshold_s.to_string())];
+    if !options.queue.is_empty() {
+        export.push(("queue", options.queue.clone()));
+    }
+    if let Some(tenant) = &tenant_param {
+        export.push(("tenant", tenant.clone()));
+    }
+    let export_query = serde_urlencoded::to_string(&export).map_err(internal)?;
+    let table = rows
+        .iter()
+        .map(|r| Row {
+            queue: r.queue.to_string(),
+            interval: r.interval_start.get(..16).unwrap_or(&r.interval_start).replace('T', " "),
+            offered: r.offered,
+            answered: r.answered,
+            abandoned: r.abandoned,
+            service_level: percent(r.service_level),
+            asa_s: seconds(r.asa_s),
+            abandon_rate: percent(r.abandon_rate),
+            aht_s: seconds(r.aht_s),
+            max_wait_s: seconds(r.max_wait_s),
+        })
+        .collect();
+    let body = DashboardPage {
+        t,
+        tenant_param,
+        from: options.from,
+        to: options.to,
+        interval: options.interval,
+        queue: options.queue,
+        queues,
+        threshold_s: options.threshold_s,
+        chart,
+        rows: table,
+        export_query,
+        same_as: t.with("formula-same", &[("tenant", &tenant_id)]),
+    };
+    page.render(&t.get("dashboard-title"), &body)
+}
+
+/// The rows as `wfm stats` writes them (CSV), and a file name for them.
+async fn csv_export(state: &AppState, signed: Signed, headers: &HeaderMap, uri: &Uri, query: Result<Query<DashboardQuery>, QueryRejection>) -> Result<(Vec<u8>, String), ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let page = PageContext::new(state, signed, headers, uri, q.tenant.as_deref()).await?;
+    let (options, rows) = rows(state, &page, &q).await?;
+    let mut csv = Vec::new();
+    write_csv(&rows, &mut csv).map_err(internal)?;
+    Ok((csv, format!("service-level-{}-{}-{}", page.tenant()?.id, options.from, options.to)))
+}
+
+fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))], body).into_response()
+}
+
+/// `GET /dashboard.csv`: the dashboard's rows, byte for byte what `wfm stats` prints.
+pub async fn dashboard_csv(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<DashboardQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let (csv, name) = csv_export(&state, signed, &headers, &uri, query).await?;
+    Ok(attachment("text/csv; charset=utf-8", &format!("{name}.csv"), csv))
+}
+
+/// `GET /dashboard.xlsx`: the same rows and columns as the CSV, numbers as numbers.
+pub async fn dashboard_xlsx(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<DashboardQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let (csv, name) = csv_export(&state, signed, &headers, &uri, query).await?;
+    let xlsx = tokio::task::spawn_blocking(move || workbook_of_csv(&csv)).await.map_err(internal)?.map_err(internal)?;
+    Ok(attachment("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &format!("{name}.xlsx"), xlsx))
+}
+
+/// A workbook of one sheet holding a CSV table: the header in bold and frozen, each cell that
+/// reads as a number written as one.
+fn workbook_of_csv(csv: &[u8]) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let bold = Format::new().set_bold();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv);
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| e.to_string())?;
+        let row = u32::try_from(row).map_err(|e| e.to_string())?;
+        for (col, cell) in record.iter().enumerate() {
+            let col = u16::try_from(col).map_err(|e| e.to_string())?;
+            match cell.parse::<f64>() {
+                Ok(number) if row > 0 && number.is_finite() => sheet.write_number(row, col, number),
+                _ if row == 0 => sheet.write_string_with_format(row, col, cell, &bold),
+                _ => sheet.write_string(row, col, cell),
+            }
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
+    workbook.save_to_buffer().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workbook_holds_the_csv() {
+        let xlsx = workbook_of_csv(b"queue,offered,service_level\nsales,12,0.75\nsupport,0,\n").unwrap();
+        assert_eq!(&xlsx[..2], b"PK", "an XLSX file is a zip");
+        assert!(xlsx.len() > 1000);
+    }
+}
