@@ -805,3 +805,42 @@ fn a_real_softphone_registers_answers_and_is_heard_both_ways() {
     assert!(agent > 2000.0, "the agent's channel carries baresip's tone: rms {agent:.0}");
     assert!(caller > 100.0, "the caller's channel carries the caller: rms {caller:.0}");
 }
+
+#[test]
+fn the_wallboard_in_a_browser_shows_a_waiting_call_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let browser = common::browser::Driver::start();
+    browser.open(&format!("http://{}/signin?next=%2Fwallboard", server.addr));
+    browser.type_into("#tenant", "demo");
+    browser.type_into("#login", "supervisor");
+    browser.type_into("#password", &format!("{}\u{E007}", common::DEMO_PASSWORD));
+    browser.wait_for_url("/wallboard");
+    browser.wait_for_text("#queue-support td.waiting", "0");
+    // Logged in (registered) but not ready: the call waits in the queue until the caller gives up.
+    let _phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &[], false);
+    let caller = sipp(dir.path(), "caller_hangs_up", &["-p", &free_port(), "-mp", &media_port(), "-m", "1", "-s", "200", "-set", "dtmf_ms", "300", "-d", "6000"]).arg(&server.sip).spawn().unwrap();
+    let waiting = || {
+        let (_, body) = server.get_authorized("/api/v1/tenants/demo/queues/live");
+        body.contains(r#""queue":"support","calls_waiting":1"#)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !waiting() {
+        assert!(Instant::now() < deadline, "the call reaches the queue");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let queued = Instant::now();
+    browser.wait_for_text("#queue-support td.waiting", "1");
+    let shown = queued.elapsed();
+    assert!(shown < Duration::from_secs(1), "the wallboard showed the waiting call after {shown:?}");
+    assert_eq!(browser.text("#queue-total td.waiting"), "1");
+    assert!(browser.text("#age").contains("s ago"), "the data's age is shown");
+    assert!(browser.text("#agent-1001").contains("not ready"), "the agent grid: {}", browser.text("#agents"));
+    if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
+        browser.screenshot(&Path::new(&keep).join("wallboard.png"));
+    }
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
+    let out = caller.wait_with_output().unwrap();
+    assert!(out.status.success(), "the caller: {}", String::from_utf8_lossy(&out.stderr));
+    browser.wait_for_text("#queue-support td.waiting", "0");
+}

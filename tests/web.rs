@@ -5,21 +5,13 @@
 
 mod common;
 
-use base64::Engine;
 use chrono::TimeZone;
-use common::{ok, p, Server, DEMO_PASSWORD};
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use common::{header, ok, p, Server, DEMO_PASSWORD};
+use common::browser::{element_id, Driver};
+use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const FORM: &str = "Content-Type: application/x-www-form-urlencoded";
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
-}
 
 /// Signs in through the page's form; answers the status, the response head and body.
 fn sign_in_form(server: &Server, extra: &[&str], fields: &str) -> (u16, String, String) {
@@ -241,143 +233,6 @@ fn the_managers_dashboard_has_the_figures_of_wfm_stats() {
     assert!(xlsx.starts_with("PK") && xlsx.len() > 2000, "a zip: {} bytes", xlsx.len());
 }
 
-/// The id in a WebDriver element reference (`{"element-6066-…": "id"}`).
-fn element_id(element: &Value) -> Option<String> {
-    element.as_object()?.values().next()?.as_str().map(str::to_owned)
-}
-
-/// A chromedriver on a port of its own, killed on drop.
-struct Driver {
-    child: Child,
-    addr: String,
-    session: String,
-}
-
-impl Driver {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver (Debian package chromium-driver) runs");
-        let mut driver = Self { child, addr: format!("127.0.0.1:{port}"), session: String::new() };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(&driver.addr).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver listens");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--window-size=1280,900"];
-        let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
-        let answer = driver.call("POST", "/session", Some(capabilities));
-        driver.session = answer["sessionId"].as_str().expect("a session").to_owned();
-        driver
-    }
-
-    /// One WebDriver command; answers its `value`.
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        self.try_call(method, path, body).unwrap_or_else(|error| panic!("{method} {path}: {error}"))
-    }
-
-    /// One WebDriver command; answers its `value`, or the driver's error.
-    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Value> {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        write!(stream, "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", self.addr, body.len()).unwrap();
-        // chromedriver keeps the connection open: read the head, then Content-Length bytes.
-        let mut reader = BufReader::new(stream);
-        let mut head = String::new();
-        while !head.ends_with("\r\n\r\n") {
-            assert!(reader.read_line(&mut head).unwrap() > 0, "{method} {path}: the answer ended early: {head}");
-        }
-        let length: usize = header(&head, "content-length").and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("{method} {path}: no length: {head}"));
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let body = String::from_utf8(body).unwrap();
-        let json: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{method} {path}: {e}: {head} {body}"));
-        if head.starts_with("HTTP/1.1 200") {
-            Ok(json["value"].clone())
-        } else {
-            Err(json)
-        }
-    }
-
-    fn session_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        self.call(method, &format!("/session/{}{path}", self.session), body)
-    }
-
-    fn open(&self, url: &str) {
-        self.session_call("POST", "/url", Some(json!({ "url": url })));
-    }
-
-    fn find(&self, css: &str) -> String {
-        let element = self.session_call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
-        element_id(&element).expect("an element")
-    }
-
-    fn type_into(&self, css: &str, text: &str) {
-        let element = self.find(css);
-        self.session_call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
-    }
-
-    fn text(&self, css: &str) -> String {
-        let element = self.find(css);
-        self.session_call("GET", &format!("/element/{element}/text"), None).as_str().unwrap().to_owned()
-    }
-
-    /// Waits for an element to read so: a page being replaced by the next one is not an error.
-    fn wait_for_text(&self, css: &str, expected: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let session = format!("/session/{}", self.session);
-        loop {
-            let found = self.try_call("POST", &format!("{session}/element"), Some(json!({"using": "css selector", "value": css})));
-            let text = found.ok().as_ref().and_then(element_id).and_then(|e| self.try_call("GET", &format!("{session}/element/{e}/text"), None).ok());
-            let text = text.as_ref().and_then(Value::as_str).unwrap_or_default();
-            if text == expected {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{css} reads {text:?}, not {expected:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn click(&self, css: &str) {
-        let element = self.find(css);
-        self.session_call("POST", &format!("/element/{element}/click"), Some(json!({})));
-    }
-
-    fn url(&self) -> String {
-        self.session_call("GET", "/url", None).as_str().unwrap().to_owned()
-    }
-
-    fn screenshot(&self, path: &Path) {
-        let png = self.session_call("GET", "/screenshot", None);
-        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
-        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "a screenshot of a drawn page: {} bytes", bytes.len());
-        std::fs::write(path, bytes).unwrap();
-    }
-
-    /// Waits for the page to reach a URL ending so (a form's redirect).
-    fn wait_for_url(&self, ending: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let url = self.url();
-            if url.ends_with(ending) {
-                return url;
-            }
-            assert!(Instant::now() < deadline, "{url} ends with {ending}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if !self.session.is_empty() {
-            let _ = std::panic::catch_unwind(|| self.session_call("DELETE", "", None));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_real_browser_signs_in_switches_language_and_reads_the_dashboard() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,6 +277,7 @@ fn a_real_browser_signs_in_switches_language_and_reads_the_dashboard() {
     browser.wait_for_text("h1", "Мой график");
     assert!(browser.text("tr.today").contains("08:00–16:30"), "today's shift is shown");
     browser.screenshot(&dir.path().join("schedule.png"));
+    assert_eq!(browser.console_errors(), Vec::<String>::new(), "the pages ran without console errors");
     if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
         for name in ["dashboard.png", "schedule.png"] {
             std::fs::copy(dir.path().join(name), Path::new(&keep).join(name)).unwrap();

@@ -1,10 +1,17 @@
 //! Helpers for black-box tests of the `wfm` binary.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+
+/// A header's value in an HTTP response head.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
+}
 
 pub fn wfm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wfm"))

@@ -73,6 +73,7 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/signout", Some(P::SignedIn), post(pages::sign_out)),
     route!(GET "/", Some(P::SignedIn), get(pages::home)),
     route!(GET "/my/schedule", Some(P::ViewOwnSchedule), get(pages::my_schedule)),
+    route!(GET "/wallboard", Some(P::ViewLiveQueues), get(pages::wallboard)),
     route!(GET "/dashboard", Some(P::ViewQueueStats), get(pages::dashboard)),
     route!(GET "/dashboard.csv", Some(P::ViewQueueStats), get(pages::dashboard_csv)),
     route!(GET "/dashboard.xlsx", Some(P::ViewQueueStats), get(pages::dashboard_xlsx)),

@@ -8,10 +8,12 @@
 
 mod chart;
 mod dashboard;
+mod wallboard;
 mod schedule;
 mod session;
 
 pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
+pub use wallboard::wallboard;
 pub use schedule::my_schedule;
 pub use session::{language, sign_in_form, sign_in_submit, sign_out};
 
@@ -40,9 +42,10 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The navigation: each page, the words naming it and the permission it needs.
-const NAV: [(&str, &str, &str, Permission); 3] = [
+const NAV: [(&str, &str, &str, Permission); 4] = [
     ("/", "nav-home", "home-api", Permission::SignedIn),
     ("/my/schedule", "nav-schedule", "home-schedule", Permission::ViewOwnSchedule),
+    ("/wallboard", "nav-wallboard", "home-wallboard", Permission::ViewLiveQueues),
     ("/dashboard", "nav-dashboard", "home-dashboard", Permission::ViewQueueStats),
 ];
 
