@@ -70,7 +70,7 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
         let policy = wfm_ops::sessions::SessionPolicy { idle_ms: (a.session_idle_s as i64).saturating_mul(1000), ..Default::default() };
         let auth = Arc::new(wfm_web::auth::AuthState::new(policy, a.secure_cookies));
         tokio::spawn(purge_sessions(db.clone(), policy));
-        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(endpoint), data: data.to_owned(), auth, supervisors });
+        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(endpoint), data: data.to_owned(), auth, supervisors, stats_cache: Default::default() });
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })

@@ -11,7 +11,7 @@ pub mod stats;
 mod store;
 mod txn;
 
-pub use store::{read_parquet, AppendReport, Dataset, Store, COMPACT_AFTER_PARTS};
+pub use store::{read_parquet, AppendReport, Dataset, Store, StoreVersion, COMPACT_AFTER_PARTS};
 
 use std::path::{Path, PathBuf};
 use wfm_model::{RecordError, TenantId, TenantZone};

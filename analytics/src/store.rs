@@ -73,6 +73,10 @@ impl Partition {
     }
 }
 
+/// See [`Store::version_of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StoreVersion(u64);
+
 /// A handle on a store directory. Cheap to clone; holds no open files.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -353,6 +357,18 @@ impl Store {
             files.extend(self.part_files(&partition)?);
         }
         Ok(files)
+    }
+
+    /// What the store holds of `tenant` for the local dates of `range`, as one number that
+    /// changes whenever an append or a compaction changes those dates. Part files are never
+    /// rewritten and their numbers never reused, so the list of their names is the version.
+    pub fn version_of(&self, tenant: &TenantId, range: LocalDateRange) -> Result<StoreVersion, StoreError> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for dataset in [Dataset::Calls, Dataset::AgentStates] {
+            self.files_for(dataset, tenant, range)?.hash(&mut hasher);
+        }
+        Ok(StoreVersion(hasher.finish()))
     }
 
     /// The local dates in `range` that hold data of the tenant, in order.

@@ -172,6 +172,26 @@ fn appends_are_idempotent_by_call_id_and_compaction_keeps_everything() {
 }
 
 #[test]
+fn the_version_of_some_dates_changes_with_every_change_to_them_and_only_then() {
+    let (_dir, store, tenant) = store_with("UTC");
+    let day = LocalDateRange::parse("2026-03-02", "2026-03-03").unwrap();
+    let later = LocalDateRange::parse("2026-03-10", "2026-03-11").unwrap();
+    let t = at("2026-03-02T09:00:00Z");
+    let empty = store.version_of(&tenant, day).unwrap();
+    store.append(&tenant, &[call("c1", "q", t, 1_000, "answered")], &[]).unwrap();
+    let one = store.version_of(&tenant, day).unwrap();
+    assert_ne!(empty, one, "an append changes the version of its date");
+    assert_eq!(store.version_of(&tenant, later).unwrap(), empty, "other dates keep theirs");
+    store.append(&tenant, &[call("c1", "q", t, 1_000, "answered")], &[]).unwrap();
+    assert_eq!(store.version_of(&tenant, day).unwrap(), one, "a duplicate writes nothing");
+    store.append(&tenant, &[call("c2", "q", t, 1_000, "answered")], &[]).unwrap();
+    let two = store.version_of(&tenant, day).unwrap();
+    assert_ne!(two, one);
+    store.compact(None).unwrap();
+    assert_ne!(store.version_of(&tenant, day).unwrap(), two, "a compaction changes it too");
+}
+
+#[test]
 fn invalid_records_are_refused_and_nothing_is_written() {
     let (_dir, store, tenant) = store_with("UTC");
     let t = at("2026-03-02T09:00:00Z");

@@ -44,6 +44,8 @@ pub struct AppState {
     pub auth: Arc<auth::AuthState>,
     /// Each tenant's live adherence board and alarms.
     pub supervisors: Arc<supervision::Supervisors>,
+    /// Statistics computed in the last second (`stats::StatsCache`).
+    pub stats_cache: Arc<stats::StatsCache>,
 }
 
 /// One route: method, path, what it needs, and its handler.

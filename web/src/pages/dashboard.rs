@@ -42,7 +42,7 @@ struct Options {
 }
 
 /// The rows the query asks for, and the options they were computed with.
-async fn rows(state: &AppState, page: &PageContext, q: &DashboardQuery) -> Result<(Options, Vec<QueueIntervalStats>), ApiError> {
+async fn rows(state: &AppState, page: &PageContext, q: &DashboardQuery) -> Result<(Options, std::sync::Arc<Vec<QueueIntervalStats>>), ApiError> {
     let tenant = page.tenant()?;
     let kpis_file = state.data.join("tenants").join(tenant.id.as_str()).join("kpis.toml");
     let kpis = KpiSettings::load_or_default(&kpis_file).map_err(internal)?;
@@ -64,8 +64,7 @@ async fn rows(state: &AppState, page: &PageContext, q: &DashboardQuery) -> Resul
         short_abandon_s: Some(kpis.short_abandon_s),
     };
     let query = parse_query(tenant.id.as_str(), &params)?;
-    let store = state.store.clone();
-    let rows = tokio::task::spawn_blocking(move || call_stats(&store, &query)).await.map_err(internal)??;
+    let rows = state.stats_cache.queues.get_or_compute(&state.store, query, call_stats).await?;
     Ok((options, rows))
 }
 
@@ -120,10 +119,11 @@ pub async fn dashboard(State(state): State<AppState>, Extension(signed): Extensi
     let mut queues: Vec<String> = rows.iter().map(|r| r.queue.to_string()).collect();
     queues.sort();
     queues.dedup();
+    let by_queue_and_start: std::collections::HashMap<(&str, &str), Option<f64>> = rows.iter().map(|r| ((&*r.queue, &*r.interval_start), r.service_level)).collect();
     let series: Vec<(String, Vec<Option<f64>>)> = queues
         .iter()
         .map(|queue| {
-            let values = points.iter().map(|p| rows.iter().find(|r| &*r.queue == queue && &*r.interval_start == *p).and_then(|r| r.service_level)).collect();
+            let values = points.iter().map(|p| by_queue_and_start.get(&(queue.as_str(), *p)).copied().flatten()).collect();
             (queue.clone(), values)
         })
         .collect();
