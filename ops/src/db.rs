@@ -167,6 +167,23 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS incidents_by_time ON incidents (tenant, started_ms)",
         ],
     ),
+    // Agents' requests to change their schedule, kept whole (the `requests` module's JSON).
+    (
+        8,
+        &[
+            "CREATE TABLE IF NOT EXISTS change_requests (
+                tenant TEXT NOT NULL,
+                id TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                requested_ms BIGINT NOT NULL,
+                revision BIGINT NOT NULL,
+                record TEXT NOT NULL,
+                PRIMARY KEY (tenant, id)
+            )",
+            "CREATE INDEX IF NOT EXISTS change_requests_by_time ON change_requests (tenant, requested_ms)",
+        ],
+    ),
 ];
 
 #[derive(Clone)]
@@ -329,10 +346,10 @@ pub(crate) mod tests {
             sqlx::query("INSERT INTO import_runs VALUES ('old', 'demo', '2026-01-01T00:00:00Z', 'csv', 'a.csv', 1, 0, 0, 0, 0, 0.5)").execute(&pool).await.unwrap();
         }
         let db = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(db.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(db.imports("demo").await.unwrap()[0].id, "old", "the earlier release's rows are kept");
         let again = OpsDb::connect(&url).await.unwrap();
-        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7], "idempotent");
+        assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8], "idempotent");
         // Two processes migrating one fresh database at once both end with the same schema.
         let fresh = tempfile::tempdir().unwrap();
         let url = OpsDb::sqlite_url(fresh.path());

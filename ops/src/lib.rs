@@ -11,6 +11,7 @@
 //! - [`audit`]: who did what, when, to what and from where.
 //! - [`imports`]: the journal of data loads.
 //! - [`rosters`]: published roster versions, who published each and when.
+//! - [`requests`]: agents' requests to change their schedule and the approval chain deciding them.
 //! - [`kept`], [`excusals`], [`escalations`]: the intraday records (alarms and incidents kept
 //!   whole, excused time, the surge ladder's timelines).
 //!
@@ -22,6 +23,7 @@ pub mod escalations;
 pub mod excusals;
 pub mod imports;
 pub mod kept;
+pub mod requests;
 pub mod roles;
 pub mod rosters;
 pub mod secrets;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Runs the platform: every tenant.
@@ -55,6 +55,8 @@ impl Role {
             (P::ViewAgentAdherence, R::Planner | R::Supervisor | R::Manager) => Yes,
             (P::ViewAgentAdherence | P::ClaimExcusal, R::Agent) => Own,
             (P::ExcuseAdherence, R::Supervisor | R::Manager) => Yes,
+            (P::RequestChange | P::ViewRequests, R::Agent) => Own,
+            (P::ViewRequests | P::DecideRequest, R::Planner | R::Supervisor | R::Manager) => Yes,
             (P::ViewAlarms, R::TenantAdmin | R::Supervisor | R::Manager) => Yes,
             (P::AckAlarm, R::Supervisor | R::Manager) => Yes,
             (P::ViewEscalation, R::Supervisor | R::Manager) => Yes,
@@ -93,6 +95,9 @@ pub enum Permission {
     ViewAgentAdherence,
     ClaimExcusal,
     ExcuseAdherence,
+    RequestChange,
+    ViewRequests,
+    DecideRequest,
     ViewAlarms,
     AckAlarm,
     ViewEscalation,
@@ -111,7 +116,7 @@ pub enum Permission {
     ManageTenants,
 }
 
-pub const PERMISSIONS: [Permission; 27] = [
+pub const PERMISSIONS: [Permission; 30] = [
     Permission::SignedIn,
     Permission::ViewOwnSchedule,
     Permission::ViewQueueStats,
@@ -123,6 +128,9 @@ pub const PERMISSIONS: [Permission; 27] = [
     Permission::ViewAgentAdherence,
     Permission::ClaimExcusal,
     Permission::ExcuseAdherence,
+    Permission::RequestChange,
+    Permission::ViewRequests,
+    Permission::DecideRequest,
     Permission::ViewAlarms,
     Permission::AckAlarm,
     Permission::ViewEscalation,
@@ -145,7 +153,7 @@ impl Permission {
     pub fn describe(self) -> &'static str {
         match self {
             Permission::SignedIn => "sign out, own API tokens, list own tenants",
-            Permission::ViewOwnSchedule => "one's own published schedule and adherence today (`/my/schedule`)",
+            Permission::ViewOwnSchedule => "one's own published schedule, adherence today and requests (`/my/schedule`, `/my/requests`)",
             Permission::ViewQueueStats => "queue statistics (`/stats`)",
             Permission::ViewAgentStats => "agent statistics (`/agent-stats`)",
             Permission::ViewImports => "the journal of data loads (`/imports`)",
@@ -155,6 +163,9 @@ impl Permission {
             Permission::ViewAgentAdherence => "an agent's live adherence",
             Permission::ClaimExcusal => "claim excused adherence time for an agent",
             Permission::ExcuseAdherence => "excuse adherence time; approve or reject claims",
+            Permission::RequestChange => "ask for a change to an agent's schedule (leave) and withdraw it",
+            Permission::ViewRequests => "an agent's requests to change their schedule, with their checks and decisions",
+            Permission::DecideRequest => "every agent's requests (`/requests`); approve or reject one at the step of the approval chain for one's role",
             Permission::ViewAlarms => "alarms (`/alarms`)",
             Permission::AckAlarm => "acknowledge an alarm",
             Permission::ViewEscalation => "the surge ladder's level and timelines (`/escalation`)",

@@ -155,6 +155,25 @@ pub fn check_leave(roster: &Roster, agents: &[Agent], rules: &Rules, demand: &De
     Ok(LeaveCheck { allowance, shortfalls, candidates })
 }
 
+/// The roster once `id` has leave on `date`: their shift that day becomes a day of leave and,
+/// when `cover` is given, that agent works the shift instead (their day off, if any, goes). The
+/// caller checks first ([`check_leave`]: `cover` among its candidates).
+pub fn apply_leave(roster: &Roster, id: &AgentId, date: NaiveDate, cover: Option<&AgentId>) -> Result<Roster, ChangeError> {
+    let shift: Vec<Activity> = roster.activities.iter().filter(|x| on_date(x, id, date) && x.kind.on_shift()).cloned().collect();
+    let first = shift.iter().min_by_key(|x| x.start).ok_or_else(|| ChangeError::NoShift { agent: id.to_string(), date })?;
+    let offset = *first.start.offset();
+    let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_local_timezone(offset).single();
+    let (start, end) = midnight(date).zip(midnight(date + chrono::Duration::days(1))).ok_or_else(|| ChangeError::NoShift { agent: id.to_string(), date })?;
+    let mut changed = roster.clone();
+    changed.activities.retain(|x| !(on_date(x, id, date) && x.kind != ActivityKind::Leave) && !cover.is_some_and(|c| on_date(x, c, date) && x.kind == ActivityKind::DayOff));
+    changed.activities.push(Activity { agent_id: id.clone(), date, kind: ActivityKind::Leave, start, end });
+    if let Some(cover) = cover {
+        changed.activities.extend(shift.iter().map(|x| Activity { agent_id: cover.clone(), ..x.clone() }));
+    }
+    changed.activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
+    Ok(changed)
+}
+
 /// `other` as a taker of `shift` (activities of another agent on `date`) in `roster`: when they
 /// are free that day and taking it breaks no rule for them.
 fn could_take(roster: &Roster, agents: &[Agent], rules: &Rules, other: &Agent, date: NaiveDate, shift: &[Activity]) -> Option<Candidate> {
@@ -329,5 +348,22 @@ mod tests {
         roster.activities.push(day_of_leave(monday() + Duration::days(2)));
         let none_left = check_leave(&roster, &agents, &rules, &demand, &id("a1"), monday()).unwrap().allowance.unwrap();
         assert_eq!((none_left.taken_days, none_left.within), (2, false));
+    }
+
+    #[test]
+    fn applied_leave_gives_the_day_as_leave_and_the_shift_to_the_cover() {
+        let (agents, rules) = setup();
+        let mut roster = Roster { activities: eight_hours("a1", monday(), 540) };
+        roster.activities.push(Activity { agent_id: id("a2"), date: monday(), kind: DayOff, start: at(monday(), 0), end: at(monday(), 1440) });
+        let changed = apply_leave(&roster, &id("a1"), monday(), Some(&id("a2"))).unwrap();
+        let a1: Vec<_> = changed.activities.iter().filter(|x| x.agent_id == id("a1")).map(|x| (x.kind, x.start, x.end)).collect();
+        assert_eq!(a1, [(Leave, at(monday(), 0), at(monday(), 1440))]);
+        let a2: Vec<_> = changed.activities.iter().filter(|x| x.agent_id == id("a2")).map(|x| (x.kind, x.start)).collect();
+        let planned: Vec<_> = eight_hours("a2", monday(), 540).into_iter().map(|x| (x.kind, x.start)).collect();
+        assert_eq!(a2, planned, "a2 works a1's shift and no longer has the day off");
+        assert!(crate::check::check(&changed, &agents, &rules).is_empty());
+        let alone = apply_leave(&roster, &id("a1"), monday(), None).unwrap();
+        assert_eq!(alone.activities.iter().filter(|x| x.kind == Work).count(), 0);
+        assert!(matches!(apply_leave(&roster, &id("a3"), monday(), None), Err(ChangeError::NoShift { .. })));
     }
 }

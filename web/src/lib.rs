@@ -20,6 +20,7 @@ pub mod auth;
 mod i18n;
 mod pages;
 mod live;
+mod requests;
 mod stats;
 pub mod supervision;
 
@@ -75,6 +76,10 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/signout", Some(P::SignedIn), post(pages::sign_out)),
     route!(GET "/", Some(P::SignedIn), get(pages::home)),
     route!(GET "/my/schedule", Some(P::ViewOwnSchedule), get(pages::my_schedule)),
+    route!(GET "/my/requests", Some(P::ViewOwnSchedule), get(pages::my_requests)),
+    route!(POST "/my/requests", Some(P::ViewOwnSchedule), post(pages::my_requests_submit)),
+    route!(GET "/requests", Some(P::DecideRequest), get(pages::requests)),
+    route!(POST "/requests/{id}", Some(P::DecideRequest), post(pages::requests_decide)),
     route!(GET "/wallboard", Some(P::ViewLiveQueues), get(pages::wallboard)),
     route!(GET "/dashboard", Some(P::ViewQueueStats), get(pages::dashboard)),
     route!(GET "/dashboard.csv", Some(P::ViewQueueStats), get(pages::dashboard_csv)),
@@ -109,6 +114,13 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/api/v1/tenants/{tenant}/adherence/excusals", Some(P::ExcuseAdherence), post(adherence::excuse)),
     route!(POST "/api/v1/tenants/{tenant}/adherence/excusals/{id}/approve", Some(P::ExcuseAdherence), post(adherence::approve)),
     route!(POST "/api/v1/tenants/{tenant}/adherence/excusals/{id}/reject", Some(P::ExcuseAdherence), post(adherence::reject)),
+    route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/requests", Some(P::RequestChange), post(requests::create)),
+    route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/requests/check", Some(P::RequestChange), post(requests::check)),
+    route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/requests/{id}/cancel", Some(P::RequestChange), post(requests::withdraw)),
+    route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/requests", Some(P::ViewRequests), get(requests::of_agent)),
+    route!(GET "/api/v1/tenants/{tenant}/requests", Some(P::DecideRequest), get(requests::list)),
+    route!(GET "/api/v1/tenants/{tenant}/requests/{id}", Some(P::DecideRequest), get(requests::one)),
+    route!(POST "/api/v1/tenants/{tenant}/requests/{id}/decision", Some(P::DecideRequest), post(requests::decision)),
     route!(GET "/api/v1/tenants/{tenant}/alarms", Some(P::ViewAlarms), get(alarms::alarms)),
     route!(POST "/api/v1/tenants/{tenant}/alarms/{id}/ack", Some(P::AckAlarm), post(alarms::acknowledge)),
     route!(GET "/api/v1/tenants/{tenant}/escalation", Some(P::ViewEscalation), get(escalation::escalation)),
@@ -166,6 +178,11 @@ pub struct ApiError {
 impl ApiError {
     fn status(status: StatusCode, field: Option<&'static str>, message: impl ToString) -> Self {
         Self { status, field, message: message.to_string(), retry_after_s: None }
+    }
+
+    /// What went wrong, as the JSON's `error` says it.
+    fn message(&self) -> &str {
+        &self.message
     }
 
     fn bad_request(field: &'static str, message: impl ToString) -> Self {

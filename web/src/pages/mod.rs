@@ -8,11 +8,13 @@
 
 mod chart;
 mod dashboard;
+mod requests;
 mod wallboard;
 mod schedule;
 mod session;
 
 pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
+pub use requests::{my_requests, my_requests_submit, requests, requests_decide};
 pub use wallboard::wallboard;
 pub use schedule::my_schedule;
 pub use session::{language, sign_in_form, sign_in_submit, sign_out};
@@ -42,9 +44,11 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The navigation: each page, the words naming it and the permission it needs.
-const NAV: [(&str, &str, &str, Permission); 4] = [
+const NAV: [(&str, &str, &str, Permission); 6] = [
     ("/", "nav-home", "home-api", Permission::SignedIn),
     ("/my/schedule", "nav-schedule", "home-schedule", Permission::ViewOwnSchedule),
+    ("/my/requests", "nav-my-requests", "home-my-requests", Permission::ViewOwnSchedule),
+    ("/requests", "nav-requests", "home-requests", Permission::DecideRequest),
     ("/wallboard", "nav-wallboard", "home-wallboard", Permission::ViewLiveQueues),
     ("/dashboard", "nav-dashboard", "home-dashboard", Permission::ViewQueueStats),
 ];

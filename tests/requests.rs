@@ -1,0 +1,244 @@
+//! Agents' requests for leave against a running `wfm serve`: the check before sending (balance,
+//! the intervals left short, who could cover), the approval chain (automatic when the check
+//! passes, else the supervisor), approval with a cover written as a new published roster
+//! version, a request whose schedule changed going back to review, duplicates and impossible
+//! dates refused, the wrong agent and the wrong role refused; and the same through the pages.
+
+mod common;
+
+use chrono::{Duration, NaiveDate, TimeZone};
+use common::{ok, p, Server, DEMO_PASSWORD};
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn zone() -> wfm_model::TenantZone {
+    wfm_model::TenantZone::parse("Europe/Warsaw").unwrap()
+}
+
+fn today() -> NaiveDate {
+    zone().local_date(chrono::Utc::now())
+}
+
+fn at(day: NaiveDate, h: u32, m: u32) -> String {
+    zone().tz().from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap()).earliest().unwrap().to_rfc3339()
+}
+
+/// 1001 works every day from yesterday for two weeks, starting at `start_h` on `changed_day`
+/// (08:00 otherwise); 1002 and 1003 are off.
+fn roster(dir: &Path, name: &str, changed_day: Option<(NaiveDate, u32)>) -> std::path::PathBuf {
+    let mut csv = String::from("agent_id,date,activity,start,end\n");
+    for offset in -1..14 {
+        let day = today() + Duration::days(offset);
+        let h = changed_day.filter(|(d, _)| *d == day).map_or(8, |(_, h)| h);
+        csv += &format!("1001,{day},work,{},{}\n1001,{day},meal,{},{}\n1001,{day},work,{},{}\n", at(day, h, 0), at(day, h + 4, 0), at(day, h + 4, 0), at(day, h + 4, 30), at(day, h + 4, 30), at(day, h + 8, 30));
+        for other in ["1002", "1003"] {
+            csv += &format!("{other},{day},day-off,{},{}\n", at(day, 0, 0), at(day + Duration::days(1), 0, 0));
+        }
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+/// The tenant's planning files: one agent of support needed 08:00–16:30 on `busy` days.
+fn planning_files(dir: &Path, busy: &[NaiveDate], quiet: &[NaiveDate]) {
+    let tenant = dir.join("tenants").join("demo");
+    std::fs::write(
+        tenant.join("agents.csv"),
+        "agent_id,team,skills,team_leader,min_hours_week,max_hours_week,leave_allowance_days\n1001,t1,support:1.0,false,0,60,4\n1002,t1,support:1.0,false,0,60,4\n1003,t1,billing:1.0,false,0,60,4\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tenant.join("rules.toml"),
+        "[shifts]\nlengths_hours = [8.5]\nstart_step_minutes = 30\nearliest_start = \"06:00\"\nlatest_end = \"23:00\"\n[breaks]\nmeal_minutes = 30\nmeal_after_hours = 6\nbreak_minutes = 0\n[rules]\nmin_rest_between_shifts_hours = 11\n",
+    )
+    .unwrap();
+    let mut csv = String::from("queue,interval_start,agents\n");
+    let mut days: Vec<(NaiveDate, bool)> = busy.iter().map(|d| (*d, true)).chain(quiet.iter().map(|d| (*d, false))).collect();
+    days.sort();
+    for (day, needed) in days {
+        for quarter in 0..96u32 {
+            let n = u32::from(needed && (32..66).contains(&quarter));
+            csv += &format!("support,{},{n}\n", at(day, quarter / 4, 15 * (quarter % 4)));
+        }
+    }
+    std::fs::write(tenant.join("requirements.csv"), csv).unwrap();
+}
+
+fn call(server: &Server, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+    let (status, text) = server.request(method, path, &[&format!("Authorization: Bearer {token}"), "Content-Type: application/json"], &body.to_string());
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("{method} {path}: {text}")))
+}
+
+fn latest_roster(server: &Server) -> String {
+    server.get_authorized("/api/v1/tenants/demo/rosters/latest").1
+}
+
+#[test]
+fn leave_is_checked_decided_by_the_chain_and_written_as_a_new_roster_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let day = |n: i64| today() + Duration::days(n);
+    let (busy, busy_again, quiet) = (day(1), day(3), day(2));
+    planning_files(dir.path(), &[busy, busy_again], &[quiet]);
+    let agent = server.token_of(Some("demo"), "1001");
+    let mine = "/api/v1/tenants/demo/agents/1001/requests";
+
+    // Before a roster is published there is nothing to check against.
+    let (status, body) = call(&server, "POST", &format!("{mine}/check"), &agent, json!({"kind": "leave", "date": busy.to_string()}));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("no published roster"), "{body}");
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster(dir.path(), "v1.csv", None))]);
+
+    // The check alone: on a busy day the whole shift falls short, and 1002 (free, skilled) could cover.
+    let (status, check) = call(&server, "POST", &format!("{mine}/check"), &agent, json!({"kind": "leave", "date": busy.to_string()}));
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(check["passed"], false);
+    assert_eq!(check["shortfalls"].as_array().unwrap().len(), 32, "8 hours of work lost, a quarter-hour each: {check}");
+    assert_eq!(check["shortfalls"][0]["interval_start"], at(busy, 8, 0));
+    assert_eq!(check["candidates"].as_array().unwrap().iter().map(|c| c["agent"].as_str().unwrap()).collect::<Vec<_>>(), ["1002"], "1003 lacks support");
+    assert_eq!(check["allowance"], json!({"allowance_days": 4, "taken_days": 0, "within": true}));
+    assert!(server.get_authorized("/api/v1/tenants/demo/requests").1 == "[]", "the check keeps nothing");
+
+    // A quiet day passes the check: approved at once and published as version 2.
+    let (status, quiet_leave) = call(&server, "POST", mine, &agent, json!({"kind": "leave", "date": quiet.to_string(), "note": "family"}));
+    assert_eq!(status, 201, "{quiet_leave}");
+    assert_eq!((quiet_leave["state"].as_str(), quiet_leave["applied_version"].as_i64()), (Some("approved"), Some(2)), "{quiet_leave}");
+    assert_eq!(quiet_leave["decisions"][0]["by"], "auto");
+    let text = latest_roster(&server);
+    assert!(text.contains(&format!("1001,{quiet},leave,{},{}", at(quiet, 0, 0), at(quiet + Duration::days(1), 0, 0))), "{text}");
+    assert!(!text.contains(&format!("1001,{quiet},work")), "{text}");
+
+    // A busy day waits for a supervisor.
+    let (status, pending) = call(&server, "POST", mine, &agent, json!({"kind": "leave", "date": busy.to_string()}));
+    assert_eq!(status, 201, "{pending}");
+    assert_eq!((pending["state"].as_str(), pending["awaiting"].as_str()), (Some("pending"), Some("supervisor")), "{pending}");
+    let id = pending["id"].as_str().unwrap().to_owned();
+    assert_eq!(pending["check"]["allowance"]["taken_days"], 1, "the quiet day's leave counts");
+
+    // Duplicates, impossible dates and bad fields are refused with the field named.
+    let (status, body) = call(&server, "POST", mine, &agent, json!({"kind": "leave", "date": busy.to_string()}));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("already pending"), "{body}");
+    for (request, field) in [
+        (json!({"kind": "leave", "date": day(-1).to_string()}), "date"),
+        (json!({"kind": "leave", "date": day(40).to_string()}), "date"),
+        (json!({"kind": "leave", "date": "next friday"}), "date"),
+        (json!({"kind": "holiday", "date": busy.to_string()}), "kind"),
+        (json!({"kind": "leave", "date": busy.to_string(), "extra": 1}), "body"),
+    ] {
+        let (status, body) = call(&server, "POST", mine, &agent, request.clone());
+        assert_eq!((status, body["field"].as_str()), (400, Some(field)), "{request}: {body}");
+    }
+
+    // The wrong agent, the wrong role, no credentials.
+    let other = server.token_of(Some("demo"), "1002");
+    assert_eq!(call(&server, "POST", mine, &other, json!({"kind": "leave", "date": busy.to_string()})).0, 403);
+    assert_eq!(call(&server, "GET", mine, &other, json!({})).0, 403);
+    assert_eq!(call(&server, "POST", &format!("/api/v1/tenants/demo/requests/{id}/decision"), &agent, json!({"decision": "approve"})).0, 403);
+    assert_eq!(server.status("POST", &format!("/api/v1/tenants/demo/requests/{id}/decision"), &["Content-Type: application/json"], r#"{"decision":"approve"}"#), 401);
+    let manager = server.token_of(Some("demo"), "manager");
+    let (status, body) = call(&server, "POST", &format!("/api/v1/tenants/demo/requests/{id}/decision"), &manager, json!({"decision": "approve"}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("decision")), "the chain waits for a supervisor: {body}");
+
+    // The supervisor approves with a cover: 1003 cannot take it, 1002 can.
+    let supervisor = server.token_of(Some("demo"), "supervisor");
+    let decision = format!("/api/v1/tenants/demo/requests/{id}/decision");
+    let (status, body) = call(&server, "POST", &decision, &supervisor, json!({"decision": "approve", "cover": "1003"}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("cover")), "{body}");
+    let (status, approved) = call(&server, "POST", &decision, &supervisor, json!({"decision": "approve", "cover": "1002", "comment": "1002 covers"}));
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!((approved["state"].as_str(), approved["applied_version"].as_i64(), approved["cover"].as_str()), (Some("approved"), Some(3), Some("1002")));
+    let text = latest_roster(&server);
+    assert!(text.contains(&format!("1001,{busy},leave,")) && text.contains(&format!("1002,{busy},work,{},{}", at(busy, 8, 0), at(busy, 12, 0))), "{text}");
+    assert!(!text.contains(&format!("1002,{busy},day-off")), "{text}");
+    let (status, body) = call(&server, "POST", &decision, &supervisor, json!({"decision": "reject"}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("id")), "decided once: {body}");
+
+    // A request whose day changed in a newer roster goes back to review.
+    let (_, third) = call(&server, "POST", mine, &agent, json!({"kind": "leave", "date": busy_again.to_string()}));
+    assert_eq!(third["state"], "pending", "{third}");
+    let third_id = third["id"].as_str().unwrap().to_owned();
+    let moved = roster(dir.path(), "v4.csv", Some((busy_again, 9)));
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&moved)]);
+    let third_decision = format!("/api/v1/tenants/demo/requests/{third_id}/decision");
+    let (status, body) = call(&server, "POST", &third_decision, &supervisor, json!({"decision": "approve"}));
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("changed since the request"), "{body}");
+    let (_, again) = call(&server, "GET", &format!("/api/v1/tenants/demo/requests/{third_id}"), &supervisor, json!({}));
+    assert_eq!((again["state"].as_str(), again["roster_version"].as_i64(), again["history"].as_array().unwrap().len()), (Some("pending"), Some(4), 1), "{again}");
+    let (status, rejected) = call(&server, "POST", &third_decision, &supervisor, json!({"decision": "reject", "comment": "quarter end"}));
+    assert_eq!((status, rejected["state"].as_str()), (200, Some("rejected")), "{rejected}");
+
+    // Listings: the agent's own, every one for the approvers, by state; all audited.
+    let (_, listed) = call(&server, "GET", mine, &agent, json!({}));
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let (_, approved_only) = call(&server, "GET", "/api/v1/tenants/demo/requests?state=approved", &supervisor, json!({}));
+    assert_eq!(approved_only.as_array().unwrap().len(), 2);
+    let (status, body) = call(&server, "GET", "/api/v1/tenants/demo/requests?state=maybe", &supervisor, json!({}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("state")));
+    let audit = server.get_authorized("/api/v1/tenants/demo/audit").1;
+    for action in ["request.leave", "request.approve", "request.review", "request.reject", "roster.publish"] {
+        assert!(audit.contains(action), "{action} in {audit}");
+    }
+}
+
+/// The session cookie of a browser signed in with the form.
+fn browser(server: &Server, login: &str) -> String {
+    let (status, head, body) = server.exchange("POST", "/signin", &["Content-Type: application/x-www-form-urlencoded"], &format!("tenant=demo&login={login}&password={DEMO_PASSWORD}&next=/"));
+    assert_eq!(status, 303, "{login}: {body}");
+    format!("Cookie: {}", common::header(&head, "set-cookie").unwrap().split(';').next().unwrap())
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a form with the csrf field") + r#"name="csrf" value=""#.len();
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+#[test]
+fn agents_ask_and_supervisors_decide_on_the_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let (busy, quiet) = (today() + Duration::days(1), today() + Duration::days(2));
+    planning_files(dir.path(), &[busy], &[quiet]);
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster(dir.path(), "v1.csv", None))]);
+    let form = "Content-Type: application/x-www-form-urlencoded";
+
+    let agent = browser(&server, "1001");
+    let (status, home) = server.request("GET", "/", &[&agent], "");
+    assert!(status == 200 && home.contains(r#"href="/my/requests""#) && !home.contains(r#"href="/requests""#), "{home}");
+    let (status, page) = server.request("GET", &format!("/my/requests?date={busy}"), &[&agent], "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Needs a decision") && page.contains("Leave taken: 0 of 4 days.") && page.contains("1002 (0.0 h)"), "{page}");
+    assert!(page.contains("08:00 — 0 / 1"), "the first interval left short, in local time: {page}");
+    let (_, page) = server.request("GET", &format!("/my/requests?date={}", today() + Duration::days(60)), &[&agent], "");
+    assert!(page.contains("has no shift on"), "an impossible day says why on the page: {page}");
+
+    let csrf = csrf_in(&page);
+    let (status, head, _) = server.exchange("POST", "/my/requests", &[&agent, form], &format!("csrf={csrf}&action=send&date={busy}&note=wedding"));
+    assert_eq!(status, 303, "{head}");
+    let (_, page) = server.request("GET", common::header(&head, "location").unwrap(), &[&agent], "");
+    assert!(page.contains(&format!("Your request for {busy} is pending.")) && page.contains("waits for a supervisor"), "{page}");
+    let (status, _, _) = server.exchange("POST", "/my/requests", &[&agent, form], &format!("action=send&date={quiet}"));
+    assert_eq!(status, 403, "no CSRF token, no request");
+
+    let supervisor = browser(&server, "supervisor");
+    let (status, page) = server.request("GET", "/requests", &[&supervisor], "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("1001 · ") && page.contains("wedding") && page.contains(r#"value="1002""#), "{page}");
+    let id = page.split(r#"<article class="request" data-id=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let csrf = csrf_in(&page);
+    let (status, head, _) = server.exchange("POST", &format!("/requests/{id}"), &[&supervisor, form], &format!("csrf={csrf}&cover=1002&comment=ok&decision=approve"));
+    assert_eq!(status, 303, "{head}");
+    let (_, page) = server.request("GET", common::header(&head, "location").unwrap(), &[&supervisor], "");
+    assert!(page.contains(&format!("The request of 1001 for {busy} is approved.")) && page.contains("Nothing is waiting for your decision."), "{page}");
+    assert!(latest_roster(&server).contains(&format!("1002,{busy},work,")));
+
+    // The agent sees the decision; their schedule shows the leave.
+    let (_, page) = server.request("GET", "/my/requests", &[&agent], "");
+    assert!(page.contains("approved by demo/supervisor") && page.contains("covered by 1002"), "{page}");
+    let (_, schedule) = server.request("GET", "/my/schedule", &[&agent], "");
+    assert!(schedule.contains("<td>leave</td>"), "{schedule}");
+    // An agent may not open the approvers' page.
+    assert_eq!(server.request("GET", "/requests", &[&agent], "").0, 403);
+}

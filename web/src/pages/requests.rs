@@ -1,0 +1,240 @@
+//! Requests on pages: the agent asks for a day of leave (`/my/requests`: the check shown before
+//! sending, their requests and what became of them) and approvers decide (`/requests`: each
+//! request waiting for their role with its balance, shortfalls and who could cover). The same
+//! functions as the API (`crate::requests`).
+
+use super::PageContext;
+use crate::auth::Signed;
+use crate::i18n::Words;
+use crate::requests::{self as library, parse_decision, waits_for, Planning};
+use crate::{ApiError, AppState};
+use askama::Template;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use chrono::{DateTime, NaiveDate};
+use serde::Deserialize;
+use wfm_model::{AgentId, TenantZone};
+use wfm_ops::requests::{ChangeRequest, RequestKind, RequestState};
+
+/// A request as a row of a table.
+struct Row {
+    id: String,
+    agent: String,
+    date: String,
+    state: String,
+    pending: bool,
+    /// Who decided what, or whom it waits for.
+    progress: String,
+    requested: String,
+    note: String,
+}
+
+fn when(ms: i64, zone: TenantZone) -> String {
+    DateTime::from_timestamp_millis(ms).map(|at| zone.local_time(at).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+}
+
+fn row(r: &ChangeRequest, t: &Words, zone: TenantZone) -> Row {
+    let mut progress: Vec<String> = r
+        .decisions
+        .iter()
+        .map(|d| {
+            let verdict = t.get(if d.approve { "request-approved-by" } else { "request-rejected-by" });
+            let comment = if d.comment.is_empty() { String::new() } else { format!(": {}", d.comment) };
+            format!("{verdict} {} ({}){comment}", d.by, when(d.at_ms, zone))
+        })
+        .collect();
+    progress.extend(r.history.iter().cloned());
+    if let Some(role) = r.awaiting {
+        progress.push(t.with("request-awaiting", &[("role", &t.get(&format!("role-{role}")))]));
+    }
+    if let Some(version) = r.applied_version {
+        let cover = r.cover.as_deref().map_or_else(String::new, |c| format!(" · {}", t.with("request-covered-by", &[("agent", c)])));
+        progress.push(format!("{}{cover}", t.with("request-applied", &[("version", &version.to_string())])));
+    }
+    Row {
+        id: r.id.clone(),
+        agent: r.agent_id.clone(),
+        date: r.date.clone(),
+        state: t.get(&format!("request-state-{}", r.state.as_str())),
+        pending: r.state == RequestState::Pending,
+        progress: progress.join(" · "),
+        requested: when(r.requested_ms, zone),
+        note: r.note.clone(),
+    }
+}
+
+/// What the check of a day of leave would say, for the page.
+struct Preview {
+    date: String,
+    passed: bool,
+    verdict: String,
+    balance: Option<String>,
+    shortfalls: Vec<String>,
+    /// Agent id and how it reads.
+    candidates: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "my_requests.html")]
+struct MyRequests<'a> {
+    t: &'a Words,
+    date: String,
+    preview: Option<Result<Preview, String>>,
+    rows: Vec<Row>,
+    notice: Option<String>,
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MyRequestsQuery {
+    date: Option<String>,
+    done: Option<String>,
+}
+
+fn caller_agent(page: &PageContext) -> Result<AgentId, ApiError> {
+    page.signed.caller.user.agent_id.clone().ok_or_else(|| ApiError::bad_request("agent", page.t.get("schedule-no-agent")))
+}
+
+fn csrf_of(page: &PageContext) -> String {
+    match &page.signed.caller.credential {
+        wfm_ops::sessions::Credential::Session { csrf_token, .. } => csrf_token.clone(),
+        wfm_ops::sessions::Credential::Token { .. } => String::new(),
+    }
+}
+
+/// An interval's start (RFC 3339) as the tenant's local `HH:MM`.
+fn local_clock(text: &str, zone: TenantZone) -> String {
+    DateTime::parse_from_rfc3339(text).map(|at| zone.local_time(at.to_utc()).format("%H:%M").to_string()).unwrap_or_else(|_| text.to_owned())
+}
+
+async fn preview(state: &AppState, tenant: &str, agent: &AgentId, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
+    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ApiError::bad_request("date", format!("{date:?} is not a date YYYY-MM-DD")))?;
+    let planning = Planning::load(state, tenant).await?;
+    let (passed, check, reasons) = planning.check_leave(agent, day)?;
+    let balance = check.allowance.as_ref().map(|a| t.with("request-balance", &[("taken", &a.taken_days.to_string()), ("allowed", &a.allowance_days.to_string())]));
+    let shortfalls = check.shortfalls.iter().map(|s| format!("{} — {} / {}", local_clock(&s.interval_start, zone), s.scheduled, s.required)).collect();
+    let candidates = check.candidates.iter().map(|c| (c.agent.clone(), format!("{} ({:.1} h)", c.agent, c.paid_hours_that_week))).collect();
+    let verdict = if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) };
+    Ok(Preview { date: day.to_string(), passed, verdict, balance, shortfalls, candidates })
+}
+
+/// `GET /my/requests[?date=D]`: the agent's requests, and the check of leave on `date`.
+pub async fn my_requests(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<MyRequestsQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
+    let t = &page.t;
+    let agent = caller_agent(&page)?;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let zone = page.zone();
+    let preview = match query.date.as_deref().filter(|d| !d.is_empty()) {
+        Some(date) => Some(preview(&state, &tenant, &agent, date, t, zone).await.map_err(|e| e.message().to_owned())),
+        None => None,
+    };
+    let mine = state.db.requests(&tenant, Some(agent.as_str()), None, 100).await?;
+    let notice = query.done.as_deref().and_then(|id| mine.iter().find(|r| r.id == id)).map(|r| t.with("request-sent", &[("date", &r.date), ("state", &t.get(&format!("request-state-{}", r.state.as_str())))]));
+    let rows = mine.iter().map(|r| row(r, t, zone)).collect();
+    let body = MyRequests { t, date: query.date.unwrap_or_default(), preview, rows, notice, csrf: csrf_of(&page) };
+    page.render(&t.get("requests-my-title"), &body)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MyRequestForm {
+    csrf: Option<String>,
+    /// `send` or `cancel`.
+    action: String,
+    date: Option<String>,
+    #[serde(default)]
+    note: String,
+    id: Option<String>,
+}
+
+/// `POST /my/requests`: sends a request for leave, or withdraws one; back to the list.
+pub async fn my_requests_submit(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, form: Result<Form<MyRequestForm>, FormRejection>) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+    let _ = form.csrf;
+    let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
+    let agent = caller_agent(&page)?;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let request = match form.action.as_str() {
+        "send" => {
+            let date = form.date.as_deref().ok_or_else(|| ApiError::bad_request("date", "required: the day of leave"))?;
+            library::submit(&state, &page.signed, &tenant, &agent, RequestKind::Leave, date, &form.note).await?
+        }
+        "cancel" => library::cancel(&state, &page.signed, &tenant, &agent, form.id.as_deref().ok_or_else(|| ApiError::bad_request("id", "required: which request"))?).await?,
+        other => return Err(ApiError::bad_request("action", format!("{other:?} is not send or cancel"))),
+    };
+    Ok(Redirect::to(&format!("/my/requests?done={}", request.id)).into_response())
+}
+
+/// A request waiting for the approver, with what the check finds today.
+struct Waiting {
+    row: Row,
+    preview: Result<Preview, String>,
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct Approvals<'a> {
+    t: &'a Words,
+    waiting: Vec<Waiting>,
+    recent: Vec<Row>,
+    notice: Option<String>,
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalsQuery {
+    tenant: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /requests`: the requests waiting for the caller's role, each with the check against the
+/// newest roster (balance, the intervals it would leave short, who could cover), and the latest
+/// decided ones.
+pub async fn requests(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<ApprovalsQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let page = PageContext::new(&state, signed, &headers, &uri, query.tenant.as_deref()).await?;
+    let t = &page.t;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let zone = page.zone();
+    let role = page.signed.caller.user.role;
+    let all = state.db.requests(&tenant, None, None, 200).await?;
+    let mut waiting = vec![];
+    for r in all.iter().filter(|r| waits_for(r, role)) {
+        let preview = match AgentId::parse(&r.agent_id) {
+            Ok(agent) => preview(&state, &tenant, &agent, &r.date, t, zone).await.map_err(|e| e.message().to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        waiting.push(Waiting { row: row(r, t, zone), preview });
+    }
+    let recent = all.iter().filter(|r| !waits_for(r, role)).take(50).map(|r| row(r, t, zone)).collect();
+    let notice = query.done.as_deref().and_then(|id| all.iter().find(|r| r.id == id)).map(|r| t.with("request-decided", &[("agent", &r.agent_id), ("date", &r.date), ("state", &t.get(&format!("request-state-{}", r.state.as_str())))]));
+    page.render(&t.get("requests-title"), &Approvals { t, waiting, recent, notice, csrf: csrf_of(&page) })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionForm {
+    csrf: Option<String>,
+    decision: String,
+    cover: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /requests/{id}`: approve (with a cover when chosen) or reject; back to the list.
+pub async fn requests_decide(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, Path(id): Path<String>, form: Result<Form<DecisionForm>, FormRejection>) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+    let _ = form.csrf;
+    let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let approve = parse_decision(&form.decision)?;
+    let request = library::decide(&state, &page.signed, &tenant, &id, approve, form.cover.as_deref(), &form.comment).await?;
+    Ok(Redirect::to(&format!("/requests?done={}", request.id)).into_response())
+}

@@ -1,0 +1,345 @@
+//! Agents' requests to change their schedule (leave), over HTTP and for the pages: checked by
+//! the scheduler (`scheduler::changes::check_leave`) against the newest published roster and the
+//! tenant's `DATA/tenants/T/agents.csv`, `rules.toml` and `requirements.csv` (`wfm staff`'s),
+//! decided by the approval chain of `DATA/tenants/T/requests.toml` (`wfm_ops::requests`), and,
+//! once approved, written as a new published roster version. Everything is audited, and each
+//! change goes on the tenant's event stream (`type: request`) for the agent's page.
+
+use crate::auth::Signed;
+use crate::supervision::now_ms;
+use crate::{body, internal, ApiError, AppState};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::path::Path as FsPath;
+use wfm_model::AgentId;
+use wfm_ops::requests::{ApprovalChains, ChangeRequest, RequestKind, RequestState};
+use wfm_ops::rosters::Publication;
+use wfm_ops::Role;
+use wfm_scheduler::agents::Agent;
+use wfm_scheduler::changes::{apply_leave, check_leave, ChangeError, LeaveCheck};
+use wfm_scheduler::demand::{Column, Demand};
+use wfm_scheduler::roster::Roster;
+use wfm_scheduler::rules::Rules;
+
+/// At most this many requests in one listing.
+const MAX_LISTED: u32 = 500;
+
+/// What a request is judged against: the newest published roster and the tenant's planning files.
+pub struct Planning {
+    pub version: i64,
+    pub roster: Roster,
+    pub agents: Vec<Agent>,
+    rules: Rules,
+    demand: Demand,
+}
+
+fn conflict(message: impl ToString) -> ApiError {
+    ApiError::status(StatusCode::CONFLICT, None, message)
+}
+
+fn read_file(path: &FsPath, what: &str) -> Result<String, ApiError> {
+    std::fs::read_to_string(path).map_err(|e| conflict(format!("{}: {e}: requests are checked against {what}; put it there", path.display())))
+}
+
+impl Planning {
+    pub async fn load(state: &AppState, tenant: &str) -> Result<Self, ApiError> {
+        let (version, text) = state.db.roster(tenant, None).await?.ok_or_else(|| conflict("no published roster: a planner publishes one first (POST /rosters or wfm roster publish)"))?;
+        let roster = Roster::read_csv(&format!("published roster version {}", version.version), text.as_bytes()).map_err(internal)?;
+        let dir = state.data.join("tenants").join(tenant);
+        let (agents_path, rules_path, demand_path) = (dir.join("agents.csv"), dir.join("rules.toml"), dir.join("requirements.csv"));
+        let agents_text = read_file(&agents_path, "the agents file (agents.csv)")?;
+        let rules_text = read_file(&rules_path, "the rules (rules.toml)")?;
+        let demand_text = read_file(&demand_path, "the requirements (requirements.csv, from wfm staff)")?;
+        let agents = wfm_scheduler::agents::parse(&agents_path.display().to_string(), agents_text.as_bytes(), tenant).map_err(conflict)?;
+        let rules = Rules::parse(&rules_path.display().to_string(), &rules_text).map_err(conflict)?;
+        let demand = wfm_scheduler::demand::parse(&demand_path.display().to_string(), demand_text.as_bytes(), Column::Agents).map_err(conflict)?;
+        Ok(Self { version: version.version, roster, agents, rules, demand })
+    }
+
+    /// The agent's activities on `date`, as text: what the request was judged on.
+    fn schedule_of(&self, agent: &AgentId, date: NaiveDate) -> String {
+        let mut day: Vec<String> = self.roster.activities.iter().filter(|a| &a.agent_id == agent && a.date == date).map(|a| format!("{} {}–{}", a.kind.as_str(), a.start.to_rfc3339(), a.end.to_rfc3339())).collect();
+        day.sort();
+        day.join("; ")
+    }
+
+    /// The scheduler's check of a day of leave, with whether it passes and, when not, why.
+    pub fn check_leave(&self, agent: &AgentId, date: NaiveDate) -> Result<(bool, LeaveCheck, Vec<String>), ApiError> {
+        let check = check_leave(&self.roster, &self.agents, &self.rules, &self.demand, agent, date).map_err(|e| match e {
+            ChangeError::UnknownAgent(_) => ApiError::bad_request("agent", e),
+            ChangeError::NoShift { .. } => ApiError::bad_request("date", format!("{e}: leave is asked for a working day")),
+        })?;
+        let mut reasons = vec![];
+        if let Some(a) = check.allowance.as_ref().filter(|a| !a.within) {
+            reasons.push(format!("{} of {} days of leave already taken", a.taken_days, a.allowance_days));
+        }
+        if !check.shortfalls.is_empty() {
+            reasons.push(format!("{} intervals would have fewer agents than required for the service-level target", check.shortfalls.len()));
+        }
+        Ok((reasons.is_empty(), check, reasons))
+    }
+
+    fn check_value(&self, agent: &AgentId, date: NaiveDate) -> Result<(bool, serde_json::Value), ApiError> {
+        let (passed, check, reasons) = self.check_leave(agent, date)?;
+        let mut value = serde_json::to_value(&check).map_err(internal)?;
+        value["passed"] = passed.into();
+        value["reasons"] = reasons.into();
+        value["roster_version"] = self.version.into();
+        Ok((passed, value))
+    }
+}
+
+fn chains(state: &AppState, tenant: &str) -> Result<ApprovalChains, ApiError> {
+    ApprovalChains::load_or_default(&state.data.join("tenants").join(tenant).join("requests.toml")).map_err(|e| conflict(e.to_string()))
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ApiError::bad_request("date", format!("{text:?} is not a date YYYY-MM-DD")))
+}
+
+/// A date the agent may still ask about: today or later in the tenant's zone.
+async fn future_date(state: &AppState, tenant: &str, text: &str) -> Result<NaiveDate, ApiError> {
+    let date = parse_date(text)?;
+    let zone = state.db.tenant(tenant).await?.ok_or_else(|| ApiError::unknown_tenant(tenant))?.zone;
+    let today = zone.local_date(chrono::Utc::now());
+    if date < today {
+        return Err(ApiError::bad_request("date", format!("{date} is in the past (today is {today})")));
+    }
+    Ok(date)
+}
+
+fn agent_id(field: &'static str, text: &str) -> Result<AgentId, ApiError> {
+    AgentId::parse(text).map_err(|e| ApiError::bad_request(field, e))
+}
+
+/// Tells the event stream (and so the agent's open page) what became of a request.
+fn announce(state: &AppState, tenant: &str, request: &ChangeRequest) {
+    if let Some(live) = state.acd.as_ref().and_then(|acd| acd.live(tenant)) {
+        live.publish(serde_json::json!({ "type": "request", "at_ms": now_ms(), "id": request.id, "agent": request.agent_id, "date": request.date, "state": request.state, "awaiting": request.awaiting }));
+    }
+}
+
+/// The roster with the approved request in it, published as the next version by `by`.
+async fn apply(state: &AppState, tenant: &str, planning: &Planning, request: &ChangeRequest, by: &str) -> Result<i64, ApiError> {
+    let (agent, date) = (agent_id("agent", &request.agent_id)?, parse_date(&request.date)?);
+    let cover = request.cover.as_deref().map(|c| agent_id("cover", c)).transpose()?;
+    let changed = apply_leave(&planning.roster, &agent, date, cover.as_ref()).map_err(|e| conflict(e.to_string()))?;
+    let mut csv = Vec::new();
+    changed.write_csv(&mut csv).map_err(internal)?;
+    let csv = String::from_utf8(csv).map_err(internal)?;
+    let summary = wfm_intraday::published::summary(&changed).ok_or_else(|| internal("the changed roster has no activities"))?;
+    let version = state
+        .db
+        .publish_roster(&Publication {
+            tenant,
+            published_by: by,
+            first_date: &summary.first_date.to_string(),
+            last_date: &summary.last_date.to_string(),
+            activities: summary.activities as i64,
+            roster_csv: &csv,
+        })
+        .await?;
+    let cover_text = request.cover.as_deref().map_or_else(String::new, |c| format!(", covered by {c}"));
+    let detail = format!("version {} for request {}: leave of {} on {}{cover_text}", version.version, request.id, request.agent_id, request.date);
+    state.db.audit(&wfm_ops::audit::AuditEntry::new(tenant, by, "roster.publish", &format!("roster/{}", version.version), "request", &detail)).await?;
+    Ok(version.version)
+}
+
+/// Applies an approved request and keeps it with the version that carries it.
+async fn keep_applied(state: &AppState, tenant: &str, planning: &Planning, request: &mut ChangeRequest, revision: i64, by: &str) -> Result<(), ApiError> {
+    if request.state == RequestState::Approved {
+        request.applied_version = Some(apply(state, tenant, planning, request, by).await?);
+        if !state.db.save_request(tenant, request, revision).await? {
+            return Err(conflict(format!("request {} changed while it was applied; read it again", request.id)));
+        }
+    }
+    Ok(())
+}
+
+/// An agent asks for a day of leave: checked, run through the chain, kept, and applied at once
+/// when the chain approves it.
+pub async fn submit(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, kind: RequestKind, date: &str, note: &str) -> Result<ChangeRequest, ApiError> {
+    let date = future_date(state, tenant, date).await?;
+    let mine = state.db.requests(tenant, Some(agent.as_str()), None, MAX_LISTED).await?;
+    if let Some(same) = mine.iter().find(|r| r.kind == kind && r.date == date.to_string() && matches!(r.state, RequestState::Pending | RequestState::Approved)) {
+        return Err(conflict(format!("request {} for {date} is already {}", same.id, same.state.as_str())));
+    }
+    let planning = Planning::load(state, tenant).await?;
+    let check = planning.check_value(agent, date)?;
+    let chain = chains(state, tenant)?;
+    let mut request = ChangeRequest::new(kind, agent.as_str(), &date.to_string(), note, &signed.actor(), planning.version, planning.schedule_of(agent, date), check)?;
+    request.advance(chain.of(kind), now_ms());
+    state.db.add_request(tenant, &request).await?;
+    state.db.audit(&signed.audit(tenant, "request.leave", &format!("request/{}", request.id), &format!("agent {agent} on {date}: {}", request.state.as_str()))).await?;
+    keep_applied(state, tenant, &planning, &mut request, 1, "auto").await?;
+    announce(state, tenant, &request);
+    Ok(request)
+}
+
+/// An approver's decision; `cover` (one of the check's candidates) takes over the shift. When
+/// the agent's day changed in a newer roster version since the check, the request is checked
+/// again and goes back through the chain instead (answered 409).
+pub async fn decide(state: &AppState, signed: &Signed, tenant: &str, id: &str, approve: bool, cover: Option<&str>, comment: &str) -> Result<ChangeRequest, ApiError> {
+    let (mut request, revision) = state.db.request(tenant, id).await?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("no request {id}")))?;
+    let chain = chains(state, tenant)?;
+    let chain = chain.of(request.kind);
+    let planning = Planning::load(state, tenant).await?;
+    let (agent, date) = (agent_id("agent", &request.agent_id)?, parse_date(&request.date)?);
+    let role = signed.caller.user.role;
+    if approve && request.state == RequestState::Pending {
+        let now = planning.schedule_of(&agent, date);
+        if now != request.schedule_then {
+            let check = planning.check_value(&agent, date)?;
+            request.back_to_review(chain, planning.version, now, check, now_ms());
+            if !state.db.save_request(tenant, &request, revision).await? {
+                return Err(conflict(format!("request {id} changed meanwhile; read it again")));
+            }
+            state.db.audit(&signed.audit(tenant, "request.review", &format!("request/{id}"), &format!("schedule changed in version {}", planning.version))).await?;
+            keep_applied(state, tenant, &planning, &mut request, revision + 1, "auto").await?;
+            announce(state, tenant, &request);
+            return Err(conflict(format!("the schedule of agent {agent} on {date} changed since the request (roster version {}): checked again, it is now {}", planning.version, request.state.as_str())));
+        }
+    }
+    let cover = match cover.filter(|c| !c.is_empty()) {
+        Some(c) if approve => {
+            let (_, check, _) = planning.check_leave(&agent, date)?;
+            if !check.candidates.iter().any(|x| x.agent == c) {
+                return Err(ApiError::bad_request("cover", format!("{c} cannot take the shift (free that day, every skill of {agent}, within every rule): choose one of the candidates")));
+            }
+            Some(c.to_owned())
+        }
+        Some(_) => return Err(ApiError::bad_request("cover", "only an approval takes a cover")),
+        None => None,
+    };
+    request.decide(chain, &signed.actor(), role, approve, comment, now_ms())?;
+    if request.state == RequestState::Approved {
+        request.cover = cover;
+    }
+    if !state.db.save_request(tenant, &request, revision).await? {
+        return Err(conflict(format!("request {id} changed meanwhile; read it again")));
+    }
+    let verdict = if approve { "approve" } else { "reject" };
+    state.db.audit(&signed.audit(tenant, &format!("request.{verdict}"), &format!("request/{id}"), &format!("agent {agent} on {date}: {}", request.state.as_str()))).await?;
+    keep_applied(state, tenant, &planning, &mut request, revision + 1, &signed.actor()).await?;
+    announce(state, tenant, &request);
+    Ok(request)
+}
+
+/// The agent withdraws a pending request of theirs.
+pub async fn cancel(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, id: &str) -> Result<ChangeRequest, ApiError> {
+    let (mut request, revision) = state.db.request(tenant, id).await?.filter(|(r, _)| r.agent_id == agent.as_str()).ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("agent {agent} has no request {id}")))?;
+    if request.state != RequestState::Pending {
+        return Err(ApiError::bad_request("id", format!("request {id} is already {}", request.state.as_str())));
+    }
+    request.state = RequestState::Cancelled;
+    request.awaiting = None;
+    if !state.db.save_request(tenant, &request, revision).await? {
+        return Err(conflict(format!("request {id} changed meanwhile; read it again")));
+    }
+    state.db.audit(&signed.audit(tenant, "request.cancel", &format!("request/{id}"), &format!("agent {agent} on {}", request.date))).await?;
+    announce(state, tenant, &request);
+    Ok(request)
+}
+
+/// The requests waiting for `role` (any pending one for a platform administrator).
+pub fn waits_for(request: &ChangeRequest, role: Role) -> bool {
+    request.state == RequestState::Pending && (role == Role::PlatformAdmin || request.awaiting == Some(role))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBody {
+    kind: String,
+    date: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests` with `{"kind": "leave", "date", "note"}`.
+pub async fn create(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, agent)): Path<(String, String)>, request: Result<Json<RequestBody>, JsonRejection>) -> Result<Response, ApiError> {
+    let r = body(request)?;
+    let kind = RequestKind::parse(&r.kind)?;
+    let agent = agent_id("agent", &agent)?;
+    let created = submit(&state, &signed, &tenant, &agent, kind, &r.date, &r.note).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    kind: String,
+    date: String,
+}
+
+/// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests/check`: the check alone, nothing kept.
+pub async fn check(State(state): State<AppState>, Path((tenant, agent)): Path<(String, String)>, request: Result<Json<CheckBody>, JsonRejection>) -> Result<Response, ApiError> {
+    let r = body(request)?;
+    RequestKind::parse(&r.kind)?;
+    let (agent, date) = (agent_id("agent", &agent)?, future_date(&state, &tenant, &r.date).await?);
+    let (_, value) = Planning::load(&state, &tenant).await?.check_value(&agent, date)?;
+    Ok(Json(value).into_response())
+}
+
+/// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests/{id}/cancel`.
+pub async fn withdraw(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, agent, id)): Path<(String, String, String)>) -> Result<Response, ApiError> {
+    let agent = agent_id("agent", &agent)?;
+    Ok(Json(cancel(&state, &signed, &tenant, &agent, &id).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    state: Option<String>,
+}
+
+fn state_param(p: Result<Query<ListParams>, QueryRejection>) -> Result<Option<RequestState>, ApiError> {
+    let Query(p) = p.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    Ok(p.state.as_deref().map(RequestState::parse).transpose()?)
+}
+
+/// `GET /api/v1/tenants/{tenant}/agents/{agent}/requests[?state=…]`: the agent's, newest first.
+pub async fn of_agent(State(state): State<AppState>, Path((tenant, agent)): Path<(String, String)>, params: Result<Query<ListParams>, QueryRejection>) -> Result<Response, ApiError> {
+    let agent = agent_id("agent", &agent)?;
+    Ok(Json(state.db.requests(&tenant, Some(agent.as_str()), state_param(params)?, MAX_LISTED).await?).into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/requests[?state=…]`: every agent's, newest first.
+pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<ListParams>, QueryRejection>) -> Result<Response, ApiError> {
+    Ok(Json(state.db.requests(&tenant, None, state_param(params)?, MAX_LISTED).await?).into_response())
+}
+
+/// `GET /api/v1/tenants/{tenant}/requests/{id}`.
+pub async fn one(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let (request, _) = state.db.request(&tenant, &id).await?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("no request {id}")))?;
+    Ok(Json(request).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// `approve` or `reject`.
+    decision: String,
+    cover: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+pub fn parse_decision(text: &str) -> Result<bool, ApiError> {
+    match text {
+        "approve" => Ok(true),
+        "reject" => Ok(false),
+        other => Err(ApiError::bad_request("decision", format!("{other:?} is not approve or reject"))),
+    }
+}
+
+/// `POST /api/v1/tenants/{tenant}/requests/{id}/decision` with `{"decision": "approve"|"reject", "cover", "comment"}`.
+pub async fn decision(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, id)): Path<(String, String)>, request: Result<Json<DecisionBody>, JsonRejection>) -> Result<Response, ApiError> {
+    let r = body(request)?;
+    let approve = parse_decision(&r.decision)?;
+    Ok(Json(decide(&state, &signed, &tenant, &id, approve, r.cover.as_deref(), &r.comment).await?).into_response())
+}
