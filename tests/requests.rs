@@ -210,7 +210,7 @@ fn agents_ask_and_supervisors_decide_on_the_pages() {
     let (status, page) = server.request("GET", &format!("/my/requests?date={busy}"), &[&agent], "");
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Needs a decision") && page.contains("Leave taken: 0 of 4 days.") && page.contains("1002 (0.0 h)"), "{page}");
-    assert!(page.contains("08:00 — 0 / 1"), "the first interval left short, in local time: {page}");
+    assert!(page.contains("08:00–12:00 — 0 / 1, 12:30–16:30 — 0 / 1"), "the intervals left short, as spans in local time: {page}");
     let (_, page) = server.request("GET", &format!("/my/requests?date={}", today() + Duration::days(60)), &[&agent], "");
     assert!(page.contains("has no shift on"), "an impossible day says why on the page: {page}");
 
@@ -218,7 +218,7 @@ fn agents_ask_and_supervisors_decide_on_the_pages() {
     let (status, head, _) = server.exchange("POST", "/my/requests", &[&agent, form], &format!("csrf={csrf}&action=send&date={busy}&note=wedding"));
     assert_eq!(status, 303, "{head}");
     let (_, page) = server.request("GET", common::header(&head, "location").unwrap(), &[&agent], "");
-    assert!(page.contains(&format!("Your request for {busy} is pending.")) && page.contains("waits for a supervisor"), "{page}");
+    assert!(page.contains(&format!("Your request for {busy} is pending.")) && page.contains("not approved automatically: the check found problems · waits for a supervisor"), "{page}");
     let (status, _, _) = server.exchange("POST", "/my/requests", &[&agent, form], &format!("action=send&date={quiet}"));
     assert_eq!(status, 403, "no CSRF token, no request");
 
@@ -241,4 +241,50 @@ fn agents_ask_and_supervisors_decide_on_the_pages() {
     assert!(schedule.contains("<td>leave</td>"), "{schedule}");
     // An agent may not open the approvers' page.
     assert_eq!(server.request("GET", "/requests", &[&agent], "").0, 403);
+}
+
+#[test]
+fn a_real_browser_asks_for_leave_and_the_supervisor_approves_it_with_a_cover() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let busy = today() + Duration::days(1);
+    planning_files(dir.path(), &[busy], &[]);
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster(dir.path(), "v1.csv", None))]);
+    let base = format!("http://{}", server.addr);
+    let browser = common::browser::Driver::start();
+    let sign_in = |login: &str| {
+        browser.open(&format!("{base}/signin"));
+        browser.type_into("#tenant", "demo");
+        browser.type_into("#login", login);
+        browser.type_into("#password", &format!("{DEMO_PASSWORD}\u{E007}"));
+        browser.wait_for_url("/");
+    };
+
+    sign_in("1001");
+    browser.click("nav a[href='/my/requests']");
+    browser.wait_for_text("h1", "My requests");
+    // The check form asks for the day; the page then shows the verdict before anything is sent.
+    browser.open(&format!("{base}/my/requests?date={busy}"));
+    assert!(browser.text("#verdict").starts_with("Needs a decision"), "{}", browser.text("#verdict"));
+    browser.type_into("#note", "moving house");
+    browser.click("#send");
+    browser.wait_for_text("#notice", &format!("Your request for {busy} is pending."));
+    browser.screenshot(&dir.path().join("my-requests.png"));
+    browser.click("#sign-out");
+    browser.wait_for_url("/signin");
+
+    sign_in("supervisor");
+    browser.click("nav a[href='/requests']");
+    browser.wait_for_text("h1", "Requests to decide");
+    browser.screenshot(&dir.path().join("requests.png"));
+    browser.click("article.request input[value='1002']");
+    browser.click("article.request button.approve");
+    browser.wait_for_text("#notice", &format!("The request of 1001 for {busy} is approved."));
+    assert!(latest_roster(&server).contains(&format!("1002,{busy},work,")), "the cover works the shift in the new version");
+    assert_eq!(browser.console_errors(), Vec::<String>::new(), "the pages ran without console errors");
+    if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
+        for name in ["my-requests.png", "requests.png"] {
+            std::fs::copy(dir.path().join(name), Path::new(&keep).join(name)).unwrap();
+        }
+    }
 }

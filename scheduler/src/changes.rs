@@ -165,7 +165,11 @@ pub fn apply_leave(roster: &Roster, id: &AgentId, date: NaiveDate, cover: Option
     let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_local_timezone(offset).single();
     let (start, end) = midnight(date).zip(midnight(date + chrono::Duration::days(1))).ok_or_else(|| ChangeError::NoShift { agent: id.to_string(), date })?;
     let mut changed = roster.clone();
-    changed.activities.retain(|x| !(on_date(x, id, date) && x.kind != ActivityKind::Leave) && !cover.is_some_and(|c| on_date(x, c, date) && x.kind == ActivityKind::DayOff));
+    changed.activities.retain(|x| {
+        let leaving = on_date(x, id, date) && x.kind != ActivityKind::Leave;
+        let covers_day_off = cover.is_some_and(|c| on_date(x, c, date) && x.kind == ActivityKind::DayOff);
+        !(leaving || covers_day_off)
+    });
     changed.activities.push(Activity { agent_id: id.clone(), date, kind: ActivityKind::Leave, start, end });
     if let Some(cover) = cover {
         changed.activities.extend(shift.iter().map(|x| Activity { agent_id: cover.clone(), ..x.clone() }));

@@ -180,3 +180,5 @@ request-state-pending = pending
 request-state-approved = approved
 request-state-rejected = rejected
 request-state-cancelled = withdrawn
+request-auto-approved = approved automatically: the check passed
+request-auto-passed-on = not approved automatically: the check found problems

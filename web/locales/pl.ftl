@@ -180,3 +180,5 @@ request-state-pending = oczekuje
 request-state-approved = zatwierdzony
 request-state-rejected = odrzucony
 request-state-cancelled = wycofany
+request-auto-approved = zatwierdzony automatycznie: sprawdzenie przeszło
+request-auto-passed-on = nie zatwierdzony automatycznie: sprawdzenie wykazało problemy

@@ -180,3 +180,5 @@ request-state-pending = ожидает
 request-state-approved = одобрена
 request-state-rejected = отклонена
 request-state-cancelled = отозвана
+request-auto-approved = одобрена автоматически: проверка пройдена
+request-auto-passed-on = не одобрена автоматически: проверка нашла проблемы

@@ -180,3 +180,5 @@ request-state-pending = 待处理
 request-state-approved = 已批准
 request-state-rejected = 已拒绝
 request-state-cancelled = 已撤回
+request-auto-approved = 已自动批准：检查通过
+request-auto-passed-on = 未自动批准：检查发现问题

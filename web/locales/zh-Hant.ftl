@@ -180,3 +180,5 @@ request-state-pending = 待處理
 request-state-approved = 已批准
 request-state-rejected = 已拒絕
 request-state-cancelled = 已撤回
+request-auto-approved = 已自動批准：檢查通過
+request-auto-passed-on = 未自動批准：檢查發現問題

@@ -61,6 +61,11 @@ impl Planning {
         Ok(Self { version: version.version, roster, agents, rules, demand })
     }
 
+    /// The length of the requirements' intervals.
+    pub fn interval_min(&self) -> u32 {
+        self.demand.interval_min
+    }
+
     /// The agent's activities on `date`, as text: what the request was judged on.
     fn schedule_of(&self, agent: &AgentId, date: NaiveDate) -> String {
         let mut day: Vec<String> = self.roster.activities.iter().filter(|a| &a.agent_id == agent && a.date == date).map(|a| format!("{} {}–{}", a.kind.as_str(), a.start.to_rfc3339(), a.end.to_rfc3339())).collect();

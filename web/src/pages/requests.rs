@@ -41,6 +41,9 @@ fn row(r: &ChangeRequest, t: &Words, zone: TenantZone) -> Row {
         .decisions
         .iter()
         .map(|d| {
+            if d.by == "auto" {
+                return t.get(if d.approve { "request-auto-approved" } else { "request-auto-passed-on" });
+            }
             let verdict = t.get(if d.approve { "request-approved-by" } else { "request-rejected-by" });
             let comment = if d.comment.is_empty() { String::new() } else { format!(": {}", d.comment) };
             format!("{verdict} {} ({}){comment}", d.by, when(d.at_ms, zone))
@@ -106,9 +109,19 @@ fn csrf_of(page: &PageContext) -> String {
     }
 }
 
-/// An interval's start (RFC 3339) as the tenant's local `HH:MM`.
-fn local_clock(text: &str, zone: TenantZone) -> String {
-    DateTime::parse_from_rfc3339(text).map(|at| zone.local_time(at.to_utc()).format("%H:%M").to_string()).unwrap_or_else(|_| text.to_owned())
+/// Consecutive intervals left short by as much, as one span: `08:00–12:00 — 0 / 1`.
+fn short_spans(shortfalls: &[wfm_scheduler::changes::Shortfall], interval_min: u32, zone: TenantZone) -> Vec<String> {
+    let step = chrono::Duration::minutes(interval_min.into());
+    let mut spans: Vec<(DateTime<chrono::FixedOffset>, DateTime<chrono::FixedOffset>, u32, u32)> = vec![];
+    for s in shortfalls {
+        let Ok(start) = DateTime::parse_from_rfc3339(&s.interval_start) else { continue };
+        match spans.last_mut() {
+            Some(last) if last.1 == start && (last.2, last.3) == (s.scheduled, s.required) => last.1 = start + step,
+            _ => spans.push((start, start + step, s.scheduled, s.required)),
+        }
+    }
+    let clock = |t: DateTime<chrono::FixedOffset>| zone.local_time(t.to_utc()).format("%H:%M").to_string();
+    spans.into_iter().map(|(from, to, scheduled, required)| format!("{}–{} — {scheduled} / {required}", clock(from), clock(to))).collect()
 }
 
 async fn preview(state: &AppState, tenant: &str, agent: &AgentId, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
@@ -116,7 +129,7 @@ async fn preview(state: &AppState, tenant: &str, agent: &AgentId, date: &str, t:
     let planning = Planning::load(state, tenant).await?;
     let (passed, check, reasons) = planning.check_leave(agent, day)?;
     let balance = check.allowance.as_ref().map(|a| t.with("request-balance", &[("taken", &a.taken_days.to_string()), ("allowed", &a.allowance_days.to_string())]));
-    let shortfalls = check.shortfalls.iter().map(|s| format!("{} — {} / {}", local_clock(&s.interval_start, zone), s.scheduled, s.required)).collect();
+    let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
     let candidates = check.candidates.iter().map(|c| (c.agent.clone(), format!("{} ({:.1} h)", c.agent, c.paid_hours_that_week))).collect();
     let verdict = if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) };
     Ok(Preview { date: day.to_string(), passed, verdict, balance, shortfalls, candidates })
