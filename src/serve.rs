@@ -28,10 +28,14 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let url = database.unwrap_or_else(|| OpsDb::sqlite_url(data));
     let db = runtime.block_on(OpsDb::connect(&url))?;
-    if a.demo_days > 0 && store.tenants()?.is_empty() {
+    let first_start = a.demo_days > 0 && store.tenants()?.is_empty();
+    if first_start {
         demo_history(data, &db, &runtime, a.demo_days)?;
     }
     runtime.block_on(register_tenants(&store, &db))?;
+    if first_start && a.demo_days >= crate::demo::MIN_HISTORY_DAYS {
+        crate::demo::spawn_plan(data, Some(url.clone()), TenantZone::parse(DEMO_ZONE)?);
+    }
     runtime.block_on(demo_users(&db, a.demo_password.as_deref()))?;
     move_old_demo_files(data)?;
     let prompts = wfm_telephony::media::audio::Prompts::with_folder(&data.join("prompts"))?;

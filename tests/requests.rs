@@ -288,3 +288,42 @@ fn a_real_browser_asks_for_leave_and_the_supervisor_approves_it_with_a_cover() {
         }
     }
 }
+
+#[test]
+fn a_fresh_demo_publishes_a_plan_its_agents_read_and_ask_leave_against() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "14"]);
+    // The plan (forecast, staff, schedule, publish) runs in the background after the history.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    let versions = loop {
+        let (status, body) = server.get_authorized("/api/v1/tenants/demo/rosters");
+        let versions: Value = serde_json::from_str(&body).unwrap();
+        if status == 200 && !versions.as_array().unwrap().is_empty() {
+            break versions;
+        }
+        assert!(std::time::Instant::now() < deadline, "the demo plan is published within 4 minutes: {body}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let monday = today() - Duration::days(chrono::Datelike::weekday(&today()).num_days_from_monday().into());
+    assert_eq!(versions[0]["first_date"], monday.to_string(), "{versions}");
+    assert_eq!(versions[0]["last_date"], (monday + Duration::days(13)).to_string(), "two weeks: {versions}");
+    for file in ["agents.csv", "rules.toml", "requirements.csv"] {
+        assert!(dir.path().join("tenants/demo").join(file).exists(), "{file} where requests are checked");
+    }
+    let agent = browser(&server, "1001");
+    let (status, page) = server.request("GET", "/my/schedule?weeks=2", &[&agent], "");
+    assert_eq!(status, 200);
+    assert!(!page.contains(r#"id="notice""#) && page.contains(" work"), "1001 has shifts in the demo plan: {page}");
+    // A working day of theirs in the coming days can be checked for leave.
+    let roster = latest_roster(&server);
+    let day = roster
+        .lines()
+        .filter(|l| l.starts_with("1001,") && l.contains(",work,"))
+        .filter_map(|l| l.split(',').nth(1).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()))
+        .find(|d| *d > today())
+        .expect("a working day after today");
+    let (status, page) = server.request("GET", &format!("/my/requests?date={day}"), &[&agent], "");
+    assert_eq!(status, 200);
+    let preview = page.split(r#"<div id="preview">"#).nth(1).unwrap_or_else(|| panic!("the check is shown: {page}"));
+    assert!(preview.contains(r#"id="verdict""#) && preview.contains(r#"id="send""#) && preview.contains("Could cover the shift"), "{preview}");
+}

@@ -101,6 +101,8 @@ impl Server {
                 break rest.split_whitespace().next().expect("address").to_owned();
             }
         };
+        // Keep reading what the server prints, as a terminal would: a closed pipe would fail its next line.
+        std::thread::spawn(move || lines.for_each(drop));
         let mut server = Self { child, addr, sip, token: String::new() };
         server.token = server.token_of(None, "admin");
         server
