@@ -2,7 +2,9 @@
 //! the intervals left short, who could cover), the approval chain (automatic when the check
 //! passes, else the supervisor), approval with a cover written as a new published roster
 //! version, a request whose schedule changed going back to review, duplicates and impossible
-//! dates refused, the wrong agent and the wrong role refused; and the same through the pages.
+//! dates refused, the wrong agent and the wrong role refused; swaps accepted by the colleague
+//! first, then judged on both agents' rules and skills and the coverage; the same through the
+//! pages and in a real browser; and the demo's own plan on first start.
 
 mod common;
 
@@ -172,7 +174,7 @@ fn leave_is_checked_decided_by_the_chain_and_written_as_a_new_roster_version() {
 
     // Listings: the agent's own, every one for the approvers, by state; all audited.
     let (_, listed) = call(&server, "GET", mine, &agent, json!({}));
-    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert_eq!(listed["requests"].as_array().unwrap().len(), 3, "{listed}");
     let (_, approved_only) = call(&server, "GET", "/api/v1/tenants/demo/requests?state=approved", &supervisor, json!({}));
     assert_eq!(approved_only.as_array().unwrap().len(), 2);
     let (status, body) = call(&server, "GET", "/api/v1/tenants/demo/requests?state=maybe", &supervisor, json!({}));
@@ -326,4 +328,74 @@ fn a_fresh_demo_publishes_a_plan_its_agents_read_and_ask_leave_against() {
     assert_eq!(status, 200);
     let preview = page.split(r#"<div id="preview">"#).nth(1).unwrap_or_else(|| panic!("the check is shown: {page}"));
     assert!(preview.contains(r#"id="verdict""#) && preview.contains(r#"id="send""#) && preview.contains("Could cover the shift"), "{preview}");
+}
+
+#[test]
+fn a_swap_is_accepted_by_the_colleague_then_judged_on_both_schedules() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let (busy, other_day) = (today() + Duration::days(1), today() + Duration::days(2));
+    planning_files(dir.path(), &[busy, other_day], &[]);
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster(dir.path(), "v1.csv", None))]);
+    let (asker, colleague, unskilled) = (server.token_of(Some("demo"), "1001"), server.token_of(Some("demo"), "1002"), server.token_of(Some("demo"), "1003"));
+    let supervisor = server.token_of(Some("demo"), "supervisor");
+    let mine = "/api/v1/tenants/demo/agents/1001/requests";
+
+    // The check: 1002 takes 1001's shift at the same hours, so the cover stays as it was.
+    let (status, check) = call(&server, "POST", &format!("{mine}/check"), &asker, json!({"kind": "swap", "with": "1002", "date": busy.to_string()}));
+    assert_eq!(status, 200, "{check}");
+    assert_eq!((check["passed"].as_bool(), check["valid"].as_bool(), check["shortfalls"].as_array().map(Vec::len)), (Some(true), Some(true), Some(0)), "{check}");
+    let (status, body) = call(&server, "POST", mine, &asker, json!({"kind": "swap", "date": busy.to_string()}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("with")), "{body}");
+    let (status, body) = call(&server, "POST", mine, &asker, json!({"kind": "swap", "with": "1001", "date": busy.to_string()}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("with")), "not with oneself: {body}");
+
+    // Sent: it waits for 1002, who sees it among the swaps asked of them.
+    let (status, swap) = call(&server, "POST", mine, &asker, json!({"kind": "swap", "with": "1002", "date": busy.to_string(), "note": "dentist"}));
+    assert_eq!((status, swap["awaiting"].as_str()), (201, Some("colleague")), "{swap}");
+    let id = swap["id"].as_str().unwrap().to_owned();
+    let (_, listed) = call(&server, "GET", "/api/v1/tenants/demo/agents/1002/requests", &colleague, json!({}));
+    assert_eq!(listed["asked"][0]["id"], id.as_str(), "{listed}");
+    let (status, body) = call(&server, "POST", &format!("/api/v1/tenants/demo/requests/{id}/decision"), &supervisor, json!({"decision": "approve"}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("decision")), "the colleague answers first: {body}");
+    let (status, _) = call(&server, "POST", &format!("/api/v1/tenants/demo/agents/1003/requests/{id}/answer"), &unskilled, json!({"answer": "accept"}));
+    assert_eq!(status, 404, "someone else is asked nothing");
+    assert_eq!(call(&server, "POST", &format!("/api/v1/tenants/demo/agents/1002/requests/{id}/answer"), &asker, json!({"answer": "accept"})).0, 403, "nobody answers for the colleague");
+
+    // Accepted: the check passes, so it is approved and 1002 works the shift in version 2.
+    let (status, accepted) = call(&server, "POST", &format!("/api/v1/tenants/demo/agents/1002/requests/{id}/answer"), &colleague, json!({"answer": "accept"}));
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!((accepted["state"].as_str(), accepted["applied_version"].as_i64()), (Some("approved"), Some(2)), "{accepted}");
+    let text = latest_roster(&server);
+    assert!(text.contains(&format!("1002,{busy},work,{},{}", at(busy, 8, 0), at(busy, 12, 0))) && text.contains(&format!("1001,{busy},day-off")), "{text}");
+
+    // With 1003, who lacks support: accepted, then the check fails and the supervisor decides.
+    let (_, second) = call(&server, "POST", mine, &asker, json!({"kind": "swap", "with": "1003", "date": other_day.to_string()}));
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    assert_eq!(second["check"]["problems"][0], "1003 lacks skill support of 1001's shift", "{second}");
+    let (_, answered) = call(&server, "POST", &format!("/api/v1/tenants/demo/agents/1003/requests/{second_id}/answer"), &unskilled, json!({"answer": "accept"}));
+    assert_eq!((answered["state"].as_str(), answered["awaiting"].as_str()), (Some("pending"), Some("supervisor")), "{answered}");
+    let (status, body) = call(&server, "POST", &format!("/api/v1/tenants/demo/requests/{second_id}/decision"), &supervisor, json!({"decision": "approve", "cover": "1002"}));
+    assert_eq!((status, body["field"].as_str()), (400, Some("cover")), "a swap has no cover: {body}");
+    let (_, rejected) = call(&server, "POST", &format!("/api/v1/tenants/demo/requests/{second_id}/decision"), &supervisor, json!({"decision": "reject", "comment": "1003 is not trained for support"}));
+    assert_eq!(rejected["state"], "rejected");
+    let audit = server.get_authorized("/api/v1/tenants/demo/audit").1;
+    for action in ["request.swap", "request.accept", "request.reject"] {
+        assert!(audit.contains(action), "{action} in {audit}");
+    }
+
+    // On the pages: the colleague's page offers accept and decline.
+    let (_, third) = call(&server, "POST", mine, &asker, json!({"kind": "swap", "with": "1002", "date": (today() + Duration::days(3)).to_string()}));
+    let colleague_page = browser(&server, "1002");
+    let (_, page) = server.request("GET", "/my/requests", &[&colleague_page], "");
+    let asked = page.split(r#"<section id="asked">"#).nth(1).unwrap_or_else(|| panic!("{page}"));
+    assert!(asked.contains(third["id"].as_str().unwrap()) && asked.contains(r#"value="decline""#), "{asked}");
+    let csrf = csrf_in(&page);
+    let (status, _, _) = server.exchange("POST", "/my/requests", &[&colleague_page, "Content-Type: application/x-www-form-urlencoded"], &format!("csrf={csrf}&action=decline&id={}", third["id"].as_str().unwrap()));
+    assert_eq!(status, 303);
+    let (_, declined) = call(&server, "GET", &format!("/api/v1/tenants/demo/requests/{}", third["id"].as_str().unwrap()), &supervisor, json!({}));
+    assert_eq!(declined["state"], "rejected", "{declined}");
+    let asker_page = browser(&server, "1001");
+    let (_, page) = server.request("GET", &format!("/my/requests?date={}&kind=swap&with=1003", today() + Duration::days(4)), &[&asker_page], "");
+    assert!(page.contains("1003 lacks skill support of 1001&#x27;s shift") || page.contains("1003 lacks skill support of 1001&#39;s shift"), "the check before sending: {page}");
 }

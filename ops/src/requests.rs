@@ -1,10 +1,11 @@
-//! Agents' requests to change their published schedule (leave today; the record is ready for
-//! swaps and overtime) and the tenant's approval chain that decides them.
+//! Agents' requests to change their published schedule (a day of leave, a swap of the day with a
+//! colleague) and the tenant's approval chain that decides them.
 //!
 //! `requests.toml` (per tenant, defaults built in) lists, per kind, the steps a request goes
 //! through: `"auto"` approves it at once when the scheduler's check passes (every rule holds and
-//! no interval falls below its requirement), else hands it to the next step; a role name waits
-//! for a user of that role to approve (the next step follows) or reject it. A request that
+//! no interval falls below its requirement), else hands it to the next step; `"colleague"` (swaps
+//! only) waits for the colleague to accept; a role name waits for a user of that role to approve
+//! (the next step follows) or reject it. A request that
 //! leaves the chain approved is approved; one that fails an `"auto"` step with no step after it
 //! is refused with the check's reasons. The chain's logic is sans-IO ([`ChangeRequest::advance`]);
 //! the record is kept whole as JSON beside the columns the listings filter by.
@@ -20,13 +21,16 @@ use sqlx::Row;
 pub enum RequestKind {
     /// A whole day of leave instead of the day's shift.
     Leave,
+    /// Two agents exchange what they have on the day (a shift, or a day off).
+    Swap,
 }
 
 impl RequestKind {
     pub fn parse(text: &str) -> Result<Self, OpsError> {
         match text {
             "leave" => Ok(Self::Leave),
-            other => Err(OpsError::Invalid { field: "kind", message: format!("{other:?} is not a kind of request (leave)") }),
+            "swap" => Ok(Self::Swap),
+            other => Err(OpsError::Invalid { field: "kind", message: format!("{other:?} is not a kind of request (leave, swap)") }),
         }
     }
 }
@@ -59,19 +63,40 @@ impl RequestState {
     }
 }
 
-/// One step of an approval chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One step of an approval chain (written as its name: `auto`, `colleague` or a role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Step {
     /// Approved by the check alone when it passes.
     Auto,
+    /// The colleague of a swap accepts or declines.
+    Colleague,
     /// A user of this role decides.
     Role(Role),
+}
+
+impl From<Step> for String {
+    fn from(step: Step) -> String {
+        match step {
+            Step::Auto => "auto".into(),
+            Step::Colleague => "colleague".into(),
+            Step::Role(role) => role.as_str().into(),
+        }
+    }
+}
+
+impl TryFrom<String> for Step {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
 }
 
 impl Step {
     fn parse(text: &str) -> Result<Self, String> {
         match text {
             "auto" => Ok(Self::Auto),
+            "colleague" => Ok(Self::Colleague),
             role => match Role::parse(role)? {
                 Role::Supervisor | Role::Manager | Role::Planner | Role::TenantAdmin => Ok(Self::Role(Role::parse(role)?)),
                 other => Err(format!("{other} cannot approve requests (auto, planner, supervisor, manager or tenant-admin)")),
@@ -84,12 +109,14 @@ impl Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalChains {
     pub leave: Vec<Step>,
+    pub swap: Vec<Step>,
 }
 
 impl Default for ApprovalChains {
-    /// Automatic when the check passes, else a supervisor decides.
+    /// Leave: automatic when the check passes, else a supervisor decides. A swap: the colleague
+    /// accepts first.
     fn default() -> Self {
-        Self { leave: vec![Step::Auto, Step::Role(Role::Supervisor)] }
+        Self { leave: vec![Step::Auto, Step::Role(Role::Supervisor)], swap: vec![Step::Colleague, Step::Auto, Step::Role(Role::Supervisor)] }
     }
 }
 
@@ -97,6 +124,22 @@ impl Default for ApprovalChains {
 #[serde(deny_unknown_fields)]
 struct ChainsFile {
     leave: Option<ChainFile>,
+    swap: Option<ChainFile>,
+}
+
+/// A chain's steps, each named: `key` is `leave.chain` or `swap.chain`.
+fn steps(key: &str, chain: &ChainFile, colleague_allowed: bool) -> Result<Vec<Step>, String> {
+    if chain.chain.is_empty() {
+        return Err(format!("{key}: at least one step"));
+    }
+    chain
+        .chain
+        .iter()
+        .map(|s| match Step::parse(s) {
+            Ok(Step::Colleague) if !colleague_allowed => Err(format!("{key}: colleague is a step of swaps only")),
+            other => other.map_err(|e| format!("{key}: {e}")),
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -112,11 +155,11 @@ impl ApprovalChains {
         let invalid = |message: String| OpsError::Invalid { field: "requests.toml", message: format!("{name}: {message}") };
         let file: ChainsFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let mut chains = Self::default();
-        if let Some(leave) = file.leave {
-            if leave.chain.is_empty() {
-                return Err(invalid("leave.chain: at least one step".into()));
-            }
-            chains.leave = leave.chain.iter().map(|s| Step::parse(s).map_err(|e| invalid(format!("leave.chain: {e}")))).collect::<Result<_, _>>()?;
+        if let Some(leave) = &file.leave {
+            chains.leave = steps("leave.chain", leave, false).map_err(invalid)?;
+        }
+        if let Some(swap) = &file.swap {
+            chains.swap = steps("swap.chain", swap, true).map_err(invalid)?;
         }
         Ok(chains)
     }
@@ -133,6 +176,7 @@ impl ApprovalChains {
     pub fn of(&self, kind: RequestKind) -> &[Step] {
         match kind {
             RequestKind::Leave => &self.leave,
+            RequestKind::Swap => &self.swap,
         }
     }
 }
@@ -142,8 +186,7 @@ impl ApprovalChains {
 pub struct Decision {
     /// `auto` for the check, else the user (`tenant/login`).
     pub by: String,
-    /// The step's role, `auto` for the check.
-    pub step: String,
+    pub step: Step,
     pub approve: bool,
     pub comment: String,
     pub at_ms: i64,
@@ -155,12 +198,15 @@ pub struct ChangeRequest {
     pub id: String,
     pub kind: RequestKind,
     pub agent_id: String,
+    /// The colleague of a swap.
+    #[serde(default)]
+    pub with: Option<String>,
     /// The local date, `YYYY-MM-DD`.
     pub date: String,
     pub note: String,
     pub state: RequestState,
-    /// The role whose decision it waits for, while pending.
-    pub awaiting: Option<Role>,
+    /// The step whose decision it waits for, while pending (never `auto`).
+    pub awaiting: Option<Step>,
     /// The next step of the chain.
     pub step: usize,
     /// The published roster version the check was made against.
@@ -187,7 +233,7 @@ pub const MAX_NOTE: usize = 500;
 impl ChangeRequest {
     /// A new request, its chain not yet run.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(kind: RequestKind, agent_id: &str, date: &str, note: &str, by: &str, version: i64, schedule_then: String, check: (bool, serde_json::Value)) -> Result<Self, OpsError> {
+    pub fn new(kind: RequestKind, agent_id: &str, with: Option<&str>, date: &str, note: &str, by: &str, version: i64, schedule_then: String, check: (bool, serde_json::Value)) -> Result<Self, OpsError> {
         let note = note.trim();
         if note.chars().count() > MAX_NOTE {
             return Err(OpsError::Invalid { field: "note", message: format!("at most {MAX_NOTE} characters") });
@@ -196,6 +242,7 @@ impl ChangeRequest {
             id: random_hex::<8>()?,
             kind,
             agent_id: agent_id.to_owned(),
+            with: with.map(str::to_owned),
             date: date.to_owned(),
             note: note.to_owned(),
             state: RequestState::Pending,
@@ -226,33 +273,35 @@ impl ChangeRequest {
                 }
                 Some(Step::Auto) => {
                     let passed = self.check_passed;
-                    self.decisions.push(Decision { by: "auto".into(), step: "auto".into(), approve: passed, comment: String::new(), at_ms: now_ms });
+                    self.decisions.push(Decision { by: "auto".into(), step: Step::Auto, approve: passed, comment: String::new(), at_ms: now_ms });
                     self.step = if passed { chain.len() } else { self.step + 1 };
                 }
-                Some(Step::Role(role)) => {
-                    self.awaiting = Some(*role);
+                Some(step) => {
+                    self.awaiting = Some(*step);
                     return;
                 }
             }
         }
     }
 
-    /// A user's decision at the step waiting for their role (a platform administrator may take
-    /// any step), then the rest of the chain.
-    pub fn decide(&mut self, chain: &[Step], by: &str, role: Role, approve: bool, comment: &str, now_ms: i64) -> Result<(), OpsError> {
+    /// A decision at the step waiting for `decider` (`Step::Colleague` for the colleague of a
+    /// swap, else the user's role; a platform administrator may take any role's step), then the
+    /// rest of the chain.
+    pub fn decide(&mut self, chain: &[Step], by: &str, decider: Step, approve: bool, comment: &str, now_ms: i64) -> Result<(), OpsError> {
         if self.state != RequestState::Pending {
             return Err(OpsError::Invalid { field: "id", message: format!("request {} is already {}", self.id, self.state.as_str()) });
         }
         let Some(awaiting) = self.awaiting else {
             return Err(OpsError::Invalid { field: "id", message: format!("request {} waits for no one", self.id) });
         };
-        if role != awaiting && role != Role::PlatformAdmin {
-            return Err(OpsError::Invalid { field: "decision", message: format!("request {} waits for a {awaiting}, not a {role}", self.id) });
+        let admin_for_role = decider == Step::Role(Role::PlatformAdmin) && matches!(awaiting, Step::Role(_));
+        if decider != awaiting && !admin_for_role {
+            return Err(OpsError::Invalid { field: "decision", message: format!("request {} waits for the {}, not the {}", self.id, String::from(awaiting), String::from(decider)) });
         }
         if comment.chars().count() > MAX_NOTE {
             return Err(OpsError::Invalid { field: "comment", message: format!("at most {MAX_NOTE} characters") });
         }
-        self.decisions.push(Decision { by: by.to_owned(), step: awaiting.as_str().to_owned(), approve, comment: comment.trim().to_owned(), at_ms: now_ms });
+        self.decisions.push(Decision { by: by.to_owned(), step: awaiting, approve, comment: comment.trim().to_owned(), at_ms: now_ms });
         if approve {
             self.step += 1;
             self.awaiting = None;
@@ -350,8 +399,11 @@ mod tests {
     use super::*;
     use crate::db::tests::{postgres, sqlite, unique};
 
+    const SUPERVISOR: Step = Step::Role(Role::Supervisor);
+    const MANAGER: Step = Step::Role(Role::Manager);
+
     fn request(passes: bool) -> ChangeRequest {
-        ChangeRequest::new(RequestKind::Leave, "1001", "2026-03-02", "wedding", "demo/agent1", 3, "work 09:00-17:00".into(), (passes, serde_json::json!({}))).unwrap()
+        ChangeRequest::new(RequestKind::Leave, "1001", None, "2026-03-02", "wedding", "demo/agent1", 3, "work 09:00-17:00".into(), (passes, serde_json::json!({}))).unwrap()
     }
 
     #[test]
@@ -363,18 +415,18 @@ mod tests {
 
         let mut hard = request(false);
         hard.advance(&chain, 1);
-        assert_eq!((hard.state, hard.awaiting), (RequestState::Pending, Some(Role::Supervisor)));
-        let wrong = hard.decide(&chain, "demo/boss", Role::Manager, true, "", 2).unwrap_err();
-        assert!(wrong.to_string().contains("waits for a supervisor, not a manager"), "{wrong}");
-        hard.decide(&chain, "demo/sup", Role::Supervisor, true, "ok", 2).unwrap();
-        assert_eq!((hard.state, hard.awaiting), (RequestState::Pending, Some(Role::Manager)));
-        hard.decide(&chain, "demo/boss", Role::Manager, true, "", 3).unwrap();
+        assert_eq!((hard.state, hard.awaiting), (RequestState::Pending, Some(SUPERVISOR)));
+        let wrong = hard.decide(&chain, "demo/boss", MANAGER, true, "", 2).unwrap_err();
+        assert!(wrong.to_string().contains("waits for the supervisor, not the manager"), "{wrong}");
+        hard.decide(&chain, "demo/sup", SUPERVISOR, true, "ok", 2).unwrap();
+        assert_eq!((hard.state, hard.awaiting), (RequestState::Pending, Some(MANAGER)));
+        hard.decide(&chain, "demo/boss", MANAGER, true, "", 3).unwrap();
         assert_eq!(hard.state, RequestState::Approved);
-        assert!(hard.decide(&chain, "demo/boss", Role::Manager, true, "", 4).unwrap_err().to_string().contains("already approved"));
+        assert!(hard.decide(&chain, "demo/boss", MANAGER, true, "", 4).unwrap_err().to_string().contains("already approved"));
 
         let mut refused = request(false);
         refused.advance(&chain, 1);
-        refused.decide(&chain, "demo/sup", Role::Supervisor, false, "busy week", 2).unwrap();
+        refused.decide(&chain, "demo/sup", SUPERVISOR, false, "busy week", 2).unwrap();
         assert_eq!(refused.state, RequestState::Rejected);
 
         // The check alone: a failed check is a refusal.
@@ -399,7 +451,8 @@ mod tests {
         assert!(err("[leave]\nchain = [\"agent\"]\n").contains("agent cannot approve"));
         assert!(err("[leave]\nchain = [\"boss\"]\n").contains("\"boss\" is not a role"));
         assert!(err("[leave]\nchain = []\n").contains("at least one step"));
-        assert!(err("[swap]\nchain = [\"auto\"]\n").contains("unknown field"));
+        assert!(err("[overtime]\nchain = [\"auto\"]\n").contains("unknown field"));
+        assert!(err("[leave]\nchain = [\"colleague\"]\n").contains("colleague is a step of swaps only"));
         assert_eq!(ApprovalChains::parse("requests.toml", "").unwrap(), ApprovalChains::default());
     }
 
@@ -417,7 +470,7 @@ mod tests {
         assert_eq!(db.requests(tenant, Some("1002"), None, 10).await.unwrap().len(), 0);
         assert_eq!(db.requests(tenant, None, Some(RequestState::Approved), 10).await.unwrap().len(), 0);
         assert!(db.requests("someone-else", None, None, 10).await.unwrap().is_empty());
-        assert_eq!(db.request(tenant, &r.id).await.unwrap().unwrap().0.awaiting, Some(Role::Supervisor));
+        assert_eq!(db.request(tenant, &r.id).await.unwrap().unwrap().0.awaiting, Some(SUPERVISOR));
     }
 
     #[tokio::test]
@@ -431,5 +484,17 @@ mod tests {
         if let Some(db) = postgres().await {
             requests_are_kept_and_saved_only_over_the_revision_read(&db, &unique("pg")).await;
         }
+    }
+
+    #[test]
+    fn a_swap_waits_for_the_colleague_first() {
+        let chain = ApprovalChains::default().swap;
+        let mut swap = ChangeRequest::new(RequestKind::Swap, "1001", Some("1002"), "2026-03-02", "", "demo/1001", 1, String::new(), (true, serde_json::json!({}))).unwrap();
+        swap.advance(&chain, 1);
+        assert_eq!(swap.awaiting, Some(Step::Colleague));
+        assert!(swap.decide(&chain, "admin", Step::Role(Role::PlatformAdmin), true, "", 2).is_err(), "nobody accepts for the colleague");
+        swap.decide(&chain, "demo/1002", Step::Colleague, true, "", 2).unwrap();
+        assert_eq!(swap.state, RequestState::Approved, "the check passed after the colleague accepted");
+        assert_eq!(serde_json::to_value(&swap.decisions[0].step).unwrap(), "colleague");
     }
 }

@@ -118,13 +118,7 @@ pub fn check_leave(roster: &Roster, agents: &[Agent], rules: &Rules, demand: &De
     let without = Roster { activities: roster.activities.iter().filter(|x| !(on_date(x, id, date) && x.kind.on_shift())).cloned().collect() };
     let step = i64::from(demand.interval_min);
     let first = demand.starts[0];
-    let mut at_work = vec![0u32; demand.starts.len()];
-    for x in without.activities.iter().filter(|x| x.kind == ActivityKind::Work) {
-        let (from, to) = ((x.start - first).num_minutes().div_euclid(step), (x.end - first).num_minutes().div_euclid(step));
-        for i in from.max(0)..to.min(at_work.len() as i64) {
-            at_work[i as usize] += 1;
-        }
-    }
+    let at_work = at_work(&without, demand);
     let lost: HashSet<usize> = shift
         .iter()
         .filter(|x| x.kind == ActivityKind::Work)
@@ -176,6 +170,32 @@ pub fn apply_leave(roster: &Roster, id: &AgentId, date: NaiveDate, cover: Option
     }
     changed.activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
     Ok(changed)
+}
+
+/// Agents at work in each interval of `demand`'s grid.
+fn at_work(roster: &Roster, demand: &Demand) -> Vec<u32> {
+    let step = i64::from(demand.interval_min);
+    let first = demand.starts[0];
+    let mut at_work = vec![0u32; demand.starts.len()];
+    for x in roster.activities.iter().filter(|x| x.kind == ActivityKind::Work) {
+        let (from, to) = ((x.start - first).num_minutes().div_euclid(step), (x.end - first).num_minutes().div_euclid(step));
+        for i in from.max(0)..to.min(at_work.len() as i64) {
+            at_work[i as usize] += 1;
+        }
+    }
+    at_work
+}
+
+/// Intervals that `after` leaves with fewer agents at work than required and than `before` had:
+/// what a change (a swap moving a shift in time) costs the coverage.
+pub fn added_shortfalls(before: &Roster, after: &Roster, demand: &Demand) -> Vec<Shortfall> {
+    let (was, now) = (at_work(before, demand), at_work(after, demand));
+    (0..demand.starts.len())
+        .filter_map(|i| {
+            let required: u32 = demand.queues.values().map(|c| c[i]).sum();
+            (now[i] < required && now[i] < was[i]).then(|| Shortfall { interval_start: demand.starts[i].to_rfc3339(), required, scheduled: now[i] })
+        })
+        .collect()
 }
 
 /// `other` as a taker of `shift` (activities of another agent on `date`) in `roster`: when they
@@ -369,5 +389,19 @@ mod tests {
         let alone = apply_leave(&roster, &id("a1"), monday(), None).unwrap();
         assert_eq!(alone.activities.iter().filter(|x| x.kind == Work).count(), 0);
         assert!(matches!(apply_leave(&roster, &id("a3"), monday(), None), Err(ChangeError::NoShift { .. })));
+    }
+
+    #[test]
+    fn a_swap_moving_a_shift_out_of_the_busy_hours_shows_the_intervals_it_leaves_short() {
+        let first = at(monday(), 0);
+        let curve: Vec<u32> = (0..96).map(|i| u32::from((36..44).contains(&i))).collect();
+        let demand = Demand { starts: (0..96).map(|i| first + Duration::minutes(15 * i)).collect(), interval_min: 15, queues: BTreeMap::from([(QueueName::parse("support").unwrap(), curve)]) };
+        let before = Roster { activities: eight_hours("a1", monday(), 540) };
+        let mut after = Roster { activities: eight_hours("a1", monday(), 660) };
+        after.activities.extend(eight_hours("a2", monday(), 360));
+        // One agent needed 09:00–11:00: a1 now starts at 11:00, and a2 (from 06:00) has a meal at 09:00.
+        let short: Vec<String> = added_shortfalls(&before, &after, &demand).into_iter().map(|s| s.interval_start).collect();
+        assert_eq!(short, ["2026-03-02T09:00:00+01:00", "2026-03-02T09:15:00+01:00"], "a2's meal 09:00–09:30 is the only gap");
+        assert!(added_shortfalls(&before, &before, &demand).is_empty());
     }
 }

@@ -117,6 +117,7 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/requests", Some(P::RequestChange), post(requests::create)),
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/requests/check", Some(P::RequestChange), post(requests::check)),
     route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/requests/{id}/cancel", Some(P::RequestChange), post(requests::withdraw)),
+    route!(POST "/api/v1/tenants/{tenant}/agents/{agent}/requests/{id}/answer", Some(P::RequestChange), post(requests::answer_swap)),
     route!(GET "/api/v1/tenants/{tenant}/agents/{agent}/requests", Some(P::ViewRequests), get(requests::of_agent)),
     route!(GET "/api/v1/tenants/{tenant}/requests", Some(P::DecideRequest), get(requests::list)),
     route!(GET "/api/v1/tenants/{tenant}/requests/{id}", Some(P::DecideRequest), get(requests::one)),

@@ -1,5 +1,6 @@
-//! Agents' requests to change their schedule (leave), over HTTP and for the pages: checked by
-//! the scheduler (`scheduler::changes::check_leave`) against the newest published roster and the
+//! Agents' requests to change their schedule (a day of leave, a swap of the day with a
+//! colleague), over HTTP and for the pages: checked by the scheduler (`scheduler::changes`:
+//! `check_leave`, `check_swap` and the coverage it costs) against the newest published roster and the
 //! tenant's `DATA/tenants/T/agents.csv`, `rules.toml` and `requirements.csv` (`wfm staff`'s),
 //! decided by the approval chain of `DATA/tenants/T/requests.toml` (`wfm_ops::requests`), and,
 //! once approved, written as a new published roster version. Everything is audited, and each
@@ -17,11 +18,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use std::path::Path as FsPath;
 use wfm_model::AgentId;
-use wfm_ops::requests::{ApprovalChains, ChangeRequest, RequestKind, RequestState};
+use wfm_ops::requests::{ApprovalChains, ChangeRequest, RequestKind, RequestState, Step};
 use wfm_ops::rosters::Publication;
 use wfm_ops::Role;
 use wfm_scheduler::agents::Agent;
-use wfm_scheduler::changes::{apply_leave, check_leave, ChangeError, LeaveCheck};
+use wfm_scheduler::changes::{added_shortfalls, apply_leave, check_leave, check_swap, ChangeError, LeaveCheck, Shortfall, Verdict};
 use wfm_scheduler::demand::{Column, Demand};
 use wfm_scheduler::roster::Roster;
 use wfm_scheduler::rules::Rules;
@@ -66,11 +67,35 @@ impl Planning {
         self.demand.interval_min
     }
 
-    /// The agent's activities on `date`, as text: what the request was judged on.
-    fn schedule_of(&self, agent: &AgentId, date: NaiveDate) -> String {
-        let mut day: Vec<String> = self.roster.activities.iter().filter(|a| &a.agent_id == agent && a.date == date).map(|a| format!("{} {}–{}", a.kind.as_str(), a.start.to_rfc3339(), a.end.to_rfc3339())).collect();
+    /// The agents' activities on `date`, as text: what the request was judged on.
+    fn schedule_of(&self, agents: &[&AgentId], date: NaiveDate) -> String {
+        let mut day: Vec<String> = self
+            .roster
+            .activities
+            .iter()
+            .filter(|a| agents.contains(&&a.agent_id) && a.date == date)
+            .map(|a| format!("{} {} {}–{}", a.agent_id, a.kind.as_str(), a.start.to_rfc3339(), a.end.to_rfc3339()))
+            .collect();
         day.sort();
         day.join("; ")
+    }
+
+    /// The scheduler's check of a swap: the rules and skills of both agents, and the intervals
+    /// the exchange would leave short; with whether it passes and, when not, why.
+    pub fn check_swap(&self, agent: &AgentId, with: &AgentId, date: NaiveDate) -> Result<(bool, Roster, Verdict, Vec<Shortfall>, Vec<String>), ApiError> {
+        if agent == with {
+            return Err(ApiError::bad_request("with", "a swap is with another agent"));
+        }
+        let (swapped, verdict) = check_swap(&self.roster, &self.agents, &self.rules, agent, with, date).map_err(|e| match e {
+            ChangeError::UnknownAgent(_) => ApiError::bad_request("with", e),
+            ChangeError::NoShift { .. } => ApiError::bad_request("date", format!("{e}: a swap needs a shift to exchange")),
+        })?;
+        let shortfalls = added_shortfalls(&self.roster, &swapped, &self.demand);
+        let mut reasons = verdict.problems.clone();
+        if !shortfalls.is_empty() {
+            reasons.push(format!("{} intervals would have fewer agents than required for the service-level target", shortfalls.len()));
+        }
+        Ok((reasons.is_empty(), swapped, verdict, shortfalls, reasons))
     }
 
     /// The scheduler's check of a day of leave, with whether it passes and, when not, why.
@@ -89,9 +114,17 @@ impl Planning {
         Ok((reasons.is_empty(), check, reasons))
     }
 
-    fn check_value(&self, agent: &AgentId, date: NaiveDate) -> Result<(bool, serde_json::Value), ApiError> {
-        let (passed, check, reasons) = self.check_leave(agent, date)?;
-        let mut value = serde_json::to_value(&check).map_err(internal)?;
+    fn check_value(&self, agent: &AgentId, with: Option<&AgentId>, date: NaiveDate) -> Result<(bool, serde_json::Value), ApiError> {
+        let (passed, mut value, reasons) = match with {
+            None => {
+                let (passed, check, reasons) = self.check_leave(agent, date)?;
+                (passed, serde_json::to_value(&check).map_err(internal)?, reasons)
+            }
+            Some(with) => {
+                let (passed, _, verdict, shortfalls, reasons) = self.check_swap(agent, with, date)?;
+                (passed, serde_json::json!({ "valid": verdict.valid, "problems": verdict.problems, "shortfalls": shortfalls }), reasons)
+            }
+        };
         value["passed"] = passed.into();
         value["reasons"] = reasons.into();
         value["roster_version"] = self.version.into();
@@ -125,15 +158,20 @@ fn agent_id(field: &'static str, text: &str) -> Result<AgentId, ApiError> {
 /// Tells the event stream (and so the agent's open page) what became of a request.
 fn announce(state: &AppState, tenant: &str, request: &ChangeRequest) {
     if let Some(live) = state.acd.as_ref().and_then(|acd| acd.live(tenant)) {
-        live.publish(serde_json::json!({ "type": "request", "at_ms": now_ms(), "id": request.id, "agent": request.agent_id, "date": request.date, "state": request.state, "awaiting": request.awaiting }));
+        live.publish(serde_json::json!({ "type": "request", "at_ms": now_ms(), "id": request.id, "kind": request.kind, "agent": request.agent_id, "with": request.with, "date": request.date, "state": request.state, "awaiting": request.awaiting }));
     }
 }
 
 /// The roster with the approved request in it, published as the next version by `by`.
 async fn apply(state: &AppState, tenant: &str, planning: &Planning, request: &ChangeRequest, by: &str) -> Result<i64, ApiError> {
     let (agent, date) = (agent_id("agent", &request.agent_id)?, parse_date(&request.date)?);
-    let cover = request.cover.as_deref().map(|c| agent_id("cover", c)).transpose()?;
-    let changed = apply_leave(&planning.roster, &agent, date, cover.as_ref()).map_err(|e| conflict(e.to_string()))?;
+    let changed = match request.with.as_deref() {
+        None => {
+            let cover = request.cover.as_deref().map(|c| agent_id("cover", c)).transpose()?;
+            apply_leave(&planning.roster, &agent, date, cover.as_ref()).map_err(|e| conflict(e.to_string()))?
+        }
+        Some(with) => planning.check_swap(&agent, &agent_id("with", with)?, date)?.1,
+    };
     let mut csv = Vec::new();
     changed.write_csv(&mut csv).map_err(internal)?;
     let csv = String::from_utf8(csv).map_err(internal)?;
@@ -149,8 +187,12 @@ async fn apply(state: &AppState, tenant: &str, planning: &Planning, request: &Ch
             roster_csv: &csv,
         })
         .await?;
-    let cover_text = request.cover.as_deref().map_or_else(String::new, |c| format!(", covered by {c}"));
-    let detail = format!("version {} for request {}: leave of {} on {}{cover_text}", version.version, request.id, request.agent_id, request.date);
+    let change = match (request.with.as_deref(), request.cover.as_deref()) {
+        (Some(with), _) => format!("swap of {} with {with}", request.agent_id),
+        (None, Some(cover)) => format!("leave of {}, covered by {cover}", request.agent_id),
+        (None, None) => format!("leave of {}", request.agent_id),
+    };
+    let detail = format!("version {} for request {}: {change} on {}", version.version, request.id, request.date);
     state.db.audit(&wfm_ops::audit::AuditEntry::new(tenant, by, "roster.publish", &format!("roster/{}", version.version), "request", &detail)).await?;
     Ok(version.version)
 }
@@ -166,40 +208,69 @@ async fn keep_applied(state: &AppState, tenant: &str, planning: &Planning, reque
     Ok(())
 }
 
-/// An agent asks for a day of leave: checked, run through the chain, kept, and applied at once
-/// when the chain approves it.
-pub async fn submit(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, kind: RequestKind, date: &str, note: &str) -> Result<ChangeRequest, ApiError> {
+/// The colleague of a swap (required), or none for leave (refused when given).
+fn colleague(kind: RequestKind, with: Option<&str>) -> Result<Option<AgentId>, ApiError> {
+    match (kind, with.filter(|w| !w.is_empty())) {
+        (RequestKind::Swap, Some(with)) => Ok(Some(agent_id("with", with)?)),
+        (RequestKind::Swap, None) => Err(ApiError::bad_request("with", "required: the colleague to swap with")),
+        (RequestKind::Leave, Some(_)) => Err(ApiError::bad_request("with", "leave is not with a colleague")),
+        (RequestKind::Leave, None) => Ok(None),
+    }
+}
+
+/// The agents whose day a request changes.
+fn involved(request: &ChangeRequest) -> Result<Vec<AgentId>, ApiError> {
+    std::iter::once(request.agent_id.as_str()).chain(request.with.as_deref()).map(|a| agent_id("agent", a)).collect()
+}
+
+/// An agent asks for a day of leave or a swap: checked, run through the chain, kept, and
+/// applied at once when the chain approves it.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, kind: RequestKind, with: Option<&str>, date: &str, note: &str) -> Result<ChangeRequest, ApiError> {
+    let with = colleague(kind, with)?;
     let date = future_date(state, tenant, date).await?;
     let mine = state.db.requests(tenant, Some(agent.as_str()), None, MAX_LISTED).await?;
     if let Some(same) = mine.iter().find(|r| r.kind == kind && r.date == date.to_string() && matches!(r.state, RequestState::Pending | RequestState::Approved)) {
         return Err(conflict(format!("request {} for {date} is already {}", same.id, same.state.as_str())));
     }
     let planning = Planning::load(state, tenant).await?;
-    let check = planning.check_value(agent, date)?;
+    let check = planning.check_value(agent, with.as_ref(), date)?;
     let chain = chains(state, tenant)?;
-    let mut request = ChangeRequest::new(kind, agent.as_str(), &date.to_string(), note, &signed.actor(), planning.version, planning.schedule_of(agent, date), check)?;
+    let schedule = planning.schedule_of(&std::iter::once(agent).chain(with.as_ref()).collect::<Vec<_>>(), date);
+    let mut request = ChangeRequest::new(kind, agent.as_str(), with.as_ref().map(AgentId::as_str), &date.to_string(), note, &signed.actor(), planning.version, schedule, check)?;
     request.advance(chain.of(kind), now_ms());
     state.db.add_request(tenant, &request).await?;
-    state.db.audit(&signed.audit(tenant, "request.leave", &format!("request/{}", request.id), &format!("agent {agent} on {date}: {}", request.state.as_str()))).await?;
+    let what = match &with {
+        Some(with) => format!("agent {agent} with {with} on {date}: {}", request.state.as_str()),
+        None => format!("agent {agent} on {date}: {}", request.state.as_str()),
+    };
+    let action = match kind {
+        RequestKind::Leave => "request.leave",
+        RequestKind::Swap => "request.swap",
+    };
+    state.db.audit(&signed.audit(tenant, action, &format!("request/{}", request.id), &what)).await?;
     keep_applied(state, tenant, &planning, &mut request, 1, "auto").await?;
     announce(state, tenant, &request);
     Ok(request)
 }
 
-/// An approver's decision; `cover` (one of the check's candidates) takes over the shift. When
-/// the agent's day changed in a newer roster version since the check, the request is checked
-/// again and goes back through the chain instead (answered 409).
-pub async fn decide(state: &AppState, signed: &Signed, tenant: &str, id: &str, approve: bool, cover: Option<&str>, comment: &str) -> Result<ChangeRequest, ApiError> {
-    let (mut request, revision) = state.db.request(tenant, id).await?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("no request {id}")))?;
+/// A decision at the step waiting for `decider` (an approver's role, or the colleague of a
+/// swap); `cover` (one of a leave check's candidates) takes over the shift. When the agents'
+/// day changed in a newer roster version since the check, the request is checked again and
+/// goes back through the chain instead (answered 409).
+#[allow(clippy::too_many_arguments)]
+pub async fn decide(state: &AppState, signed: &Signed, tenant: &str, request: (ChangeRequest, i64), decider: Step, approve: bool, cover: Option<&str>, comment: &str) -> Result<ChangeRequest, ApiError> {
+    let (mut request, revision) = request;
+    let id = request.id.clone();
     let chain = chains(state, tenant)?;
     let chain = chain.of(request.kind);
     let planning = Planning::load(state, tenant).await?;
     let (agent, date) = (agent_id("agent", &request.agent_id)?, parse_date(&request.date)?);
-    let role = signed.caller.user.role;
+    let with = request.with.as_deref().map(|w| agent_id("with", w)).transpose()?;
     if approve && request.state == RequestState::Pending {
-        let now = planning.schedule_of(&agent, date);
+        let now = planning.schedule_of(&involved(&request)?.iter().collect::<Vec<_>>(), date);
         if now != request.schedule_then {
-            let check = planning.check_value(&agent, date)?;
+            let check = planning.check_value(&agent, with.as_ref(), date)?;
             request.back_to_review(chain, planning.version, now, check, now_ms());
             if !state.db.save_request(tenant, &request, revision).await? {
                 return Err(conflict(format!("request {id} changed meanwhile; read it again")));
@@ -211,6 +282,7 @@ pub async fn decide(state: &AppState, signed: &Signed, tenant: &str, id: &str, a
         }
     }
     let cover = match cover.filter(|c| !c.is_empty()) {
+        Some(_) if request.kind == RequestKind::Swap => return Err(ApiError::bad_request("cover", "a swap has no cover: the colleague takes the shift")),
         Some(c) if approve => {
             let (_, check, _) = planning.check_leave(&agent, date)?;
             if !check.candidates.iter().any(|x| x.agent == c) {
@@ -221,14 +293,19 @@ pub async fn decide(state: &AppState, signed: &Signed, tenant: &str, id: &str, a
         Some(_) => return Err(ApiError::bad_request("cover", "only an approval takes a cover")),
         None => None,
     };
-    request.decide(chain, &signed.actor(), role, approve, comment, now_ms())?;
+    request.decide(chain, &signed.actor(), decider, approve, comment, now_ms())?;
     if request.state == RequestState::Approved {
         request.cover = cover;
     }
     if !state.db.save_request(tenant, &request, revision).await? {
         return Err(conflict(format!("request {id} changed meanwhile; read it again")));
     }
-    let verdict = if approve { "approve" } else { "reject" };
+    let verdict = match (decider, approve) {
+        (Step::Colleague, true) => "accept",
+        (Step::Colleague, false) => "decline",
+        (_, true) => "approve",
+        (_, false) => "reject",
+    };
     state.db.audit(&signed.audit(tenant, &format!("request.{verdict}"), &format!("request/{id}"), &format!("agent {agent} on {date}: {}", request.state.as_str()))).await?;
     keep_applied(state, tenant, &planning, &mut request, revision + 1, &signed.actor()).await?;
     announce(state, tenant, &request);
@@ -251,26 +328,48 @@ pub async fn cancel(state: &AppState, signed: &Signed, tenant: &str, agent: &Age
     Ok(request)
 }
 
-/// The requests waiting for `role` (any pending one for a platform administrator).
+/// Whether a request waits for `role` (any role's step for a platform administrator).
 pub fn waits_for(request: &ChangeRequest, role: Role) -> bool {
-    request.state == RequestState::Pending && (role == Role::PlatformAdmin || request.awaiting == Some(role))
+    request.state == RequestState::Pending && matches!(request.awaiting, Some(Step::Role(r)) if r == role || role == Role::PlatformAdmin)
+}
+
+/// The request, or a 404 naming it.
+pub async fn find(state: &AppState, tenant: &str, id: &str) -> Result<(ChangeRequest, i64), ApiError> {
+    state.db.request(tenant, id).await?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("no request {id}")))
+}
+
+/// The swaps asking `agent` to accept, newest first.
+pub async fn asked_of(state: &AppState, tenant: &str, agent: &AgentId) -> Result<Vec<ChangeRequest>, ApiError> {
+    let pending = state.db.requests(tenant, None, Some(RequestState::Pending), MAX_LISTED).await?;
+    Ok(pending.into_iter().filter(|r| r.awaiting == Some(Step::Colleague) && r.with.as_deref() == Some(agent.as_str())).collect())
+}
+
+/// The colleague of a swap accepts or declines it.
+pub async fn answer(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, id: &str, accept: bool) -> Result<ChangeRequest, ApiError> {
+    let found = find(state, tenant, id).await?;
+    if found.0.with.as_deref() != Some(agent.as_str()) {
+        return Err(ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("agent {agent} is asked nothing by request {id}")));
+    }
+    decide(state, signed, tenant, found, Step::Colleague, accept, None, "").await
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestBody {
     kind: String,
+    /// The colleague of a swap.
+    with: Option<String>,
     date: String,
     #[serde(default)]
     note: String,
 }
 
-/// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests` with `{"kind": "leave", "date", "note"}`.
+/// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests` with `{"kind": "leave"|"swap", "with", "date", "note"}`.
 pub async fn create(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, agent)): Path<(String, String)>, request: Result<Json<RequestBody>, JsonRejection>) -> Result<Response, ApiError> {
     let r = body(request)?;
     let kind = RequestKind::parse(&r.kind)?;
     let agent = agent_id("agent", &agent)?;
-    let created = submit(&state, &signed, &tenant, &agent, kind, &r.date, &r.note).await?;
+    let created = submit(&state, &signed, &tenant, &agent, kind, r.with.as_deref(), &r.date, &r.note).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -278,15 +377,16 @@ pub async fn create(State(state): State<AppState>, Extension(signed): Extension<
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
     kind: String,
+    with: Option<String>,
     date: String,
 }
 
 /// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests/check`: the check alone, nothing kept.
 pub async fn check(State(state): State<AppState>, Path((tenant, agent)): Path<(String, String)>, request: Result<Json<CheckBody>, JsonRejection>) -> Result<Response, ApiError> {
     let r = body(request)?;
-    RequestKind::parse(&r.kind)?;
+    let with = colleague(RequestKind::parse(&r.kind)?, r.with.as_deref())?;
     let (agent, date) = (agent_id("agent", &agent)?, future_date(&state, &tenant, &r.date).await?);
-    let (_, value) = Planning::load(&state, &tenant).await?.check_value(&agent, date)?;
+    let (_, value) = Planning::load(&state, &tenant).await?.check_value(&agent, with.as_ref(), date)?;
     Ok(Json(value).into_response())
 }
 
@@ -307,10 +407,33 @@ fn state_param(p: Result<Query<ListParams>, QueryRejection>) -> Result<Option<Re
     Ok(p.state.as_deref().map(RequestState::parse).transpose()?)
 }
 
-/// `GET /api/v1/tenants/{tenant}/agents/{agent}/requests[?state=…]`: the agent's, newest first.
+/// `GET /api/v1/tenants/{tenant}/agents/{agent}/requests[?state=…]`: the agent's, newest first,
+/// and the swaps waiting for them to accept (`asked`).
 pub async fn of_agent(State(state): State<AppState>, Path((tenant, agent)): Path<(String, String)>, params: Result<Query<ListParams>, QueryRejection>) -> Result<Response, ApiError> {
     let agent = agent_id("agent", &agent)?;
-    Ok(Json(state.db.requests(&tenant, Some(agent.as_str()), state_param(params)?, MAX_LISTED).await?).into_response())
+    let own = state.db.requests(&tenant, Some(agent.as_str()), state_param(params)?, MAX_LISTED).await?;
+    let asked = asked_of(&state, &tenant, &agent).await?;
+    Ok(Json(serde_json::json!({ "requests": own, "asked": asked })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    /// `accept` or `decline`.
+    answer: String,
+}
+
+/// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests/{id}/answer` with `{"answer": "accept"|"decline"}`:
+/// the colleague of a swap.
+pub async fn answer_swap(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, agent, id)): Path<(String, String, String)>, request: Result<Json<AnswerBody>, JsonRejection>) -> Result<Response, ApiError> {
+    let r = body(request)?;
+    let accept = match r.answer.as_str() {
+        "accept" => true,
+        "decline" => false,
+        other => return Err(ApiError::bad_request("answer", format!("{other:?} is not accept or decline"))),
+    };
+    let agent = agent_id("agent", &agent)?;
+    Ok(Json(answer(&state, &signed, &tenant, &agent, &id, accept).await?).into_response())
 }
 
 /// `GET /api/v1/tenants/{tenant}/requests[?state=…]`: every agent's, newest first.
@@ -320,8 +443,7 @@ pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>, par
 
 /// `GET /api/v1/tenants/{tenant}/requests/{id}`.
 pub async fn one(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> Result<Response, ApiError> {
-    let (request, _) = state.db.request(&tenant, &id).await?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("no request {id}")))?;
-    Ok(Json(request).into_response())
+    Ok(Json(find(&state, &tenant, &id).await?.0).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,5 +468,11 @@ pub fn parse_decision(text: &str) -> Result<bool, ApiError> {
 pub async fn decision(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, id)): Path<(String, String)>, request: Result<Json<DecisionBody>, JsonRejection>) -> Result<Response, ApiError> {
     let r = body(request)?;
     let approve = parse_decision(&r.decision)?;
-    Ok(Json(decide(&state, &signed, &tenant, &id, approve, r.cover.as_deref(), &r.comment).await?).into_response())
+    Ok(Json(decide_as_role(&state, &signed, &tenant, &id, approve, r.cover.as_deref(), &r.comment).await?).into_response())
+}
+
+/// An approver's decision, at the step of their role.
+pub async fn decide_as_role(state: &AppState, signed: &Signed, tenant: &str, id: &str, approve: bool, cover: Option<&str>, comment: &str) -> Result<ChangeRequest, ApiError> {
+    let found = find(state, tenant, id).await?;
+    decide(state, signed, tenant, found, Step::Role(signed.caller.user.role), approve, cover, comment).await
 }

@@ -1,5 +1,6 @@
-//! Requests on pages: the agent asks for a day of leave (`/my/requests`: the check shown before
-//! sending, their requests and what became of them) and approvers decide (`/requests`: each
+//! Requests on pages: the agent asks for a day of leave or a swap with a colleague
+//! (`/my/requests`: the check shown before sending, their requests and what became of them, the
+//! swaps colleagues ask them to accept) and approvers decide (`/requests`: each
 //! request waiting for their role with its balance, shortfalls and who could cover). The same
 //! functions as the API (`crate::requests`).
 
@@ -17,12 +18,14 @@ use axum::Extension;
 use chrono::{DateTime, NaiveDate};
 use serde::Deserialize;
 use wfm_model::{AgentId, TenantZone};
-use wfm_ops::requests::{ChangeRequest, RequestKind, RequestState};
+use wfm_ops::requests::{ChangeRequest, RequestKind, RequestState, Step};
 
 /// A request as a row of a table.
 struct Row {
     id: String,
     agent: String,
+    /// `leave`, or `swap with 1002`.
+    what: String,
     date: String,
     state: String,
     pending: bool,
@@ -50,8 +53,10 @@ fn row(r: &ChangeRequest, t: &Words, zone: TenantZone) -> Row {
         })
         .collect();
     progress.extend(r.history.iter().cloned());
-    if let Some(role) = r.awaiting {
-        progress.push(t.with("request-awaiting", &[("role", &t.get(&format!("role-{role}")))]));
+    match r.awaiting {
+        Some(Step::Role(role)) => progress.push(t.with("request-awaiting", &[("role", &t.get(&format!("role-{role}")))])),
+        Some(Step::Colleague) => progress.push(t.with("request-awaiting-colleague", &[("agent", r.with.as_deref().unwrap_or_default())])),
+        Some(Step::Auto) | None => {}
     }
     if let Some(version) = r.applied_version {
         let cover = r.cover.as_deref().map_or_else(String::new, |c| format!(" · {}", t.with("request-covered-by", &[("agent", c)])));
@@ -60,6 +65,7 @@ fn row(r: &ChangeRequest, t: &Words, zone: TenantZone) -> Row {
     Row {
         id: r.id.clone(),
         agent: r.agent_id.clone(),
+        what: what(r.kind, r.with.as_deref(), t),
         date: r.date.clone(),
         state: t.get(&format!("request-state-{}", r.state.as_str())),
         pending: r.state == RequestState::Pending,
@@ -69,9 +75,20 @@ fn row(r: &ChangeRequest, t: &Words, zone: TenantZone) -> Row {
     }
 }
 
-/// What the check of a day of leave would say, for the page.
+fn what(kind: RequestKind, with: Option<&str>, t: &Words) -> String {
+    match kind {
+        RequestKind::Leave => t.get("request-kind-leave"),
+        RequestKind::Swap => t.with("request-swap-with", &[("agent", with.unwrap_or_default())]),
+    }
+}
+
+/// What the check of a request would say, for the page.
 struct Preview {
     date: String,
+    kind: &'static str,
+    with: String,
+    /// The rules and skills a swap would break.
+    problems: Vec<String>,
     passed: bool,
     verdict: String,
     balance: Option<String>,
@@ -85,6 +102,10 @@ struct Preview {
 struct MyRequests<'a> {
     t: &'a Words,
     date: String,
+    swap: bool,
+    with: String,
+    /// Swaps colleagues ask this agent to accept.
+    asked: Vec<Row>,
     preview: Option<Result<Preview, String>>,
     rows: Vec<Row>,
     notice: Option<String>,
@@ -95,6 +116,8 @@ struct MyRequests<'a> {
 #[serde(deny_unknown_fields)]
 pub struct MyRequestsQuery {
     date: Option<String>,
+    kind: Option<String>,
+    with: Option<String>,
     done: Option<String>,
 }
 
@@ -124,15 +147,22 @@ fn short_spans(shortfalls: &[wfm_scheduler::changes::Shortfall], interval_min: u
     spans.into_iter().map(|(from, to, scheduled, required)| format!("{}–{} — {scheduled} / {required}", clock(from), clock(to))).collect()
 }
 
-async fn preview(state: &AppState, tenant: &str, agent: &AgentId, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
+async fn preview(state: &AppState, tenant: &str, agent: &AgentId, with: Option<&str>, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ApiError::bad_request("date", format!("{date:?} is not a date YYYY-MM-DD")))?;
     let planning = Planning::load(state, tenant).await?;
+    if let Some(with) = with {
+        let colleague = AgentId::parse(with).map_err(|e| ApiError::bad_request("with", e))?;
+        let (passed, _, verdict, shortfalls, reasons) = planning.check_swap(agent, &colleague, day)?;
+        let verdict_text = if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) };
+        let shortfalls = short_spans(&shortfalls, planning.interval_min(), zone);
+        return Ok(Preview { date: day.to_string(), kind: "swap", with: with.to_owned(), problems: verdict.problems, passed, verdict: verdict_text, balance: None, shortfalls, candidates: vec![] });
+    }
     let (passed, check, reasons) = planning.check_leave(agent, day)?;
     let balance = check.allowance.as_ref().map(|a| t.with("request-balance", &[("taken", &a.taken_days.to_string()), ("allowed", &a.allowance_days.to_string())]));
     let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
     let candidates = check.candidates.iter().map(|c| (c.agent.clone(), format!("{} ({:.1} h)", c.agent, c.paid_hours_that_week))).collect();
     let verdict = if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) };
-    Ok(Preview { date: day.to_string(), passed, verdict, balance, shortfalls, candidates })
+    Ok(Preview { date: day.to_string(), kind: "leave", with: String::new(), problems: vec![], passed, verdict, balance, shortfalls, candidates })
 }
 
 /// `GET /my/requests[?date=D]`: the agent's requests, and the check of leave on `date`.
@@ -143,14 +173,18 @@ pub async fn my_requests(State(state): State<AppState>, Extension(signed): Exten
     let agent = caller_agent(&page)?;
     let tenant = page.tenant()?.id.as_str().to_owned();
     let zone = page.zone();
+    let swap = query.kind.as_deref() == Some("swap");
+    let with = query.with.clone().filter(|_| swap).unwrap_or_default();
     let preview = match query.date.as_deref().filter(|d| !d.is_empty()) {
-        Some(date) => Some(preview(&state, &tenant, &agent, date, t, zone).await.map_err(|e| e.message().to_owned())),
+        Some(_) if swap && with.is_empty() => Some(Err(t.get("request-with-needed"))),
+        Some(date) => Some(preview(&state, &tenant, &agent, swap.then_some(with.as_str()), date, t, zone).await.map_err(|e| e.message().to_owned())),
         None => None,
     };
+    let asked = library::asked_of(&state, &tenant, &agent).await?.iter().map(|r| row(r, t, zone)).collect();
     let mine = state.db.requests(&tenant, Some(agent.as_str()), None, 100).await?;
     let notice = query.done.as_deref().and_then(|id| mine.iter().find(|r| r.id == id)).map(|r| t.with("request-sent", &[("date", &r.date), ("state", &t.get(&format!("request-state-{}", r.state.as_str())))]));
     let rows = mine.iter().map(|r| row(r, t, zone)).collect();
-    let body = MyRequests { t, date: query.date.unwrap_or_default(), preview, rows, notice, csrf: csrf_of(&page) };
+    let body = MyRequests { t, date: query.date.unwrap_or_default(), swap, with, asked, preview, rows, notice, csrf: csrf_of(&page) };
     page.render(&t.get("requests-my-title"), &body)
 }
 
@@ -158,8 +192,10 @@ pub async fn my_requests(State(state): State<AppState>, Extension(signed): Exten
 #[serde(deny_unknown_fields)]
 pub struct MyRequestForm {
     csrf: Option<String>,
-    /// `send` or `cancel`.
+    /// `send`, `cancel`, or the colleague's `accept` or `decline`.
     action: String,
+    kind: Option<String>,
+    with: Option<String>,
     date: Option<String>,
     #[serde(default)]
     note: String,
@@ -176,10 +212,17 @@ pub async fn my_requests_submit(State(state): State<AppState>, Extension(signed)
     let request = match form.action.as_str() {
         "send" => {
             let date = form.date.as_deref().ok_or_else(|| ApiError::bad_request("date", "required: the day of leave"))?;
-            library::submit(&state, &page.signed, &tenant, &agent, RequestKind::Leave, date, &form.note).await?
+            let kind = RequestKind::parse(form.kind.as_deref().unwrap_or("leave"))?;
+            library::submit(&state, &page.signed, &tenant, &agent, kind, form.with.as_deref(), date, &form.note).await?
         }
-        "cancel" => library::cancel(&state, &page.signed, &tenant, &agent, form.id.as_deref().ok_or_else(|| ApiError::bad_request("id", "required: which request"))?).await?,
-        other => return Err(ApiError::bad_request("action", format!("{other:?} is not send or cancel"))),
+        action @ ("cancel" | "accept" | "decline") => {
+            let id = form.id.as_deref().ok_or_else(|| ApiError::bad_request("id", "required: which request"))?;
+            match action {
+                "cancel" => library::cancel(&state, &page.signed, &tenant, &agent, id).await?,
+                _ => library::answer(&state, &page.signed, &tenant, &agent, id, action == "accept").await?,
+            }
+        }
+        other => return Err(ApiError::bad_request("action", format!("{other:?} is not send, cancel, accept or decline"))),
     };
     Ok(Redirect::to(&format!("/my/requests?done={}", request.id)).into_response())
 }
@@ -221,7 +264,7 @@ pub async fn requests(State(state): State<AppState>, Extension(signed): Extensio
     let mut waiting = vec![];
     for r in all.iter().filter(|r| waits_for(r, role)) {
         let preview = match AgentId::parse(&r.agent_id) {
-            Ok(agent) => preview(&state, &tenant, &agent, &r.date, t, zone).await.map_err(|e| e.message().to_owned()),
+            Ok(agent) => preview(&state, &tenant, &agent, r.with.as_deref(), &r.date, t, zone).await.map_err(|e| e.message().to_owned()),
             Err(e) => Err(e.to_string()),
         };
         waiting.push(Waiting { row: row(r, t, zone), preview });
@@ -248,6 +291,6 @@ pub async fn requests_decide(State(state): State<AppState>, Extension(signed): E
     let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
     let tenant = page.tenant()?.id.as_str().to_owned();
     let approve = parse_decision(&form.decision)?;
-    let request = library::decide(&state, &page.signed, &tenant, &id, approve, form.cover.as_deref(), &form.comment).await?;
+    let request = library::decide_as_role(&state, &page.signed, &tenant, &id, approve, form.cover.as_deref(), &form.comment).await?;
     Ok(Redirect::to(&format!("/requests?done={}", request.id)).into_response())
 }
