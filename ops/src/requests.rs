@@ -495,6 +495,6 @@ mod tests {
         assert!(swap.decide(&chain, "admin", Step::Role(Role::PlatformAdmin), true, "", 2).is_err(), "nobody accepts for the colleague");
         swap.decide(&chain, "demo/1002", Step::Colleague, true, "", 2).unwrap();
         assert_eq!(swap.state, RequestState::Approved, "the check passed after the colleague accepted");
-        assert_eq!(serde_json::to_value(&swap.decisions[0].step).unwrap(), "colleague");
+        assert_eq!(serde_json::to_value(swap.decisions[0].step).unwrap(), "colleague");
     }
 }

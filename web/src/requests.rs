@@ -30,6 +30,16 @@ use wfm_scheduler::rules::Rules;
 /// At most this many requests in one listing.
 const MAX_LISTED: u32 = 500;
 
+/// A swap as the scheduler judges it.
+pub struct SwapCheck {
+    pub passed: bool,
+    pub swapped: Roster,
+    pub verdict: Verdict,
+    /// Intervals the exchange leaves with fewer agents than required and than before.
+    pub shortfalls: Vec<Shortfall>,
+    pub reasons: Vec<String>,
+}
+
 /// What a request is judged against: the newest published roster and the tenant's planning files.
 pub struct Planning {
     pub version: i64,
@@ -82,7 +92,7 @@ impl Planning {
 
     /// The scheduler's check of a swap: the rules and skills of both agents, and the intervals
     /// the exchange would leave short; with whether it passes and, when not, why.
-    pub fn check_swap(&self, agent: &AgentId, with: &AgentId, date: NaiveDate) -> Result<(bool, Roster, Verdict, Vec<Shortfall>, Vec<String>), ApiError> {
+    pub fn check_swap(&self, agent: &AgentId, with: &AgentId, date: NaiveDate) -> Result<SwapCheck, ApiError> {
         if agent == with {
             return Err(ApiError::bad_request("with", "a swap is with another agent"));
         }
@@ -95,7 +105,7 @@ impl Planning {
         if !shortfalls.is_empty() {
             reasons.push(format!("{} intervals would have fewer agents than required for the service-level target", shortfalls.len()));
         }
-        Ok((reasons.is_empty(), swapped, verdict, shortfalls, reasons))
+        Ok(SwapCheck { passed: reasons.is_empty(), swapped, verdict, shortfalls, reasons })
     }
 
     /// The scheduler's check of a day of leave, with whether it passes and, when not, why.
@@ -121,8 +131,8 @@ impl Planning {
                 (passed, serde_json::to_value(&check).map_err(internal)?, reasons)
             }
             Some(with) => {
-                let (passed, _, verdict, shortfalls, reasons) = self.check_swap(agent, with, date)?;
-                (passed, serde_json::json!({ "valid": verdict.valid, "problems": verdict.problems, "shortfalls": shortfalls }), reasons)
+                let check = self.check_swap(agent, with, date)?;
+                (check.passed, serde_json::json!({ "valid": check.verdict.valid, "problems": check.verdict.problems, "shortfalls": check.shortfalls }), check.reasons)
             }
         };
         value["passed"] = passed.into();
@@ -170,7 +180,7 @@ async fn apply(state: &AppState, tenant: &str, planning: &Planning, request: &Ch
             let cover = request.cover.as_deref().map(|c| agent_id("cover", c)).transpose()?;
             apply_leave(&planning.roster, &agent, date, cover.as_ref()).map_err(|e| conflict(e.to_string()))?
         }
-        Some(with) => planning.check_swap(&agent, &agent_id("with", with)?, date)?.1,
+        Some(with) => planning.check_swap(&agent, &agent_id("with", with)?, date)?.swapped,
     };
     let mut csv = Vec::new();
     changed.write_csv(&mut csv).map_err(internal)?;

@@ -96,8 +96,12 @@ pub struct StatsCache {
 
 type Slot<T> = Arc<tokio::sync::OnceCell<Arc<Vec<T>>>>;
 
+/// A query's text and the version of the store's data for its dates.
+type Key = (String, StoreVersion);
+
 pub struct Recent<T> {
-    slots: Mutex<HashMap<(String, StoreVersion), (Instant, Slot<T>)>>,
+    /// Each answer with when it was last asked for.
+    slots: Mutex<HashMap<Key, (Instant, Slot<T>)>>,
 }
 
 impl<T> Default for Recent<T> {
@@ -128,10 +132,11 @@ impl<T: Send + Sync + 'static> Recent<T> {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
         slots.retain(|_, (used, _)| now.duration_since(*used) < KEEP_UNUSED_FOR);
-        if !slots.contains_key(&key) && slots.len() >= MOST_KEPT {
-            if let Some(oldest) = slots.iter().min_by_key(|(_, (used, _))| *used).map(|(k, _)| k.clone()) {
-                slots.remove(&oldest);
-            }
+        if !slots.contains_key(&key)
+            && slots.len() >= MOST_KEPT
+            && let Some(oldest) = slots.iter().min_by_key(|(_, (used, _))| *used).map(|(k, _)| k.clone())
+        {
+            slots.remove(&oldest);
         }
         let entry = slots.entry(key).or_insert_with(|| (now, Slot::default()));
         entry.0 = now;

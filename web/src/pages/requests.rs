@@ -152,10 +152,10 @@ async fn preview(state: &AppState, tenant: &str, agent: &AgentId, with: Option<&
     let planning = Planning::load(state, tenant).await?;
     if let Some(with) = with {
         let colleague = AgentId::parse(with).map_err(|e| ApiError::bad_request("with", e))?;
-        let (passed, _, verdict, shortfalls, reasons) = planning.check_swap(agent, &colleague, day)?;
-        let verdict_text = if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) };
-        let shortfalls = short_spans(&shortfalls, planning.interval_min(), zone);
-        return Ok(Preview { date: day.to_string(), kind: "swap", with: with.to_owned(), problems: verdict.problems, passed, verdict: verdict_text, balance: None, shortfalls, candidates: vec![] });
+        let check = planning.check_swap(agent, &colleague, day)?;
+        let verdict = if check.passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), check.reasons.join("; ")) };
+        let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
+        return Ok(Preview { date: day.to_string(), kind: "swap", with: with.to_owned(), problems: check.verdict.problems, passed: check.passed, verdict, balance: None, shortfalls, candidates: vec![] });
     }
     let (passed, check, reasons) = planning.check_leave(agent, day)?;
     let balance = check.allowance.as_ref().map(|a| t.with("request-balance", &[("taken", &a.taken_days.to_string()), ("allowed", &a.allowance_days.to_string())]));
