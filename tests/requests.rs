@@ -328,6 +328,7 @@ fn a_fresh_demo_publishes_a_plan_its_agents_read_and_ask_leave_against() {
     assert_eq!(status, 200);
     let preview = page.split(r#"<div id="preview">"#).nth(1).unwrap_or_else(|| panic!("the check is shown: {page}"));
     assert!(preview.contains(r#"id="verdict""#) && preview.contains(r#"id="send""#) && preview.contains("Could cover the shift"), "{preview}");
+    assert!(preview.contains("Leave taken: 0 of "), "the generated agents have an allowance: {preview}");
 }
 
 #[test]

@@ -78,7 +78,7 @@ pub fn generate(config: &GeneratorConfig, out: &Path) -> Result<GenerateReport, 
     let mut total = GenerateReport::default();
     let mut agents_csv = csv::Writer::from_writer(Vec::new());
     agents_csv
-        .write_record(["tenant", "agent_id", "name", "team", "skills", "team_leader", "min_hours_week", "max_hours_week"])
+        .write_record(["tenant", "agent_id", "name", "team", "skills", "team_leader", "min_hours_week", "max_hours_week", "leave_allowance_days"])
         .expect("in memory");
     let mut calendar_csv = csv::Writer::from_writer(Vec::new());
     calendar_csv.write_record(["tenant", "date", "kind", "name", "volume_factor", "from_hour", "to_hour"]).expect("in memory");
@@ -98,6 +98,8 @@ pub fn generate(config: &GeneratorConfig, out: &Path) -> Result<GenerateReport, 
                     if a.team_leader { "true" } else { "false" },
                     &a.min_hours_week.to_string(),
                     &a.max_hours_week.to_string(),
+                    // Days of leave in a roster's period (a fortnight's share of a year's, less for part-timers).
+                    if a.max_hours_week >= 30 { "2" } else { "1" },
                 ])
                 .expect("in memory");
         }
