@@ -400,3 +400,52 @@ fn a_swap_is_accepted_by_the_colleague_then_judged_on_both_schedules() {
     let (_, page) = server.request("GET", &format!("/my/requests?date={}&kind=swap&with=1003", today() + Duration::days(4)), &[&asker_page], "");
     assert!(page.contains("1003 lacks skill support of 1001&#x27;s shift") || page.contains("1003 lacks skill support of 1001&#39;s shift"), "the check before sending: {page}");
 }
+
+#[test]
+fn overtime_is_offered_where_agents_are_short_and_approved_when_it_helps() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let (busy, quiet) = (today() + Duration::days(1), today() + Duration::days(2));
+    planning_files(dir.path(), &[busy], &[quiet]);
+    // Two agents needed 08:00–16:30 on the busy day; 1001 alone is rostered.
+    let requirements = dir.path().join("tenants/demo/requirements.csv");
+    let doubled = std::fs::read_to_string(&requirements).unwrap().lines().map(|l| if l.ends_with(",1") && l.contains(&busy.to_string()) { format!("{},2", &l[..l.len() - 2]) } else { l.to_owned() }).collect::<Vec<_>>().join("\n");
+    std::fs::write(&requirements, doubled + "\n").unwrap();
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster(dir.path(), "v1.csv", None))]);
+    let free = server.token_of(Some("demo"), "1002");
+    let busy_agent = server.token_of(Some("demo"), "1001");
+
+    // The page shows where overtime is needed, with a link to the check.
+    let page_cookie = browser(&server, "1002");
+    let (_, page) = server.request("GET", "/my/requests", &[&page_cookie], "");
+    let needed = page.split(r#"<section id="overtime-needed">"#).nth(1).unwrap_or_else(|| panic!("{page}"));
+    assert!(needed.contains(&format!("{busy} 08:00–16:30 (−2)")) && needed.contains(&format!("date={busy}&amp;kind=overtime&amp;from=08:00&amp;to=16:30")), "{needed}");
+    let (_, page) = server.request("GET", &format!("/my/requests?date={busy}&kind=overtime&from=08:00&to=16:30"), &[&page_cookie], "");
+    assert!(page.contains("Shift offered: 08:00–16:30, covering 32 short intervals.") && page.contains(r#"id="send""#), "{page}");
+
+    // Fields are checked.
+    let theirs = "/api/v1/tenants/demo/agents/1002/requests";
+    for (request, field) in [
+        (json!({"kind": "overtime", "date": busy.to_string()}), "from"),
+        (json!({"kind": "overtime", "date": busy.to_string(), "from": "9am", "to": "12:00"}), "from"),
+        (json!({"kind": "overtime", "date": busy.to_string(), "from": "12:00", "to": "10:00"}), "to"),
+        (json!({"kind": "leave", "date": busy.to_string(), "from": "08:00", "to": "12:00"}), "from"),
+    ] {
+        let (status, body) = call(&server, "POST", theirs, &free, request.clone());
+        assert_eq!((status, body["field"].as_str()), (400, Some(field)), "{request}: {body}");
+    }
+    // Where it helps: approved at once and published with 1002's extra shift.
+    let (status, approved) = call(&server, "POST", theirs, &free, json!({"kind": "overtime", "date": busy.to_string(), "from": "10:00", "to": "14:00"}));
+    assert_eq!(status, 201, "{approved}");
+    assert_eq!((approved["state"].as_str(), approved["applied_version"].as_i64()), (Some("approved"), Some(2)), "{approved}");
+    assert_eq!((approved["check"]["offer"]["start"].as_str(), approved["check"]["offer"]["end"].as_str()), (Some(at(busy, 10, 0).as_str()), Some(at(busy, 18, 30).as_str())), "the one shift length the rules allow, from the span's start: {approved}");
+    let text = latest_roster(&server);
+    assert!(text.contains(&format!("1002,{busy},work,{}", at(busy, 10, 0))) && !text.contains(&format!("1002,{busy},day-off")), "{text}");
+    // Where nobody is short, or for an agent already at work: the supervisor decides.
+    let (_, quiet_ask) = call(&server, "POST", theirs, &free, json!({"kind": "overtime", "date": quiet.to_string(), "from": "10:00", "to": "14:00"}));
+    assert_eq!((quiet_ask["state"].as_str(), quiet_ask["check"]["reasons"][0].as_str()), (Some("pending"), Some("no interval of the shift is short of agents")), "{quiet_ask}");
+    let (_, working) = call(&server, "POST", "/api/v1/tenants/demo/agents/1001/requests", &busy_agent, json!({"kind": "overtime", "date": busy.to_string(), "from": "17:00", "to": "20:00"}));
+    assert!(working["check"]["reasons"][0].as_str().unwrap().starts_with("no shift covering 17:00–20:00 fits"), "{working}");
+    let audit = server.get_authorized("/api/v1/tenants/demo/audit").1;
+    assert!(audit.contains("request.overtime") && audit.contains("overtime of 1002"), "{audit}");
+}

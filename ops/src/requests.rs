@@ -1,5 +1,6 @@
 //! Agents' requests to change their published schedule (a day of leave, a swap of the day with a
-//! colleague) and the tenant's approval chain that decides them.
+//! colleague, an extra shift where agents are short) and the tenant's approval chain that
+//! decides them.
 //!
 //! `requests.toml` (per tenant, defaults built in) lists, per kind, the steps a request goes
 //! through: `"auto"` approves it at once when the scheduler's check passes (every rule holds and
@@ -23,6 +24,8 @@ pub enum RequestKind {
     Leave,
     /// Two agents exchange what they have on the day (a shift, or a day off).
     Swap,
+    /// An extra shift covering a span where agents are short.
+    Overtime,
 }
 
 impl RequestKind {
@@ -30,7 +33,8 @@ impl RequestKind {
         match text {
             "leave" => Ok(Self::Leave),
             "swap" => Ok(Self::Swap),
-            other => Err(OpsError::Invalid { field: "kind", message: format!("{other:?} is not a kind of request (leave, swap)") }),
+            "overtime" => Ok(Self::Overtime),
+            other => Err(OpsError::Invalid { field: "kind", message: format!("{other:?} is not a kind of request (leave, swap, overtime)") }),
         }
     }
 }
@@ -110,13 +114,15 @@ impl Step {
 pub struct ApprovalChains {
     pub leave: Vec<Step>,
     pub swap: Vec<Step>,
+    pub overtime: Vec<Step>,
 }
 
 impl Default for ApprovalChains {
     /// Leave: automatic when the check passes, else a supervisor decides. A swap: the colleague
     /// accepts first.
     fn default() -> Self {
-        Self { leave: vec![Step::Auto, Step::Role(Role::Supervisor)], swap: vec![Step::Colleague, Step::Auto, Step::Role(Role::Supervisor)] }
+        let checked_else_supervisor = vec![Step::Auto, Step::Role(Role::Supervisor)];
+        Self { leave: checked_else_supervisor.clone(), swap: vec![Step::Colleague, Step::Auto, Step::Role(Role::Supervisor)], overtime: checked_else_supervisor }
     }
 }
 
@@ -125,6 +131,7 @@ impl Default for ApprovalChains {
 struct ChainsFile {
     leave: Option<ChainFile>,
     swap: Option<ChainFile>,
+    overtime: Option<ChainFile>,
 }
 
 /// A chain's steps, each named: `key` is `leave.chain` or `swap.chain`.
@@ -161,6 +168,9 @@ impl ApprovalChains {
         if let Some(swap) = &file.swap {
             chains.swap = steps("swap.chain", swap, true).map_err(invalid)?;
         }
+        if let Some(overtime) = &file.overtime {
+            chains.overtime = steps("overtime.chain", overtime, false).map_err(invalid)?;
+        }
         Ok(chains)
     }
 
@@ -177,6 +187,7 @@ impl ApprovalChains {
         match kind {
             RequestKind::Leave => &self.leave,
             RequestKind::Swap => &self.swap,
+            RequestKind::Overtime => &self.overtime,
         }
     }
 }
@@ -201,6 +212,9 @@ pub struct ChangeRequest {
     /// The colleague of a swap.
     #[serde(default)]
     pub with: Option<String>,
+    /// The local `HH:MM` span overtime is asked for.
+    #[serde(default)]
+    pub span: Option<(String, String)>,
     /// The local date, `YYYY-MM-DD`.
     pub date: String,
     pub note: String,
@@ -243,6 +257,7 @@ impl ChangeRequest {
             kind,
             agent_id: agent_id.to_owned(),
             with: with.map(str::to_owned),
+            span: None,
             date: date.to_owned(),
             note: note.to_owned(),
             state: RequestState::Pending,
@@ -451,7 +466,7 @@ mod tests {
         assert!(err("[leave]\nchain = [\"agent\"]\n").contains("agent cannot approve"));
         assert!(err("[leave]\nchain = [\"boss\"]\n").contains("\"boss\" is not a role"));
         assert!(err("[leave]\nchain = []\n").contains("at least one step"));
-        assert!(err("[overtime]\nchain = [\"auto\"]\n").contains("unknown field"));
+        assert!(err("[holiday]\nchain = [\"auto\"]\n").contains("unknown field"));
         assert!(err("[leave]\nchain = [\"colleague\"]\n").contains("colleague is a step of swaps only"));
         assert_eq!(ApprovalChains::parse("requests.toml", "").unwrap(), ApprovalChains::default());
     }

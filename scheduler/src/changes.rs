@@ -205,9 +205,8 @@ fn could_take(roster: &Roster, agents: &[Agent], rules: &Rules, other: &Agent, d
     if !free {
         return None;
     }
-    let mut covered = roster.clone();
-    covered.activities.retain(|x| !(on_date(x, &other.id, date) && x.kind == ActivityKind::DayOff));
-    covered.activities.extend(shift.iter().map(|x| Activity { agent_id: other.id.clone(), ..x.clone() }));
+    let taken: Vec<Activity> = shift.iter().map(|x| Activity { agent_id: other.id.clone(), ..x.clone() }).collect();
+    let covered = with_shift(roster, &taken);
     if !added_violations(roster, &covered, agents, rules, &[&other.id]).is_empty() {
         return None;
     }
@@ -233,21 +232,49 @@ pub fn fill_gap(roster: &Roster, agents: &[Agent], rules: &Rules, date: NaiveDat
     let mut offers: Vec<GapOffer> = agents
         .iter()
         .filter(|a| queue.is_none_or(|q| a.skills.iter().any(|(s, _)| s == q)))
-        .filter_map(|a| {
-            let shape = covering_shape(rules, rules.shifts.window_for(&a.team), from.minutes(), to.minutes())?;
-            let at = |minute: u32| (date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(i64::from(minute))).and_local_timezone(offset).single();
-            let mut t = shape.start_min;
-            let mut shift = Vec::new();
-            for (kind, minutes) in shift_plan(&shape, rules, rules.shifts.start_step_min.min(15)) {
-                shift.push(Activity { agent_id: a.id.clone(), date, kind, start: at(t)?, end: at(t + minutes)? });
-                t += minutes;
-            }
-            let candidate = could_take(roster, agents, rules, a, date, &shift)?;
-            Some(GapOffer { candidate, start: at(shape.start_min)?.to_rfc3339(), end: at(shape.start_min + shape.length_min)?.to_rfc3339() })
-        })
+        .filter_map(|a| extra_shift(roster, agents, rules, a, date, (from, to), offset).map(|(_, offer)| offer))
         .collect();
     offers.sort_by(|x, y| x.candidate.paid_hours_that_week.total_cmp(&y.candidate.paid_hours_that_week).then(x.candidate.agent.cmp(&y.candidate.agent)));
     offers
+}
+
+/// The extra shift `agent` could work covering `gap` on `date` (as [`fill_gap`] finds it), with
+/// its activities; `None` when no allowed shift fits them.
+pub fn extra_shift(roster: &Roster, agents: &[Agent], rules: &Rules, agent: &Agent, date: NaiveDate, gap: (ClockTime, ClockTime), offset: FixedOffset) -> Option<(Vec<Activity>, GapOffer)> {
+    let shape = covering_shape(rules, rules.shifts.window_for(&agent.team), gap.0.minutes(), gap.1.minutes())?;
+    let at = |minute: u32| (date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(i64::from(minute))).and_local_timezone(offset).single();
+    let mut t = shape.start_min;
+    let mut shift = Vec::new();
+    for (kind, minutes) in shift_plan(&shape, rules, rules.shifts.start_step_min.min(15)) {
+        shift.push(Activity { agent_id: agent.id.clone(), date, kind, start: at(t)?, end: at(t + minutes)? });
+        t += minutes;
+    }
+    let candidate = could_take(roster, agents, rules, agent, date, &shift)?;
+    let offer = GapOffer { candidate, start: at(shape.start_min)?.to_rfc3339(), end: at(shape.start_min + shape.length_min)?.to_rfc3339() };
+    Some((shift, offer))
+}
+
+/// The roster with `shift` (one agent's activities of one date) added, that agent's day off
+/// that date removed.
+pub fn with_shift(roster: &Roster, shift: &[Activity]) -> Roster {
+    let mut changed = roster.clone();
+    if let Some(first) = shift.first() {
+        changed.activities.retain(|x| !(on_date(x, &first.agent_id, first.date) && x.kind == ActivityKind::DayOff));
+    }
+    changed.activities.extend(shift.iter().cloned());
+    changed.activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
+    changed
+}
+
+/// Every interval of `demand`'s grid with fewer agents at work than required: where overtime is needed.
+pub fn understaffed(roster: &Roster, demand: &Demand) -> Vec<Shortfall> {
+    let now = at_work(roster, demand);
+    (0..demand.starts.len())
+        .filter_map(|i| {
+            let required: u32 = demand.queues.values().map(|c| c[i]).sum();
+            (now[i] < required).then(|| Shortfall { interval_start: demand.starts[i].to_rfc3339(), required, scheduled: now[i] })
+        })
+        .collect()
 }
 
 /// The shortest allowed shift inside `window` that covers `from..to` (minutes after midnight),
@@ -403,5 +430,23 @@ mod tests {
         let short: Vec<String> = added_shortfalls(&before, &after, &demand).into_iter().map(|s| s.interval_start).collect();
         assert_eq!(short, ["2026-03-02T09:00:00+01:00", "2026-03-02T09:15:00+01:00"], "a2's meal 09:00–09:30 is the only gap");
         assert!(added_shortfalls(&before, &before, &demand).is_empty());
+    }
+
+    #[test]
+    fn an_extra_shift_is_added_over_the_day_off_and_closes_the_shortfall() {
+        let (agents, rules) = setup();
+        let mut roster = Roster { activities: vec![Activity { agent_id: id("a3"), date: monday(), kind: DayOff, start: at(monday(), 0), end: at(monday(), 1440) }] };
+        roster.activities.extend(eight_hours("a1", monday(), 540));
+        let first = at(monday(), 0);
+        let curve: Vec<u32> = (0..96).map(|i| if (40..48).contains(&i) { 2 } else { 0 }).collect();
+        let demand = Demand { starts: (0..96).map(|i| first + Duration::minutes(15 * i)).collect(), interval_min: 15, queues: BTreeMap::from([(QueueName::parse("support").unwrap(), curve)]) };
+        assert_eq!(understaffed(&roster, &demand).len(), 8, "10:00–12:00 needs two, a1 alone");
+        let gap = (ClockTime::parse("10:00").unwrap(), ClockTime::parse("12:00").unwrap());
+        let (shift, offer) = extra_shift(&roster, &agents, &rules, &agents[2], monday(), gap, FixedOffset::east_opt(3600).unwrap()).unwrap();
+        assert_eq!(offer.start, "2026-03-02T10:00:00+01:00");
+        let changed = with_shift(&roster, &shift);
+        assert!(understaffed(&changed, &demand).is_empty());
+        assert!(!changed.activities.iter().any(|x| x.agent_id == id("a3") && x.kind == DayOff));
+        assert!(crate::check::check(&changed, &agents, &rules).is_empty());
     }
 }

@@ -22,10 +22,11 @@ use wfm_ops::requests::{ApprovalChains, ChangeRequest, RequestKind, RequestState
 use wfm_ops::rosters::Publication;
 use wfm_ops::Role;
 use wfm_scheduler::agents::Agent;
-use wfm_scheduler::changes::{added_shortfalls, apply_leave, check_leave, check_swap, ChangeError, LeaveCheck, Shortfall, Verdict};
+use wfm_scheduler::changes::{added_shortfalls, apply_leave, check_leave, check_swap, extra_shift, understaffed, with_shift, ChangeError, GapOffer, LeaveCheck, Shortfall, Verdict};
 use wfm_scheduler::demand::{Column, Demand};
 use wfm_scheduler::roster::Roster;
-use wfm_scheduler::rules::Rules;
+use wfm_scheduler::roster::Activity;
+use wfm_scheduler::rules::{ClockTime, Rules};
 
 /// At most this many requests in one listing.
 const MAX_LISTED: u32 = 500;
@@ -38,6 +39,68 @@ pub struct SwapCheck {
     /// Intervals the exchange leaves with fewer agents than required and than before.
     pub shortfalls: Vec<Shortfall>,
     pub reasons: Vec<String>,
+}
+
+/// An extra shift as the scheduler offers it.
+pub struct OvertimeCheck {
+    pub passed: bool,
+    /// The shift and its offer, when one fits the agent's rules and day.
+    pub shift: Option<(Vec<Activity>, GapOffer)>,
+    /// Intervals of the shift's work that are short of agents now.
+    pub helps: usize,
+    pub reasons: Vec<String>,
+}
+
+/// What a request asks to change, parsed from its fields.
+pub enum Change {
+    Leave,
+    Swap(AgentId),
+    /// Local `HH:MM` from and to.
+    Overtime(ClockTime, ClockTime),
+}
+
+impl Change {
+    /// From a request's `kind`, `with` (swaps: required) and `from`–`to` (overtime: required);
+    /// a field a kind does not take is refused.
+    pub fn parse(kind: RequestKind, with: Option<&str>, span: Option<(&str, &str)>) -> Result<Self, ApiError> {
+        let with = with.filter(|w| !w.is_empty());
+        let span = span.filter(|(from, to)| !from.is_empty() || !to.is_empty());
+        match (kind, with, span) {
+            (RequestKind::Leave, None, None) => Ok(Self::Leave),
+            (RequestKind::Swap, Some(with), None) => Ok(Self::Swap(agent_id("with", with)?)),
+            (RequestKind::Swap, None, _) => Err(ApiError::bad_request("with", "required: the colleague to swap with")),
+            (RequestKind::Overtime, None, Some((from, to))) => {
+                let clock = |field: &'static str, v: &str| ClockTime::parse(v).ok_or_else(|| ApiError::bad_request(field, format!("{v:?} is not a time HH:MM")));
+                let (from, to) = (clock("from", from)?, clock("to", to)?);
+                if to <= from {
+                    return Err(ApiError::bad_request("to", format!("{to} is not after {from}")));
+                }
+                Ok(Self::Overtime(from, to))
+            }
+            (RequestKind::Overtime, None, None) => Err(ApiError::bad_request("from", "required: the span of overtime, from and to (HH:MM)")),
+            (_, Some(_), _) => Err(ApiError::bad_request("with", "only a swap is with a colleague")),
+            (_, None, Some(_)) => Err(ApiError::bad_request("from", "only overtime has a span")),
+        }
+    }
+
+    pub fn of(request: &ChangeRequest) -> Result<Self, ApiError> {
+        Self::parse(request.kind, request.with.as_deref(), request.span.as_ref().map(|(f, t)| (f.as_str(), t.as_str())))
+    }
+
+    fn kind(&self) -> RequestKind {
+        match self {
+            Self::Leave => RequestKind::Leave,
+            Self::Swap(_) => RequestKind::Swap,
+            Self::Overtime(..) => RequestKind::Overtime,
+        }
+    }
+
+    fn with(&self) -> Option<&AgentId> {
+        match self {
+            Self::Swap(with) => Some(with),
+            _ => None,
+        }
+    }
 }
 
 /// What a request is judged against: the newest published roster and the tenant's planning files.
@@ -70,6 +133,10 @@ impl Planning {
         let rules = Rules::parse(&rules_path.display().to_string(), &rules_text).map_err(conflict)?;
         let demand = wfm_scheduler::demand::parse(&demand_path.display().to_string(), demand_text.as_bytes(), Column::Agents).map_err(conflict)?;
         Ok(Self { version: version.version, roster, agents, rules, demand })
+    }
+
+    pub fn demand(&self) -> &Demand {
+        &self.demand
     }
 
     /// The length of the requirements' intervals.
@@ -124,15 +191,50 @@ impl Planning {
         Ok((reasons.is_empty(), check, reasons))
     }
 
-    fn check_value(&self, agent: &AgentId, with: Option<&AgentId>, date: NaiveDate) -> Result<(bool, serde_json::Value), ApiError> {
-        let (passed, mut value, reasons) = match with {
+    /// The extra shift `agent` could work covering `from`–`to` on `date` (`fill-gap`'s offer for
+    /// them): it passes when one fits and some of its work falls where agents are short.
+    pub fn check_overtime(&self, agent: &AgentId, date: NaiveDate, from: ClockTime, to: ClockTime) -> Result<OvertimeCheck, ApiError> {
+        let who = self.agents.iter().find(|a| &a.id == agent).ok_or_else(|| ApiError::bad_request("agent", format!("agent {agent} is not in the agents file")))?;
+        // The offset of the day from the roster itself (summer time may differ from other days).
+        let offset = self.roster.activities.iter().find(|x| x.date == date).or(self.roster.activities.first()).map(|x| *x.start.offset()).ok_or_else(|| conflict("the published roster has no activities"))?;
+        let shift = extra_shift(&self.roster, &self.agents, &self.rules, who, date, (from, to), offset);
+        let mut reasons = vec![];
+        let helps = match &shift {
             None => {
+                reasons.push(format!("no shift covering {from}–{to} fits: free that day, inside the team's window, within every rule"));
+                0
+            }
+            Some((activities, _)) => {
+                let short: std::collections::HashSet<String> = understaffed(&self.roster, &self.demand).into_iter().map(|s| s.interval_start).collect();
+                let step = chrono::Duration::minutes(self.demand.interval_min.into());
+                let helps = activities
+                    .iter()
+                    .filter(|a| a.kind == wfm_scheduler::roster::ActivityKind::Work)
+                    .flat_map(|a| std::iter::successors(Some(a.start), move |t| Some(*t + step)).take_while(move |t| *t < a.end))
+                    .filter(|t| short.contains(&t.to_rfc3339()))
+                    .count();
+                if helps == 0 {
+                    reasons.push("no interval of the shift is short of agents".into());
+                }
+                helps
+            }
+        };
+        Ok(OvertimeCheck { passed: reasons.is_empty(), shift, helps, reasons })
+    }
+
+    fn check_value(&self, agent: &AgentId, change: &Change, date: NaiveDate) -> Result<(bool, serde_json::Value), ApiError> {
+        let (passed, mut value, reasons) = match change {
+            Change::Leave => {
                 let (passed, check, reasons) = self.check_leave(agent, date)?;
                 (passed, serde_json::to_value(&check).map_err(internal)?, reasons)
             }
-            Some(with) => {
+            Change::Swap(with) => {
                 let check = self.check_swap(agent, with, date)?;
                 (check.passed, serde_json::json!({ "valid": check.verdict.valid, "problems": check.verdict.problems, "shortfalls": check.shortfalls }), check.reasons)
+            }
+            Change::Overtime(from, to) => {
+                let check = self.check_overtime(agent, date, *from, *to)?;
+                (check.passed, serde_json::json!({ "offer": check.shift.as_ref().map(|(_, offer)| offer), "short_intervals_covered": check.helps }), check.reasons)
             }
         };
         value["passed"] = passed.into();
@@ -175,12 +277,16 @@ fn announce(state: &AppState, tenant: &str, request: &ChangeRequest) {
 /// The roster with the approved request in it, published as the next version by `by`.
 async fn apply(state: &AppState, tenant: &str, planning: &Planning, request: &ChangeRequest, by: &str) -> Result<i64, ApiError> {
     let (agent, date) = (agent_id("agent", &request.agent_id)?, parse_date(&request.date)?);
-    let changed = match request.with.as_deref() {
-        None => {
+    let changed = match Change::of(request)? {
+        Change::Leave => {
             let cover = request.cover.as_deref().map(|c| agent_id("cover", c)).transpose()?;
             apply_leave(&planning.roster, &agent, date, cover.as_ref()).map_err(|e| conflict(e.to_string()))?
         }
-        Some(with) => planning.check_swap(&agent, &agent_id("with", with)?, date)?.swapped,
+        Change::Swap(with) => planning.check_swap(&agent, &with, date)?.swapped,
+        Change::Overtime(from, to) => {
+            let (shift, _) = planning.check_overtime(&agent, date, from, to)?.shift.ok_or_else(|| conflict(format!("no shift covering {from}–{to} fits agent {agent} any more")))?;
+            with_shift(&planning.roster, &shift)
+        }
     };
     let mut csv = Vec::new();
     changed.write_csv(&mut csv).map_err(internal)?;
@@ -197,10 +303,11 @@ async fn apply(state: &AppState, tenant: &str, planning: &Planning, request: &Ch
             roster_csv: &csv,
         })
         .await?;
-    let change = match (request.with.as_deref(), request.cover.as_deref()) {
-        (Some(with), _) => format!("swap of {} with {with}", request.agent_id),
-        (None, Some(cover)) => format!("leave of {}, covered by {cover}", request.agent_id),
-        (None, None) => format!("leave of {}", request.agent_id),
+    let change = match (request.kind, request.with.as_deref(), request.cover.as_deref()) {
+        (RequestKind::Swap, with, _) => format!("swap of {} with {}", request.agent_id, with.unwrap_or_default()),
+        (RequestKind::Overtime, ..) => format!("overtime of {}", request.agent_id),
+        (RequestKind::Leave, _, Some(cover)) => format!("leave of {}, covered by {cover}", request.agent_id),
+        (RequestKind::Leave, _, None) => format!("leave of {}", request.agent_id),
     };
     let detail = format!("version {} for request {}: {change} on {}", version.version, request.id, request.date);
     state.db.audit(&wfm_ops::audit::AuditEntry::new(tenant, by, "roster.publish", &format!("roster/{}", version.version), "request", &detail)).await?;
@@ -218,45 +325,39 @@ async fn keep_applied(state: &AppState, tenant: &str, planning: &Planning, reque
     Ok(())
 }
 
-/// The colleague of a swap (required), or none for leave (refused when given).
-fn colleague(kind: RequestKind, with: Option<&str>) -> Result<Option<AgentId>, ApiError> {
-    match (kind, with.filter(|w| !w.is_empty())) {
-        (RequestKind::Swap, Some(with)) => Ok(Some(agent_id("with", with)?)),
-        (RequestKind::Swap, None) => Err(ApiError::bad_request("with", "required: the colleague to swap with")),
-        (RequestKind::Leave, Some(_)) => Err(ApiError::bad_request("with", "leave is not with a colleague")),
-        (RequestKind::Leave, None) => Ok(None),
-    }
-}
-
 /// The agents whose day a request changes.
 fn involved(request: &ChangeRequest) -> Result<Vec<AgentId>, ApiError> {
     std::iter::once(request.agent_id.as_str()).chain(request.with.as_deref()).map(|a| agent_id("agent", a)).collect()
 }
 
-/// An agent asks for a day of leave or a swap: checked, run through the chain, kept, and
-/// applied at once when the chain approves it.
-#[allow(clippy::too_many_arguments)]
-pub async fn submit(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, kind: RequestKind, with: Option<&str>, date: &str, note: &str) -> Result<ChangeRequest, ApiError> {
-    let with = colleague(kind, with)?;
+/// An agent asks for a day of leave, a swap or overtime: checked, run through the chain, kept,
+/// and applied at once when the chain approves it.
+pub async fn submit(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, change: &Change, date: &str, note: &str) -> Result<ChangeRequest, ApiError> {
+    let (kind, with) = (change.kind(), change.with());
     let date = future_date(state, tenant, date).await?;
     let mine = state.db.requests(tenant, Some(agent.as_str()), None, MAX_LISTED).await?;
     if let Some(same) = mine.iter().find(|r| r.kind == kind && r.date == date.to_string() && matches!(r.state, RequestState::Pending | RequestState::Approved)) {
         return Err(conflict(format!("request {} for {date} is already {}", same.id, same.state.as_str())));
     }
     let planning = Planning::load(state, tenant).await?;
-    let check = planning.check_value(agent, with.as_ref(), date)?;
+    let check = planning.check_value(agent, change, date)?;
     let chain = chains(state, tenant)?;
-    let schedule = planning.schedule_of(&std::iter::once(agent).chain(with.as_ref()).collect::<Vec<_>>(), date);
-    let mut request = ChangeRequest::new(kind, agent.as_str(), with.as_ref().map(AgentId::as_str), &date.to_string(), note, &signed.actor(), planning.version, schedule, check)?;
+    let schedule = planning.schedule_of(&std::iter::once(agent).chain(with).collect::<Vec<_>>(), date);
+    let mut request = ChangeRequest::new(kind, agent.as_str(), with.map(AgentId::as_str), &date.to_string(), note, &signed.actor(), planning.version, schedule, check)?;
+    if let Change::Overtime(from, to) = change {
+        request.span = Some((from.to_string(), to.to_string()));
+    }
     request.advance(chain.of(kind), now_ms());
     state.db.add_request(tenant, &request).await?;
-    let what = match &with {
-        Some(with) => format!("agent {agent} with {with} on {date}: {}", request.state.as_str()),
-        None => format!("agent {agent} on {date}: {}", request.state.as_str()),
+    let what = match change {
+        Change::Swap(with) => format!("agent {agent} with {with} on {date}: {}", request.state.as_str()),
+        Change::Overtime(from, to) => format!("agent {agent} on {date} {from}–{to}: {}", request.state.as_str()),
+        Change::Leave => format!("agent {agent} on {date}: {}", request.state.as_str()),
     };
     let action = match kind {
         RequestKind::Leave => "request.leave",
         RequestKind::Swap => "request.swap",
+        RequestKind::Overtime => "request.overtime",
     };
     state.db.audit(&signed.audit(tenant, action, &format!("request/{}", request.id), &what)).await?;
     keep_applied(state, tenant, &planning, &mut request, 1, "auto").await?;
@@ -276,11 +377,11 @@ pub async fn decide(state: &AppState, signed: &Signed, tenant: &str, request: (C
     let chain = chain.of(request.kind);
     let planning = Planning::load(state, tenant).await?;
     let (agent, date) = (agent_id("agent", &request.agent_id)?, parse_date(&request.date)?);
-    let with = request.with.as_deref().map(|w| agent_id("with", w)).transpose()?;
+    let change = Change::of(&request)?;
     if approve && request.state == RequestState::Pending {
         let now = planning.schedule_of(&involved(&request)?.iter().collect::<Vec<_>>(), date);
         if now != request.schedule_then {
-            let check = planning.check_value(&agent, with.as_ref(), date)?;
+            let check = planning.check_value(&agent, &change, date)?;
             request.back_to_review(chain, planning.version, now, check, now_ms());
             if !state.db.save_request(tenant, &request, revision).await? {
                 return Err(conflict(format!("request {id} changed meanwhile; read it again")));
@@ -292,7 +393,7 @@ pub async fn decide(state: &AppState, signed: &Signed, tenant: &str, request: (C
         }
     }
     let cover = match cover.filter(|c| !c.is_empty()) {
-        Some(_) if request.kind == RequestKind::Swap => return Err(ApiError::bad_request("cover", "a swap has no cover: the colleague takes the shift")),
+        Some(_) if request.kind != RequestKind::Leave => return Err(ApiError::bad_request("cover", "only leave has a cover")),
         Some(c) if approve => {
             let (_, check, _) = planning.check_leave(&agent, date)?;
             if !check.candidates.iter().any(|x| x.agent == c) {
@@ -369,6 +470,9 @@ pub struct RequestBody {
     kind: String,
     /// The colleague of a swap.
     with: Option<String>,
+    /// Overtime's span, local `HH:MM`.
+    from: Option<String>,
+    to: Option<String>,
     date: String,
     #[serde(default)]
     note: String,
@@ -379,7 +483,8 @@ pub async fn create(State(state): State<AppState>, Extension(signed): Extension<
     let r = body(request)?;
     let kind = RequestKind::parse(&r.kind)?;
     let agent = agent_id("agent", &agent)?;
-    let created = submit(&state, &signed, &tenant, &agent, kind, r.with.as_deref(), &r.date, &r.note).await?;
+    let change = Change::parse(kind, r.with.as_deref(), span(&r.from, &r.to))?;
+    let created = submit(&state, &signed, &tenant, &agent, &change, &r.date, &r.note).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -388,15 +493,22 @@ pub async fn create(State(state): State<AppState>, Extension(signed): Extension<
 pub struct CheckBody {
     kind: String,
     with: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     date: String,
+}
+
+/// `from` and `to` as overtime's span, when either is given.
+pub fn span<'a>(from: &'a Option<String>, to: &'a Option<String>) -> Option<(&'a str, &'a str)> {
+    (from.is_some() || to.is_some()).then(|| (from.as_deref().unwrap_or_default(), to.as_deref().unwrap_or_default()))
 }
 
 /// `POST /api/v1/tenants/{tenant}/agents/{agent}/requests/check`: the check alone, nothing kept.
 pub async fn check(State(state): State<AppState>, Path((tenant, agent)): Path<(String, String)>, request: Result<Json<CheckBody>, JsonRejection>) -> Result<Response, ApiError> {
     let r = body(request)?;
-    let with = colleague(RequestKind::parse(&r.kind)?, r.with.as_deref())?;
+    let change = Change::parse(RequestKind::parse(&r.kind)?, r.with.as_deref(), span(&r.from, &r.to))?;
     let (agent, date) = (agent_id("agent", &agent)?, future_date(&state, &tenant, &r.date).await?);
-    let (_, value) = Planning::load(&state, &tenant).await?.check_value(&agent, with.as_ref(), date)?;
+    let (_, value) = Planning::load(&state, &tenant).await?.check_value(&agent, &change, date)?;
     Ok(Json(value).into_response())
 }
 

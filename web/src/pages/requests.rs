@@ -7,7 +7,7 @@
 use super::PageContext;
 use crate::auth::Signed;
 use crate::i18n::Words;
-use crate::requests::{self as library, parse_decision, waits_for, Planning};
+use crate::requests::{self as library, parse_decision, span, waits_for, Change, Planning};
 use crate::{ApiError, AppState};
 use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
@@ -65,7 +65,7 @@ fn row(r: &ChangeRequest, t: &Words, zone: TenantZone) -> Row {
     Row {
         id: r.id.clone(),
         agent: r.agent_id.clone(),
-        what: what(r.kind, r.with.as_deref(), t),
+        what: what(r, t),
         date: r.date.clone(),
         state: t.get(&format!("request-state-{}", r.state.as_str())),
         pending: r.state == RequestState::Pending,
@@ -75,11 +75,54 @@ fn row(r: &ChangeRequest, t: &Words, zone: TenantZone) -> Row {
     }
 }
 
-fn what(kind: RequestKind, with: Option<&str>, t: &Words) -> String {
-    match kind {
+fn what(r: &ChangeRequest, t: &Words) -> String {
+    match r.kind {
         RequestKind::Leave => t.get("request-kind-leave"),
-        RequestKind::Swap => t.with("request-swap-with", &[("agent", with.unwrap_or_default())]),
+        RequestKind::Swap => t.with("request-swap-with", &[("agent", r.with.as_deref().unwrap_or_default())]),
+        RequestKind::Overtime => {
+            let (from, to) = r.span.clone().unwrap_or_default();
+            t.with("request-overtime-span", &[("from", &from), ("to", &to)])
+        }
     }
+}
+
+/// A span of a coming day where the roster is short of agents: where overtime is needed.
+struct Needed {
+    date: String,
+    from: String,
+    to: String,
+    label: String,
+}
+
+/// The coming days' spans short of agents, at most `most`.
+fn overtime_needed(planning: &Planning, zone: TenantZone, today: NaiveDate, most: usize) -> Vec<Needed> {
+    let step = chrono::Duration::minutes(planning.interval_min().into());
+    let mut spans: Vec<(DateTime<chrono::FixedOffset>, DateTime<chrono::FixedOffset>, u32)> = vec![];
+    for s in wfm_scheduler::changes::understaffed(&planning.roster, planning.demand()) {
+        let Ok(start) = DateTime::parse_from_rfc3339(&s.interval_start) else { continue };
+        if zone.local_date(start.to_utc()) <= today {
+            continue;
+        }
+        match spans.last_mut() {
+            Some(last) if last.1 == start && zone.local_date(last.0.to_utc()) == zone.local_date(start.to_utc()) => {
+                last.1 = start + step;
+                last.2 = last.2.max(s.required - s.scheduled);
+            }
+            _ => spans.push((start, start + step, s.required - s.scheduled)),
+        }
+    }
+    let clock = |t: DateTime<chrono::FixedOffset>| zone.local_time(t.to_utc()).format("%H:%M").to_string();
+    spans
+        .into_iter()
+        .take(most)
+        .map(|(from, to, missing)| {
+            let date = zone.local_date(from.to_utc()).to_string();
+            let label = format!("{date} {}–{} (−{missing})", clock(from), clock(to));
+            // A span ending at midnight is asked as 24:00.
+            let to_clock = if zone.local_date(to.to_utc()) > zone.local_date(from.to_utc()) { "24:00".to_owned() } else { clock(to) };
+            Needed { date, from: clock(from), to: to_clock, label }
+        })
+        .collect()
 }
 
 /// What the check of a request would say, for the page.
@@ -87,6 +130,10 @@ struct Preview {
     date: String,
     kind: &'static str,
     with: String,
+    /// Overtime's span and the shift offered for it.
+    from: String,
+    to: String,
+    offer: Option<String>,
     /// The rules and skills a swap would break.
     problems: Vec<String>,
     passed: bool,
@@ -102,8 +149,11 @@ struct Preview {
 struct MyRequests<'a> {
     t: &'a Words,
     date: String,
-    swap: bool,
+    kind: String,
     with: String,
+    from: String,
+    to: String,
+    needed: Vec<Needed>,
     /// Swaps colleagues ask this agent to accept.
     asked: Vec<Row>,
     preview: Option<Result<Preview, String>>,
@@ -118,6 +168,8 @@ pub struct MyRequestsQuery {
     date: Option<String>,
     kind: Option<String>,
     with: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     done: Option<String>,
 }
 
@@ -147,22 +199,33 @@ fn short_spans(shortfalls: &[wfm_scheduler::changes::Shortfall], interval_min: u
     spans.into_iter().map(|(from, to, scheduled, required)| format!("{}–{} — {scheduled} / {required}", clock(from), clock(to))).collect()
 }
 
-async fn preview(state: &AppState, tenant: &str, agent: &AgentId, with: Option<&str>, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
+fn verdict(passed: bool, reasons: &[String], t: &Words) -> String {
+    if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) }
+}
+
+fn preview(planning: &Planning, agent: &AgentId, change: &Change, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ApiError::bad_request("date", format!("{date:?} is not a date YYYY-MM-DD")))?;
-    let planning = Planning::load(state, tenant).await?;
-    if let Some(with) = with {
-        let colleague = AgentId::parse(with).map_err(|e| ApiError::bad_request("with", e))?;
-        let check = planning.check_swap(agent, &colleague, day)?;
-        let verdict = if check.passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), check.reasons.join("; ")) };
-        let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
-        return Ok(Preview { date: day.to_string(), kind: "swap", with: with.to_owned(), problems: check.verdict.problems, passed: check.passed, verdict, balance: None, shortfalls, candidates: vec![] });
+    let empty = Preview { date: day.to_string(), kind: "leave", with: String::new(), from: String::new(), to: String::new(), offer: None, problems: vec![], passed: false, verdict: String::new(), balance: None, shortfalls: vec![], candidates: vec![] };
+    match change {
+        Change::Swap(colleague) => {
+            let check = planning.check_swap(agent, colleague, day)?;
+            let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
+            Ok(Preview { kind: "swap", with: colleague.to_string(), verdict: verdict(check.passed, &check.reasons, t), problems: check.verdict.problems, passed: check.passed, shortfalls, ..empty })
+        }
+        Change::Overtime(from, to) => {
+            let check = planning.check_overtime(agent, day, *from, *to)?;
+            let clock = |at: &str| DateTime::parse_from_rfc3339(at).map(|x| zone.local_time(x.to_utc()).format("%H:%M").to_string()).unwrap_or_default();
+            let offer = check.shift.as_ref().map(|(_, o)| t.with("request-offer", &[("from", &clock(&o.start)), ("to", &clock(&o.end)), ("short", &check.helps.to_string())]));
+            Ok(Preview { kind: "overtime", from: from.to_string(), to: to.to_string(), offer, verdict: verdict(check.passed, &check.reasons, t), passed: check.passed, ..empty })
+        }
+        Change::Leave => {
+            let (passed, check, reasons) = planning.check_leave(agent, day)?;
+            let balance = check.allowance.as_ref().map(|a| t.with("request-balance", &[("taken", &a.taken_days.to_string()), ("allowed", &a.allowance_days.to_string())]));
+            let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
+            let candidates = check.candidates.iter().map(|c| (c.agent.clone(), format!("{} ({:.1} h)", c.agent, c.paid_hours_that_week))).collect();
+            Ok(Preview { verdict: verdict(passed, &reasons, t), passed, balance, shortfalls, candidates, ..empty })
+        }
     }
-    let (passed, check, reasons) = planning.check_leave(agent, day)?;
-    let balance = check.allowance.as_ref().map(|a| t.with("request-balance", &[("taken", &a.taken_days.to_string()), ("allowed", &a.allowance_days.to_string())]));
-    let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
-    let candidates = check.candidates.iter().map(|c| (c.agent.clone(), format!("{} ({:.1} h)", c.agent, c.paid_hours_that_week))).collect();
-    let verdict = if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) };
-    Ok(Preview { date: day.to_string(), kind: "leave", with: String::new(), problems: vec![], passed, verdict, balance, shortfalls, candidates })
 }
 
 /// `GET /my/requests[?date=D]`: the agent's requests, and the check of leave on `date`.
@@ -173,18 +236,29 @@ pub async fn my_requests(State(state): State<AppState>, Extension(signed): Exten
     let agent = caller_agent(&page)?;
     let tenant = page.tenant()?.id.as_str().to_owned();
     let zone = page.zone();
-    let swap = query.kind.as_deref() == Some("swap");
-    let with = query.with.clone().filter(|_| swap).unwrap_or_default();
-    let preview = match query.date.as_deref().filter(|d| !d.is_empty()) {
-        Some(_) if swap && with.is_empty() => Some(Err(t.get("request-with-needed"))),
-        Some(date) => Some(preview(&state, &tenant, &agent, swap.then_some(with.as_str()), date, t, zone).await.map_err(|e| e.message().to_owned())),
-        None => None,
+    let kind = query.kind.clone().unwrap_or_else(|| "leave".into());
+    let (with, from, to) = match kind.as_str() {
+        "swap" => (query.with.clone().unwrap_or_default(), String::new(), String::new()),
+        "overtime" => (String::new(), query.from.clone().unwrap_or_default(), query.to.clone().unwrap_or_default()),
+        _ => Default::default(),
     };
+    let planning = Planning::load(&state, &tenant).await;
+    let preview = match (query.date.as_deref().filter(|d| !d.is_empty()), &planning) {
+        (None, _) => None,
+        (Some(_), Err(e)) => Some(Err(e.message().to_owned())),
+        (Some(_), Ok(_)) if kind == "swap" && with.is_empty() => Some(Err(t.get("request-with-needed"))),
+        (Some(date), Ok(planning)) => {
+            let change = RequestKind::parse(&kind).map_err(ApiError::from).and_then(|k| Change::parse(k, Some(with.as_str()), span(&Some(from.clone()), &Some(to.clone())).filter(|_| k == RequestKind::Overtime)));
+            Some(change.and_then(|c| preview(planning, &agent, &c, date, t, zone)).map_err(|e| e.message().to_owned()))
+        }
+    };
+    let today = zone.local_date(chrono::Utc::now());
+    let needed = planning.as_ref().map(|p| overtime_needed(p, zone, today, 12)).unwrap_or_default();
     let asked = library::asked_of(&state, &tenant, &agent).await?.iter().map(|r| row(r, t, zone)).collect();
     let mine = state.db.requests(&tenant, Some(agent.as_str()), None, 100).await?;
     let notice = query.done.as_deref().and_then(|id| mine.iter().find(|r| r.id == id)).map(|r| t.with("request-sent", &[("date", &r.date), ("state", &t.get(&format!("request-state-{}", r.state.as_str())))]));
     let rows = mine.iter().map(|r| row(r, t, zone)).collect();
-    let body = MyRequests { t, date: query.date.unwrap_or_default(), swap, with, asked, preview, rows, notice, csrf: csrf_of(&page) };
+    let body = MyRequests { t, date: query.date.unwrap_or_default(), kind, with, from, to, needed, asked, preview, rows, notice, csrf: csrf_of(&page) };
     page.render(&t.get("requests-my-title"), &body)
 }
 
@@ -196,6 +270,8 @@ pub struct MyRequestForm {
     action: String,
     kind: Option<String>,
     with: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     date: Option<String>,
     #[serde(default)]
     note: String,
@@ -213,7 +289,8 @@ pub async fn my_requests_submit(State(state): State<AppState>, Extension(signed)
         "send" => {
             let date = form.date.as_deref().ok_or_else(|| ApiError::bad_request("date", "required: the day of leave"))?;
             let kind = RequestKind::parse(form.kind.as_deref().unwrap_or("leave"))?;
-            library::submit(&state, &page.signed, &tenant, &agent, kind, form.with.as_deref(), date, &form.note).await?
+            let change = Change::parse(kind, form.with.as_deref(), span(&form.from, &form.to))?;
+            library::submit(&state, &page.signed, &tenant, &agent, &change, date, &form.note).await?
         }
         action @ ("cancel" | "accept" | "decline") => {
             let id = form.id.as_deref().ok_or_else(|| ApiError::bad_request("id", "required: which request"))?;
@@ -261,11 +338,13 @@ pub async fn requests(State(state): State<AppState>, Extension(signed): Extensio
     let zone = page.zone();
     let role = page.signed.caller.user.role;
     let all = state.db.requests(&tenant, None, None, 200).await?;
+    let planning = Planning::load(&state, &tenant).await;
     let mut waiting = vec![];
     for r in all.iter().filter(|r| waits_for(r, role)) {
-        let preview = match AgentId::parse(&r.agent_id) {
-            Ok(agent) => preview(&state, &tenant, &agent, r.with.as_deref(), &r.date, t, zone).await.map_err(|e| e.message().to_owned()),
-            Err(e) => Err(e.to_string()),
+        let preview = match (&planning, AgentId::parse(&r.agent_id)) {
+            (Ok(planning), Ok(agent)) => Change::of(r).and_then(|change| preview(planning, &agent, &change, &r.date, t, zone)).map_err(|e| e.message().to_owned()),
+            (Err(e), _) => Err(e.message().to_owned()),
+            (_, Err(e)) => Err(e.to_string()),
         };
         waiting.push(Waiting { row: row(r, t, zone), preview });
     }
