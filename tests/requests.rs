@@ -441,6 +441,17 @@ fn overtime_is_offered_where_agents_are_short_and_approved_when_it_helps() {
     assert_eq!((approved["check"]["offer"]["start"].as_str(), approved["check"]["offer"]["end"].as_str()), (Some(at(busy, 10, 0).as_str()), Some(at(busy, 18, 30).as_str())), "the one shift length the rules allow, from the span's start: {approved}");
     let text = latest_roster(&server);
     assert!(text.contains(&format!("1002,{busy},work,{}", at(busy, 10, 0))) && !text.contains(&format!("1002,{busy},day-off")), "{text}");
+    // Leave beside the approved overtime cannot happen, and the same overtime again is a duplicate:
+    // the check says so, the page offers nothing to send, and sending is refused.
+    let (status, check) = call(&server, "POST", &format!("{theirs}/check"), &free, json!({"kind": "leave", "date": busy.to_string()}));
+    let clash = check["clash"].as_str().unwrap_or_else(|| panic!("{status} {check}"));
+    assert!(clash.contains(approved["id"].as_str().unwrap()) && clash.contains("cannot happen beside"), "{clash}");
+    let (status, refused) = call(&server, "POST", theirs, &free, json!({"kind": "leave", "date": busy.to_string()}));
+    assert_eq!(status, 409, "{refused}");
+    let (status, again) = call(&server, "POST", theirs, &free, json!({"kind": "overtime", "date": busy.to_string(), "from": "12:00", "to": "16:00"}));
+    assert!(status == 409 && again["error"].as_str().unwrap_or_default().contains("already approved"), "{status} {again}");
+    let (_, page) = server.request("GET", &format!("/my/requests?date={busy}&kind=leave"), &[&page_cookie], "");
+    assert!(page.contains(r#"id="clash""#) && page.contains("withdraw one of them first") && !page.contains(r#"id="send""#), "{page}");
     // Where nobody is short, or for an agent already at work: the supervisor decides.
     let (_, quiet_ask) = call(&server, "POST", theirs, &free, json!({"kind": "overtime", "date": quiet.to_string(), "from": "10:00", "to": "14:00"}));
     assert_eq!((quiet_ask["state"].as_str(), quiet_ask["check"]["reasons"][0].as_str()), (Some("pending"), Some("no interval of the shift is short of agents")), "{quiet_ask}");

@@ -29,6 +29,14 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Leave => "leave",
+            Self::Swap => "swap",
+            Self::Overtime => "overtime",
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Self, OpsError> {
         match text {
             "leave" => Ok(Self::Leave),
@@ -341,6 +349,49 @@ impl ChangeRequest {
     }
 }
 
+/// Why a new request cannot stand beside one already pending or approved for the same day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clash {
+    /// The request in the way.
+    pub id: String,
+    pub kind: RequestKind,
+    pub state: RequestState,
+    /// The same request asked again, rather than two that cannot both happen.
+    pub duplicate: bool,
+}
+
+impl std::fmt::Display for Clash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (id, kind, state) = (&self.id, self.kind.as_str(), self.state.as_str());
+        if self.duplicate {
+            write!(f, "request {id} ({kind}) for this day is already {state}")
+        } else {
+            write!(f, "request {id} ({kind}, {state}) is for the same day and cannot happen beside this one; withdraw one of them")
+        }
+    }
+}
+
+/// The first of `open` that a new request of `agent` (with `with`, for a swap) on `date` clashes
+/// with. Only pending and approved requests count, and only those of the same agents:
+/// - the same kind by the same agent is a duplicate (two overtime spans on a day are one request);
+/// - leave cannot stand beside overtime or a swap of either agent, for there is no shift left;
+/// - a day is swapped once: two swaps sharing an agent clash.
+///
+/// Overtime beside a swap is allowed: the extra shift is checked against the day as it stands.
+pub fn clash(open: &[ChangeRequest], kind: RequestKind, agent: &str, with: Option<&str>, date: &str) -> Option<Clash> {
+    let ours = |r: &ChangeRequest| [Some(r.agent_id.as_str()), r.with.as_deref()].into_iter().flatten().any(|a| a == agent || Some(a) == with);
+    open.iter()
+        .filter(|r| r.date == date && matches!(r.state, RequestState::Pending | RequestState::Approved) && ours(r))
+        .find_map(|r| {
+            let duplicate = r.kind == kind && r.agent_id == agent;
+            let impossible = matches!(
+                (r.kind, kind),
+                (RequestKind::Leave, RequestKind::Overtime | RequestKind::Swap) | (RequestKind::Overtime | RequestKind::Swap, RequestKind::Leave) | (RequestKind::Swap, RequestKind::Swap)
+            );
+            (duplicate || impossible).then(|| Clash { id: r.id.clone(), kind: r.kind, state: r.state, duplicate })
+        })
+}
+
 const COLUMNS: &str = "record, revision";
 
 impl OpsDb {
@@ -499,6 +550,25 @@ mod tests {
         if let Some(db) = postgres().await {
             requests_are_kept_and_saved_only_over_the_revision_read(&db, &unique("pg")).await;
         }
+    }
+
+    #[test]
+    fn leave_clashes_with_overtime_and_swaps_of_the_same_day_and_agents() {
+        let mut overtime = ChangeRequest::new(RequestKind::Overtime, "1001", None, "2026-03-02", "", "demo/1001", 1, String::new(), (true, serde_json::json!({}))).unwrap();
+        let swap = ChangeRequest::new(RequestKind::Swap, "1002", Some("1003"), "2026-03-02", "", "demo/1002", 1, String::new(), (true, serde_json::json!({}))).unwrap();
+        let open = [overtime.clone(), swap.clone()];
+        let leave = clash(&open, RequestKind::Leave, "1001", None, "2026-03-02").unwrap();
+        assert_eq!((leave.id.as_str(), leave.duplicate), (overtime.id.as_str(), false));
+        assert!(leave.to_string().contains("withdraw one"), "{leave}");
+        assert!(clash(&open, RequestKind::Overtime, "1001", None, "2026-03-02").unwrap().duplicate);
+        assert!(clash(&open, RequestKind::Leave, "1001", None, "2026-03-03").is_none(), "another day");
+        assert!(clash(&open, RequestKind::Leave, "1004", None, "2026-03-02").is_none(), "another agent");
+        // The colleague of a swap is one of its agents too, either way round.
+        assert_eq!(clash(&open, RequestKind::Leave, "1003", None, "2026-03-02").unwrap().id, swap.id);
+        assert_eq!(clash(&open, RequestKind::Swap, "1004", Some("1002"), "2026-03-02").unwrap().id, swap.id);
+        assert!(clash(&open, RequestKind::Overtime, "1003", None, "2026-03-02").is_none(), "overtime beside a swap");
+        overtime.state = RequestState::Cancelled;
+        assert!(clash(&[overtime], RequestKind::Leave, "1001", None, "2026-03-02").is_none(), "withdrawn requests do not count");
     }
 
     #[test]

@@ -199,3 +199,5 @@ request-overtime-span = overtime { $from }–{ $to }
 request-offer = Shift offered: { $from }–{ $to }, covering { $short } short intervals.
 request-overtime-needed = Where overtime is needed
 request-overtime-help = Spans of the coming days with fewer agents than required (missing at most). Choose one to see the shift you could work.
+request-clash-duplicate = You asked for this already: request { $id } ({ $kind }) is { $state }.
+request-clash = Request { $id } ({ $kind }, { $state }) is for the same day and cannot happen beside this one: withdraw one of them first.

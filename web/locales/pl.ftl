@@ -199,3 +199,5 @@ request-overtime-span = nadgodziny { $from }–{ $to }
 request-offer = Proponowana zmiana: { $from }–{ $to }, pokrywa { $short } przedziałów bez pełnej obsady.
 request-overtime-needed = Gdzie potrzeba nadgodzin
 request-overtime-help = Przedziały najbliższych dni z obsadą poniżej wymaganej (maksymalny brak). Wybierz jeden, by zobaczyć zmianę, którą możesz przepracować.
+request-clash-duplicate = Już o to prosiłeś: wniosek { $id } ({ $kind }) jest w stanie: { $state }.
+request-clash = Wniosek { $id } ({ $kind }, { $state }) dotyczy tego samego dnia i nie może być zrealizowany razem z tym: najpierw wycofaj jeden z nich.

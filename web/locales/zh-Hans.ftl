@@ -199,3 +199,5 @@ request-overtime-span = 加班 { $from }–{ $to }
 request-offer = 可排班次：{ $from }–{ $to }，覆盖 { $short } 个人手不足的时段。
 request-overtime-needed = 需要加班的时段
 request-overtime-help = 未来几天人手低于需求的时段（最多缺少的人数）。选择一个，查看您可以上的班次。
+request-clash-duplicate = 您已提出过此申请：申请 { $id }（{ $kind }）{ $state }。
+request-clash = 申请 { $id }（{ $kind }，{ $state }）在同一天，不能与本申请同时成立：请先撤回其中一个。

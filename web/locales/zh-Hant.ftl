@@ -199,3 +199,5 @@ request-overtime-span = 加班 { $from }–{ $to }
 request-offer = 可排班次：{ $from }–{ $to }，覆蓋 { $short } 個人手不足的時段。
 request-overtime-needed = 需要加班的時段
 request-overtime-help = 未來幾天人手低於需求的時段（最多缺少的人數）。選擇一個，查看您可以上的班次。
+request-clash-duplicate = 您已提出過此申請：申請 { $id }（{ $kind }）{ $state }。
+request-clash = 申請 { $id }（{ $kind }，{ $state }）在同一天，不能與本申請同時成立：請先撤回其中一個。

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use std::path::Path as FsPath;
 use wfm_model::AgentId;
-use wfm_ops::requests::{ApprovalChains, ChangeRequest, RequestKind, RequestState, Step};
+use wfm_ops::requests::{clash, ApprovalChains, ChangeRequest, Clash, RequestKind, RequestState, Step};
 use wfm_ops::rosters::Publication;
 use wfm_ops::Role;
 use wfm_scheduler::agents::Agent;
@@ -330,14 +330,24 @@ fn involved(request: &ChangeRequest) -> Result<Vec<AgentId>, ApiError> {
     std::iter::once(request.agent_id.as_str()).chain(request.with.as_deref()).map(|a| agent_id("agent", a)).collect()
 }
 
+/// The pending or approved request a new `change` of `agent` on `date` would clash with
+/// ([`wfm_ops::requests::clash`]): the agents' own requests, and the pending swaps asked of them.
+pub async fn clash_of(state: &AppState, tenant: &str, agent: &AgentId, change: &Change, date: &str) -> Result<Option<Clash>, ApiError> {
+    let with = change.with();
+    let mut open = state.db.requests(tenant, None, Some(RequestState::Pending), MAX_LISTED).await?;
+    for who in std::iter::once(agent).chain(with) {
+        open.extend(state.db.requests(tenant, Some(who.as_str()), Some(RequestState::Approved), MAX_LISTED).await?);
+    }
+    Ok(clash(&open, change.kind(), agent.as_str(), with.map(AgentId::as_str), date))
+}
+
 /// An agent asks for a day of leave, a swap or overtime: checked, run through the chain, kept,
 /// and applied at once when the chain approves it.
 pub async fn submit(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, change: &Change, date: &str, note: &str) -> Result<ChangeRequest, ApiError> {
     let (kind, with) = (change.kind(), change.with());
     let date = future_date(state, tenant, date).await?;
-    let mine = state.db.requests(tenant, Some(agent.as_str()), None, MAX_LISTED).await?;
-    if let Some(same) = mine.iter().find(|r| r.kind == kind && r.date == date.to_string() && matches!(r.state, RequestState::Pending | RequestState::Approved)) {
-        return Err(conflict(format!("request {} for {date} is already {}", same.id, same.state.as_str())));
+    if let Some(clash) = clash_of(state, tenant, agent, change, &date.to_string()).await? {
+        return Err(conflict(clash));
     }
     let planning = Planning::load(state, tenant).await?;
     let check = planning.check_value(agent, change, date)?;
@@ -508,7 +518,8 @@ pub async fn check(State(state): State<AppState>, Path((tenant, agent)): Path<(S
     let r = body(request)?;
     let change = Change::parse(RequestKind::parse(&r.kind)?, r.with.as_deref(), span(&r.from, &r.to))?;
     let (agent, date) = (agent_id("agent", &agent)?, future_date(&state, &tenant, &r.date).await?);
-    let (_, value) = Planning::load(&state, &tenant).await?.check_value(&agent, &change, date)?;
+    let (_, mut value) = Planning::load(&state, &tenant).await?.check_value(&agent, &change, date)?;
+    value["clash"] = serde_json::json!(clash_of(&state, &tenant, &agent, &change, &date.to_string()).await?.map(|c| c.to_string()));
     Ok(Json(value).into_response())
 }
 

@@ -18,7 +18,7 @@ use axum::Extension;
 use chrono::{DateTime, NaiveDate};
 use serde::Deserialize;
 use wfm_model::{AgentId, TenantZone};
-use wfm_ops::requests::{ChangeRequest, RequestKind, RequestState, Step};
+use wfm_ops::requests::{ChangeRequest, Clash, RequestKind, RequestState, Step};
 
 /// A request as a row of a table.
 struct Row {
@@ -157,6 +157,8 @@ struct MyRequests<'a> {
     /// Swaps colleagues ask this agent to accept.
     asked: Vec<Row>,
     preview: Option<Result<Preview, String>>,
+    /// The request already made that this one cannot stand beside: it is not offered for sending.
+    clash: Option<String>,
     rows: Vec<Row>,
     notice: Option<String>,
     csrf: String,
@@ -197,6 +199,14 @@ fn short_spans(shortfalls: &[wfm_scheduler::changes::Shortfall], interval_min: u
     }
     let clock = |t: DateTime<chrono::FixedOffset>| zone.local_time(t.to_utc()).format("%H:%M").to_string();
     spans.into_iter().map(|(from, to, scheduled, required)| format!("{}–{} — {scheduled} / {required}", clock(from), clock(to))).collect()
+}
+
+/// Why the request cannot be sent beside one already made, in the page's language.
+fn clash_text(clash: &Clash, t: &Words) -> String {
+    let kind = t.get(&format!("request-kind-{}", clash.kind.as_str()));
+    let state = t.get(&format!("request-state-{}", clash.state.as_str()));
+    let key = if clash.duplicate { "request-clash-duplicate" } else { "request-clash" };
+    t.with(key, &[("id", &clash.id), ("kind", &kind), ("state", &state)])
 }
 
 fn verdict(passed: bool, reasons: &[String], t: &Words) -> String {
@@ -243,13 +253,18 @@ pub async fn my_requests(State(state): State<AppState>, Extension(signed): Exten
         _ => Default::default(),
     };
     let planning = Planning::load(&state, &tenant).await;
+    let mut clash = None;
     let preview = match (query.date.as_deref().filter(|d| !d.is_empty()), &planning) {
         (None, _) => None,
         (Some(_), Err(e)) => Some(Err(e.message().to_owned())),
         (Some(_), Ok(_)) if kind == "swap" && with.is_empty() => Some(Err(t.get("request-with-needed"))),
         (Some(date), Ok(planning)) => {
             let change = RequestKind::parse(&kind).map_err(ApiError::from).and_then(|k| Change::parse(k, Some(with.as_str()), span(&Some(from.clone()), &Some(to.clone())).filter(|_| k == RequestKind::Overtime)));
-            Some(change.and_then(|c| preview(planning, &agent, &c, date, t, zone)).map_err(|e| e.message().to_owned()))
+            let preview = change.and_then(|c| Ok((preview(planning, &agent, &c, date, t, zone)?, c)));
+            if let Ok((p, change)) = &preview {
+                clash = library::clash_of(&state, &tenant, &agent, change, &p.date).await?.map(|c| clash_text(&c, t));
+            }
+            Some(preview.map(|(p, _)| p).map_err(|e| e.message().to_owned()))
         }
     };
     let today = zone.local_date(chrono::Utc::now());
@@ -258,7 +273,7 @@ pub async fn my_requests(State(state): State<AppState>, Extension(signed): Exten
     let mine = state.db.requests(&tenant, Some(agent.as_str()), None, 100).await?;
     let notice = query.done.as_deref().and_then(|id| mine.iter().find(|r| r.id == id)).map(|r| t.with("request-sent", &[("date", &r.date), ("state", &t.get(&format!("request-state-{}", r.state.as_str())))]));
     let rows = mine.iter().map(|r| row(r, t, zone)).collect();
-    let body = MyRequests { t, date: query.date.unwrap_or_default(), kind, with, from, to, needed, asked, preview, rows, notice, csrf: csrf_of(&page) };
+    let body = MyRequests { t, date: query.date.unwrap_or_default(), kind, with, from, to, needed, asked, preview, clash, rows, notice, csrf: csrf_of(&page) };
     page.render(&t.get("requests-my-title"), &body)
 }
 
