@@ -9,7 +9,7 @@
 mod common;
 
 use chrono::{Duration, NaiveDate, TimeZone};
-use common::{ok, p, Server, DEMO_PASSWORD};
+use common::{browser_cookie, csrf_in, ok, p, Server, DEMO_PASSWORD};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -186,17 +186,6 @@ fn leave_is_checked_decided_by_the_chain_and_written_as_a_new_roster_version() {
 }
 
 /// The session cookie of a browser signed in with the form.
-fn browser(server: &Server, login: &str) -> String {
-    let (status, head, body) = server.exchange("POST", "/signin", &["Content-Type: application/x-www-form-urlencoded"], &format!("tenant=demo&login={login}&password={DEMO_PASSWORD}&next=/"));
-    assert_eq!(status, 303, "{login}: {body}");
-    format!("Cookie: {}", common::header(&head, "set-cookie").unwrap().split(';').next().unwrap())
-}
-
-fn csrf_in(html: &str) -> String {
-    let at = html.find(r#"name="csrf" value=""#).expect("a form with the csrf field") + r#"name="csrf" value=""#.len();
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
-}
-
 #[test]
 fn agents_ask_and_supervisors_decide_on_the_pages() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,7 +195,7 @@ fn agents_ask_and_supervisors_decide_on_the_pages() {
     ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster(dir.path(), "v1.csv", None))]);
     let form = "Content-Type: application/x-www-form-urlencoded";
 
-    let agent = browser(&server, "1001");
+    let agent = browser_cookie(&server, "demo", "1001");
     let (status, home) = server.request("GET", "/", &[&agent], "");
     assert!(status == 200 && home.contains(r#"href="/my/requests""#) && !home.contains(r#"href="/requests""#), "{home}");
     let (status, page) = server.request("GET", &format!("/my/requests?date={busy}"), &[&agent], "");
@@ -224,7 +213,7 @@ fn agents_ask_and_supervisors_decide_on_the_pages() {
     let (status, _, _) = server.exchange("POST", "/my/requests", &[&agent, form], &format!("action=send&date={quiet}"));
     assert_eq!(status, 403, "no CSRF token, no request");
 
-    let supervisor = browser(&server, "supervisor");
+    let supervisor = browser_cookie(&server, "demo", "supervisor");
     let (status, page) = server.request("GET", "/requests", &[&supervisor], "");
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("1001 · ") && page.contains("wedding") && page.contains(r#"value="1002""#), "{page}");
@@ -312,7 +301,7 @@ fn a_fresh_demo_publishes_a_plan_its_agents_read_and_ask_leave_against() {
     for file in ["agents.csv", "rules.toml", "requirements.csv"] {
         assert!(dir.path().join("tenants/demo").join(file).exists(), "{file} where requests are checked");
     }
-    let agent = browser(&server, "1001");
+    let agent = browser_cookie(&server, "demo", "1001");
     let (status, page) = server.request("GET", "/my/schedule?weeks=2", &[&agent], "");
     assert_eq!(status, 200);
     assert!(!page.contains(r#"id="notice""#) && page.contains(" work"), "1001 has shifts in the demo plan: {page}");
@@ -387,7 +376,7 @@ fn a_swap_is_accepted_by_the_colleague_then_judged_on_both_schedules() {
 
     // On the pages: the colleague's page offers accept and decline.
     let (_, third) = call(&server, "POST", mine, &asker, json!({"kind": "swap", "with": "1002", "date": (today() + Duration::days(3)).to_string()}));
-    let colleague_page = browser(&server, "1002");
+    let colleague_page = browser_cookie(&server, "demo", "1002");
     let (_, page) = server.request("GET", "/my/requests", &[&colleague_page], "");
     let asked = page.split(r#"<section id="asked">"#).nth(1).unwrap_or_else(|| panic!("{page}"));
     assert!(asked.contains(third["id"].as_str().unwrap()) && asked.contains(r#"value="decline""#), "{asked}");
@@ -396,7 +385,7 @@ fn a_swap_is_accepted_by_the_colleague_then_judged_on_both_schedules() {
     assert_eq!(status, 303);
     let (_, declined) = call(&server, "GET", &format!("/api/v1/tenants/demo/requests/{}", third["id"].as_str().unwrap()), &supervisor, json!({}));
     assert_eq!(declined["state"], "rejected", "{declined}");
-    let asker_page = browser(&server, "1001");
+    let asker_page = browser_cookie(&server, "demo", "1001");
     let (_, page) = server.request("GET", &format!("/my/requests?date={}&kind=swap&with=1003", today() + Duration::days(4)), &[&asker_page], "");
     assert!(page.contains("1003 lacks skill support of 1001&#x27;s shift") || page.contains("1003 lacks skill support of 1001&#39;s shift"), "the check before sending: {page}");
 }
@@ -416,7 +405,7 @@ fn overtime_is_offered_where_agents_are_short_and_approved_when_it_helps() {
     let busy_agent = server.token_of(Some("demo"), "1001");
 
     // The page shows where overtime is needed, with a link to the check.
-    let page_cookie = browser(&server, "1002");
+    let page_cookie = browser_cookie(&server, "demo", "1002");
     let (_, page) = server.request("GET", "/my/requests", &[&page_cookie], "");
     let needed = page.split(r#"<section id="overtime-needed">"#).nth(1).unwrap_or_else(|| panic!("{page}"));
     assert!(needed.contains(&format!("{busy} 08:00–16:30 (−2)")) && needed.contains(&format!("date={busy}&amp;kind=overtime&amp;from=08:00&amp;to=16:30")), "{needed}");
@@ -459,4 +448,12 @@ fn overtime_is_offered_where_agents_are_short_and_approved_when_it_helps() {
     assert!(working["check"]["reasons"][0].as_str().unwrap().starts_with("no shift covering 17:00–20:00 fits"), "{working}");
     let audit = server.get_authorized("/api/v1/tenants/demo/audit").1;
     assert!(audit.contains("request.overtime") && audit.contains("overtime of 1002"), "{audit}");
+
+    // Asking for leave, 1001 sees the working days on which leave leaves nobody short: the quiet
+    // day, not the busy one (short already, and shorter without them).
+    let (_, page) = server.request("GET", "/my/requests?kind=leave", &[&browser_cookie(&server, "demo", "1001")], "");
+    let free_days = page.split(r#"<p id="free-days">"#).nth(1).and_then(|s| s.split("</p>").next()).unwrap_or_else(|| panic!("{page}"));
+    assert!(free_days.contains(&format!(r#"href="/my/requests?date={quiet}&amp;kind=leave""#)) && !free_days.contains(&busy.to_string()), "{free_days}");
+    let (_, page) = server.request("GET", "/my/requests?kind=overtime", &[&page_cookie], "");
+    assert!(!page.contains(r#"id="free-days""#), "only the leave form lists free days");
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Server, DEMO_PASSWORD};
+use common::{browser_cookie, csrf_in, header, Server, DEMO_PASSWORD};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -350,6 +350,98 @@ fn excused_time_and_claims() {
     let rows: Vec<Value> = serde_json::from_str(&rows).unwrap();
     let excused: i64 = rows.iter().filter(|r| r["agent_id"] == AGENT).map(|r| r["excused_s"].as_i64().unwrap_or(0)).sum();
     assert!((3595..=3605).contains(&excused), "{rows:?}");
+}
+
+/// The supervisor's page: the open alarm acknowledged, the out-of-adherence agent first in the
+/// grid and forced ready from it, a span excused; agents and planners may not.
+#[test]
+fn supervisors_act_on_the_agents_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tenant_files = data.join("tenants").join("demo");
+    std::fs::create_dir_all(&tenant_files).unwrap();
+    std::fs::write(tenant_files.join("alarms.toml"), "[[rule]]\nname = \"ooa\"\nwhen = \"out_of_adherence\"\nlonger_than_s = 1\nlevel2_after_s = 600\n").unwrap();
+    let server = Server::start(&data, &["--demo-days", "0"]);
+    let planner = bearer(&server.token_of(Some("demo"), "planner"));
+    let supervisor = bearer(&server.token_of(Some("demo"), "supervisor"));
+    assert_eq!(server.request("POST", "/api/v1/tenants/demo/rosters", &[&planner], &roster_for_now()).0, 201);
+    let alarm = wait_for(10, "the out-of-adherence alarm", || alarm_of(&server, &supervisor, "ooa", "open"));
+    let id = alarm["id"].as_str().unwrap();
+    let form = "Content-Type: application/x-www-form-urlencoded";
+
+    // The alarm with its form; the agent out of adherence at the top of the grid.
+    let cookie = browser_cookie(&server, "demo", "supervisor");
+    let (status, page) = server.request("GET", "/supervise", &[&cookie], "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!(r#"action="/supervise/alarms/{id}/ack""#)), "{page}");
+    let grid = page.split(r#"<table id="agent-grid">"#).nth(1).unwrap_or_else(|| panic!("{page}"));
+    let first = grid.split(r#"<tr id="agent-"#).nth(1).unwrap();
+    assert!(first.starts_with(&format!(r#"{AGENT}" class="out""#)) && first.contains("out of adherence since") && first.contains("logged out"), "{first}");
+    assert!(grid.contains(&format!(r#"action="/supervise/agents/{AGENT}/state""#)), "{grid}");
+
+    // Acknowledged from the page: kept with who took it on, and offered no more.
+    let csrf = csrf_in(&page);
+    let (status, head, _) = server.exchange("POST", &format!("/supervise/alarms/{id}/ack"), &[&cookie, form], &format!("csrf={csrf}"));
+    assert_eq!((status, header(&head, "location")), (303, Some("/supervise?done=ack")));
+    let taken = alarm_of(&server, &supervisor, "ooa", "open").expect("acknowledged, still open");
+    assert!(taken["acknowledged_by"].as_str().unwrap().contains("supervisor"), "{taken}");
+    let (_, page) = server.request("GET", "/supervise?done=ack", &[&cookie], "");
+    assert!(page.contains(r#"id="notice""#) && !page.contains(&format!(r#"action="/supervise/alarms/{id}/ack""#)), "{page}");
+
+    // Forced ready: the ACD and the board have it, and the row moves down as in adherence.
+    let state_path = format!("/supervise/agents/{AGENT}/state");
+    let (status, head, _) = server.exchange("POST", &state_path, &[&cookie, form], &format!("csrf={csrf}&reason=&state=ready"));
+    assert_eq!((status, header(&head, "location")), (303, Some(format!("/supervise?done=state&agent={AGENT}").as_str())));
+    wait_for(5, "the agent in adherence", || (agent_live(&server, &supervisor)["in_adherence"] == true).then_some(()));
+    let (_, page) = server.request("GET", "/supervise", &[&cookie], "");
+    let row = page.split(&format!(r#"<tr id="agent-{AGENT}""#)).nth(1).unwrap();
+    assert!(row.starts_with(r#" class="in""#) && row.contains("in adherence since"), "{row}");
+    // Not ready needs its reason code; the error page says so.
+    let (status, page) = server.request("POST", &state_path, &[&cookie, form], &format!("csrf={csrf}&reason=&state=not-ready"));
+    assert!(status == 400 && page.contains("not-ready needs a reason code"), "{status} {page}");
+    assert_eq!(server.request("POST", &state_path, &[&cookie, form], &format!("csrf={csrf}&reason=coaching&state=not-ready")).0, 303);
+    assert_eq!(json(&server, &supervisor, &format!("/api/v1/tenants/demo/agents/{AGENT}/state"))["reason"], "coaching");
+
+    // A span excused in the tenant's local time.
+    let zone = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap();
+    let local = |minutes_ago: i64| zone.local_time(chrono::Utc::now() - chrono::Duration::minutes(minutes_ago)).format("%Y-%m-%dT%H:%M").to_string();
+    let excuse = |start: &str| server.request("POST", "/supervise/excusals", &[&cookie, form], &format!("csrf={csrf}&agent={AGENT}&start={start}&end={}&reason=CRM+down", local(0)));
+    let (status, page) = excuse("9am");
+    assert!(status == 400 && page.contains("YYYY-MM-DDTHH:MM"), "{status} {page}");
+    assert_eq!(excuse(&local(20)).0, 303);
+    let today = zone.local_date(chrono::Utc::now());
+    let listed = json(&server, &supervisor, &format!("/api/v1/tenants/demo/adherence/excusals?from={}&to={}", today - chrono::Duration::days(1), today + chrono::Duration::days(1)));
+    let excused = &listed.as_array().unwrap()[0];
+    assert_eq!((excused["status"].as_str(), excused["reason"].as_str(), excused["end_ms"].as_i64().unwrap() - excused["start_ms"].as_i64().unwrap()), (Some("approved"), Some("CRM down"), 20 * 60_000), "{listed}");
+    let (_, audit) = server.request("GET", "/api/v1/tenants/demo/audit", &[&server.bearer()], "");
+    assert!(["alarm.ack", "agent.state", "adherence.excuse"].iter().all(|a| audit.contains(a)), "{audit}");
+
+    // In a real browser, by keyboard: a reason code and Enter put the agent not ready.
+    let browser = common::browser::Driver::start();
+    browser.open(&format!("http://{}/signin", server.addr));
+    browser.type_into("#tenant", "demo");
+    browser.type_into("#login", "supervisor");
+    browser.type_into("#password", &format!("{DEMO_PASSWORD}\u{E007}"));
+    browser.wait_for_url("/");
+    browser.click("nav a[href='/supervise']");
+    browser.wait_for_text("h1", "Agents and alarms");
+    browser.type_into(&format!("#agent-{AGENT} input[name=reason]"), "meeting\u{E007}");
+    browser.wait_for_text("#notice", &format!("Agent {AGENT}'s state was changed."));
+    assert!(browser.text(&format!("#agent-{AGENT}")).contains("not ready (meeting)"), "{}", browser.text("#agent-grid"));
+    browser.screenshot(&dir.path().join("supervise.png"));
+    if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
+        std::fs::copy(dir.path().join("supervise.png"), Path::new(&keep).join("supervise.png")).unwrap();
+    }
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
+
+    // An agent may not see the page; a planner sees it without the forms and may not post them.
+    let agent = browser_cookie(&server, "demo", AGENT);
+    assert_eq!(server.request("GET", "/supervise", &[&agent], "").0, 403);
+    let planner_page = browser_cookie(&server, "demo", "planner");
+    let (status, page) = server.request("GET", "/supervise", &[&planner_page], "");
+    assert!(status == 200 && page.contains(r#"id="agent-grid""#) && !page.contains("/supervise/agents/") && !page.contains("/supervise/excusals"), "{page}");
+    let planner_csrf = csrf_in(&page);
+    assert_eq!(server.request("POST", &state_path, &[&planner_page, form], &format!("csrf={planner_csrf}&state=ready")).0, 403);
 }
 
 /// A CRM failure reported for one agent: its timer goes to the senior manager (kept across a

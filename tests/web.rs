@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::TimeZone;
-use common::{header, ok, p, Server, DEMO_PASSWORD};
+use common::{browser_cookie, csrf_in, header, ok, p, Server, DEMO_PASSWORD};
 use common::browser::{element_id, Driver};
 use serde_json::json;
 use std::path::Path;
@@ -17,14 +17,6 @@ const FORM: &str = "Content-Type: application/x-www-form-urlencoded";
 fn sign_in_form(server: &Server, extra: &[&str], fields: &str) -> (u16, String, String) {
     let headers: Vec<&str> = [FORM].into_iter().chain(extra.iter().copied()).collect();
     server.exchange("POST", "/signin", &headers, fields)
-}
-
-/// A browser's session cookie header after signing in with the form.
-fn browser(server: &Server, tenant: &str, login: &str) -> String {
-    let (status, head, body) = sign_in_form(server, &[], &format!("tenant={tenant}&login={login}&password={DEMO_PASSWORD}&next=/"));
-    assert_eq!(status, 303, "{login} signs in: {body}");
-    let cookie = header(&head, "set-cookie").expect("a session cookie");
-    format!("Cookie: {}", cookie.split(';').next().unwrap())
 }
 
 fn page(server: &Server, cookie: &str, path: &str) -> (u16, String) {
@@ -79,12 +71,12 @@ fn signing_in_and_out_with_the_form() {
     let (status, head, _) = sign_in_form(&server, &[], &format!("tenant=demo&login=manager&password={DEMO_PASSWORD}&next=//evil.example/"));
     assert_eq!((status, header(&head, "location")), (303, Some("/")));
 
-    let cookie = browser(&server, "demo", "manager");
+    let cookie = browser_cookie(&server, "demo", "manager");
     let (status, home) = page(&server, &cookie, "/");
     assert_eq!(status, 200);
     assert_eq!(text_of(&home, "user"), "manager (manager)");
     assert!(home.contains(r#"<a href="/dashboard">Service level</a>"#) && !home.contains(r#"href="/my/schedule""#), "{home}");
-    let csrf = home.split(r#"name="csrf" value=""#).nth(1).and_then(|r| r.split('"').next()).expect("the sign-out form's token");
+    let csrf = csrf_in(&home);
 
     // Signing out needs the form's token; afterwards the cookie opens nothing.
     let (status, _, _) = server.exchange("POST", "/signout", &[FORM, &cookie], "csrf=forged");
@@ -112,7 +104,7 @@ fn pages_speak_the_browsers_or_the_chosen_language() {
     assert_eq!((status, header(&head, "location")), (303, Some("/my/schedule")));
     let language = format!("Cookie: {}", header(&head, "set-cookie").unwrap().split(';').next().unwrap());
     assert_eq!(language, "Cookie: wfm_lang=pl");
-    let session = browser(&server, "demo", "1001");
+    let session = browser_cookie(&server, "demo", "1001");
     let cookies = format!("{}; wfm_lang=pl", session);
     let (status, body) = page(&server, &cookies, "/my/schedule");
     assert_eq!(status, 200);
@@ -130,7 +122,7 @@ fn each_role_sees_its_pages_and_no_other_tenants() {
     ok(&["admin", "--data", p(dir.path()), "tenant", "add", "acme", "--name", "Acme", "--tz", "Asia/Shanghai", "--language", "zh-Hans"]);
     common::add_user(dir.path(), &["--tenant", "acme", "--login", "ann", "--role", "manager"], DEMO_PASSWORD);
 
-    let agent = browser(&server, "demo", "1001");
+    let agent = browser_cookie(&server, "demo", "1001");
     let (_, home) = page(&server, &agent, "/");
     assert!(home.contains(r#"href="/my/schedule""#) && !home.contains(r#"href="/dashboard""#), "{home}");
     for path in ["/dashboard", "/dashboard.csv", "/dashboard.xlsx"] {
@@ -140,7 +132,7 @@ fn each_role_sees_its_pages_and_no_other_tenants() {
     }
 
     // A member of another tenant naming this one: the same 404 as for a tenant that does not exist.
-    let ann = browser(&server, "acme", "ann");
+    let ann = browser_cookie(&server, "acme", "ann");
     for tenant in ["demo", "ghost"] {
         let (status, body) = page(&server, &ann, &format!("/dashboard?tenant={tenant}"));
         assert_eq!(status, 404, "{body}");
@@ -152,7 +144,7 @@ fn each_role_sees_its_pages_and_no_other_tenants() {
     assert!(body.contains(r#"<html lang="zh-Hans">"#) && body.contains(r#"id="no-calls""#), "{body}");
 
     // The platform administrator chooses a tenant.
-    let admin = browser(&server, "", "admin");
+    let admin = browser_cookie(&server, "", "admin");
     let (status, body) = page(&server, &admin, "/dashboard");
     assert_eq!(status, 400);
     assert!(body.contains("?tenant=ID"), "{body}");
@@ -175,7 +167,7 @@ fn each_role_sees_its_pages_and_no_other_tenants() {
 fn the_agent_reads_the_published_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--demo-days", "0"]);
-    let agent = browser(&server, "demo", "1001");
+    let agent = browser_cookie(&server, "demo", "1001");
     let (status, body) = page(&server, &agent, "/my/schedule");
     assert_eq!(status, 200);
     assert_eq!(text_of(&body, "notice"), "No published roster has a shift for you in these weeks.");
@@ -191,7 +183,7 @@ fn the_agent_reads_the_published_schedule() {
     assert_eq!(body.matches("<tr").count() - 1, 14, "two weeks of rows and the header: {body}");
     assert!(body.contains("Roster version 1"), "{body}");
     // Only their own: another agent of the roster sees nothing of it.
-    let other = browser(&server, "demo", "1002");
+    let other = browser_cookie(&server, "demo", "1002");
     let (_, body) = page(&server, &other, "/my/schedule");
     assert!(body.contains(r#"id="notice""#) && !body.contains("08:00–16:30"), "{body}");
     let (status, body) = page(&server, &agent, "/my/schedule?weeks=99");
@@ -203,7 +195,7 @@ fn the_agent_reads_the_published_schedule() {
 fn the_managers_dashboard_has_the_figures_of_wfm_stats() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--demo-days", "3"]);
-    let manager = browser(&server, "demo", "manager");
+    let manager = browser_cookie(&server, "demo", "manager");
     let today = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap().local_date(chrono::Utc::now());
     let (from, to) = ((today - chrono::Duration::days(3)).to_string(), (today + chrono::Duration::days(1)).to_string());
     let query = format!("from={from}&to={to}&interval=day&threshold_s=30&queue=support");

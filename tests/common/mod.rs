@@ -8,6 +8,18 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
+/// A browser's session cookie header after signing in with the page's form.
+pub fn browser_cookie(server: &Server, tenant: &str, login: &str) -> String {
+    let (status, head, body) = server.exchange("POST", "/signin", &["Content-Type: application/x-www-form-urlencoded"], &format!("tenant={tenant}&login={login}&password={DEMO_PASSWORD}&next=/"));
+    assert_eq!(status, 303, "{login} signs in: {body}");
+    format!("Cookie: {}", header(&head, "set-cookie").expect("a session cookie").split(';').next().unwrap())
+}
+
+/// The CSRF token of a page's first form.
+pub fn csrf_in(html: &str) -> String {
+    html.split(r#"name="csrf" value=""#).nth(1).and_then(|r| r.split('"').next()).expect("a form with the csrf field").to_owned()
+}
+
 /// A header's value in an HTTP response head.
 pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))

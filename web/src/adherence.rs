@@ -204,10 +204,17 @@ pub async fn excuse(
     let r = body(request)?;
     let agent = agent_id("agent", r.agent.as_deref().ok_or_else(|| ApiError::bad_request("agent", "required: whose time is excused"))?)?;
     let span = (instant("start", &r.start)?, instant("end", &r.end)?);
-    let excusal = state.db.add_excusal(&tenant, agent.as_str(), span, &r.reason, &signed.actor(), true).await?;
-    state.db.audit(&signed.audit(&tenant, "adherence.excuse", &format!("excusal/{}", excusal.id), &format!("agent {agent} {} to {}: {}", r.start, r.end, excusal.reason))).await?;
-    apply_excusal(&state, &tenant, &excusal);
+    let excusal = excuse_span(&state, &signed, &tenant, &agent, span, (&r.start, &r.end), &r.reason).await?;
     Ok((StatusCode::CREATED, Json(excusal)).into_response())
+}
+
+/// A supervisor's excusal of `agent`'s `span` (ms; `written` as the caller wrote it, for the
+/// audit log), approved at once, audited and told to the live board: for the API and the page.
+pub async fn excuse_span(state: &AppState, signed: &Signed, tenant: &str, agent: &AgentId, span: (i64, i64), written: (&str, &str), reason: &str) -> Result<Excusal, ApiError> {
+    let excusal = state.db.add_excusal(tenant, agent.as_str(), span, reason, &signed.actor(), true).await?;
+    state.db.audit(&signed.audit(tenant, "adherence.excuse", &format!("excusal/{}", excusal.id), &format!("agent {agent} {} to {}: {}", written.0, written.1, excusal.reason))).await?;
+    apply_excusal(state, tenant, &excusal);
+    Ok(excusal)
 }
 
 /// `POST /api/v1/tenants/{tenant}/agents/{agent}/adherence/claims` with `{"start", "end",

@@ -21,13 +21,25 @@ pub async fn alarms(State(state): State<AppState>, Path(tenant): Path<String>, p
 
 /// `POST /api/v1/tenants/{tenant}/alarms/{id}/ack`: the caller takes the open alarm on; audited.
 pub async fn acknowledge(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    Ok(Json(take_on(&state, &signed, &tenant, &id).await?).into_response())
+}
+
+/// Acknowledges the open alarm `id` (which stops its escalation), keeps it, audits it and
+/// announces it: for the API and the supervisor's page.
+pub async fn take_on(state: &AppState, signed: &Signed, tenant: &str, id: &str) -> Result<Alarm, ApiError> {
     let not_open = || ApiError::status(StatusCode::NOT_FOUND, Some("id"), format!("no open alarm {id}"));
-    let supervision = state.supervisors.get(&tenant).ok_or_else(not_open)?;
-    let alarm = lock(&supervision).alarms.acknowledge(&id, &signed.actor(), now_ms()).ok_or_else(not_open)?;
-    save_alarm(&state.db, &tenant, &alarm).await.map_err(|e| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, None, format!("the acknowledgement is not kept: {e}")))?;
-    state.db.audit(&signed.audit(&tenant, "alarm.ack", &format!("alarm/{id}"), &alarm.message)).await?;
-    if let Some(live) = state.acd.as_ref().and_then(|acd| acd.live(&tenant)) {
+    let supervision = state.supervisors.get(tenant).ok_or_else(not_open)?;
+    let alarm = lock(&supervision).alarms.acknowledge(id, &signed.actor(), now_ms()).ok_or_else(not_open)?;
+    save_alarm(&state.db, tenant, &alarm).await.map_err(|e| ApiError::status(StatusCode::SERVICE_UNAVAILABLE, None, format!("the acknowledgement is not kept: {e}")))?;
+    state.db.audit(&signed.audit(tenant, "alarm.ack", &format!("alarm/{id}"), &alarm.message)).await?;
+    if let Some(live) = state.acd.as_ref().and_then(|acd| acd.live(tenant)) {
         lock(&supervision).announce(&live, Change::Acknowledged, alarm.clone());
     }
-    Ok(Json(alarm).into_response())
+    Ok(alarm)
+}
+
+/// The tenant's open alarms (raised, not cleared), newest first.
+pub async fn open_alarms(state: &AppState, tenant: &str) -> Result<Vec<Alarm>, ApiError> {
+    let records = state.db.kept(Kept::Alarm, tenant, true, wfm_ops::kept::MAX_LISTED).await?;
+    records.iter().map(|r| serde_json::from_str(r)).collect::<Result<_, _>>().map_err(internal)
 }

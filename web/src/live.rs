@@ -51,30 +51,37 @@ pub async fn set_agent_state(
     Path((tenant, agent)): Path<(String, String)>,
     request: Result<Json<StateRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let live = tenant_live(&state, &tenant)?;
     let request = body(request)?;
-    let wanted = match (request.state.as_str(), request.reason) {
+    let now = change_state(&state, &signed, &tenant, &agent, &request.state, request.reason.as_deref()).await?;
+    Ok(Json(describe(&agent, &now)))
+}
+
+/// Puts `agent` in the state named `wanted` (`ready`, `not-ready` with a reason code,
+/// `logged-out`) on the tenant's ACD, and audits it: for the API and the supervisor's page.
+pub async fn change_state(state: &AppState, signed: &Signed, tenant: &str, agent: &str, wanted: &str, reason: Option<&str>) -> Result<AgentState, ApiError> {
+    let live = tenant_live(state, tenant)?;
+    let wanted = match (wanted, reason.map(str::trim)) {
         ("ready", None) => AgentState::Ready,
         ("logged-out", None) => AgentState::LoggedOut,
-        ("not-ready", Some(reason)) if reason.trim().len() > MAX_REASON => return Err(ApiError::bad_request("reason", format!("at most {MAX_REASON} characters"))),
-        ("not-ready", Some(reason)) if !reason.trim().is_empty() => AgentState::NotReady { reason: reason.trim().to_owned() },
+        ("not-ready", Some(reason)) if reason.len() > MAX_REASON => return Err(ApiError::bad_request("reason", format!("at most {MAX_REASON} characters"))),
+        ("not-ready", Some(reason)) if !reason.is_empty() => AgentState::NotReady { reason: reason.to_owned() },
         ("not-ready", _) => return Err(ApiError::bad_request("reason", "not-ready needs a reason code")),
         ("ready" | "logged-out", Some(_)) => return Err(ApiError::bad_request("reason", "only not-ready takes a reason")),
         (other, _) => return Err(ApiError::bad_request("state", format!("{other:?} is not ready, not-ready or logged-out"))),
     };
-    live.request_state(&agent, wanted.clone()).map_err(|e| match e {
-        LiveError::Acd(AcdError::UnknownAgent(_)) => unknown_agent(&agent),
+    live.request_state(agent, wanted.clone()).map_err(|e| match e {
+        LiveError::Acd(AcdError::UnknownAgent(_)) => unknown_agent(agent),
         LiveError::Acd(other) => ApiError::status(StatusCode::CONFLICT, Some("state"), other),
         // Not on disk, so not acknowledged: the client may try again.
         journal @ LiveError::Journal(_) => ApiError::status(StatusCode::SERVICE_UNAVAILABLE, None, journal),
     })?;
-    let now = live.state(&agent).ok_or_else(|| unknown_agent(&agent))?;
+    let now = live.state(agent).ok_or_else(|| unknown_agent(agent))?;
     let detail = match &wanted {
         AgentState::NotReady { reason } => format!("{} {reason}", state_name(&wanted)),
         other => state_name(other).to_owned(),
     };
-    state.db.audit(&signed.audit(&tenant, "agent.state", &agent, &detail)).await?;
-    Ok(Json(describe(&agent, &now)))
+    state.db.audit(&signed.audit(tenant, "agent.state", agent, &detail)).await?;
+    Ok(now)
 }
 
 /// `GET /api/v1/tenants/{tenant}/queues/live`: calls waiting, longest wait, agents per state.

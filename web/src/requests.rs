@@ -191,6 +191,17 @@ impl Planning {
         Ok((reasons.is_empty(), check, reasons))
     }
 
+    /// The days after `after`, up to `until`, on which `agent` works and a day of leave would
+    /// leave no interval short of agents: the days still free for leave, coverage-wise (the
+    /// balance is the allowance's business, shown beside them).
+    pub fn free_for_leave(&self, agent: &AgentId, after: NaiveDate, until: NaiveDate) -> Vec<NaiveDate> {
+        let mut days: Vec<NaiveDate> = self.roster.activities.iter().filter(|a| &a.agent_id == agent && a.kind.on_shift() && a.date > after && a.date <= until).map(|a| a.date).collect();
+        days.sort();
+        days.dedup();
+        days.retain(|&day| check_leave(&self.roster, &self.agents, &self.rules, &self.demand, agent, day).is_ok_and(|c| c.shortfalls.is_empty()));
+        days
+    }
+
     /// The extra shift `agent` could work covering `from`–`to` on `date` (`fill-gap`'s offer for
     /// them): it passes when one fits and some of its work falls where agents are short.
     pub fn check_overtime(&self, agent: &AgentId, date: NaiveDate, from: ClockTime, to: ClockTime) -> Result<OvertimeCheck, ApiError> {

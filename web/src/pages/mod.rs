@@ -12,12 +12,14 @@ mod requests;
 mod wallboard;
 mod schedule;
 mod session;
+mod supervise;
 
 pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
 pub use requests::{my_requests, my_requests_submit, requests, requests_decide};
 pub use wallboard::wallboard;
 pub use schedule::my_schedule;
 pub use session::{language, sign_in_form, sign_in_submit, sign_out};
+pub use supervise::{supervise, supervise_ack, supervise_excuse, supervise_state};
 
 use crate::auth::{cookie, Signed};
 use crate::i18n::{self, Words};
@@ -44,12 +46,13 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The navigation: each page, the words naming it and the permission it needs.
-const NAV: [(&str, &str, &str, Permission); 6] = [
+const NAV: [(&str, &str, &str, Permission); 7] = [
     ("/", "nav-home", "home-api", Permission::SignedIn),
     ("/my/schedule", "nav-schedule", "home-schedule", Permission::ViewOwnSchedule),
     ("/my/requests", "nav-my-requests", "home-my-requests", Permission::ViewOwnSchedule),
     ("/requests", "nav-requests", "home-requests", Permission::DecideRequest),
     ("/wallboard", "nav-wallboard", "home-wallboard", Permission::ViewLiveQueues),
+    ("/supervise", "nav-supervise", "home-supervise", Permission::ViewAdherence),
     ("/dashboard", "nav-dashboard", "home-dashboard", Permission::ViewQueueStats),
 ];
 
@@ -98,6 +101,14 @@ impl PageContext {
         self.tenant.as_ref().map_or_else(TenantZone::utc, |t| t.zone)
     }
 
+    /// The session's CSRF token, for the page's forms (none for a bearer token).
+    fn csrf(&self) -> String {
+        match &self.signed.caller.credential {
+            Credential::Session { csrf_token, .. } => csrf_token.clone(),
+            Credential::Token { .. } => String::new(),
+        }
+    }
+
     fn may(&self, permission: Permission) -> bool {
         self.signed.caller.user.role.access(permission) != Access::Denied
     }
@@ -110,10 +121,7 @@ impl PageContext {
             .filter(|(_, _, _, permission)| self.may(*permission))
             .map(|(href, key, _, _)| NavItem { href, label: self.t.get(key), current: self.path.split('?').next() == Some(*href) })
             .collect();
-        let csrf = match &self.signed.caller.credential {
-            Credential::Session { csrf_token, .. } => csrf_token.clone(),
-            Credential::Token { .. } => String::new(),
-        };
+        let csrf = self.csrf();
         let chrome = Chrome {
             user: Some(self.t.with("signed-in-as", &[("user", user.login.as_str()), ("role", &self.t.get(&format!("role-{}", user.role)))])),
             tenant_name: self.tenant.as_ref().map(|t| t.name.clone()),

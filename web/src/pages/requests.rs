@@ -94,6 +94,9 @@ struct Needed {
     label: String,
 }
 
+/// How far ahead the leave form lists the days still free.
+const FREE_DAYS_AHEAD: i64 = 28;
+
 /// The coming days' spans short of agents, at most `most`.
 fn overtime_needed(planning: &Planning, zone: TenantZone, today: NaiveDate, most: usize) -> Vec<Needed> {
     let step = chrono::Duration::minutes(planning.interval_min().into());
@@ -159,6 +162,8 @@ struct MyRequests<'a> {
     preview: Option<Result<Preview, String>>,
     /// The request already made that this one cannot stand beside: it is not offered for sending.
     clash: Option<String>,
+    /// The coming days a day of leave would leave no interval short (asked for leave only).
+    free_days: Vec<String>,
     rows: Vec<Row>,
     notice: Option<String>,
     csrf: String,
@@ -177,13 +182,6 @@ pub struct MyRequestsQuery {
 
 fn caller_agent(page: &PageContext) -> Result<AgentId, ApiError> {
     page.signed.caller.user.agent_id.clone().ok_or_else(|| ApiError::bad_request("agent", page.t.get("schedule-no-agent")))
-}
-
-fn csrf_of(page: &PageContext) -> String {
-    match &page.signed.caller.credential {
-        wfm_ops::sessions::Credential::Session { csrf_token, .. } => csrf_token.clone(),
-        wfm_ops::sessions::Credential::Token { .. } => String::new(),
-    }
 }
 
 /// Consecutive intervals left short by as much, as one span: `08:00–12:00 — 0 / 1`.
@@ -269,11 +267,15 @@ pub async fn my_requests(State(state): State<AppState>, Extension(signed): Exten
     };
     let today = zone.local_date(chrono::Utc::now());
     let needed = planning.as_ref().map(|p| overtime_needed(p, zone, today, 12)).unwrap_or_default();
+    let free_days = match &planning {
+        Ok(p) if kind == "leave" => p.free_for_leave(&agent, today, today + chrono::Duration::days(FREE_DAYS_AHEAD)).iter().map(NaiveDate::to_string).collect(),
+        _ => vec![],
+    };
     let asked = library::asked_of(&state, &tenant, &agent).await?.iter().map(|r| row(r, t, zone)).collect();
     let mine = state.db.requests(&tenant, Some(agent.as_str()), None, 100).await?;
     let notice = query.done.as_deref().and_then(|id| mine.iter().find(|r| r.id == id)).map(|r| t.with("request-sent", &[("date", &r.date), ("state", &t.get(&format!("request-state-{}", r.state.as_str())))]));
     let rows = mine.iter().map(|r| row(r, t, zone)).collect();
-    let body = MyRequests { t, date: query.date.unwrap_or_default(), kind, with, from, to, needed, asked, preview, clash, rows, notice, csrf: csrf_of(&page) };
+    let body = MyRequests { t, date: query.date.unwrap_or_default(), kind, with, from, to, needed, free_days, asked, preview, clash, rows, notice, csrf: page.csrf() };
     page.render(&t.get("requests-my-title"), &body)
 }
 
@@ -365,7 +367,7 @@ pub async fn requests(State(state): State<AppState>, Extension(signed): Extensio
     }
     let recent = all.iter().filter(|r| !waits_for(r, role)).take(50).map(|r| row(r, t, zone)).collect();
     let notice = query.done.as_deref().and_then(|id| all.iter().find(|r| r.id == id)).map(|r| t.with("request-decided", &[("agent", &r.agent_id), ("date", &r.date), ("state", &t.get(&format!("request-state-{}", r.state.as_str())))]));
-    page.render(&t.get("requests-title"), &Approvals { t, waiting, recent, notice, csrf: csrf_of(&page) })
+    page.render(&t.get("requests-title"), &Approvals { t, waiting, recent, notice, csrf: page.csrf() })
 }
 
 #[derive(Debug, Deserialize)]
