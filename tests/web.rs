@@ -91,6 +91,111 @@ fn signing_in_and_out_with_the_form() {
     assert!(audit.contains(r#""action":"login""#) && audit.contains(r#""action":"logout""#), "{audit}");
 }
 
+/// The administrators' page: a tenant administrator adds an agent user (the generated password
+/// shown once, and good for signing in), is told which field is wrong, removes the user (whose
+/// session ends) but not themself; a platform administrator suspends and resumes a tenant; other
+/// roles and tenants are kept out.
+#[test]
+fn administrators_manage_users_and_tenants_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    ok(&["admin", "--data", p(dir.path()), "tenant", "add", "acme", "--name", "Acme", "--tz", "Asia/Shanghai", "--language", "zh-Hans"]);
+    common::add_user(dir.path(), &["--tenant", "acme", "--login", "boss", "--role", "tenant-admin"], DEMO_PASSWORD);
+
+    let admin = browser_cookie(&server, "demo", "demo-admin");
+    let (status, body) = page(&server, &admin, "/admin");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"id="user-supervisor""#) && body.contains(r#"action="/admin/users/supervisor/remove""#), "{body}");
+    assert!(!body.contains(r#"action="/admin/users/demo-admin/remove""#) && !body.contains(r#"id="tenants""#), "no removing oneself, no tenants: {body}");
+    assert!(body.contains(r#"<section id="audit">"#) && body.contains("<td>login</td>"), "the audit log has the sign-in: {body}");
+    let csrf = csrf_in(&body);
+    let post = |cookie: &str, path: &str, fields: &str| server.exchange("POST", path, &[cookie, FORM], &format!("csrf={csrf}&{fields}"));
+
+    // Added with a generated password, shown once; it signs in.
+    let (status, _, body) = post(&admin, "/admin/users", "tenant=demo&login=anna&role=agent&agent_id=1010&password=");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(text_of(&body, "notice"), "User anna is added as agent.");
+    let password = body.split("<code>").nth(1).and_then(|r| r.split("</code>").next()).expect("the password").to_owned();
+    let (status, head, _) = sign_in_form(&server, &[], &format!("tenant=demo&login=anna&password={password}&next=/my/schedule"));
+    assert_eq!((status, header(&head, "location")), (303, Some("/my/schedule")));
+    let anna = format!("Cookie: {}", header(&head, "set-cookie").unwrap().split(';').next().unwrap());
+    assert_eq!(page(&server, &anna, "/my/schedule").0, 200);
+    // Bad input is named; nothing is added.
+    for (fields, says) in [
+        ("login=bob&role=agent&agent_id=&password=", "agent"),
+        ("login=bob&role=boss&agent_id=&password=", "is not a role"),
+        ("login=bob&role=planner&agent_id=&password=short", "8 to 1024 bytes"),
+        ("login=anna&role=planner&agent_id=&password=", "anna"),
+    ] {
+        let (status, _, body) = post(&admin, "/admin/users", fields);
+        assert!((400..500).contains(&status) && body.contains(says), "{fields}: {status} {body}");
+    }
+    assert!(!page(&server, &admin, "/admin").1.contains(r#"id="user-bob""#));
+
+    // Removed: her session ends. Oneself: refused.
+    let (status, head, _) = post(&admin, "/admin/users/anna/remove", "tenant=demo");
+    assert_eq!((status, header(&head, "location")), (303, Some("/admin?tenant=demo&done=removed&login=anna")));
+    assert_eq!(page(&server, &anna, "/my/schedule").0, 303, "back to the sign-in");
+    let (status, _, body) = post(&admin, "/admin/users/demo-admin/remove", "tenant=demo");
+    assert!(status == 400 && body.contains("you cannot remove yourself"), "{status} {body}");
+
+    // Other roles, other tenants.
+    let supervisor = browser_cookie(&server, "demo", "supervisor");
+    assert_eq!(page(&server, &supervisor, "/admin").0, 403);
+    assert_eq!(post(&supervisor, "/admin/users", "login=x&role=planner").0, 403);
+    assert_eq!(post(&admin, "/admin/tenants/demo/status", "status=suspended").0, 403, "a tenant administrator suspends nothing");
+    assert_eq!(post(&admin, "/admin/tenants/acme/status", "status=suspended").0, 404, "nor sees another tenant");
+    let boss = browser_cookie(&server, "acme", "boss");
+    assert_eq!(page(&server, &boss, "/admin?tenant=demo").0, 404);
+    let (_, body) = page(&server, &boss, "/admin");
+    assert!(body.contains(r#"id="user-boss""#) && !body.contains(r#"id="user-supervisor""#), "{body}");
+    let boss_csrf = csrf_in(&body);
+    let (status, _, _) = server.exchange("POST", "/admin/users", &[&boss, FORM], &format!("csrf={boss_csrf}&tenant=demo&login=mole&role=planner"));
+    assert_eq!(status, 404, "not into another tenant");
+
+    // The platform administrator: every tenant; acme suspended (its users cannot sign in), resumed.
+    let platform = browser_cookie(&server, "", "admin");
+    let (_, body) = page(&server, &platform, "/admin");
+    assert!(body.contains(r#"id="tenant-demo""#) && body.contains(r#"id="tenant-acme""#) && body.contains(r#"href="/admin?tenant=acme""#), "{body}");
+    let platform_csrf = csrf_in(&body);
+    let status_of = |status: &str| server.exchange("POST", "/admin/tenants/acme/status", &[&platform, FORM], &format!("csrf={platform_csrf}&status={status}"));
+    let (status, head, _) = status_of("suspended");
+    assert_eq!((status, header(&head, "location")), (303, Some("/admin?done=status&changed=acme")));
+    let (_, body) = page(&server, &platform, "/admin?done=status&changed=acme");
+    let row = body.split(r#"<tr id="tenant-acme">"#).nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("suspended") && row.contains(r#"value="active""#), "{row}");
+    assert_ne!(sign_in_form(&server, &[], &format!("tenant=acme&login=boss&password={DEMO_PASSWORD}&next=/")).0, 303);
+    assert_eq!(status_of("closed").0, 400);
+    assert_eq!(status_of("active").0, 303);
+    assert_eq!(sign_in_form(&server, &[], &format!("tenant=acme&login=boss&password={DEMO_PASSWORD}&next=/")).0, 303);
+    let (_, users) = page(&server, &platform, "/admin?tenant=acme");
+    assert!(users.contains(r#"id="user-boss""#), "{users}");
+    let (_, audit) = server.get_authorized("/api/v1/tenants/demo/audit");
+    assert!(audit.contains(r#""action":"user.add""#) && audit.contains(r#""action":"user.remove""#), "{audit}");
+    let (_, audit) = server.get_authorized("/api/v1/tenants/acme/audit");
+    assert!(audit.contains("tenant.suspend") && audit.contains("tenant.resume"), "{audit}");
+
+    // In a real browser, by keyboard: a planner added with the form, Enter in the last field.
+    let browser = Driver::start();
+    browser.open(&format!("http://{}/signin", server.addr));
+    browser.type_into("#tenant", "demo");
+    browser.type_into("#login", "demo-admin");
+    browser.type_into("#password", &format!("{DEMO_PASSWORD}\u{E007}"));
+    browser.wait_for_url("/");
+    browser.click("nav a[href='/admin']");
+    browser.wait_for_text("h1", "Administration");
+    browser.type_into("#new-login", "piotr");
+    browser.type_into("#new-role", "planner");
+    browser.type_into("#new-password", "a-long-password\u{E007}");
+    browser.wait_for_text("#notice", "User piotr is added as planner.");
+    assert!(browser.text("#user-piotr").contains("planner"), "{}", browser.text("#users"));
+    browser.screenshot(&dir.path().join("admin.png"));
+    if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
+        std::fs::copy(dir.path().join("admin.png"), Path::new(&keep).join("admin.png")).unwrap();
+    }
+    assert_eq!(browser.console_errors(), Vec::<String>::new());
+}
+
 #[test]
 fn pages_speak_the_browsers_or_the_chosen_language() {
     let dir = tempfile::tempdir().unwrap();

@@ -44,19 +44,20 @@ pub async fn add_tenant(State(state): State<AppState>, Extension(signed): Extens
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
-async fn set_status(state: AppState, signed: Signed, tenant: String, status: TenantStatus) -> Result<Json<Tenant>, ApiError> {
-    let changed = state.db.set_tenant_status(&tenant, status).await?;
+/// Suspends or resumes a tenant; audited. For the API and the administrator's page.
+pub async fn set_status(state: &AppState, signed: &Signed, tenant: &str, status: TenantStatus) -> Result<Tenant, ApiError> {
+    let changed = state.db.set_tenant_status(tenant, status).await?;
     let action = if status == TenantStatus::Suspended { "tenant.suspend" } else { "tenant.resume" };
-    state.db.audit(&signed.audit(&tenant, action, &tenant, "")).await?;
-    Ok(Json(changed))
+    state.db.audit(&signed.audit(tenant, action, tenant, "")).await?;
+    Ok(changed)
 }
 
 pub async fn suspend_tenant(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(tenant): Path<String>) -> Result<Json<Tenant>, ApiError> {
-    set_status(state, signed, tenant, TenantStatus::Suspended).await
+    Ok(Json(set_status(&state, &signed, &tenant, TenantStatus::Suspended).await?))
 }
 
 pub async fn resume_tenant(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(tenant): Path<String>) -> Result<Json<Tenant>, ApiError> {
-    set_status(state, signed, tenant, TenantStatus::Active).await
+    Ok(Json(set_status(&state, &signed, &tenant, TenantStatus::Active).await?))
 }
 
 #[derive(Deserialize)]
@@ -95,36 +96,48 @@ pub struct NewUser {
 /// `POST /api/v1/tenants/{tenant}/users` with `{"login", "role", "agent_id", "password"}`:
 /// answers the user and, when none was given, the generated password (shown once).
 pub async fn add_user(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(tenant): Path<String>, request: Result<Json<NewUser>, JsonRejection>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let request = body(request)?;
-    let role = Role::parse(&request.role).map_err(|e| ApiError::bad_request("role", e))?;
-    if role == Role::PlatformAdmin {
-        return Err(ApiError::bad_request("role", "platform administrators belong to no tenant (wfm admin user add --role platform-admin)"));
-    }
-    let agent = request.agent_id.as_deref().map(AgentId::parse).transpose().map_err(|e| ApiError::bad_request("agent_id", e))?;
-    let tenant_id = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let user = User::new(Some(tenant_id), Login::parse(&request.login)?, role, agent)?;
-    let generated = request.password.is_none();
-    let password = match request.password {
-        Some(p) => p,
-        None => wfm_ops::secrets::random_password()?,
-    };
-    let hashing = password.clone();
-    let digest = tokio::task::spawn_blocking(move || wfm_ops::users::hash_password(&hashing)).await.map_err(internal)??;
-    state.db.add_user(&user, &digest).await?;
-    state.db.audit(&signed.audit(&tenant, "user.add", user.login.as_str(), role.as_str())).await?;
+    let r = body(request)?;
+    let (user, generated) = create_user(&state, &signed, &tenant, &r.login, &r.role, r.agent_id.as_deref(), r.password).await?;
     let mut answer = serde_json::to_value(&user).map_err(internal)?;
-    if generated {
+    if let Some(password) = generated {
         answer["password"] = serde_json::Value::String(password);
     }
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
+/// Adds a user of `tenant` (any role but platform administrator); audited. Answers the user and
+/// the password generated when none was given (to be shown once). For the API and the page.
+pub async fn create_user(state: &AppState, signed: &Signed, tenant: &str, login: &str, role: &str, agent_id: Option<&str>, password: Option<String>) -> Result<(User, Option<String>), ApiError> {
+    let role = Role::parse(role).map_err(|e| ApiError::bad_request("role", e))?;
+    if role == Role::PlatformAdmin {
+        return Err(ApiError::bad_request("role", "platform administrators belong to no tenant (wfm admin user add --role platform-admin)"));
+    }
+    let agent = agent_id.map(AgentId::parse).transpose().map_err(|e| ApiError::bad_request("agent_id", e))?;
+    let tenant_id = TenantId::parse(tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
+    let user = User::new(Some(tenant_id), Login::parse(login)?, role, agent)?;
+    let (password, generated) = match password {
+        Some(p) => (p, false),
+        None => (wfm_ops::secrets::random_password()?, true),
+    };
+    let hashing = password.clone();
+    let digest = tokio::task::spawn_blocking(move || wfm_ops::users::hash_password(&hashing)).await.map_err(internal)??;
+    state.db.add_user(&user, &digest).await?;
+    state.db.audit(&signed.audit(tenant, "user.add", user.login.as_str(), role.as_str())).await?;
+    Ok((user, generated.then_some(password)))
+}
+
 /// `DELETE /api/v1/tenants/{tenant}/users/{login}`: the user's sessions end, their tokens stop.
 pub async fn remove_user(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, login)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+    delete_user(&state, &signed, &tenant, &login).await?;
+    Ok(Json(serde_json::json!({ "removed": login })))
+}
+
+/// Removes a user of `tenant` (not the caller themself); audited. For the API and the page.
+pub async fn delete_user(state: &AppState, signed: &Signed, tenant: &str, login: &str) -> Result<(), ApiError> {
     if signed.caller.user.tenant.as_ref().is_some_and(|t| t.as_str() == tenant) && signed.caller.user.login.as_str() == login {
         return Err(ApiError::bad_request("login", "you cannot remove yourself"));
     }
-    state.db.remove_user(Some(&tenant), &login).await?;
-    state.db.audit(&signed.audit(&tenant, "user.remove", &login, "")).await?;
-    Ok(Json(serde_json::json!({ "removed": login })))
+    state.db.remove_user(Some(tenant), login).await?;
+    state.db.audit(&signed.audit(tenant, "user.remove", login, "")).await?;
+    Ok(())
 }

@@ -6,6 +6,7 @@
 //! rendered on the server. Errors on a page's path come back as pages ([`html_errors`]): a
 //! missing or expired sign-in goes to the sign-in page, anything else says what to do.
 
+mod admin;
 mod chart;
 mod dashboard;
 mod requests;
@@ -14,6 +15,7 @@ mod schedule;
 mod session;
 mod supervise;
 
+pub use admin::{admin, admin_add_user, admin_remove_user, admin_tenant_status};
 pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
 pub use requests::{my_requests, my_requests_submit, requests, requests_decide};
 pub use wallboard::wallboard;
@@ -46,7 +48,7 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The navigation: each page, the words naming it and the permission it needs.
-const NAV: [(&str, &str, &str, Permission); 7] = [
+const NAV: [(&str, &str, &str, Permission); 8] = [
     ("/", "nav-home", "home-api", Permission::SignedIn),
     ("/my/schedule", "nav-schedule", "home-schedule", Permission::ViewOwnSchedule),
     ("/my/requests", "nav-my-requests", "home-my-requests", Permission::ViewOwnSchedule),
@@ -54,6 +56,7 @@ const NAV: [(&str, &str, &str, Permission); 7] = [
     ("/wallboard", "nav-wallboard", "home-wallboard", Permission::ViewLiveQueues),
     ("/supervise", "nav-supervise", "home-supervise", Permission::ViewAdherence),
     ("/dashboard", "nav-dashboard", "home-dashboard", Permission::ViewQueueStats),
+    ("/admin", "nav-admin", "home-admin", Permission::ManageUsers),
 ];
 
 /// The language of a request: the switch's cookie, else the tenant's, else the browser's.
@@ -242,7 +245,7 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
     };
     let t = Words::new(language_of(&headers, None));
     let key = match status.as_u16() {
-        400 | 403 | 404 | 429 => format!("error-{}", status.as_u16()),
+        400 | 403 | 404 | 409 | 429 => format!("error-{}", status.as_u16()),
         _ => {
             eprintln!("web: {path} answered {status}: {message}");
             "error-500".to_owned()
