@@ -202,8 +202,13 @@ struct StatsArgs {
     #[arg(long, value_enum, default_value = "csv")]
     format: OutputFormat,
     /// Agent statistics instead of queue statistics.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "queue_report")]
     agents: bool,
+    /// The queue report instead: answer rate, 15 s and 60 s answer rates, abandoned within
+    /// 15 s, average talk, average wait of answered and of abandoned calls (`--threshold-s` is
+    /// not used).
+    #[arg(long)]
+    queue_report: bool,
     /// Write to this file instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -238,7 +243,13 @@ Agent columns (--agents): seconds of the interval logged in (any state but logge
 not ready (in total and per reason code), ringing, on call and in wrap-up, split at interval
 edges; calls_handled, talk_s, hold_s, wrap_s of calls answered in the interval;
 occupancy = (ringing + on call + wrap-up) / (that + ready); first_logged_in and last_logged_in,
-the login edges inside the interval that adherence compares with the roster.";
+the login edges inside the interval that adherence compares with the roster.
+
+Queue report columns (--queue-report; --threshold-s is not used): offered, answered,
+answer_rate = answered / offered, answered_15s_rate and answered_60s_rate = answered with a
+wait <= 15 s (60 s) / offered, abandoned_15s_rate = abandoned with a wait <= 15 s / offered,
+avg_talk_s, avg_answered_wait_s (ASA), avg_abandoned_wait_s: the queue columns above, read at
+thresholds of 15 s and 60 s.";
 
 pub fn run(args: Args) -> Result<()> {
     let data = args.data;
@@ -396,14 +407,16 @@ fn print_stats(data: &Path, a: StatsArgs) -> Result<()> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = std::io::BufWriter::with_capacity(1 << 20, sink);
-    let written = match (a.agents, a.format) {
-        (false, OutputFormat::Csv) => stats::write_csv(&stats::call_stats(&store, &query)?, &mut sink),
-        (false, OutputFormat::Json) => write_json(&stats::call_stats(&store, &query)?, &mut sink),
-        (true, OutputFormat::Csv) => {
+    let written = match (a.agents, a.queue_report, a.format) {
+        (true, _, OutputFormat::Csv) => {
             let rows = stats::agent_stats(&store, &query)?;
             stats::write_csv(&rows.iter().map(|r| r.csv_row()).collect::<Vec<_>>(), &mut sink)
         }
-        (true, OutputFormat::Json) => write_json(&stats::agent_stats(&store, &query)?, &mut sink),
+        (true, _, OutputFormat::Json) => write_json(&stats::agent_stats(&store, &query)?, &mut sink),
+        (false, true, OutputFormat::Csv) => stats::write_csv(&stats::queue_report(&store, &query)?, &mut sink),
+        (false, true, OutputFormat::Json) => write_json(&stats::queue_report(&store, &query)?, &mut sink),
+        (false, false, OutputFormat::Csv) => stats::write_csv(&stats::call_stats(&store, &query)?, &mut sink),
+        (false, false, OutputFormat::Json) => write_json(&stats::call_stats(&store, &query)?, &mut sink),
     };
     finish_output(written.and_then(|()| sink.flush()), a.out.as_deref())
 }

@@ -330,6 +330,51 @@ fn the_managers_dashboard_has_the_figures_of_wfm_stats() {
     assert!(xlsx.starts_with("PK") && xlsx.len() > 2000, "a zip: {} bytes", xlsx.len());
 }
 
+/// The queue report of requirements §2: the page's table, the CSV equal to
+/// `wfm stats --queue-report`, and its 15 s and 60 s rates equal to `wfm stats`'s service level
+/// at those thresholds.
+#[test]
+fn the_queue_report_has_the_rows_of_wfm_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "3"]);
+    let manager = browser_cookie(&server, "demo", "manager");
+    let today = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap().local_date(chrono::Utc::now());
+    let (from, to) = ((today - chrono::Duration::days(3)).to_string(), (today + chrono::Duration::days(1)).to_string());
+    let query = format!("from={from}&to={to}&interval=day&queue=support");
+    let (status, body) = page(&server, &manager, &format!("/report?{query}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"<table id="report">"#) && body.contains(r#"<footer id="formulas">"#), "{body}");
+
+    let (status, _, csv) = server.exchange("GET", &format!("/report.csv?{query}"), &[&manager], "");
+    assert_eq!(status, 200);
+    let cli = ok(&["stats", "--data", p(dir.path()), "--tenant", "demo", "--from", &from, "--to", &to, "--interval", "day", "--queue", "support", "--queue-report"]);
+    assert_eq!(csv, cli, "the export is `wfm stats --queue-report`'s output");
+    assert_eq!(csv.lines().next(), Some("tenant,queue,interval_start,interval_end,offered,answered,answer_rate,answered_15s_rate,answered_60s_rate,abandoned_15s_rate,avg_talk_s,avg_answered_wait_s,avg_abandoned_wait_s"));
+    assert!(csv.lines().count() >= 4, "three days of demo calls: {csv}");
+    let service_level_at = |threshold: &str| -> Vec<String> {
+        let rows = ok(&["stats", "--data", p(dir.path()), "--tenant", "demo", "--from", &from, "--to", &to, "--interval", "day", "--queue", "support", "--threshold-s", threshold]);
+        rows.lines().skip(1).map(|l| l.split(',').nth(11).unwrap().to_owned()).collect()
+    };
+    let column = |n: usize| -> Vec<String> { csv.lines().skip(1).map(|l| l.split(',').nth(n).unwrap().to_owned()).collect() };
+    assert_eq!((column(7), column(8)), (service_level_at("15"), service_level_at("60")));
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let shown = fields[7].parse::<f64>().map_or_else(|_| "–".to_owned(), |share| format!("{:.1} %", share * 100.0));
+        let row = body.split(&format!("<td>support</td><td>{}", &fields[2][..10])).nth(1).unwrap_or_else(|| panic!("{line} in {body}"));
+        assert!(row.split("</tr>").next().unwrap().contains(&format!("<td class=\"n\">{shown}</td>")), "{line} in {row}");
+    }
+
+    let (status, head, xlsx) = server.exchange("GET", &format!("/report.xlsx?{query}"), &[&manager], "");
+    assert!(status == 200 && header(&head, "content-disposition").unwrap().contains("queue-report-demo"), "{head}");
+    assert!(xlsx.starts_with("PK"), "a zip");
+    // The thresholds are the report's; an agent sees none of it.
+    let (status, body) = page(&server, &manager, &format!("/report?{query}&threshold_s=30"));
+    assert!(status == 400 && body.contains("15 s and 60 s"), "{status} {body}");
+    let agent = browser_cookie(&server, "demo", "1001");
+    assert_eq!(page(&server, &agent, "/report").0, 403);
+    assert_eq!(page(&server, &agent, &format!("/report.csv?{query}")).0, 403);
+}
+
 #[test]
 fn a_real_browser_signs_in_switches_language_and_reads_the_dashboard() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use std::fs;
-use wfm_analytics::stats::{agent_stats, call_stats, window_stats, QueuedCall, ServiceLevelRule, StatsQuery};
+use wfm_analytics::stats::{agent_stats, call_stats, queue_report, window_stats, QueuedCall, ServiceLevelRule, StatsQuery};
 use wfm_analytics::{Store, COMPACT_AFTER_PARTS};
 use wfm_model::{
     AgentId, AgentState, AgentStateEvent, CallRecord, Channel, Direction, ExitReason, LocalDateRange,
@@ -99,6 +99,40 @@ fn each_service_level_definition_gives_its_own_number() {
     assert_eq!(window, rows, "one definition for wfm stats and the live window");
     let outside = window_stats(&tenant, TenantZone::utc(), &queued, (day.1, day.1 + 300_000), ServiceLevelRule::default());
     assert!(outside.is_empty(), "calls that queued before the window are not in it");
+}
+
+#[test]
+fn the_queue_report_reads_answers_at_15_and_60_seconds() {
+    let (_dir, store, tenant) = store_with("UTC");
+    let t = at("2026-03-02T09:00:00Z");
+    let calls = vec![
+        call("a", "q", t, 10_000, "answered"),
+        call("b", "q", t, 15_000, "answered"),
+        call("c", "q", t, 45_000, "answered"),
+        call("d", "q", t, 90_000, "answered"),
+        call("e", "q", t, 3_000, "abandoned"),
+        call("f", "q", t, 40_000, "abandoned"),
+        call("g", "q", t, 60_000, "timeout"),
+    ];
+    store.append(&tenant, &calls, &[]).unwrap();
+    // The query's own threshold does not matter; its short-abandon limit would.
+    let mut q = query(&tenant, "2026-03-02", "2026-03-03", "day");
+    q.rule.threshold_ms = 1_000;
+    let rows = queue_report(&store, &q).unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!((r.offered, r.answered), (7, 4));
+    assert_eq!(r.answer_rate, Some(4.0 / 7.0));
+    assert_eq!(r.answered_15s_rate, Some(2.0 / 7.0), "a wait of exactly 15 s is within");
+    assert_eq!(r.answered_60s_rate, Some(3.0 / 7.0));
+    assert_eq!(r.abandoned_15s_rate, Some(1.0 / 7.0));
+    assert_eq!(r.avg_talk_s, Some(90.0));
+    assert_eq!(r.avg_answered_wait_s, Some(40.0));
+    assert_eq!(r.avg_abandoned_wait_s, Some(21.5));
+    // Nothing offered: no shares.
+    let empty = queue_report(&store, &query(&tenant, "2026-03-02", "2026-03-03", "60m")).unwrap();
+    let quiet = empty.iter().find(|r| r.interval_start.starts_with("2026-03-02T03")).unwrap();
+    assert_eq!((quiet.offered, quiet.answer_rate, quiet.answered_15s_rate), (0, None, None));
 }
 
 #[test]

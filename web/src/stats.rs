@@ -9,7 +9,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wfm_analytics::stats::{agent_stats, call_stats, AgentIntervalStats, QueueIntervalStats, ServiceLevelRule, StatsError, StatsQuery};
+use wfm_analytics::stats::{agent_stats, call_stats, AgentIntervalStats, QueueIntervalStats, QueueReportRow, ServiceLevelRule, StatsError, StatsQuery};
 use wfm_analytics::{Store, StoreError, StoreVersion};
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
 
@@ -92,6 +92,8 @@ const MOST_KEPT: usize = 64;
 pub struct StatsCache {
     pub(crate) queues: Recent<QueueIntervalStats>,
     agents: Recent<AgentIntervalStats>,
+    /// The queue report (`stats::queue_report`).
+    pub(crate) reports: Recent<QueueReportRow>,
 }
 
 type Slot<T> = Arc<tokio::sync::OnceCell<Arc<Vec<T>>>>;

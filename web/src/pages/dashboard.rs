@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
-use wfm_analytics::stats::{call_stats, write_csv, QueueIntervalStats};
+use wfm_analytics::stats::{call_stats, write_csv, QueueIntervalStats, StatsQuery};
 use wfm_intraday::kpis::KpiSettings;
 
 /// The dashboard's query: the options of `wfm stats`, each with a default, and the tenant
@@ -23,26 +23,50 @@ use wfm_intraday::kpis::KpiSettings;
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardQuery {
-    tenant: Option<String>,
+    pub(super) tenant: Option<String>,
     from: Option<String>,
     to: Option<String>,
     interval: Option<String>,
     queue: Option<String>,
-    threshold_s: Option<f64>,
+    pub(super) threshold_s: Option<f64>,
 }
 
 /// The options filled in: the last seven days by the hour, the tenant's threshold.
-struct Options {
-    from: String,
-    to: String,
-    interval: String,
-    queue: String,
+pub(super) struct Options {
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) interval: String,
+    pub(super) queue: String,
     threshold_s: f64,
     target: f64,
 }
 
+impl Options {
+    /// The query string of the page's exports, with a platform administrator's tenant.
+    pub(super) fn export_query(&self, tenant_param: Option<&str>, with_threshold: bool) -> Result<String, ApiError> {
+        let mut export: Vec<(&str, String)> = vec![("from", self.from.clone()), ("to", self.to.clone()), ("interval", self.interval.clone())];
+        if with_threshold {
+            export.push(("threshold_s", self.threshold_s.to_string()));
+        }
+        if !self.queue.is_empty() {
+            export.push(("queue", self.queue.clone()));
+        }
+        if let Some(tenant) = tenant_param {
+            export.push(("tenant", tenant.to_owned()));
+        }
+        serde_urlencoded::to_string(&export).map_err(internal)
+    }
+}
+
 /// The rows the query asks for, and the options they were computed with.
 async fn rows(state: &AppState, page: &PageContext, q: &DashboardQuery) -> Result<(Options, std::sync::Arc<Vec<QueueIntervalStats>>), ApiError> {
+    let (options, query) = query_of(state, page, q)?;
+    let rows = state.stats_cache.queues.get_or_compute(&state.store, query, call_stats).await?;
+    Ok((options, rows))
+}
+
+/// The options of the page's query, filled in, and the statistics query they make.
+pub(super) fn query_of(state: &AppState, page: &PageContext, q: &DashboardQuery) -> Result<(Options, StatsQuery), ApiError> {
     let tenant = page.tenant()?;
     let kpis_file = state.data.join("tenants").join(tenant.id.as_str()).join("kpis.toml");
     let kpis = KpiSettings::load_or_default(&kpis_file).map_err(internal)?;
@@ -63,9 +87,7 @@ async fn rows(state: &AppState, page: &PageContext, q: &DashboardQuery) -> Resul
         threshold_s: Some(options.threshold_s),
         short_abandon_s: Some(kpis.short_abandon_s),
     };
-    let query = parse_query(tenant.id.as_str(), &params)?;
-    let rows = state.stats_cache.queues.get_or_compute(&state.store, query, call_stats).await?;
-    Ok((options, rows))
+    Ok((options, parse_query(tenant.id.as_str(), &params)?))
 }
 
 /// A table row of the page: the CSV's figures, formatted.
@@ -82,11 +104,11 @@ struct Row {
     max_wait_s: String,
 }
 
-fn percent(share: Option<f64>) -> String {
+pub(super) fn percent(share: Option<f64>) -> String {
     share.map_or_else(|| "–".to_owned(), |s| format!("{:.1} %", s * 100.0))
 }
 
-fn seconds(s: Option<f64>) -> String {
+pub(super) fn seconds(s: Option<f64>) -> String {
     s.map_or_else(|| "–".to_owned(), |s| format!("{s:.1}"))
 }
 
@@ -138,14 +160,7 @@ pub async fn dashboard(State(state): State<AppState>, Extension(signed): Extensi
     };
     let tenant_id = page.tenant()?.id.to_string();
     let tenant_param = page.signed.caller.user.tenant.is_none().then(|| tenant_id.clone());
-    let mut export: Vec<(&str, String)> = vec![("from", options.from.clone()), ("to", options.to.clone()), ("interval", options.interval.clone()), ("threshold_s", options.threshold_s.to_string())];
-    if !options.queue.is_empty() {
-        export.push(("queue", options.queue.clone()));
-    }
-    if let Some(tenant) = &tenant_param {
-        export.push(("tenant", tenant.clone()));
-    }
-    let export_query = serde_urlencoded::to_string(&export).map_err(internal)?;
+    let export_query = options.export_query(tenant_param.as_deref(), true)?;
     let table = rows
         .iter()
         .map(|r| Row {
@@ -192,17 +207,27 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response
     ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))], body).into_response()
 }
 
+/// A report's CSV as the download `NAME.csv`.
+pub(super) fn csv_file(name: &str, csv: Vec<u8>) -> Response {
+    attachment("text/csv; charset=utf-8", &format!("{name}.csv"), csv)
+}
+
+/// A report's CSV as the workbook `NAME.xlsx`: the same rows and columns, numbers as numbers.
+pub(super) async fn xlsx_file(name: &str, csv: Vec<u8>) -> Result<Response, ApiError> {
+    let xlsx = tokio::task::spawn_blocking(move || workbook_of_csv(&csv)).await.map_err(internal)?.map_err(internal)?;
+    Ok(attachment("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &format!("{name}.xlsx"), xlsx))
+}
+
 /// `GET /dashboard.csv`: the dashboard's rows, byte for byte what `wfm stats` prints.
 pub async fn dashboard_csv(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<DashboardQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let (csv, name) = csv_export(&state, signed, &headers, &uri, query).await?;
-    Ok(attachment("text/csv; charset=utf-8", &format!("{name}.csv"), csv))
+    Ok(csv_file(&name, csv))
 }
 
 /// `GET /dashboard.xlsx`: the same rows and columns as the CSV, numbers as numbers.
 pub async fn dashboard_xlsx(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<DashboardQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let (csv, name) = csv_export(&state, signed, &headers, &uri, query).await?;
-    let xlsx = tokio::task::spawn_blocking(move || workbook_of_csv(&csv)).await.map_err(internal)?.map_err(internal)?;
-    Ok(attachment("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &format!("{name}.xlsx"), xlsx))
+    xlsx_file(&name, csv).await
 }
 
 /// A workbook of one sheet holding a CSV table: the header in bold and frozen, each cell that
