@@ -594,7 +594,7 @@ pub fn fill_gap(a: FillGapArgs) -> Result<()> {
         .or(roster.activities.first())
         .map(|x| *x.start.offset())
         .with_context(|| format!("{}: no activities", a.files.roster.display()))?;
-    let offers = wfm_scheduler::changes::fill_gap(&roster, &agents, &rules, date, from, to, queue.as_ref(), offset);
+    let offers = wfm_scheduler::changes::fill_gap(&roster, &agents, &rules, date, (from, to), queue.as_ref(), offset);
     println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "candidates": offers }))?);
     Ok(())
 }

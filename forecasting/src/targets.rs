@@ -86,11 +86,10 @@ impl StaffingTargets {
         if !(threshold_s.is_finite() && threshold_s >= 0.0) {
             return Err(TargetError::new("threshold_s", format!("{threshold_s} is not a number of seconds ≥ 0")));
         }
-        if let Some(asa) = asa_s {
-            if !(asa.is_finite() && asa > 0.0) {
+        if let Some(asa) = asa_s
+            && !(asa.is_finite() && asa > 0.0) {
                 return Err(TargetError::new("asa_target_s", format!("{asa} is not a number of seconds > 0")));
             }
-        }
         let max_occupancy = max_occupancy.map(|v| Fraction::new("max_occupancy", v)).transpose()?;
         if max_occupancy.is_some_and(|o| o.get() == 0.0) {
             return Err(TargetError::new("max_occupancy", "0 would need infinitely many agents"));

@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = score::evaluate(&roster, &agents, &rules, &[]);
                 if let Some(first) = roster.activities.first() {
                     let (from, to) = (ClockTime::from_minutes(600), ClockTime::from_minutes(840));
-                    let _ = changes::fill_gap(&roster, &agents, &rules, first.date, from, to, None, *first.start.offset());
+                    let _ = changes::fill_gap(&roster, &agents, &rules, first.date, (from, to), None, *first.start.offset());
                 }
             }
         }

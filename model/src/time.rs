@@ -279,7 +279,7 @@ fn push_sub_day_boundaries(
     out: &mut Vec<DateTime<Utc>>,
 ) {
     let step = Duration::minutes(minutes as i64);
-    let aligned = |t: DateTime<Utc>| zone.minutes_since_local_midnight(t) % minutes == 0;
+    let aligned = |t: DateTime<Utc>| zone.minutes_since_local_midnight(t).is_multiple_of(minutes);
     let mut t = start;
     loop {
         let mut next = t + step;

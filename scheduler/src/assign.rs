@@ -45,9 +45,12 @@ struct AgentState {
     unpopular: u32,
 }
 
+/// A shift near a day: its day and shape.
+type Neighbour = Option<(usize, Shape)>;
+
 impl AgentState {
     /// The nearest shift before `day` and the nearest after: (day, shape).
-    fn neighbours(&self, day: usize) -> (Option<(usize, Shape)>, Option<(usize, Shape)>) {
+    fn neighbours(&self, day: usize) -> (Neighbour, Neighbour) {
         let before = (0..day).rev().find_map(|d| self.shifts[d].map(|s| (d, s)));
         let after = (day + 1..self.shifts.len()).find_map(|d| self.shifts[d].map(|s| (d, s)));
         (before, after)
@@ -113,19 +116,17 @@ impl Context<'_> {
         if shape.start_min < window.earliest_start.minutes() || shape.start_min + shape.length_min > window.latest_end.minutes() {
             return false;
         }
-        if let Some(spans) = self.leave.get(&(a, day)) {
-            if spans.iter().any(|&(f, t)| shape.start_min < t && f < shape.start_min + shape.length_min) {
+        if let Some(spans) = self.leave.get(&(a, day))
+            && spans.iter().any(|&(f, t)| shape.start_min < t && f < shape.start_min + shape.length_min) {
                 return false;
             }
-        }
         let start = |d: usize, s: &Shape| d as i64 * 1440 + i64::from(s.start_min) - self.utc_offset_min[d];
         let end = |d: usize, s: &Shape| start(d, s) + i64::from(s.length_min);
         let (before, after) = st.neighbours(day);
-        if let Some(min) = rules.hard.min_rest_between_shifts_min.map(i64::from) {
-            if before.is_some_and(|(d, s)| start(day, shape) - end(d, &s) < min) || after.is_some_and(|(d, s)| start(d, &s) - end(day, shape) < min) {
+        if let Some(min) = rules.hard.min_rest_between_shifts_min.map(i64::from)
+            && (before.is_some_and(|(d, s)| start(day, shape) - end(d, &s) < min) || after.is_some_and(|(d, s)| start(d, &s) - end(day, shape) < min)) {
                 return false;
             }
-        }
         if let Some(rule) = rules.hard.no_early_after_night {
             let night = |s: &Shape| s.start_min + s.length_min > rule.night_end_after.minutes();
             let early = |s: &Shape| s.start_min < rule.early_start_before.minutes();
@@ -162,11 +163,10 @@ impl Context<'_> {
         if wished == Some(shape.start_min) || agent.preferred_starts.iter().any(|p| p.minutes() == shape.start_min) {
             score -= preference;
         }
-        if let Some(rule) = soft.max_same_shift_per_week {
-            if f64::from(st.starts_by_week.get(&(week, shape.start_min)).copied().unwrap_or(0)) >= rule.limit {
+        if let Some(rule) = soft.max_same_shift_per_week
+            && f64::from(st.starts_by_week.get(&(week, shape.start_min)).copied().unwrap_or(0)) >= rule.limit {
                 score += rule.weight * 60.0;
             }
-        }
         score
     }
 }

@@ -224,15 +224,15 @@ pub struct GapOffer {
     pub end: String,
 }
 
-/// Agents who could work an extra shift covering `from`–`to` on `date` (local times, offset
+/// Agents who could work an extra shift covering `gap` (from, to) on `date` (local times, offset
 /// `offset`): free that day, skilled for `queue` (any skill when none), the shortest shift the
 /// rules allow that covers the gap inside their team's window breaking no rule for them; fewest
 /// paid hours that week first.
-pub fn fill_gap(roster: &Roster, agents: &[Agent], rules: &Rules, date: NaiveDate, from: ClockTime, to: ClockTime, queue: Option<&QueueName>, offset: FixedOffset) -> Vec<GapOffer> {
+pub fn fill_gap(roster: &Roster, agents: &[Agent], rules: &Rules, date: NaiveDate, gap: (ClockTime, ClockTime), queue: Option<&QueueName>, offset: FixedOffset) -> Vec<GapOffer> {
     let mut offers: Vec<GapOffer> = agents
         .iter()
         .filter(|a| queue.is_none_or(|q| a.skills.iter().any(|(s, _)| s == q)))
-        .filter_map(|a| extra_shift(roster, agents, rules, a, date, (from, to), offset).map(|(_, offer)| offer))
+        .filter_map(|a| extra_shift(roster, agents, rules, a, date, gap, offset).map(|(_, offer)| offer))
         .collect();
     offers.sort_by(|x, y| x.candidate.paid_hours_that_week.total_cmp(&y.candidate.paid_hours_that_week).then(x.candidate.agent.cmp(&y.candidate.agent)));
     offers
@@ -374,15 +374,15 @@ mod tests {
         roster.activities.extend(eight_hours("a2", monday() - Duration::days(1), 870));
         let (from, to) = (ClockTime::parse("10:00").unwrap(), ClockTime::parse("14:00").unwrap());
         let offset = FixedOffset::east_opt(3600).unwrap();
-        let offers = fill_gap(&roster, &agents, &rules, monday(), from, to, None, offset);
+        let offers = fill_gap(&roster, &agents, &rules, monday(), (from, to), None, offset);
         let names: Vec<&str> = offers.iter().map(|o| o.candidate.agent.as_str()).collect();
         assert_eq!(names, ["a2", "a3"], "a1 is at work; a2 can start at 10:00 after 11.5 hours of rest");
         assert_eq!((offers[0].start.as_str(), offers[0].end.as_str()), ("2026-03-02T10:00:00+01:00", "2026-03-02T16:00:00+01:00"), "the shortest shift, 6 hours");
         let billing = QueueName::parse("billing").unwrap();
-        let names: Vec<String> = fill_gap(&roster, &agents, &rules, monday(), from, to, Some(&billing), offset).into_iter().map(|o| o.candidate.agent).collect();
+        let names: Vec<String> = fill_gap(&roster, &agents, &rules, monday(), (from, to), Some(&billing), offset).into_iter().map(|o| o.candidate.agent).collect();
         assert_eq!(names, ["a2"], "a3 lacks billing");
         // A gap longer than any shift has no taker.
-        assert!(fill_gap(&roster, &agents, &rules, monday(), ClockTime::parse("06:00").unwrap(), ClockTime::parse("23:00").unwrap(), None, offset).is_empty());
+        assert!(fill_gap(&roster, &agents, &rules, monday(), (ClockTime::parse("06:00").unwrap(), ClockTime::parse("23:00").unwrap()), None, offset).is_empty());
     }
 
     #[test]

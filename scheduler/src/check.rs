@@ -62,11 +62,10 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
         for pair in shifts.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             let rest = (b.start() - a.end()).num_minutes();
-            if let Some(min) = rules.hard.min_rest_between_shifts_min {
-                if rest < i64::from(min) {
+            if let Some(min) = rules.hard.min_rest_between_shifts_min
+                && rest < i64::from(min) {
                     push("min_rest_between_shifts_hours", id, b.date, format!("{rest} minutes after the shift ending {}", a.end()));
                 }
-            }
             if let Some(rule) = rules.hard.no_early_after_night {
                 let night = a.end().date_naive() > a.date || minute_of_day(a.end()) > rule.night_end_after.minutes();
                 let early = minute_of_day(b.start()) < rule.early_start_before.minutes();
@@ -92,16 +91,14 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
             let min_hours = agent.map_or(0, |a| a.min_hours_week);
             let leave: i64 = per_agent[id].iter().filter(|a| a.kind == ActivityKind::Leave && in_week(a.date)).map(|a| rules.leave_credit_min(min_hours, a.minutes())).sum();
             let cap = [rules.hard.max_paid_min_per_week.map(i64::from), agent.map(|a| i64::from(a.max_hours_week) * 60)].into_iter().flatten().min();
-            if let Some(cap) = cap {
-                if paid > cap {
+            if let Some(cap) = cap
+                && paid > cap {
                     push("max_hours_per_week", id, week, format!("{:.2} paid hours, at most {:.2}", paid as f64 / 60.0, cap as f64 / 60.0));
                 }
-            }
-            if let Some(a) = agent {
-                if paid + leave < i64::from(a.min_hours_week) * 60 {
+            if let Some(a) = agent
+                && paid + leave < i64::from(a.min_hours_week) * 60 {
                     push("min_hours_week", id, week, format!("{:.2} paid hours with leave, at least {}", (paid + leave) as f64 / 60.0, a.min_hours_week));
                 }
-            }
             if let Some(min_off) = rules.hard.min_days_off_per_week {
                 let off = 7 - worked.iter().filter(|d| in_week(**d)).count() as u32;
                 if off < min_off {
@@ -122,7 +119,7 @@ fn check_shift(s: &Shift, team: &str, rules: &Rules, push: &mut impl FnMut(&'sta
     if s.start().date_naive() != s.date {
         push("shifts.date", id, s.date, format!("starts {}, not on its date", s.start()));
     }
-    if minute_of_day(s.start()) % rules.shifts.start_step_min != 0 {
+    if !minute_of_day(s.start()).is_multiple_of(rules.shifts.start_step_min) {
         push("shifts.start_step_minutes", id, s.date, format!("starts {}", s.start()));
     }
     let window = rules.shifts.window_for(team);

@@ -193,7 +193,7 @@ impl Importer<'_> {
 
     /// Closes the open period if the agent's state changed, and opens the new one.
     fn settle(&mut self, agent: &AgentId, at: i64) {
-        let timeline = self.timeline(&agent);
+        let timeline = self.timeline(agent);
         let now = timeline.state();
         let open = timeline.current.clone();
         if open.as_ref().map(|(s, r, _)| (*s, r.clone())) == now {
@@ -207,7 +207,7 @@ impl Importer<'_> {
 
     /// A ring of `ring_ms` that ended at `at`, cut out of whatever period was open.
     fn ring(&mut self, agent: &AgentId, at: i64, ring_ms: i64) {
-        let timeline = self.timeline(&agent);
+        let timeline = self.timeline(agent);
         let open = timeline.current.clone();
         let start = at - ring_ms;
         match open {

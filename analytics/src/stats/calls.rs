@@ -201,8 +201,11 @@ pub fn queue_volumes(store: &Store, query: &StatsQuery) -> Result<QueueVolumes, 
     Ok(QueueVolumes { grid, queues })
 }
 
+/// Each queue's accumulators, one per interval of the grid.
+type PerQueue = Vec<(String, Vec<Acc>)>;
+
 /// The accumulators of every queue with a call in the range, in queue order.
-fn fold_queues(store: &Store, query: &StatsQuery) -> Result<(IntervalGrid, Vec<(String, Vec<Acc>)>), StatsError> {
+fn fold_queues(store: &Store, query: &StatsQuery) -> Result<(IntervalGrid, PerQueue), StatsError> {
     let zone = store.tenant_zone(&query.tenant)?;
     let grid = IntervalGrid::new(zone, query.range, query.interval);
     let files = store.files_for(Dataset::Calls, &query.tenant, query.range)?;

@@ -320,7 +320,7 @@ fn to_intervals(
             let (day, slot) = locate(i);
             let calls = prediction.calls.day(day)[slot] * learned_factor;
             let aht_s = if calls > 0.0 { prediction.aht_s.day(day)[slot] } else { 0.0 };
-            if calls > 0.0 && !(aht_s > 0.0) {
+            if calls > 0.0 && (aht_s.is_nan() || aht_s <= 0.0) {
                 return Err(ForecastError::NoHandleTime { queue: queue.to_owned(), before: request.from });
             }
             // Poisson noise within the interval plus the uncertainty of the day's level.

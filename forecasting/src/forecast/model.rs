@@ -9,6 +9,7 @@
 //!   profile, blended with the profile of its group (Monday–Friday, or the weekend) to damp noise.
 //!   Handle time per weekday and slot is a recent answered-weighted mean, shrunk towards the
 //!   weekday's mean where calls are few.
+//!
 //! The regression reads the history cleaned of calendar effects and applies the calendar of the
 //! predicted days; seasonal naive copies the raw history, as a baseline should.
 
@@ -343,12 +344,13 @@ fn weighted_least_squares(rows: &[(Vec<f64>, f64, f64)], keep: &[bool]) -> Vec<f
         if a[col][col].abs() < 1e-300 {
             continue;
         }
-        for row in 0..n {
+        let pivot_row = a[col].clone();
+        for (row, values) in a.iter_mut().enumerate() {
             if row != col {
-                let f = a[row][col] / a[col][col];
+                let f = values[col] / pivot_row[col];
                 if f != 0.0 {
-                    for k in col..=n {
-                        a[row][k] -= f * a[col][k];
+                    for (x, p) in values[col..=n].iter_mut().zip(&pivot_row[col..=n]) {
+                        *x -= f * p;
                     }
                 }
             }
