@@ -9,7 +9,7 @@
 mod common;
 
 use chrono::{Duration, NaiveDate, TimeZone};
-use common::{browser_cookie, csrf_in, ok, p, Server, DEMO_PASSWORD};
+use common::{browser_cookie, csrf_in, ok, p, smtp_sink, Server, DEMO_PASSWORD};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -456,4 +456,35 @@ fn overtime_is_offered_where_agents_are_short_and_approved_when_it_helps() {
     assert!(free_days.contains(&format!(r#"href="/my/requests?date={quiet}&amp;kind=leave""#)) && !free_days.contains(&busy.to_string()), "{free_days}");
     let (_, page) = server.request("GET", "/my/requests?kind=overtime", &[&page_cookie], "");
     assert!(!page.contains(r#"id="free-days""#), "only the leave form lists free days");
+}
+
+/// Decided requests are mailed to the agent, and a swap asked of a colleague to the colleague,
+/// through the tenant's relay of `alarms.toml`.
+#[test]
+fn agents_are_told_by_e_mail_when_their_request_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let (smtp, mails) = smtp_sink();
+    let tenant = dir.path().join("tenants").join("demo");
+    std::fs::create_dir_all(&tenant).unwrap();
+    std::fs::write(tenant.join("alarms.toml"), format!("[email]\nsmtp = \"{smtp}\"\nfrom = \"wfm@centre.example\"\nagents = {{ \"1001\" = \"anna@centre.example\", \"1002\" = \"bob@centre.example\" }}\n")).unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let quiet = today() + Duration::days(2);
+    planning_files(dir.path(), &[], &[quiet]);
+    ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster(dir.path(), "v1.csv", None))]);
+    let anna = server.token_of(Some("demo"), "1001");
+    let mine = "/api/v1/tenants/demo/agents/1001/requests";
+
+    // Leave where nobody is short: approved at once, and Anna is told.
+    let (status, leave) = call(&server, "POST", mine, &anna, json!({"kind": "leave", "date": quiet.to_string(), "note": "dentist"}));
+    assert_eq!((status, leave["state"].as_str()), (201, Some("approved")), "{leave}");
+    let (to, text) = mails.recv_timeout(std::time::Duration::from_secs(10)).expect("the agent's e-mail");
+    assert_eq!(to, ["anna@centre.example"]);
+    assert!(text.contains(&format!("request of 1001 for {quiet}: leave, approved")) && text.contains("roster version 2") && text.contains(leave["id"].as_str().unwrap()), "{text}");
+
+    // A swap asked of Bob: he is told he is asked.
+    let day = today() + Duration::days(3);
+    let (_, swap) = call(&server, "POST", mine, &anna, json!({"kind": "swap", "with": "1002", "date": day.to_string()}));
+    assert_eq!(swap["awaiting"], "colleague", "{swap}");
+    let (to, text) = mails.recv_timeout(std::time::Duration::from_secs(10)).expect("the colleague's e-mail");
+    assert!(to == ["bob@centre.example"] && text.contains(&format!("1001 asks you for a shift swap on {day}")), "{to:?} {text}");
 }

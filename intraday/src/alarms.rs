@@ -92,7 +92,8 @@ impl Email {
     }
 
     /// The addresses of a ladder's or incident's list: each name's in `people`, and
-    /// `role:supervisor` and `role:manager` the supervisors' and managers'. Names without one are
+    /// `role:supervisor` and `role:manager` the supervisors' and managers', `agent:ID` the
+    /// agent's in `agents`. Names without one are
     /// told on the event stream only.
     pub fn addresses_of(&self, who: &[String]) -> Vec<String> {
         let mut to: Vec<String> = Vec::new();
@@ -102,7 +103,8 @@ impl Email {
                 "role:manager" => &self.managers[..],
                 _ => &[],
             };
-            for address in self.people.get(name).into_iter().chain(listed) {
+            let agent = name.strip_prefix("agent:").and_then(|a| self.agents.get(a));
+            for address in self.people.get(name).into_iter().chain(listed).chain(agent) {
                 if !to.contains(address) {
                     to.push(address.clone());
                 }

@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 
 /// A browser's session cookie header after signing in with the page's form.
 pub fn browser_cookie(server: &Server, tenant: &str, login: &str) -> String {
@@ -229,4 +230,54 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A local SMTP sink: each message's envelope recipients and text, as they arrive.
+pub fn smtp_sink() -> (String, mpsc::Receiver<(Vec<String>, String)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let _ = stream.write_all(b"220 sink ESMTP\r\n");
+                let (mut to, mut text, mut in_data) = (Vec::new(), String::new(), false);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let reply: &[u8] = if in_data {
+                        if line == ".\r\n" {
+                            in_data = false;
+                            let _ = tx.send((std::mem::take(&mut to), std::mem::take(&mut text)));
+                            b"250 queued\r\n"
+                        } else {
+                            text.push_str(&line);
+                            b""
+                        }
+                    } else {
+                        let upper = line.to_ascii_uppercase();
+                        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                            b"250 sink\r\n"
+                        } else if upper.starts_with("RCPT TO:") {
+                            to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                            b"250 ok\r\n"
+                        } else if upper.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = stream.write_all(b"221 bye\r\n");
+                            return;
+                        } else {
+                            b"250 ok\r\n"
+                        }
+                    };
+                    let _ = stream.write_all(reply);
+                    line.clear();
+                }
+            });
+        }
+    });
+    (addr, rx)
 }

@@ -7,7 +7,8 @@
 //! change goes on the tenant's event stream (`type: request`) for the agent's page.
 
 use crate::auth::Signed;
-use crate::supervision::now_ms;
+use crate::delivery::Letter;
+use crate::supervision::{lock, now_ms};
 use crate::{body, internal, ApiError, AppState};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -278,11 +279,38 @@ fn agent_id(field: &'static str, text: &str) -> Result<AgentId, ApiError> {
     AgentId::parse(text).map_err(|e| ApiError::bad_request(field, e))
 }
 
-/// Tells the event stream (and so the agent's open page) what became of a request.
+/// Tells the event stream (and so the agent's open page) what became of a request; and by
+/// e-mail and webhook, as the tenant's `alarms.toml` says, the people it concerns.
 fn announce(state: &AppState, tenant: &str, request: &ChangeRequest) {
+    let event = serde_json::json!({ "type": "request", "at_ms": now_ms(), "id": request.id, "kind": request.kind, "agent": request.agent_id, "with": request.with, "date": request.date, "state": request.state, "awaiting": request.awaiting });
     if let Some(live) = state.acd.as_ref().and_then(|acd| acd.live(tenant)) {
-        live.publish(serde_json::json!({ "type": "request", "at_ms": now_ms(), "id": request.id, "kind": request.kind, "agent": request.agent_id, "with": request.with, "date": request.date, "state": request.state, "awaiting": request.awaiting }));
+        live.publish(event.clone());
     }
+    if let Some(supervision) = state.supervisors.get(tenant) {
+        lock(&supervision).send(event, letter_of(request));
+    }
+}
+
+/// The e-mail a request's change is worth: to the agent (and a swap's colleague) when it is
+/// decided, to the colleague when a swap is asked of them; none otherwise.
+fn letter_of(r: &ChangeRequest) -> Option<Letter> {
+    let what = match (r.kind, &r.with, &r.span) {
+        (RequestKind::Swap, Some(with), _) => format!("swap with {with}"),
+        (RequestKind::Overtime, _, Some((from, to))) => format!("overtime {from}–{to}"),
+        (kind, _, _) => kind.as_str().to_owned(),
+    };
+    let (who, subject) = match (r.state, r.awaiting) {
+        (RequestState::Approved | RequestState::Rejected, _) => {
+            let who = std::iter::once(&r.agent_id).chain(r.with.as_ref().filter(|_| r.kind == RequestKind::Swap)).map(|a| format!("agent:{a}")).collect();
+            (who, format!("request of {} for {}: {what}, {}", r.agent_id, r.date, r.state.as_str()))
+        }
+        (RequestState::Pending, Some(Step::Colleague)) => (vec![format!("agent:{}", r.with.as_deref()?)], format!("{} asks you for a shift swap on {}", r.agent_id, r.date)),
+        _ => return None,
+    };
+    let decisions: String = r.decisions.iter().map(|d| format!("- {} {}{}\n", if d.approve { "approved by" } else { "rejected by" }, d.by, if d.comment.is_empty() { String::new() } else { format!(": {}", d.comment) })).collect();
+    let version = r.applied_version.map(|v| format!("\nPublished in roster version {v}.\n")).unwrap_or_default();
+    let body = format!("{subject}.\n\nRequest {} ({what}) for {}.\n{decisions}{version}\nSee it on the page /my/requests.\n", r.id, r.date);
+    Some(Letter::Notice { who, subject, body })
 }
 
 /// The roster with the approved request in it, published as the next version by `by`.

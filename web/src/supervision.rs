@@ -95,7 +95,7 @@ impl Supervision {
     }
 
     /// Puts an event and its letter in the outbox, when the tenant has somewhere to send them.
-    fn send(&self, event: serde_json::Value, letter: Option<Letter>) {
+    pub(crate) fn send(&self, event: serde_json::Value, letter: Option<Letter>) {
         let delivery = self.alarms.delivery();
         let mail = letter.is_some() && delivery.email.is_some();
         if delivery.webhook.is_some() || mail {
