@@ -483,8 +483,18 @@ fn incidents_escalate_move_the_agent_and_defer_cases() {
     assert_eq!(post(&server, &supervisor, "/INC-42/cases/1/assign", r#"{"login":"1002"}"#).0, 200);
 
     // Fixed: the moved agent is ready again; nothing more is recorded against it.
-    let (status, fixed) = post(&server, &supervisor, "/INC-42/fixed", "");
-    assert_eq!((status, fixed["open"].as_bool()), (200, Some(false)), "{fixed}");
+    // From the supervisor's page: the incident open with its moved agent and case, then Fixed.
+    let cookie = browser_cookie(&server, "demo", "supervisor");
+    let (status, page) = server.request("GET", "/incidents", &[&cookie], "");
+    let article = page.split(r#"<article class="incident" id="incident-INC-42">"#).nth(1).and_then(|a| a.split("</article>").next()).unwrap_or_else(|| panic!("{status} {page}"));
+    assert!(article.contains("every search times out") && article.contains(&format!("{AGENT} ")) && article.contains("+48600100200") && article.contains(r#"action="/incidents/INC-42/fixed""#), "{article}");
+    assert!(page.contains(r#"<section id="ladder">"#), "{page}");
+    let (status, agents_view) = server.request("GET", "/incidents", &[&browser_cookie(&server, "demo", AGENT)], "");
+    assert!(status == 200 && agents_view.contains("INC-42") && !agents_view.contains("/fixed") && !agents_view.contains(r#"id="ladder""#), "agents read, and do not fix: {agents_view}");
+    let (status, head, _) = server.exchange("POST", "/incidents/INC-42/fixed", &[&cookie, "Content-Type: application/x-www-form-urlencoded"], &format!("csrf={}", csrf_in(&page)));
+    assert_eq!((status, header(&head, "location")), (303, Some("/incidents?fixed=INC-42")));
+    let fixed = json(&server, &supervisor, "/api/v1/tenants/demo/incidents/INC-42");
+    assert_eq!(fixed["open"].as_bool(), Some(false), "{fixed}");
     assert!(fixed["moved"][0]["back_ms"].as_i64().is_some() && fixed["duration_s"].as_i64().unwrap() >= 2, "{fixed}");
     assert!(state(&server).to_string().contains("\"ready\""), "{}", state(&server));
     assert_eq!(post(&server, &supervisor, "/INC-42/fixed", "").0, 409);

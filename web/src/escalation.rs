@@ -25,11 +25,10 @@ pub struct EscalationParams {
 /// tenant's escalations newest first.
 pub async fn escalation(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<EscalationParams>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
-    let records = state.db.escalation_steps(&tenant, p.episode).await?;
-    if let (Some(episode), true) = (p.episode, records.is_empty()) {
+    let timeline = timeline(&state, &tenant, p.episode).await?;
+    if let (Some(episode), true) = (p.episode, timeline.is_empty()) {
         return Err(ApiError::status(StatusCode::NOT_FOUND, Some("episode"), format!("no escalation began at {episode}")));
     }
-    let timeline: Vec<Step> = records.iter().map(|r| serde_json::from_str(r)).collect::<Result<_, _>>().map_err(crate::internal)?;
     let escalations = state.db.escalations(&tenant, wfm_ops::escalations::MAX_LISTED).await?;
     let now = state.supervisors.get(&tenant).map(|s| {
         let s = lock(&s);
@@ -41,6 +40,12 @@ pub async fn escalation(State(state): State<AppState>, Path(tenant): Path<String
         body.as_object_mut().expect("an object").extend(now.as_object().expect("an object").clone());
     }
     Ok(Json(body).into_response())
+}
+
+/// The kept steps of the escalation that began at `episode` (the newest when `None`), in order.
+pub async fn timeline(state: &AppState, tenant: &str, episode: Option<i64>) -> Result<Vec<Step>, ApiError> {
+    let records = state.db.escalation_steps(tenant, episode).await?;
+    records.iter().map(|r| serde_json::from_str(r)).collect::<Result<_, _>>().map_err(crate::internal)
 }
 
 /// `POST /api/v1/tenants/{tenant}/escalation/confirm`: the caller, called in by the ladder,

@@ -58,10 +58,19 @@ fn rules_of(state: &AppState, tenant: &str) -> IncidentRules {
 
 /// `GET /api/v1/tenants/{tenant}/incidents?state=open|all[&limit=N]`: newest first.
 pub async fn list(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<KeptParams>, QueryRejection>) -> Result<Response, ApiError> {
-    let records = kept_records(&state, &tenant, Kept::Incident, params).await?;
-    let incidents: Vec<Incident> = records.iter().map(|r| serde_json::from_str(r)).collect::<Result<_, _>>().map_err(internal)?;
+    let incidents = parsed(&kept_records(&state, &tenant, Kept::Incident, params).await?)?;
     let (rules, now) = (rules_of(&state, &tenant), now_ms());
     Ok(Json(incidents.iter().map(|i| view(i, &rules, now)).collect::<Vec<_>>()).into_response())
+}
+
+fn parsed(records: &[String]) -> Result<Vec<Incident>, ApiError> {
+    records.iter().map(|r| serde_json::from_str(r)).collect::<Result<_, _>>().map_err(internal)
+}
+
+/// The tenant's latest incidents, open and fixed, newest first; and the phrase agents say for
+/// each kind: for the supervisor's page.
+pub async fn latest(state: &AppState, tenant: &str, limit: u32) -> Result<(Vec<Incident>, IncidentRules), ApiError> {
+    Ok((parsed(&state.db.kept(Kept::Incident, tenant, false, limit).await?)?, rules_of(state, tenant)))
 }
 
 /// An incident: the open one from the supervision, else as kept.
@@ -184,6 +193,20 @@ async fn change(
     change: &str,
     f: impl FnOnce(&mut Incident) -> Result<String, ApiError>,
 ) -> Result<Response, ApiError> {
+    let (kept, incident) = change_kept(state, signed, tenant, id, change, f).await?;
+    answer(state, tenant, if kept { StatusCode::OK } else { StatusCode::ACCEPTED }, &incident)
+}
+
+/// [`change`]'s work: the changed incident, and whether it is written yet (else it is on the
+/// next retry, before it is announced).
+async fn change_kept(
+    state: &AppState,
+    signed: &Signed,
+    tenant: &str,
+    id: &str,
+    change: &str,
+    f: impl FnOnce(&mut Incident) -> Result<String, ApiError>,
+) -> Result<(bool, Incident), ApiError> {
     let (supervision, live) = supervised(state, tenant)?;
     let mut incident = find(state, tenant, id).await?;
     let detail = f(&mut incident)?;
@@ -192,7 +215,7 @@ async fn change(
     lock(&supervision).incidents.change(id, move |i| *i = updated);
     let kept = record_incident(&state.db, tenant, &live, &supervision, change, incident.clone()).await;
     state.db.audit(&signed.audit(tenant, &format!("incident.{change}"), &format!("incident/{id}"), &detail)).await?;
-    answer(state, tenant, if kept { StatusCode::OK } else { StatusCode::ACCEPTED }, &incident)
+    Ok((kept, incident))
 }
 
 fn must_be_open(incident: &Incident) -> Result<(), ApiError> {
@@ -214,10 +237,17 @@ fn set_state(live: &Live, agent: &str, wanted: AgentState) -> Result<(), ApiErro
 /// `POST /api/v1/tenants/{tenant}/incidents/{id}/fixed`: closes it; agents still moved to it
 /// who are in its not-ready code are made ready again.
 pub async fn fixed(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path((tenant, id)): Path<(String, String)>) -> Result<Response, ApiError> {
-    let (_, live) = supervised(&state, &tenant)?;
-    let incident = find(&state, &tenant, &id).await?;
+    let (kept, incident) = mark_fixed(&state, &signed, &tenant, &id).await?;
+    answer(&state, &tenant, if kept { StatusCode::OK } else { StatusCode::ACCEPTED }, &incident)
+}
+
+/// Closes the open incident `id`, making its moved agents ready again: for the API and the
+/// supervisor's page. The incident, and whether it is written yet.
+pub async fn mark_fixed(state: &AppState, signed: &Signed, tenant: &str, id: &str) -> Result<(bool, Incident), ApiError> {
+    let (_, live) = supervised(state, tenant)?;
+    let incident = find(state, tenant, id).await?;
     must_be_open(&incident)?;
-    let reason = rules_of(&state, &tenant).not_ready_reason;
+    let reason = rules_of(state, tenant).not_ready_reason;
     let mut back = Vec::new();
     for m in incident.moved.iter().filter(|m| m.back_ms.is_none()) {
         let still_moved = live.state(&m.agent) == Some(AgentState::NotReady { reason: reason.clone() });
@@ -226,7 +256,7 @@ pub async fn fixed(State(state): State<AppState>, Extension(signed): Extension<S
         }
     }
     let (by, now) = (signed.actor(), now_ms());
-    change(&state, &signed, &tenant, &id, "fixed", |i| {
+    change_kept(state, signed, tenant, id, "fixed", |i| {
         i.fixed_ms = Some(now);
         i.fixed_by = Some(by);
         for m in i.moved.iter_mut().filter(|m| m.back_ms.is_none()) {

@@ -85,6 +85,8 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/supervise/agents/{agent}/state", Some(P::SetAgentState), post(pages::supervise_state)),
     route!(POST "/supervise/alarms/{id}/ack", Some(P::AckAlarm), post(pages::supervise_ack)),
     route!(POST "/supervise/excusals", Some(P::ExcuseAdherence), post(pages::supervise_excuse)),
+    route!(GET "/incidents", Some(P::ViewIncidents), get(pages::incidents_page)),
+    route!(POST "/incidents/{id}/fixed", Some(P::ManageIncidents), post(pages::incident_fixed)),
     route!(GET "/dashboard", Some(P::ViewQueueStats), get(pages::dashboard)),
     route!(GET "/dashboard.csv", Some(P::ViewQueueStats), get(pages::dashboard_csv)),
     route!(GET "/dashboard.xlsx", Some(P::ViewQueueStats), get(pages::dashboard_xlsx)),

@@ -9,6 +9,7 @@
 mod admin;
 mod chart;
 mod dashboard;
+mod incidents;
 mod report;
 mod requests;
 mod wallboard;
@@ -17,6 +18,7 @@ mod session;
 mod supervise;
 
 pub use admin::{admin, admin_add_user, admin_remove_user, admin_tenant_status};
+pub use incidents::{incident_fixed, incidents_page};
 pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
 pub use report::{report, report_csv, report_xlsx};
 pub use requests::{my_requests, my_requests_submit, requests, requests_decide};
@@ -50,13 +52,14 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The navigation: each page, the words naming it and the permission it needs.
-const NAV: [(&str, &str, &str, Permission); 9] = [
+const NAV: [(&str, &str, &str, Permission); 10] = [
     ("/", "nav-home", "home-api", Permission::SignedIn),
     ("/my/schedule", "nav-schedule", "home-schedule", Permission::ViewOwnSchedule),
     ("/my/requests", "nav-my-requests", "home-my-requests", Permission::ViewOwnSchedule),
     ("/requests", "nav-requests", "home-requests", Permission::DecideRequest),
     ("/wallboard", "nav-wallboard", "home-wallboard", Permission::ViewLiveQueues),
     ("/supervise", "nav-supervise", "home-supervise", Permission::ViewAdherence),
+    ("/incidents", "nav-incidents", "home-incidents", Permission::ViewEscalation),
     ("/dashboard", "nav-dashboard", "home-dashboard", Permission::ViewQueueStats),
     ("/report", "nav-report", "home-report", Permission::ViewQueueStats),
     ("/admin", "nav-admin", "home-admin", Permission::ManageUsers),
