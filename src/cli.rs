@@ -7,6 +7,7 @@ use wfm_analytics::import::{self, BadLines};
 use wfm_analytics::stats::{self, ServiceLevelRule, StatsQuery};
 use wfm_analytics::Store;
 use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId, TenantZone};
+use wfm_ops::imports::Written;
 use wfm_ops::{ImportRun, OpsDb};
 
 use crate::{intraday, planning, rostering};
@@ -146,6 +147,15 @@ struct GenerateArgs {
 enum ImportFormat {
     Csv,
     QueueLog,
+}
+
+impl From<ImportFormat> for import::Format {
+    fn from(f: ImportFormat) -> Self {
+        match f {
+            ImportFormat::Csv => Self::Csv,
+            ImportFormat::QueueLog => Self::QueueLog,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -316,42 +326,16 @@ fn import_files(data: &Path, database: Option<String>, a: ImportArgs) -> Result<
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
         texts.push((path, bytes));
     }
-    let began = std::time::Instant::now();
-    let (calls, states, skipped, notes) = match a.format {
-        ImportFormat::Csv => {
-            let mut calls = Vec::new();
-            let mut skipped = Vec::new();
-            for (path, bytes) in &texts {
-                let batch = import::csv::parse_calls(path, bytes.as_slice(), zone, policy)?;
-                calls.extend(batch.calls);
-                skipped.extend(batch.skipped);
-            }
-            (calls, Vec::new(), skipped, String::new())
+    let members = match &a.agent_map {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            import::MemberMap::parse_csv(path, &text)?
         }
-        ImportFormat::QueueLog => {
-            let decoded: Vec<(&PathBuf, String)> =
-                texts.iter().map(|(p, b)| (*p, String::from_utf8_lossy(b).into_owned())).collect();
-            let sources: Vec<import::queue_log::Source> =
-                decoded.iter().map(|(p, t)| import::queue_log::Source { path: p, text: t }).collect();
-            let members = match &a.agent_map {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-                    import::MemberMap::parse_csv(path, &text)?
-                }
-                None => import::MemberMap::default(),
-            };
-            let batch = import::queue_log::parse(&sources, zone, &members, policy)?;
-            let unknown: Vec<String> = batch.unknown_events.iter().map(|(e, n)| format!("{e}×{n}")).collect();
-            let notes = format!(
-                "{} lines; {} calls still open at the end (not imported); {} call events without their ENTERQUEUE; unknown events skipped: {}\n",
-                batch.lines,
-                batch.open_calls,
-                batch.orphan_events,
-                if unknown.is_empty() { "none".to_owned() } else { unknown.join(", ") }
-            );
-            (batch.calls, batch.states, batch.skipped, notes)
-        }
+        None => import::MemberMap::default(),
     };
+    let began = std::time::Instant::now();
+    let files: Vec<(&Path, &[u8])> = texts.iter().map(|(p, b)| (p.as_path(), b.as_slice())).collect();
+    let import::Parsed { calls, states, skipped, notes } = import::parse(a.format.into(), &files, zone, &members, policy)?;
     for line in &skipped {
         eprintln!("skipped {line}");
     }
@@ -361,12 +345,9 @@ fn import_files(data: &Path, database: Option<String>, a: ImportArgs) -> Result<
     let report = store.append(&tenant, &calls, &states)?;
     let elapsed = began.elapsed().as_secs_f64();
     if let Some(url) = journal {
-        let format = match a.format {
-            ImportFormat::Csv => "csv",
-            ImportFormat::QueueLog => "queue-log",
-        };
         let files: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
-        let run = import_run(&tenant, started_at, format, files.join(";"), &report, skipped.len(), elapsed);
+        let written = Written { calls: report.calls_written, calls_duplicate: report.calls_duplicate, states: report.states_written, states_duplicate: report.states_duplicate };
+        let run = ImportRun::began(tenant.as_str(), started_at, import::Format::from(a.format).as_str(), files.join(";")).finished(written, skipped.len(), elapsed);
         let (id, name) = (tenant.clone(), tenant.to_string());
         block_on(async move {
             let db = OpsDb::connect(&url).await?;
@@ -376,7 +357,9 @@ fn import_files(data: &Path, database: Option<String>, a: ImportArgs) -> Result<
             anyhow::Ok(())
         })??;
     }
-    eprint!("{notes}");
+    if !notes.is_empty() {
+        eprintln!("{notes}");
+    }
     eprintln!(
         "imported {} calls ({} already present) and {} agent-state periods ({} already present) into {} files; {} bad lines skipped; {:.2} s ({:.2} s reading, {:.2} s writing)",
         report.calls_written,
@@ -445,29 +428,6 @@ fn compact(data: &Path, a: CompactArgs) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn import_run(
-    tenant: &TenantId,
-    started_at: chrono::DateTime<chrono::Utc>,
-    format: &str,
-    files: String,
-    report: &wfm_analytics::AppendReport,
-    skipped_lines: usize,
-    seconds: f64,
-) -> ImportRun {
-    ImportRun {
-        id: format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.6fZ"), std::process::id()),
-        tenant: tenant.to_string(),
-        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        format: format.to_owned(),
-        files,
-        calls_written: report.calls_written as i64,
-        calls_duplicate: report.calls_duplicate as i64,
-        states_written: report.states_written as i64,
-        states_duplicate: report.states_duplicate as i64,
-        skipped_lines: skipped_lines as i64,
-        seconds,
-    }
-}
 
 pub(crate) fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future))

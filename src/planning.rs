@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use wfm_analytics::Store;
 use wfm_forecasting::erlang::{self, Workload};
-use wfm_forecasting::forecast::{self, calendar, ForecastRequest};
+use wfm_forecasting::forecast::{self, calendar, ForecastRequest, DEFAULT_BACKTEST_WEEKS};
 use wfm_forecasting::requirements::{self, GoalOverrides, Goals, ModelName};
 use wfm_model::{parse_date, IntervalLength, QueueName, TenantId};
 
@@ -166,8 +166,6 @@ pub struct ForecastArgs {
     #[arg(long)]
     report: Option<PathBuf>,
 }
-
-const DEFAULT_BACKTEST_WEEKS: u32 = 8;
 
 fn days_or_weeks(field: &str, s: &str) -> Result<u32> {
     let s = s.trim();

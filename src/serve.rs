@@ -18,10 +18,25 @@ use wfm_ops::audit::AuditEntry;
 use wfm_ops::{Language, OpsDb, Role, Tenant, User};
 use wfm_telephony::transport::{Endpoint, Stack};
 
-use crate::cli::{import_run, ServeArgs};
+use crate::cli::ServeArgs;
 
 pub const DEMO: &str = "demo";
 const DEMO_ZONE: &str = "Europe/Warsaw";
+
+/// The SIP address on UDP and TCP, the same port on both. With port 0 the system picks the UDP
+/// port, which another program may hold on TCP: then another pick, a few times.
+async fn bind_sip(address: &str) -> Result<(tokio::net::UdpSocket, tokio::net::TcpListener)> {
+    for _ in 0..20 {
+        let udp = tokio::net::UdpSocket::bind(address).await.with_context(|| format!("--sip {address}"))?;
+        let at = udp.local_addr()?;
+        match tokio::net::TcpListener::bind(at).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && address.ends_with(":0") => continue,
+            Err(e) => return Err(e).with_context(|| format!("--sip {at} (TCP)")),
+        }
+    }
+    bail!("--sip {address}: no port was free on both UDP and TCP after 20 tries")
+}
 
 pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> {
     let store = Store::create_or_open(&data.join("store"))?;
@@ -41,8 +56,8 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
     let prompts = wfm_telephony::media::audio::Prompts::with_folder(&data.join("prompts"))?;
     let store = Arc::new(store);
     runtime.block_on(async move {
-        let sip = Arc::new(tokio::net::UdpSocket::bind(&a.sip).await.with_context(|| format!("--sip {}", a.sip))?);
-        let sip_addr = sip.local_addr()?;
+        let (sip, sip_tcp) = bind_sip(&a.sip).await?;
+        let (sip, sip_addr) = (Arc::new(sip), sip_tcp.local_addr()?);
         if sip_addr.ip().is_unspecified() {
             // The address goes into Contact headers and SDP: phones must be able to reach it.
             bail!("--sip {}: give the address phones reach (e.g. 192.168.1.10:5060), not a wildcard", a.sip);
@@ -64,7 +79,6 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
                 Ok(()) => {}
             }
         }
-        let sip_tcp = tokio::net::TcpListener::bind(sip_addr).await.with_context(|| format!("--sip {sip_addr} (TCP)"))?;
         spawn_transport(&endpoint, sip_tcp, sip_addr);
         tokio::spawn(watch_tenants(acds));
         println!("wfm SIP on udp:{sip_addr} and tcp:{sip_addr}");
@@ -74,7 +88,7 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
         let policy = wfm_ops::sessions::SessionPolicy { idle_ms: (a.session_idle_s as i64).saturating_mul(1000), ..Default::default() };
         let auth = Arc::new(wfm_web::auth::AuthState::new(policy, a.secure_cookies));
         tokio::spawn(purge_sessions(db.clone(), policy));
-        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(endpoint), data: data.to_owned(), auth, supervisors, stats_cache: Default::default() });
+        let app = wfm_web::router(wfm_web::AppState { store, db, acd: Some(endpoint), data: data.to_owned(), auth, supervisors, stats_cache: Default::default(), plans: Default::default() });
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     })
@@ -88,10 +102,9 @@ fn demo_history(data: &Path, db: &OpsDb, runtime: &tokio::runtime::Runtime, days
     let config = wfm_datasets::GeneratorConfig::standard(start, days, 42, 1, 2, 3000.0)?;
     let report = wfm_datasets::generate(&config, data)?;
     eprintln!("  {} calls, {} agents", report.calls, report.agents);
-    let appended = wfm_analytics::AppendReport { calls_written: report.calls as usize, states_written: report.agent_state_periods as usize, ..Default::default() };
-    let tenant = TenantId::parse(DEMO)?;
+    let written = wfm_ops::imports::Written { calls: report.calls as usize, states: report.agent_state_periods as usize, ..Default::default() };
     let what = format!("wfm generate --days {days} --seed 42");
-    let run = import_run(&tenant, started_at, "generated", what, &appended, 0, began.elapsed().as_secs_f64());
+    let run = wfm_ops::imports::ImportRun::began(DEMO, started_at, "generated", what).finished(written, 0, began.elapsed().as_secs_f64());
     runtime.block_on(db.record_import(&run))?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use chrono::TimeZone;
+use common::plan::{planning_files, roster, today};
 use common::{browser_cookie, csrf_in, header, ok, p, Server, DEMO_PASSWORD};
 use common::browser::{element_id, Driver};
 use serde_json::json;
@@ -29,21 +29,6 @@ fn text_of(html: &str, id: &str) -> String {
     let inner = &html[start..];
     let inner = &inner[inner.find('>').unwrap() + 1..];
     inner[..inner.find('<').unwrap_or(inner.len())].trim().to_owned()
-}
-
-/// A roster for `agent`: this week and the next two, 08:00–16:30 local with a meal on workdays.
-fn roster(dir: &Path, agent: &str) -> std::path::PathBuf {
-    let zone = wfm_model::TenantZone::parse("Europe/Warsaw").unwrap();
-    let today = zone.local_date(chrono::Utc::now());
-    let mut csv = String::from("agent_id,date,activity,start,end\n");
-    for offset in -1..14 {
-        let day = today + chrono::Duration::days(offset);
-        let at = |h: u32, m: u32| zone.tz().from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap()).earliest().unwrap().to_rfc3339();
-        csv += &format!("{agent},{day},work,{},{}\n{agent},{day},meal,{},{}\n{agent},{day},work,{},{}\n", at(8, 0), at(12, 0), at(12, 0), at(12, 30), at(12, 30), at(16, 30));
-    }
-    let path = dir.join("roster.csv");
-    std::fs::write(&path, csv).unwrap();
-    path
 }
 
 #[test]
@@ -277,7 +262,7 @@ fn the_agent_reads_the_published_schedule() {
     assert_eq!(status, 200);
     assert_eq!(text_of(&body, "notice"), "No published roster has a shift for you in these weeks.");
 
-    let roster = roster(dir.path(), "1001");
+    let roster = roster(dir.path(), "roster.csv", None);
     ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster)]);
     let (status, body) = page(&server, &agent, "/my/schedule?weeks=2");
     assert_eq!(status, 200);
@@ -287,8 +272,8 @@ fn the_agent_reads_the_published_schedule() {
     assert!(row.contains("08:00–12:00 work<br>12:00–12:30 meal<br>12:30–16:30 work"), "{row}");
     assert_eq!(body.matches("<tr").count() - 1, 14, "two weeks of rows and the header: {body}");
     assert!(body.contains("Roster version 1"), "{body}");
-    // Only their own: another agent of the roster sees nothing of it.
-    let other = browser_cookie(&server, "demo", "1002");
+    // Only their own: another agent sees nothing of it.
+    let other = browser_cookie(&server, "demo", "1004");
     let (_, body) = page(&server, &other, "/my/schedule");
     assert!(body.contains(r#"id="notice""#) && !body.contains("08:00–16:30"), "{body}");
     let (status, body) = page(&server, &agent, "/my/schedule?weeks=99");
@@ -379,7 +364,7 @@ fn the_queue_report_has_the_rows_of_wfm_stats() {
 fn a_real_browser_signs_in_switches_language_and_reads_the_dashboard() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--demo-days", "2"]);
-    let roster = roster(dir.path(), "1001");
+    let roster = roster(dir.path(), "roster.csv", None);
     ok(&["roster", "publish", "--data", p(dir.path()), "--tenant", "demo", "--roster", p(&roster)]);
     let base = format!("http://{}", server.addr);
     let browser = Driver::start();
@@ -424,5 +409,330 @@ fn a_real_browser_signs_in_switches_language_and_reads_the_dashboard() {
         for name in ["dashboard.png", "schedule.png"] {
             std::fs::copy(dir.path().join(name), Path::new(&keep).join(name)).unwrap();
         }
+    }
+}
+
+/// A `multipart/form-data` body as a browser's upload form sends it: the CSRF field, then the file.
+fn upload(csrf: &str, file_name: &str, contents: &str) -> (String, String) {
+    let boundary = "----wfmTestBoundary7MA4YWxk";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"roster\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n{contents}\r\n--{boundary}--\r\n"
+    );
+    (format!("Content-Type: multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn the_planner_publishes_a_roster_file_and_reads_its_week_against_the_requirement() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let planner = browser_cookie(&server, "demo", "planner");
+    let (status, body) = page(&server, &planner, "/roster");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("No roster is published yet.") && body.contains(r#"id="roster-file""#), "{body}");
+    let csrf = csrf_in(&body);
+    let publish = |cookie: &str, csrf: &str, name: &str, text: &str| {
+        let (content_type, body) = upload(csrf, name, text);
+        server.exchange("POST", "/roster", &[cookie, &content_type], &body)
+    };
+
+    // A wrong line is named with its field; nothing is published.
+    let good = std::fs::read_to_string(roster(dir.path(), "week.csv", None)).unwrap();
+    let mut lines: Vec<&str> = good.lines().collect();
+    let broken = lines[1].replacen(",work,", ",lunch,", 1);
+    lines[1] = &broken;
+    let (status, _, body) = publish(&planner, &csrf, "week.csv", &(lines.join("\n") + "\n"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("week.csv:2") && body.contains("activity") && body.contains("lunch"), "the line and field are named: {body}");
+    assert_eq!(server.get_authorized("/api/v1/tenants/demo/rosters").1, "[]", "nothing is published");
+
+    // The file is published as version 1 and its week is shown agent by agent.
+    let (status, head, _) = publish(&planner, &csrf, "week.csv", &good);
+    assert_eq!((status, header(&head, "location")), (303, Some("/roster?published=1&version=1")), "{head}");
+    let (status, body) = page(&server, &planner, "/roster?published=1&version=1");
+    assert_eq!(status, 200);
+    assert_eq!(text_of(&body, "notice"), "Version 1 is published: adherence and requests use it from now on.");
+    let gantt = body.split(r#"id="gantt""#).nth(1).and_then(|g| g.split("</table>").next()).expect("the week's table");
+    let row_1001 = gantt.split("<tr><td>1001</td>").nth(1).and_then(|r| r.split("</tr>").next()).expect("1001's row");
+    assert!(row_1001.contains("08:00–16:30") && row_1001.contains(r#"<rect x="720" width="30" height="10" class="a-meal"/>"#), "the meal at 12:00 for 30 min: {row_1001}");
+    assert!(gantt.contains("<tr><td>1002</td>") && gantt.contains("day off"), "agents off are listed: {gantt}");
+    assert!(body.contains("roster.csv?version=1"), "{body}");
+    assert!(text_of(&body, "no-report").contains("agents.csv"), "the missing planning file is named: {body}");
+    let (status, csv) = page(&server, &planner, "/roster.csv?version=1");
+    assert_eq!((status, csv.as_str()), (200, good.as_str()), "the CSV is the file published");
+
+    // With the tenant's planning files, the week is judged as wfm check-roster judges it.
+    let monday = today() - chrono::Duration::days(chrono::Datelike::weekday(&today()).num_days_from_monday().into());
+    let week: Vec<_> = (0..7).map(|d| monday + chrono::Duration::days(d)).collect();
+    planning_files(dir.path(), &week, &[]);
+    let (_, body) = page(&server, &planner, &format!("/roster?version=1&week={}", week[3]));
+    let figures = body.split(r#"id="figures""#).nth(1).and_then(|f| f.split("</table>").next()).expect(&body);
+    assert!(figures.contains("Projected service level") && figures.contains("Hard-rule violations"), "{figures}");
+    let coverage = body.split(r#"id="coverage""#).nth(1).and_then(|c| c.split("</table>").next()).expect(&body);
+    // Support needs one agent 08:00–16:30 (34 quarters, 8.5 h); 1001 works it but for the meal.
+    assert!(coverage.contains(&format!("<td>{monday} Mon</td><td class=\"n\">8.5</td><td class=\"n\">8.0</td><td class=\"n\">2</td>")), "{coverage}");
+    assert!(body.contains(r#"id="short""#) && body.contains(&format!("{} 12:00", week[3])), "the meal's intervals are short: {body}");
+    assert!(body.contains(r#"id="no-violations""#), "{body}");
+
+    // Other roles and tenants: supervisors read, only planners publish; agents see nothing.
+    let supervisor = browser_cookie(&server, "demo", "supervisor");
+    let (status, body) = page(&server, &supervisor, "/roster");
+    assert!(status == 200 && body.contains(r#"id="gantt""#) && !body.contains(r#"id="roster-file""#), "{body}");
+    assert_eq!(publish(&supervisor, &csrf_in(&body), "week.csv", &good).0, 403);
+    let agent = browser_cookie(&server, "demo", "1001");
+    assert_eq!(page(&server, &agent, "/roster").0, 403);
+    assert_eq!(page(&server, &agent, "/roster.csv?version=1").0, 403);
+    assert_eq!(publish(&planner, "not-the-token", "week.csv", &good).0, 403, "the CSRF token is checked in uploads too");
+    let (status, head, _) = server.exchange("GET", "/roster", &[], "");
+    assert_eq!((status, header(&head, "location")), (303, Some("/signin?next=%2Froster")));
+    assert_eq!(page(&server, &planner, "/roster?tenant=other").0, 404);
+    assert_eq!(page(&server, &planner, "/roster?version=9").0, 404);
+    assert_eq!(page(&server, &planner, "/roster?week=someday").0, 400);
+    assert_eq!(server.get_authorized("/api/v1/tenants/demo/rosters").1.matches("\"version\"").count(), 1, "one version in all");
+}
+
+#[test]
+fn a_real_browser_publishes_a_roster_file_and_shows_its_week() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let file = roster(dir.path(), "roster.csv", None);
+    let monday = today() - chrono::Duration::days(chrono::Datelike::weekday(&today()).num_days_from_monday().into());
+    planning_files(dir.path(), &(0..7).map(|d| monday + chrono::Duration::days(d)).collect::<Vec<_>>(), &[]);
+    let base = format!("http://{}", server.addr);
+    let browser = Driver::start();
+    browser.open(&format!("{base}/roster"));
+    browser.wait_for_url("/signin?next=%2Froster");
+    browser.type_into("#tenant", "demo");
+    browser.type_into("#login", "planner");
+    browser.type_into("#password", &format!("{DEMO_PASSWORD}\u{E007}"));
+    browser.wait_for_url("/roster");
+    // The file chosen as a user would, sent with the keyboard: Enter on the focused button.
+    browser.type_into("#roster-file", p(&file));
+    browser.type_into("#roster-publish", "\u{E007}");
+    browser.wait_for_url("/roster?published=1&version=1");
+    browser.wait_for_text("#notice", "Version 1 is published: adherence and requests use it from now on.");
+    assert!(browser.text("#gantt").contains("08:00–16:30"), "the week's shifts are drawn");
+    let bar = browser.find("#gantt rect.a-work");
+    let rect = browser.session_call("GET", &format!("/element/{bar}/rect"), None);
+    assert!(rect["width"].as_f64().unwrap() > 10.0, "the bars are laid out: {rect}");
+    assert!(browser.text("#figures").contains("Projected service level"));
+    browser.screenshot(&dir.path().join("roster.png"));
+    assert_eq!(browser.console_errors(), Vec::<String>::new(), "the page ran without console errors");
+    if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
+        std::fs::copy(dir.path().join("roster.png"), Path::new(&keep).join("roster.png")).unwrap();
+    }
+}
+
+#[test]
+fn the_planner_forecasts_staffs_schedules_and_publishes_a_period_from_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "14"]);
+    // The demo's own plan (this week and the next) is published first, in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while server.get_authorized("/api/v1/tenants/demo/rosters").1 == "[]" {
+        assert!(std::time::Instant::now() < deadline, "the demo plan is published within 4 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let requirements = dir.path().join("tenants/demo/requirements.csv");
+    let this_week = |text: &str| text.lines().filter(|l| l.contains(&format!(",{}T", today()))).map(str::to_owned).collect::<Vec<_>>();
+    let today_rows = this_week(&std::fs::read_to_string(&requirements).unwrap());
+    assert!(!today_rows.is_empty());
+
+    let planner = browser_cookie(&server, "demo", "planner");
+    let (status, body) = page(&server, &planner, "/plan");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"id="plan-form""#) && body.contains(r#"id="reschedule""#) && !body.contains(r#"id="run""#), "{body}");
+    let csrf = csrf_in(&body);
+    let start = |cookie: &str, fields: &str| server.exchange("POST", "/plan", &[cookie, FORM], &format!("csrf={csrf}&{fields}"));
+    let monday = today() + chrono::Duration::days(7 - i64::from(chrono::Datelike::weekday(&today()).num_days_from_monday()));
+    let fields = |weeks: &str, time: &str| format!("from={monday}&weeks={weeks}&sl_target=80&threshold_s=20&time_limit_s={time}&reschedule=on");
+    for (bad, field) in [(fields("9", "5"), "weeks"), (fields("1", "0"), "time_limit_s"), (fields("1", "5").replace("sl_target=80", "sl_target=eighty"), "sl_target"), (fields("1", "5").replace(&monday.to_string(), "next-monday"), "from")] {
+        let (status, _, body) = start(&planner, &bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains(field), "{field} is named: {body}");
+    }
+    assert!(!page(&server, &planner, "/plan").1.contains(r#"id="run""#), "nothing was started");
+
+    let (status, head, _) = start(&planner, &fields("1", "5"));
+    assert_eq!((status, header(&head, "location")), (303, Some("/plan")), "{head}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let done = loop {
+        let (status, head, body) = server.exchange("GET", "/plan", &[&planner], "");
+        assert_eq!(status, 200);
+        if body.contains(r#"id="plan-publish""#) {
+            break body;
+        }
+        assert!(!body.contains(r#"id="failed""#), "{body}");
+        assert!(body.contains(r#"id="progress""#) && header(&head, "refresh") == Some("2"), "the page follows the run: {head}{body}");
+        assert_eq!(start(&planner, &fields("1", "5")).0, 409, "one plan at a time");
+        assert!(std::time::Instant::now() < deadline, "the plan finishes within 3 minutes: {body}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let queues = done.split(r#"id="queues""#).nth(1).and_then(|q| q.split("</table>").next()).expect(&done);
+    assert!(queues.contains("<td>support</td>") && queues.contains("<td>billing</td>"), "{queues}");
+    let figures = done.split(r#"id="figures""#).nth(1).and_then(|f| f.split("</table>").next()).expect(&done);
+    assert!(figures.contains("Projected service level") && figures.contains(" %"), "{figures}");
+    let draft = std::fs::read_to_string(dir.path().join("tenants/demo/plan/roster.csv")).unwrap();
+    assert!(draft.starts_with("agent_id,date,activity,start,end\n") && draft.contains(&format!(",{monday},work,")), "the draft's file: {draft:.200}");
+
+    let publish = |cookie: &str| server.exchange("POST", "/plan/publish", &[cookie, FORM], &format!("csrf={csrf}"));
+    let (status, head, _) = publish(&planner);
+    assert_eq!((status, header(&head, "location")), (303, Some("/roster?published=2&version=2")), "{head}");
+    assert_eq!(publish(&planner).0, 409, "published once");
+    let versions: serde_json::Value = serde_json::from_str(&server.get_authorized("/api/v1/tenants/demo/rosters").1).unwrap();
+    assert_eq!((versions[0]["version"].as_i64(), versions[0]["first_date"].as_str()), (Some(2), Some(monday.to_string().as_str())), "{versions}");
+    assert_eq!(versions[0]["last_date"], (monday + chrono::Duration::days(6)).to_string());
+    assert_eq!(versions[0]["published_by"], "demo/planner");
+    assert_eq!(server.get_authorized("/api/v1/tenants/demo/rosters/2").1, draft, "the draft is what is published");
+    let merged = std::fs::read_to_string(&requirements).unwrap();
+    assert_eq!(this_week(&merged), today_rows, "the requirement of other days is kept");
+    assert_eq!(merged.lines().filter(|l| l.contains(&format!(",{monday}T"))).count(), std::fs::read_to_string(dir.path().join("tenants/demo/plan/requirements.csv")).unwrap().lines().filter(|l| l.contains(&format!(",{monday}T"))).count(), "the plan's requirement for its days");
+    assert!(page(&server, &planner, "/plan").1.contains(r#"id="published""#));
+
+    let supervisor = browser_cookie(&server, "demo", "supervisor");
+    assert_eq!(page(&server, &supervisor, "/plan").0, 403);
+    assert_eq!(server.exchange("POST", "/plan", &[&supervisor, FORM], &format!("csrf={}&{}", csrf_in(&page(&server, &supervisor, "/roster").1), fields("1", "5"))).0, 403);
+    assert_eq!(page(&server, &browser_cookie(&server, "demo", "1001"), "/plan").0, 403);
+    assert_eq!(server.exchange("POST", "/plan/publish", &[&planner, FORM], "csrf=wrong").0, 403);
+}
+
+/// Generated history as a queue_log: 21 days up to last Sunday, with the agents and rules the
+/// generator writes put where the tenant's plans read them. Answers the log's path.
+fn history_for_planning(dir: &Path) -> std::path::PathBuf {
+    let monday = today() - chrono::Duration::days(chrono::Datelike::weekday(&today()).num_days_from_monday().into());
+    let generated = dir.join("generated");
+    let start = (monday - chrono::Duration::days(21)).to_string();
+    ok(&["generate", "--out", p(&generated), "--days", "21", "--seed", "7", "--daily-calls", "800", "--start", &start, "--queue-log"]);
+    let tenant = dir.join("tenants/demo");
+    for file in ["agents.csv", "rules.toml"] {
+        std::fs::copy(generated.join(file), tenant.join(file)).unwrap();
+    }
+    generated.join("demo.queue_log")
+}
+
+/// A multipart upload of `history` in `format`.
+fn history_upload(csrf: &str, format: &str, file_name: &str, contents: &str, skip_bad: bool) -> (String, String) {
+    let boundary = "----wfmHistoryBoundary";
+    let skip = if skip_bad { format!("--{boundary}\r\nContent-Disposition: form-data; name=\"skip_bad\"\r\n\r\non\r\n") } else { String::new() };
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\n{format}\r\n{skip}--{boundary}\r\nContent-Disposition: form-data; name=\"history\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{contents}\r\n--{boundary}--\r\n"
+    );
+    (format!("Content-Type: multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn planners_load_call_history_on_the_page_and_by_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let log = history_for_planning(dir.path());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let planner = browser_cookie(&server, "demo", "planner");
+    let (status, body) = page(&server, &planner, "/plan");
+    assert!(status == 200 && body.contains(r#"id="history-file""#) && body.contains("No data load yet."), "{body}");
+    let csrf = csrf_in(&body);
+    let load = |contents: &str, skip_bad: bool| {
+        let (content_type, body) = history_upload(&csrf, "queue-log", "demo.queue_log", contents, skip_bad);
+        server.exchange("POST", "/plan/import", &[&planner, &content_type], &body)
+    };
+    let journal = || serde_json::from_str::<serde_json::Value>(&server.get_authorized("/api/v1/tenants/demo/imports").1).unwrap();
+
+    // A bad line refuses the file, naming the line and field; nothing is written.
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[2] = lines[2].replacen(|c: char| c.is_ascii_digit(), "x", 1);
+    let broken = lines.join("\n") + "\n";
+    let (status, _, body) = load(&broken, false);
+    assert_eq!(status, 200, "{body}");
+    let summary = text_of(&body, "import-summary");
+    assert!(summary.starts_with("Nothing was loaded: demo.queue_log:3:"), "{summary}");
+    assert_eq!(journal(), json!([]), "nothing is journaled");
+    // Skipping bad lines loads the rest and lists the skipped one.
+    let (_, _, body) = load(&broken, true);
+    assert!(text_of(&body, "import-summary").contains("1 bad lines skipped"), "{body}");
+    assert!(body.contains(r#"id="skipped""#) && body.contains("demo.queue_log:3:"), "{body}");
+    let calls = journal()[0]["calls_written"].as_i64().unwrap();
+    assert!(calls > 10_000, "three weeks of calls: {calls}");
+    // The same file again: every call is already there.
+    let (_, _, body) = load(&text, false);
+    let summary = text_of(&body, "import-summary");
+    assert!(summary.contains(&format!("({calls} already present)")) || summary.contains("already present"), "{summary}");
+    assert_eq!(journal().as_array().unwrap().len(), 2);
+    assert!(body.contains(r#"id="journal""#) && body.contains("<td>queue-log</td>"), "{body}");
+    // The figures are those of wfm stats over the store.
+    let (status, stats) = server.get_authorized(&format!("/api/v1/tenants/demo/stats?from={}&to={}&interval=day", today() - chrono::Duration::days(28), today()));
+    assert_eq!(status, 200, "{stats}");
+    let offered: u64 = serde_json::from_str::<serde_json::Value>(&stats).unwrap().as_array().unwrap().iter().map(|r| r["offered"].as_u64().unwrap()).sum();
+    assert!(offered as i64 >= calls, "{offered} offered calls for {calls} loaded");
+
+    // The API: the file as the body, a token's user; bad format named.
+    let token = server.token_of(Some("demo"), "planner");
+    let auth = format!("Authorization: Bearer {token}");
+    let (status, answer) = server.request("POST", "/api/v1/tenants/demo/imports?format=csv&name=calls.csv", &[&auth], "call_id\n");
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("calls.csv"), "{answer}");
+    let (status, answer) = server.request("POST", "/api/v1/tenants/demo/imports?format=xml", &[&auth], "");
+    assert!(status == 400 && answer.contains("\"field\":\"format\""), "{answer}");
+    let (status, answer) = server.request("POST", "/api/v1/tenants/demo/imports?format=queue-log&name=again.queue_log", &[&auth], &text);
+    assert_eq!(status, 201, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!((answer["calls_written"].as_i64(), answer["files"].as_str()), (Some(0), Some("again.queue_log")), "{answer}");
+
+    // Other roles: supervisors and agents load nothing and see no page.
+    let supervisor = browser_cookie(&server, "demo", "supervisor");
+    assert_eq!(page(&server, &supervisor, "/plan").0, 403);
+    let (content_type, upload) = history_upload(&csrf_in(&page(&server, &supervisor, "/").1), "queue-log", "demo.queue_log", text.lines().next().unwrap(), false);
+    assert_eq!(server.exchange("POST", "/plan/import", &[&supervisor, &content_type], &upload).0, 403);
+    let supervisor_token = server.token_of(Some("demo"), "supervisor");
+    // (A short body: a refused request is answered before a long one is read.)
+    let one_line = text.lines().next().unwrap();
+    assert_eq!(server.status("POST", "/api/v1/tenants/demo/imports?format=queue-log", &[&format!("Authorization: Bearer {supervisor_token}")], one_line), 403);
+    assert_eq!(server.status("POST", "/api/v1/tenants/demo/imports?format=queue-log", &[], one_line), 401);
+    let (content_type, upload) = history_upload(&csrf, "queue-log", "demo.queue_log", text.lines().next().unwrap(), false);
+    assert_eq!(server.exchange("POST", "/plan/import", &[&planner, &content_type.replace("boundary=", "boundary=x")], &upload).0, 400, "a broken form");
+    assert_eq!(journal().as_array().unwrap().len(), 3, "three loads in all");
+}
+
+#[test]
+fn a_real_browser_loads_history_plans_and_publishes_as_the_planner() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--demo-days", "0"]);
+    let log = history_for_planning(dir.path());
+    let base = format!("http://{}", server.addr);
+    let browser = Driver::start();
+    browser.open(&format!("{base}/plan"));
+    browser.wait_for_url("/signin?next=%2Fplan");
+    browser.type_into("#tenant", "demo");
+    browser.type_into("#login", "planner");
+    browser.type_into("#password", &format!("{DEMO_PASSWORD}\u{E007}"));
+    browser.wait_for_url("/plan");
+    browser.type_into("#history-file", p(&log));
+    browser.type_into("#import", "\u{E007}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !browser.try_find("#import-summary").is_some_and(|_| browser.text("#import-summary").contains("calls loaded")) {
+        assert!(std::time::Instant::now() < deadline, "the history is loaded");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // One week, a short search; the first day is next Monday as the form offers.
+    for (field, value) in [("#weeks", "1"), ("#time_limit_s", "3")] {
+        let element = browser.find(field);
+        browser.session_call("POST", &format!("/element/{element}/clear"), Some(json!({})));
+        browser.type_into(field, value);
+    }
+    browser.click("#plan-start");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let publish = loop {
+        if let Some(id) = browser.try_find("#plan-publish") {
+            break id;
+        }
+        assert!(std::time::Instant::now() < deadline, "the plan finishes (the page follows it by itself)");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert!(browser.text("#queues").contains("support") && browser.text("#figures").contains("Projected service level"));
+    browser.screenshot(&dir.path().join("plan.png"));
+    browser.session_call("POST", &format!("/element/{publish}/click"), Some(json!({})));
+    browser.wait_for_url("/roster?published=1&version=1");
+    browser.wait_for_text("#notice", "Version 1 is published: adherence and requests use it from now on.");
+    assert!(browser.text("#gantt").contains("–"), "the new week's shifts are shown");
+    assert_eq!(browser.console_errors(), Vec::<String>::new(), "the pages ran without console errors");
+    if let Ok(keep) = std::env::var("WFM_SCREENSHOTS") {
+        std::fs::copy(dir.path().join("plan.png"), Path::new(&keep).join("plan.png")).unwrap();
     }
 }

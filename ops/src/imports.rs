@@ -3,6 +3,15 @@
 use crate::{DbError, OpsDb};
 use sqlx::Row;
 
+/// What one data load wrote: records new to the store and those it already had.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    pub calls: usize,
+    pub calls_duplicate: usize,
+    pub states: usize,
+    pub states_duplicate: usize,
+}
+
 /// One data load, as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ImportRun {
@@ -20,6 +29,37 @@ pub struct ImportRun {
     pub states_duplicate: i64,
     pub skipped_lines: i64,
     pub seconds: f64,
+}
+
+impl ImportRun {
+    /// A load of `format` from `files` that began at `started_at`; [`Self::finished`] adds what it wrote.
+    pub fn began(tenant: &str, started_at: chrono::DateTime<chrono::Utc>, format: &str, files: String) -> Self {
+        Self {
+            id: format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.6fZ"), std::process::id()),
+            tenant: tenant.to_owned(),
+            started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            format: format.to_owned(),
+            files,
+            calls_written: 0,
+            calls_duplicate: 0,
+            states_written: 0,
+            states_duplicate: 0,
+            skipped_lines: 0,
+            seconds: 0.0,
+        }
+    }
+
+    pub fn finished(self, written: Written, skipped_lines: usize, seconds: f64) -> Self {
+        Self {
+            calls_written: written.calls as i64,
+            calls_duplicate: written.calls_duplicate as i64,
+            states_written: written.states as i64,
+            states_duplicate: written.states_duplicate as i64,
+            skipped_lines: skipped_lines as i64,
+            seconds,
+            ..self
+        }
+    }
 }
 
 impl OpsDb {

@@ -48,7 +48,7 @@ impl Role {
             (P::ManageTenants, _) => No,
             (P::ViewOwnSchedule, R::Agent) => Yes,
             (P::ViewQueueStats | P::ViewAgentStats, R::TenantAdmin | R::Planner | R::Supervisor | R::Manager) => Yes,
-            (P::ViewImports, R::TenantAdmin | R::Planner) => Yes,
+            (P::ViewImports | P::ImportData, R::TenantAdmin | R::Planner) => Yes,
             (P::PublishRoster, R::Planner) => Yes,
             (P::ViewRosters, R::TenantAdmin | R::Planner | R::Supervisor | R::Manager) => Yes,
             (P::ViewAdherence, R::Planner | R::Supervisor | R::Manager) => Yes,
@@ -89,6 +89,7 @@ pub enum Permission {
     ViewQueueStats,
     ViewAgentStats,
     ViewImports,
+    ImportData,
     PublishRoster,
     ViewRosters,
     ViewAdherence,
@@ -116,12 +117,13 @@ pub enum Permission {
     ManageTenants,
 }
 
-pub const PERMISSIONS: [Permission; 30] = [
+pub const PERMISSIONS: [Permission; 31] = [
     Permission::SignedIn,
     Permission::ViewOwnSchedule,
     Permission::ViewQueueStats,
     Permission::ViewAgentStats,
     Permission::ViewImports,
+    Permission::ImportData,
     Permission::PublishRoster,
     Permission::ViewRosters,
     Permission::ViewAdherence,
@@ -157,8 +159,9 @@ impl Permission {
             Permission::ViewQueueStats => "queue statistics (`/stats`)",
             Permission::ViewAgentStats => "agent statistics (`/agent-stats`)",
             Permission::ViewImports => "the journal of data loads (`/imports`)",
-            Permission::PublishRoster => "publish a roster version (`POST /rosters`)",
-            Permission::ViewRosters => "published roster versions (`/rosters`)",
+            Permission::ImportData => "load call history, a queue_log or a calls CSV (`POST /imports`, the upload on `/plan`)",
+            Permission::PublishRoster => "publish a roster version (`POST /rosters`; a file uploaded on `/roster`); plan a period on `/plan`",
+            Permission::ViewRosters => "published roster versions (`/rosters`), a week of one with its report (`/roster`)",
             Permission::ViewAdherence => "adherence and attendance of every agent, history and live (`/adherence`), excusals",
             Permission::ViewAgentAdherence => "an agent's live adherence",
             Permission::ClaimExcusal => "claim excused adherence time for an agent",

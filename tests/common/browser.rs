@@ -81,6 +81,12 @@ impl Driver {
         element_id(&element).expect("an element")
     }
 
+    /// The element, if the page has one now.
+    pub fn try_find(&self, css: &str) -> Option<String> {
+        let found = self.try_call("POST", &format!("/session/{}/element", self.session), Some(json!({"using": "css selector", "value": css})));
+        found.ok().as_ref().and_then(element_id)
+    }
+
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
         self.session_call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));

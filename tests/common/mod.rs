@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod plan;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -17,28 +17,35 @@ use wfm_analytics::StoreError;
 use wfm_intraday::{adherence_report, roll_up, AdherenceRules, GroupBy, HistoryError, HistoryQuery, Per};
 use wfm_model::{AgentId, LocalDateRange, TenantId};
 use wfm_ops::excusals::Excusal;
-use wfm_ops::rosters::Publication;
+use wfm_ops::rosters::{Publication, RosterVersion};
 use wfm_scheduler::roster::Roster;
 
 /// `POST /api/v1/tenants/{tenant}/rosters` with a `roster.csv` as the body: the next version.
 pub async fn publish(State(state): State<AppState>, Extension(signed): Extension<Signed>, Path(tenant): Path<String>, body: String) -> Result<Response, ApiError> {
-    let roster = Roster::read_csv("body", body.as_bytes()).map_err(|e| ApiError::bad_request("body", e))?;
-    let summary = wfm_intraday::published::summary(&roster).ok_or_else(|| ApiError::bad_request("body", "the roster has no activities"))?;
+    let version = publish_roster(&state, &signed, &tenant, ("body", "body"), &body).await?;
+    Ok((StatusCode::CREATED, Json(version)).into_response())
+}
+
+/// Publishes `text`, a roster CSV sent in the request's `field` (`file` names it in errors), as
+/// the tenant's next version; audited. The API's and the planner's page's one way in.
+pub async fn publish_roster(state: &AppState, signed: &Signed, tenant: &str, (field, file): (&'static str, &str), text: &str) -> Result<RosterVersion, ApiError> {
+    let roster = Roster::read_csv(file, text.as_bytes()).map_err(|e| ApiError::bad_request(field, e))?;
+    let summary = wfm_intraday::published::summary(&roster).ok_or_else(|| ApiError::bad_request(field, format!("{file}: the roster has no activities")))?;
     let actor = signed.actor();
     let version = state
         .db
         .publish_roster(&Publication {
-            tenant: &tenant,
+            tenant,
             published_by: &actor,
             first_date: &summary.first_date.to_string(),
             last_date: &summary.last_date.to_string(),
             activities: summary.activities as i64,
-            roster_csv: &body,
+            roster_csv: text,
         })
         .await?;
     let detail = format!("version {} ({} to {}, {} activities)", version.version, version.first_date, version.last_date, version.activities);
-    state.db.audit(&signed.audit(&tenant, "roster.publish", &format!("roster/{}", version.version), &detail)).await?;
-    Ok((StatusCode::CREATED, Json(version)).into_response())
+    state.db.audit(&signed.audit(tenant, "roster.publish", &format!("roster/{}", version.version), &detail)).await?;
+    Ok(version)
 }
 
 /// `GET /api/v1/tenants/{tenant}/rosters`: the versions, newest first.

@@ -144,16 +144,26 @@ pub async fn guard(State(state): State<AppState>, matched: Result<MatchedPath, a
 const FORM_LIMIT: usize = 1 << 20;
 
 /// A browser's form cannot set a header: the pages' forms carry the session's CSRF token in
-/// their field `csrf`, which this moves into `X-CSRF-Token`, keeping the body for the handler.
+/// their field `csrf` (url-encoded forms and file uploads alike), which this moves into
+/// `X-CSRF-Token`, keeping the body for the handler.
 async fn with_form_csrf(request: Request) -> Result<Request, ApiError> {
-    let is_form = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if request.method() == Method::GET || !is_form || request.headers().contains_key(CSRF_HEADER) {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_upload = crate::multipart::is_multipart(&content_type);
+    if request.method() == Method::GET || !(is_form || is_upload) || request.headers().contains_key(CSRF_HEADER) {
         return Ok(request);
     }
     let (mut parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| ApiError::status(StatusCode::PAYLOAD_TOO_LARGE, Some("body"), "a form is at most 1 MiB"))?;
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|e| ApiError::bad_request("body", e))?;
-    if let Some(token) = fields.into_iter().find_map(|(name, value)| (name == "csrf").then_some(value))
+    let (limit, what) = if is_upload { (crate::multipart::UPLOAD_LIMIT, "an upload is at most 64 MiB") } else { (FORM_LIMIT, "a form is at most 1 MiB") };
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::status(StatusCode::PAYLOAD_TOO_LARGE, Some("body"), what))?;
+    let token = if is_upload {
+        let fields = crate::multipart::fields(&content_type, bytes.clone()).await?;
+        fields.into_iter().find(|f| f.name == "csrf").map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+    } else {
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|e| ApiError::bad_request("body", e))?;
+        fields.into_iter().find_map(|(name, value)| (name == "csrf").then_some(value))
+    };
+    if let Some(token) = token
         && let Ok(value) = HeaderValue::from_str(&token)
     {
         parts.headers.insert(CSRF_HEADER, value);

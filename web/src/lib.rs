@@ -13,6 +13,7 @@ mod adherence;
 mod admin;
 mod alarms;
 mod escalation;
+mod imports;
 mod incidents;
 pub mod delivery;
 mod kpis;
@@ -20,6 +21,8 @@ pub mod auth;
 mod i18n;
 mod pages;
 mod live;
+mod multipart;
+mod plans;
 mod requests;
 mod stats;
 pub mod supervision;
@@ -47,6 +50,8 @@ pub struct AppState {
     pub supervisors: Arc<supervision::Supervisors>,
     /// Statistics computed in the last second (`stats::StatsCache`).
     pub stats_cache: Arc<stats::StatsCache>,
+    /// Each tenant's latest plan run from the planner's page.
+    pub plans: Arc<plans::Plans>,
 }
 
 /// One route: method, path, what it needs, and its handler.
@@ -80,6 +85,23 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/my/requests", Some(P::ViewOwnSchedule), post(pages::my_requests_submit)),
     route!(GET "/requests", Some(P::DecideRequest), get(pages::requests)),
     route!(POST "/requests/{id}", Some(P::DecideRequest), post(pages::requests_decide)),
+    route!(GET "/roster", Some(P::ViewRosters), get(pages::roster_page)),
+    route!(GET "/roster.csv", Some(P::ViewRosters), get(pages::roster_csv)),
+    Route {
+        method: Method::POST,
+        path: "/roster",
+        permission: Some(P::PublishRoster),
+        handler: || post(pages::roster_publish).layer(axum::extract::DefaultBodyLimit::max(multipart::UPLOAD_LIMIT)),
+    },
+    route!(GET "/plan", Some(P::ViewImports), get(pages::plan_page)),
+    route!(POST "/plan", Some(P::PublishRoster), post(pages::plan_start)),
+    route!(POST "/plan/publish", Some(P::PublishRoster), post(pages::plan_publish)),
+    Route {
+        method: Method::POST,
+        path: "/plan/import",
+        permission: Some(P::ImportData),
+        handler: || post(pages::plan_import).layer(axum::extract::DefaultBodyLimit::max(multipart::UPLOAD_LIMIT)),
+    },
     route!(GET "/wallboard", Some(P::ViewLiveQueues), get(pages::wallboard)),
     route!(GET "/supervise", Some(P::ViewAdherence), get(pages::supervise)),
     route!(POST "/supervise/agents/{agent}/state", Some(P::SetAgentState), post(pages::supervise_state)),
@@ -110,6 +132,12 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/tenants/{tenant}/stats", Some(P::ViewQueueStats), get(stats::queue_stats)),
     route!(GET "/api/v1/tenants/{tenant}/agent-stats", Some(P::ViewAgentStats), get(stats::agents_stats)),
     route!(GET "/api/v1/tenants/{tenant}/imports", Some(P::ViewImports), get(stats::imports)),
+    Route {
+        method: Method::POST,
+        path: "/api/v1/tenants/{tenant}/imports",
+        permission: Some(P::ImportData),
+        handler: || post(imports::create).layer(axum::extract::DefaultBodyLimit::max(multipart::UPLOAD_LIMIT)),
+    },
     Route {
         method: Method::POST,
         path: "/api/v1/tenants/{tenant}/rosters",

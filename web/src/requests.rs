@@ -121,18 +121,46 @@ fn read_file(path: &FsPath, what: &str) -> Result<String, ApiError> {
     std::fs::read_to_string(path).map_err(|e| conflict(format!("{}: {e}: requests are checked against {what}; put it there", path.display())))
 }
 
+/// A tenant's planning files in `DATA/tenants/T/`: its agents and rules parsed, the
+/// requirements (`wfm staff`'s file) as text with its name.
+pub struct TenantFiles {
+    pub agents: Vec<Agent>,
+    pub rules: Rules,
+    pub requirements: (String, String),
+}
+
+impl TenantFiles {
+    /// A 409 naming the file missing or wrong.
+    pub fn load(state: &AppState, tenant: &str) -> Result<Self, ApiError> {
+        let (agents, rules) = Self::agents_and_rules(state, tenant)?;
+        let demand_path = Self::requirements_path(state, tenant);
+        let demand_text = read_file(&demand_path, "the requirements (requirements.csv, from wfm staff)")?;
+        Ok(Self { agents, rules, requirements: (demand_path.display().to_string(), demand_text) })
+    }
+
+    /// The agents and rules alone (what a new plan needs), or a 409 naming the file.
+    pub fn agents_and_rules(state: &AppState, tenant: &str) -> Result<(Vec<Agent>, Rules), ApiError> {
+        let dir = state.data.join("tenants").join(tenant);
+        let (agents_path, rules_path) = (dir.join("agents.csv"), dir.join("rules.toml"));
+        let agents_text = read_file(&agents_path, "the agents file (agents.csv)")?;
+        let rules_text = read_file(&rules_path, "the rules (rules.toml)")?;
+        let agents = wfm_scheduler::agents::parse(&agents_path.display().to_string(), agents_text.as_bytes(), tenant).map_err(conflict)?;
+        let rules = Rules::parse(&rules_path.display().to_string(), &rules_text).map_err(conflict)?;
+        Ok((agents, rules))
+    }
+
+    /// Where the tenant's requirement is: requests are checked against it.
+    pub fn requirements_path(state: &AppState, tenant: &str) -> std::path::PathBuf {
+        state.data.join("tenants").join(tenant).join("requirements.csv")
+    }
+}
+
 impl Planning {
     pub async fn load(state: &AppState, tenant: &str) -> Result<Self, ApiError> {
         let (version, text) = state.db.roster(tenant, None).await?.ok_or_else(|| conflict("no published roster: a planner publishes one first (POST /rosters or wfm roster publish)"))?;
         let roster = Roster::read_csv(&format!("published roster version {}", version.version), text.as_bytes()).map_err(internal)?;
-        let dir = state.data.join("tenants").join(tenant);
-        let (agents_path, rules_path, demand_path) = (dir.join("agents.csv"), dir.join("rules.toml"), dir.join("requirements.csv"));
-        let agents_text = read_file(&agents_path, "the agents file (agents.csv)")?;
-        let rules_text = read_file(&rules_path, "the rules (rules.toml)")?;
-        let demand_text = read_file(&demand_path, "the requirements (requirements.csv, from wfm staff)")?;
-        let agents = wfm_scheduler::agents::parse(&agents_path.display().to_string(), agents_text.as_bytes(), tenant).map_err(conflict)?;
-        let rules = Rules::parse(&rules_path.display().to_string(), &rules_text).map_err(conflict)?;
-        let demand = wfm_scheduler::demand::parse(&demand_path.display().to_string(), demand_text.as_bytes(), Column::Agents).map_err(conflict)?;
+        let TenantFiles { agents, rules, requirements: (demand_name, demand_text) } = TenantFiles::load(state, tenant)?;
+        let demand = wfm_scheduler::demand::parse(&demand_name, demand_text.as_bytes(), Column::Agents).map_err(conflict)?;
         Ok(Self { version: version.version, roster, agents, rules, demand })
     }
 

@@ -47,6 +47,9 @@ pub const MIN_HISTORY_DAYS: usize = 7;
 /// Longest horizon: a year.
 pub const MAX_HORIZON_DAYS: u32 = 366;
 
+/// Weekly backtest origins unless the caller asks for others.
+pub const DEFAULT_BACKTEST_WEEKS: u32 = 8;
+
 #[derive(Debug, Clone)]
 pub struct ForecastRequest {
     pub tenant: TenantId,

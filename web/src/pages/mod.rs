@@ -11,7 +11,9 @@ mod chart;
 mod dashboard;
 mod incidents;
 mod report;
+mod plan;
 mod requests;
+mod roster;
 mod wallboard;
 mod schedule;
 mod session;
@@ -22,6 +24,8 @@ pub use incidents::{incident_fixed, incidents_page};
 pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
 pub use report::{report, report_csv, report_xlsx};
 pub use requests::{my_requests, my_requests_submit, requests, requests_decide};
+pub use plan::{plan_import, plan_page, plan_publish, plan_start};
+pub use roster::{roster_csv, roster_page, roster_publish};
 pub use wallboard::wallboard;
 pub use schedule::my_schedule;
 pub use session::{language, sign_in_form, sign_in_submit, sign_out};
@@ -52,11 +56,13 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The navigation: each page, the words naming it and the permission it needs.
-const NAV: [(&str, &str, &str, Permission); 10] = [
+const NAV: [(&str, &str, &str, Permission); 12] = [
     ("/", "nav-home", "home-api", Permission::SignedIn),
     ("/my/schedule", "nav-schedule", "home-schedule", Permission::ViewOwnSchedule),
     ("/my/requests", "nav-my-requests", "home-my-requests", Permission::ViewOwnSchedule),
     ("/requests", "nav-requests", "home-requests", Permission::DecideRequest),
+    ("/roster", "nav-roster", "home-roster", Permission::ViewRosters),
+    ("/plan", "nav-plan", "home-plan", Permission::ViewImports),
     ("/wallboard", "nav-wallboard", "home-wallboard", Permission::ViewLiveQueues),
     ("/supervise", "nav-supervise", "home-supervise", Permission::ViewAdherence),
     ("/incidents", "nav-incidents", "home-incidents", Permission::ViewEscalation),

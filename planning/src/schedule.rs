@@ -1,0 +1,75 @@
+//! A roster made for a requirement: shift design, assignment and the local search, breaks, then
+//! the report it is judged by. `wfm schedule` and the planner's page run this one function.
+
+use crate::report::{all_shapes, Judged, PlanningError, Report, Requirement, Solve};
+use std::time::{Duration, Instant};
+use wfm_scheduler::agents::Agent;
+use wfm_scheduler::assign::{assign, assignments_of, changes, shift_plan, to_roster, Baseline, Problem, Progress};
+use wfm_scheduler::design::design;
+use wfm_scheduler::requests::Request;
+use wfm_scheduler::roster::{ActivityKind, Roster};
+use wfm_scheduler::rules::Rules;
+use wfm_scheduler::skills::SkillTypes;
+
+/// Under-staffed agent-intervals a change to a baseline's assignment must remove.
+pub const DEFAULT_CHANGE_PENALTY: u32 = 4;
+
+/// What a roster is made from.
+pub struct Inputs<'a> {
+    pub requirement: &'a Requirement,
+    pub agents: &'a [Agent],
+    pub rules: &'a Rules,
+    pub requests: &'a [Request],
+    /// A published roster to re-schedule from, and the agent-intervals a change must gain.
+    pub baseline: Option<(&'a Roster, u32)>,
+    /// The search stops improving then; the best roster so far is kept.
+    pub time_limit: Duration,
+    /// The projected service level's threshold, seconds.
+    pub threshold_s: f64,
+}
+
+pub struct Scheduled {
+    pub roster: Roster,
+    pub report: Report,
+}
+
+/// Makes the roster; `progress` hears each pass of the local search.
+pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<Scheduled, PlanningError> {
+    let started = Instant::now();
+    let Inputs { requirement, agents, rules, requests, baseline, time_limit, threshold_s } = *inputs;
+    let demand = &requirement.demand;
+    let required = requirement.pooled();
+    let all_shapes = all_shapes(rules);
+    // Shifts are designed for the staff on duty plus those on a break or meal then.
+    let pause_share = all_shapes
+        .iter()
+        .map(|shape| {
+            let plan = shift_plan(shape, rules, demand.interval_min);
+            plan.iter().filter(|(k, _)| *k != ActivityKind::Work).map(|(_, m)| f64::from(*m)).sum::<f64>() / f64::from(shape.length_min)
+        })
+        .sum::<f64>()
+        / all_shapes.len() as f64;
+    let with_pauses: Vec<u32> = required.iter().map(|&r| (f64::from(r) * (1.0 + pause_share)).round() as u32).collect();
+    let designed = design(demand, &with_pauses, &all_shapes, agents.len() as u32)?;
+    let skills = SkillTypes::new(agents, &requirement.queues());
+    let curves = requirement.curves();
+    let baseline_shifts = baseline.map(|(roster, _)| assignments_of(roster, agents, &designed));
+    let problem = Problem {
+        design: &designed,
+        agents,
+        rules,
+        requests,
+        skills: &skills,
+        curves: &curves,
+        baseline: baseline_shifts.as_deref().zip(baseline).map(|(shifts, (_, change_penalty))| Baseline { shifts, change_penalty }),
+    };
+    let assigned = assign(&problem, started + time_limit, progress);
+    let roster = to_roster(&assigned, &designed, agents, rules, requests);
+    let solve = Solve {
+        solve_seconds: started.elapsed().as_secs_f64(),
+        unfilled_shifts: assigned.unfilled.len(),
+        changes_from_baseline: baseline_shifts.as_ref().map(|b| changes(b, &assigned.shifts)),
+    };
+    let report = Judged { roster: &roster, agents, rules, requests, requirement, threshold_s }.report(Some(solve))?;
+    Ok(Scheduled { roster, report })
+}

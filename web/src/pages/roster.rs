@@ -1,0 +1,312 @@
+//! The planner's roster page (`/roster`): the published versions (who, when, which days), one
+//! version's week as a Gantt of agents × days, its report against the tenant's requirement
+//! (the same [`wfm_planning::report`] as `wfm schedule` and `wfm check-roster`: coverage,
+//! projected service level, hard-rule violations), its CSV, and for planners an upload that
+//! publishes a roster file as the next version (the API's own `publish_roster`).
+
+use super::PageContext;
+use crate::adherence::publish_roster;
+use crate::auth::Signed;
+use crate::i18n::Words;
+use crate::multipart;
+use crate::requests::TenantFiles;
+use crate::{internal, ApiError, AppState};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use wfm_model::TenantZone;
+use wfm_ops::Permission;
+use wfm_planning::report::{Judged, Report, Requirement};
+use wfm_scheduler::demand::Column;
+use wfm_scheduler::roster::{Activity, Roster};
+
+/// Versions listed, newest first.
+const VERSIONS_SHOWN: usize = 20;
+/// Violations and short intervals listed.
+const LISTED: usize = 30;
+/// The projected service level's threshold unless the query names one.
+const DEFAULT_THRESHOLD_S: f64 = 20.0;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterQuery {
+    tenant: Option<String>,
+    version: Option<i64>,
+    /// Any date of the week shown (`YYYY-MM-DD`).
+    week: Option<String>,
+    threshold_s: Option<f64>,
+    /// A version just published.
+    published: Option<i64>,
+}
+
+struct VersionRow {
+    version: i64,
+    by: String,
+    at: String,
+    dates: String,
+    activities: i64,
+    chosen: bool,
+}
+
+/// An activity as a bar over a day of 1 440 minutes (local time).
+struct Bar {
+    x: i64,
+    width: i64,
+    kind: &'static str,
+}
+
+struct Cell {
+    /// `08:00–16:30`, `leave`, `day off` or empty.
+    text: String,
+    /// Each activity with its times, for the tooltip.
+    title: String,
+    bars: Vec<Bar>,
+}
+
+struct AgentRow {
+    agent: String,
+    cells: Vec<Cell>,
+}
+
+pub(super) struct ReportView {
+    /// Figures of the week: name, value.
+    pub(super) figures: Vec<(String, String)>,
+    /// Per day: date, required agent-hours, scheduled, under-staffed agent-intervals.
+    pub(super) days: Vec<[String; 4]>,
+    /// The intervals the skills leave shortest: start, required, scheduled, served, SL.
+    pub(super) short: Vec<[String; 5]>,
+    pub(super) violations: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "roster.html")]
+struct RosterPage<'a> {
+    t: &'a Words,
+    notice: Option<String>,
+    versions: Vec<VersionRow>,
+    may_publish: bool,
+    csrf: String,
+    /// The version shown, and its week.
+    shown: Option<i64>,
+    heading: String,
+    week: String,
+    previous_week: String,
+    next_week: String,
+    days: Vec<String>,
+    agents: Vec<AgentRow>,
+    /// Per day: agents on shift, paid hours.
+    totals: Vec<(usize, String)>,
+    threshold_s: f64,
+    report: Result<ReportView, String>,
+}
+
+fn local(ms: i64, zone: TenantZone) -> String {
+    DateTime::from_timestamp_millis(ms).map(|at| zone.local_time(at).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+}
+
+fn monday_of(date: NaiveDate) -> NaiveDate {
+    date - Duration::days(date.weekday().num_days_from_monday().into())
+}
+
+/// `GET /roster`.
+pub async fn roster_page(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<RosterQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let threshold_s = query.threshold_s.unwrap_or(DEFAULT_THRESHOLD_S);
+    if !(threshold_s.is_finite() && threshold_s >= 0.0) {
+        return Err(ApiError::bad_request("threshold_s", format!("{threshold_s} is not a number of seconds ≥ 0")));
+    }
+    let week = query.week.as_deref().map(|w| NaiveDate::parse_from_str(w, "%Y-%m-%d").map_err(|_| ApiError::bad_request("week", format!("{w:?} is not a date YYYY-MM-DD")))).transpose()?;
+    let page = PageContext::new(&state, signed, &headers, &uri, query.tenant.as_deref()).await?;
+    let t = &page.t;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let zone = page.zone();
+    let listed = state.db.roster_versions(&tenant).await?;
+    let published = match query.version {
+        Some(v) => Some(state.db.roster(&tenant, Some(v)).await?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("version"), format!("no roster version {v}")))?),
+        None => state.db.roster(&tenant, None).await?,
+    };
+    let shown = published.as_ref().map(|(v, _)| v.version);
+    let versions = listed
+        .iter()
+        .take(VERSIONS_SHOWN)
+        .map(|v| VersionRow { version: v.version, by: v.published_by.clone(), at: local(v.published_ms, zone), dates: format!("{} – {}", v.first_date, v.last_date), activities: v.activities, chosen: Some(v.version) == shown })
+        .collect();
+    let today = zone.local_date(Utc::now());
+    let roster = published.as_ref().map(|(v, text)| Roster::read_csv(&format!("published roster version {}", v.version), text.as_bytes()).map_err(internal)).transpose()?;
+    // This week, unless the version has nothing in it: then its first week.
+    let monday = match (week, &roster) {
+        (Some(date), _) => monday_of(date),
+        (None, Some(r)) if !r.activities.iter().any(|a| monday_of(a.date) == monday_of(today)) => r.activities.iter().map(|a| monday_of(a.date)).min().unwrap_or(monday_of(today)),
+        _ => monday_of(today),
+    };
+    let dates: Vec<NaiveDate> = (0..7).map(|d| monday + Duration::days(d)).collect();
+    let (agents, totals) = roster.as_ref().map(|r| gantt(r, &dates, zone, t)).unwrap_or_default();
+    let report = match &roster {
+        None => Err(t.get("roster-none")),
+        Some(r) => week_report(&state, &tenant, r, monday, threshold_s, zone, t),
+    };
+    let notice = query.published.map(|v| t.with("roster-published-notice", &[("version", &v.to_string())]));
+    let body = RosterPage {
+        t,
+        notice,
+        versions,
+        may_publish: page.may(Permission::PublishRoster),
+        csrf: page.csrf(),
+        shown,
+        heading: t.with("roster-week-of", &[("version", &shown.unwrap_or_default().to_string()), ("week", &monday.to_string())]),
+        week: monday.to_string(),
+        previous_week: (monday - Duration::days(7)).to_string(),
+        next_week: (monday + Duration::days(7)).to_string(),
+        days: dates.iter().map(|d| format!("{} {}", t.weekday(d.weekday()), d.format("%d.%m"))).collect(),
+        agents,
+        totals,
+        threshold_s,
+        report,
+    };
+    page.render(&t.get("roster-title"), &body)
+}
+
+/// The week's rows: one per agent with any row that week; and per day, agents on shift and paid hours.
+fn gantt(roster: &Roster, dates: &[NaiveDate], zone: TenantZone, t: &Words) -> (Vec<AgentRow>, Vec<(usize, String)>) {
+    let mut by_agent: BTreeMap<&str, BTreeMap<NaiveDate, Vec<&Activity>>> = BTreeMap::new();
+    for a in roster.activities.iter().filter(|a| dates.contains(&a.date)) {
+        by_agent.entry(a.agent_id.as_str()).or_default().entry(a.date).or_default().push(a);
+    }
+    let minute_of = |at: DateTime<chrono::FixedOffset>, date: NaiveDate| {
+        let local = zone.local_time(at.with_timezone(&Utc));
+        (local.date() - date).num_days() * 1440 + i64::from(local.hour() * 60 + local.minute())
+    };
+    let clock = |minute: i64| {
+        let (days, m) = (minute.div_euclid(1440), minute.rem_euclid(1440));
+        let text = format!("{:02}:{:02}", m / 60, m % 60);
+        if days == 0 { text } else { format!("{text} ({days:+})") }
+    };
+    let rows = by_agent
+        .into_iter()
+        .map(|(agent, days)| {
+            let cells = dates
+                .iter()
+                .map(|date| {
+                    let mut of_day = days.get(date).cloned().unwrap_or_default();
+                    of_day.sort_by_key(|a| a.start);
+                    let on_shift: Vec<&&Activity> = of_day.iter().filter(|a| a.kind.on_shift()).collect();
+                    let span = |a: &Activity| (minute_of(a.start, *date), minute_of(a.end, *date));
+                    let text = match (on_shift.first(), on_shift.iter().map(|a| span(a).1).max()) {
+                        (Some(first), Some(end)) => format!("{}–{}", clock(span(first).0), clock(end)),
+                        _ => of_day.iter().map(|a| t.get(&format!("activity-{}", a.kind.as_str()))).collect::<Vec<_>>().join(", "),
+                    };
+                    let title = on_shift.iter().map(|a| format!("{}–{} {}", clock(span(a).0), clock(span(a).1), t.get(&format!("activity-{}", a.kind.as_str())))).collect::<Vec<_>>().join("; ");
+                    let bars = on_shift
+                        .iter()
+                        .filter_map(|a| {
+                            let (from, to) = span(a);
+                            let (from, to) = (from.clamp(0, 1440), to.clamp(0, 1440));
+                            (to > from).then_some(Bar { x: from, width: to - from, kind: a.kind.as_str() })
+                        })
+                        .collect();
+                    Cell { text, title, bars }
+                })
+                .collect();
+            AgentRow { agent: agent.to_owned(), cells }
+        })
+        .collect();
+    let shifts = roster.shifts();
+    let totals = dates
+        .iter()
+        .map(|date| {
+            let of_day: Vec<_> = shifts.iter().filter(|s| s.date == *date).collect();
+            (of_day.len(), format!("{:.1}", of_day.iter().map(|s| s.paid_min()).sum::<i64>() as f64 / 60.0))
+        })
+        .collect();
+    (rows, totals)
+}
+
+/// The version judged over the week from `monday` against the tenant's planning files, or why
+/// it cannot be.
+fn week_report(state: &AppState, tenant: &str, roster: &Roster, monday: NaiveDate, threshold_s: f64, zone: TenantZone, t: &Words) -> Result<ReportView, String> {
+    let files = TenantFiles::load(state, tenant).map_err(|e| t.with("roster-no-report", &[("why", e.message())]))?;
+    let (file, text) = files.requirements;
+    let until = monday + Duration::days(7);
+    let requirement = Requirement::parse(&file, text, Column::Agents, monday, until).map_err(|e| t.with("roster-no-report", &[("why", &e.to_string())]))?;
+    let judged = Judged { roster, agents: &files.agents, rules: &files.rules, requests: &[], requirement: &requirement, threshold_s };
+    let report = judged.report(None).map_err(|e| t.with("roster-no-report", &[("why", &e.to_string())]))?;
+    Ok(view(&report, monday..until, requirement.demand.interval_min, zone, t))
+}
+
+pub(super) fn view(report: &Report, week: std::ops::Range<NaiveDate>, interval_min: u32, zone: TenantZone, t: &Words) -> ReportView {
+    let local_start = |rfc3339: &str| DateTime::parse_from_rfc3339(rfc3339).ok().map(|at| zone.local_time(at.with_timezone(&Utc)));
+    let hours = |intervals: u64| format!("{:.1}", intervals as f64 * f64::from(interval_min) / 60.0);
+    let mut by_day: BTreeMap<NaiveDate, (u64, u64, u64)> = BTreeMap::new();
+    for row in &report.coverage {
+        let Some(at) = local_start(&row.interval_start) else { continue };
+        let day = by_day.entry(at.date()).or_default();
+        day.0 += u64::from(row.required);
+        day.1 += u64::from(row.scheduled);
+        day.2 += u64::from(row.required.saturating_sub(row.served));
+    }
+    let days = by_day.into_iter().map(|(date, (required, scheduled, short))| [format!("{date} {}", t.weekday(date.weekday())), hours(required), hours(scheduled), short.to_string()]).collect();
+    let mut shortest: Vec<_> = report.coverage.iter().filter(|r| r.served < r.required).collect();
+    shortest.sort_by_key(|r| (std::cmp::Reverse(r.required - r.served), r.interval_start.clone()));
+    let percent = |sl: Option<f64>| sl.map_or_else(|| "–".to_owned(), |sl| format!("{:.1} %", sl * 100.0));
+    let short = shortest
+        .iter()
+        .take(LISTED)
+        .map(|r| {
+            let at = local_start(&r.interval_start).map(|at| at.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| r.interval_start.clone());
+            [at, r.required.to_string(), r.scheduled.to_string(), r.served.to_string(), percent(r.projected_service_level)]
+        })
+        .collect();
+    let in_week: Vec<_> = report.hard_rule_violations.iter().filter(|v| week.contains(&v.date)).collect();
+    let agents_on: BTreeSet<&str> = in_week.iter().map(|v| v.agent.as_str()).collect();
+    let figures = vec![
+        (t.get("roster-sl"), percent(report.projected_service_level)),
+        (t.get("roster-required"), hours(report.required_agent_intervals)),
+        (t.get("roster-under"), report.skill_under_staffed_agent_intervals.to_string()),
+        (t.get("roster-over"), report.over_staffed_agent_intervals.to_string()),
+        (t.get("roster-bound"), format!("{:.0}", report.lower_bound_under_staffed)),
+        (t.get("roster-violation-count"), t.with("roster-violations-of", &[("count", &in_week.len().to_string()), ("agents", &agents_on.len().to_string())])),
+    ];
+    let violations = in_week.iter().take(LISTED).map(|v| format!("{} · {} · {}: {}", v.date, v.agent, v.rule, v.detail)).collect();
+    ReportView { figures, days, short, violations }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvQuery {
+    tenant: Option<String>,
+    version: Option<i64>,
+}
+
+/// `GET /roster.csv?version=N`: a version as published (the newest without `version`).
+pub async fn roster_csv(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, query: Result<Query<CsvQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let page = PageContext::new(&state, signed, &headers, &uri, query.tenant.as_deref()).await?;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let (version, text) = state.db.roster(&tenant, query.version).await?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, Some("version"), "no such roster version"))?;
+    let disposition = format!("attachment; filename=\"roster-{tenant}-v{}.csv\"", version.version);
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], text).into_response())
+}
+
+/// `POST /roster` (a multipart form: `csrf`, the file `roster`): publishes the file as the next
+/// version; a file that is not a roster is refused naming its line and field, nothing published.
+pub async fn roster_publish(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, body: Bytes) -> Result<Response, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !multipart::is_multipart(content_type) {
+        return Err(ApiError::bad_request("roster", "send the roster file as a multipart form (the page's upload)"));
+    }
+    let fields = multipart::fields(content_type, body).await?;
+    let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let file = fields.into_iter().find(|f| f.name == "roster").ok_or_else(|| ApiError::bad_request("roster", "required: the roster CSV to publish"))?;
+    let name = file.file_name.filter(|n| !n.is_empty()).ok_or_else(|| ApiError::bad_request("roster", "choose a roster file (CSV: agent_id, date, activity, start, end)"))?;
+    let text = String::from_utf8(file.bytes.to_vec()).map_err(|e| ApiError::bad_request("roster", format!("{name}: not UTF-8 text ({e})")))?;
+    let version = publish_roster(&state, &page.signed, &tenant, ("roster", &name), &text).await?;
+    Ok(Redirect::to(&format!("/roster?published={0}&version={0}", version.version)).into_response())
+}
