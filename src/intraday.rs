@@ -117,6 +117,26 @@ fn read_roster(path: &Path) -> Result<(Roster, String)> {
     Ok((roster, text))
 }
 
+/// Publishes `roster` (`text`, read from `file`) as the tenant's next version, audited as `actor`'s.
+pub async fn publish(db: &OpsDb, tenant: &TenantId, actor: &str, file: &str, roster: &Roster, text: &str) -> Result<wfm_ops::rosters::RosterVersion> {
+    let Some(summary) = wfm_intraday::published::summary(roster) else {
+        bail!("{file}: no activities to publish");
+    };
+    let version = db
+        .publish_roster(&Publication {
+            tenant: tenant.as_str(),
+            published_by: actor,
+            first_date: &summary.first_date.to_string(),
+            last_date: &summary.last_date.to_string(),
+            activities: summary.activities as i64,
+            roster_csv: text,
+        })
+        .await?;
+    let detail = format!("version {} ({} to {}, {} activities)", version.version, version.first_date, version.last_date, version.activities);
+    db.audit(&AuditEntry::new(tenant.as_str(), actor, "roster.publish", file, "cli", &detail)).await?;
+    Ok(version)
+}
+
 pub fn roster(data: &Path, database: Option<String>, a: RosterArgs) -> Result<()> {
     let url = database_url(data, database)?;
     block_on(async move {
@@ -128,22 +148,7 @@ pub fn roster(data: &Path, database: Option<String>, a: RosterArgs) -> Result<()
                     bail!("--tenant: unknown tenant {tenant} (wfm admin tenant list)");
                 }
                 let (parsed, text) = read_roster(&roster)?;
-                let Some(summary) = wfm_intraday::published::summary(&parsed) else {
-                    bail!("{}: no activities to publish", roster.display());
-                };
-                let actor = crate::admin::actor();
-                let version = db
-                    .publish_roster(&Publication {
-                        tenant: tenant.as_str(),
-                        published_by: &actor,
-                        first_date: &summary.first_date.to_string(),
-                        last_date: &summary.last_date.to_string(),
-                        activities: summary.activities as i64,
-                        roster_csv: &text,
-                    })
-                    .await?;
-                let detail = format!("version {} ({} to {}, {} activities)", version.version, version.first_date, version.last_date, version.activities);
-                db.audit(&AuditEntry::new(tenant.as_str(), &actor, "roster.publish", &roster.display().to_string(), "cli", &detail)).await?;
+                let version = publish(&db, &tenant, &crate::admin::actor(), &roster.display().to_string(), &parsed, &text).await?;
                 println!("{}", serde_json::to_string(&version)?);
             }
             RosterCommand::List { tenant } => println!("{}", serde_json::to_string(&db.roster_versions(&tenant).await?)?),

@@ -49,7 +49,7 @@ pub fn serve(data: &Path, database: Option<String>, a: ServeArgs) -> Result<()> 
     }
     runtime.block_on(register_tenants(&store, &db))?;
     if first_start && a.demo_days >= crate::demo::MIN_HISTORY_DAYS {
-        crate::demo::spawn_plan(data, Some(url.clone()), TenantZone::parse(DEMO_ZONE)?);
+        crate::demo::spawn_plan(data, url.clone(), TenantZone::parse(DEMO_ZONE)?);
     }
     runtime.block_on(demo_users(&db, a.demo_password.as_deref()))?;
     move_old_demo_files(data)?;

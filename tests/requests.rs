@@ -245,6 +245,7 @@ fn a_fresh_demo_publishes_a_plan_its_agents_read_and_ask_leave_against() {
     let monday = today() - Duration::days(chrono::Datelike::weekday(&today()).num_days_from_monday().into());
     assert_eq!(versions[0]["first_date"], monday.to_string(), "{versions}");
     assert_eq!(versions[0]["last_date"], (monday + Duration::days(13)).to_string(), "two weeks: {versions}");
+    assert_eq!(versions[0]["published_by"], "system:demo-plan", "{versions}");
     for file in ["agents.csv", "rules.toml", "requirements.csv"] {
         assert!(dir.path().join("tenants/demo").join(file).exists(), "{file} where requests are checked");
     }
