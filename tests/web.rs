@@ -313,6 +313,23 @@ fn the_managers_dashboard_has_the_figures_of_wfm_stats() {
     assert_eq!(status, 200);
     assert!(header(&head, "content-disposition").unwrap().contains(".xlsx"), "{head}");
     assert!(xlsx.starts_with("PK") && xlsx.len() > 2000, "a zip: {} bytes", xlsx.len());
+
+    // Against the previous period: each period's figures from its own totals, as `wfm stats` counts them.
+    let (from, middle, to) = (today - chrono::Duration::days(4), today - chrono::Duration::days(2), today);
+    let (_, body) = page(&server, &manager, &format!("/dashboard?from={middle}&to={to}&interval=1h&threshold_s=30&queue=support"));
+    let table = body.split(r#"<section id="comparison">"#).nth(1).and_then(|c| c.split("</table>").next()).expect(&body);
+    assert!(table.contains(&format!("{middle} to {to} (exclusive) against {from} to {middle}")), "{table}");
+    let totals = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        let json = ok(&["stats", "--data", p(dir.path()), "--tenant", "demo", "--from", &from.to_string(), "--to", &to.to_string(), "--interval", "day", "--threshold-s", "30", "--queue", "support", "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let sum = |k: &str| rows.as_array().unwrap().iter().map(|r| r[k].as_u64().unwrap()).sum::<u64>();
+        (sum("offered"), sum("answered_within_threshold") as f64 / sum("offered") as f64)
+    };
+    let ((offered_now, sl_now), (offered_before, sl_before)) = (totals(middle, to), totals(from, middle));
+    assert!(offered_now > 0 && offered_before > 0, "calls in both periods");
+    let row = |figure: &str| table.split(&format!("<td>support</td><td>{figure}</td>")).nth(1).and_then(|r| r.split("</tr>").next()).unwrap_or_else(|| panic!("{figure} in {table}")).to_owned();
+    assert_eq!(row("Offered"), format!("<td class=\"n\">{offered_now}</td><td class=\"n\">{offered_before}</td><td class=\"n\">{:+.1} %</td>", (offered_now as f64 / offered_before as f64 - 1.0) * 100.0));
+    assert!(row("Service level").starts_with(&format!("<td class=\"n\">{:.1} %</td><td class=\"n\">{:.1} %</td>", sl_now * 100.0, sl_before * 100.0)), "{}", row("Service level"));
 }
 
 /// The queue report of requirements §2: the page's table, the CSV equal to

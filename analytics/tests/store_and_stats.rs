@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use std::fs;
-use wfm_analytics::stats::{agent_stats, call_stats, queue_report, window_stats, QueuedCall, ServiceLevelRule, StatsQuery};
+use wfm_analytics::stats::{agent_stats, call_stats, period_stats, queue_report, window_stats, QueuedCall, ServiceLevelRule, StatsQuery};
 use wfm_analytics::{Store, COMPACT_AFTER_PARTS};
 use wfm_model::{
     AgentId, AgentState, AgentStateEvent, CallRecord, Channel, Direction, ExitReason, LocalDateRange,
@@ -344,5 +344,20 @@ proptest! {
             }
             prop_assert!(r.answered_within_threshold <= r.answered && r.short_abandoned <= r.abandoned);
         }
+        // A whole period's figures are its intervals' counts and sums, divided once.
+        let periods = period_stats(&store, &q).unwrap();
+        for p in &periods {
+            let of_queue: Vec<_> = rows.iter().filter(|r| r.queue == p.queue).collect();
+            let sum = |f: fn(&&wfm_analytics::stats::QueueIntervalStats) -> u64| of_queue.iter().map(f).sum::<u64>();
+            prop_assert_eq!((p.offered, p.answered, p.answered_within_threshold), (sum(|r| r.offered), sum(|r| r.answered), sum(|r| r.answered_within_threshold)));
+            prop_assert_eq!(p.service_level, (p.offered > 0).then(|| p.answered_within_threshold as f64 / p.offered as f64));
+            let waited: f64 = of_queue.iter().filter_map(|r| r.asa_s.map(|a| a * r.answered as f64)).sum();
+            if let Some(asa) = p.asa_s {
+                prop_assert!((asa - waited / p.answered as f64).abs() < 1e-6, "{} against {}", asa, waited / p.answered as f64);
+            }
+            prop_assert_eq!(&*p.interval_start, &*of_queue[0].interval_start);
+            prop_assert_eq!(&*p.interval_end, &*of_queue.last().unwrap().interval_end);
+        }
+        prop_assert_eq!(periods.len(), rows.iter().map(|r| &r.queue).collect::<std::collections::BTreeSet<_>>().len());
     }
 }

@@ -390,3 +390,10 @@ plan-states = Agent-state periods
 plan-skipped = Lines skipped
 plan-imported = { $file }: { $calls } calls loaded ({ $duplicates } already present), { $states } agent-state periods, { $skipped } bad lines skipped.
 plan-import-refused = Nothing was loaded: { $why }
+compare-title = Against the previous period
+compare-about = { $from } to { $to } (exclusive) against { $previous_from } to { $previous_to }, as long, just before.
+compare-figure = Figure
+compare-this = This period
+compare-previous = Previous period
+compare-change = Change
+formula-compare = Comparison: each period's figure from its own totals (e.g. service level = calls answered within the threshold in the period / calls offered in the period), never an average of the intervals' figures; rates change in percentage points (pp), times in seconds, volumes in per cent.

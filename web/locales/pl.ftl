@@ -390,3 +390,10 @@ plan-states = Okresy stanów konsultantów
 plan-skipped = Pominięte wiersze
 plan-imported = { $file }: wczytano { $calls } połączeń ({ $duplicates } już obecnych), { $states } okresów stanów, pominięto { $skipped } błędnych wierszy.
 plan-import-refused = Nic nie wczytano: { $why }
+compare-title = Wobec poprzedniego okresu
+compare-about = Od { $from } do { $to } (bez) wobec okresu tej samej długości tuż przed nim: od { $previous_from } do { $previous_to }.
+compare-figure = Wskaźnik
+compare-this = Ten okres
+compare-previous = Poprzedni okres
+compare-change = Zmiana
+formula-compare = Porównanie: wskaźnik każdego okresu liczony z jego sum (np. poziom obsługi = połączenia odebrane w progu w okresie / połączenia przychodzące w okresie), nigdy jako średnia wskaźników interwałów; udziały zmieniają się w punktach procentowych (pp), czasy w sekundach, wolumeny w procentach.

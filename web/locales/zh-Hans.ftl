@@ -390,3 +390,10 @@ plan-states = 坐席状态时段
 plan-skipped = 跳过的行
 plan-imported = { $file }：载入 { $calls } 通来电（{ $duplicates } 通已存在），{ $states } 个坐席状态时段，跳过 { $skipped } 行错误。
 plan-import-refused = 未载入任何内容：{ $why }
+compare-title = 与上一周期对比
+compare-about = { $from } 至 { $to }（不含）对比紧邻其前、等长的 { $previous_from } 至 { $previous_to }。
+compare-figure = 指标
+compare-this = 本周期
+compare-previous = 上一周期
+compare-change = 变化
+formula-compare = 对比：每个周期的指标由该周期的合计计算（例如服务水平 = 周期内在时限内接听的来电 / 周期内进线来电），而不是各区间指标的平均；比率的变化以百分点（pp）表示，时长以秒表示，数量以百分比表示。

@@ -390,3 +390,10 @@ plan-states = 坐席狀態時段
 plan-skipped = 跳過的行
 plan-imported = { $file }：載入 { $calls } 通來電（{ $duplicates } 通已存在），{ $states } 個坐席狀態時段，跳過 { $skipped } 行錯誤。
 plan-import-refused = 未載入任何內容：{ $why }
+compare-title = 與上一週期對比
+compare-about = { $from } 至 { $to }（不含）對比緊鄰其前、等長的 { $previous_from } 至 { $previous_to }。
+compare-figure = 指標
+compare-this = 本週期
+compare-previous = 上一週期
+compare-change = 變化
+formula-compare = 對比：每個週期的指標由該週期的合計計算（例如服務水準 = 週期內在時限內接聽的來電 / 週期內進線來電），而不是各區間指標的平均；比率的變化以百分點（pp）表示，時長以秒表示，數量以百分比表示。

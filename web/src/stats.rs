@@ -94,6 +94,8 @@ pub struct StatsCache {
     agents: Recent<AgentIntervalStats>,
     /// The queue report (`stats::queue_report`).
     pub(crate) reports: Recent<QueueReportRow>,
+    /// Whole periods per queue (`stats::period_stats`): the dashboard's comparison.
+    pub(crate) periods: Recent<QueueIntervalStats>,
 }
 
 type Slot<T> = Arc<tokio::sync::OnceCell<Arc<Vec<T>>>>;

@@ -173,6 +173,27 @@ pub fn call_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueInterval
     Ok(rows)
 }
 
+/// Per queue, the query's whole range as one row (`interval_start` its first instant,
+/// `interval_end` its last): the period's figures, each from the period's counts and sums (a
+/// service level is answered within the threshold over offered for the period, never an
+/// average of the intervals' rates). The definitions are [`call_stats`]'s.
+pub fn period_stats(store: &Store, query: &StatsQuery) -> Result<Vec<QueueIntervalStats>, StatsError> {
+    let (grid, queues) = fold_queues(store, query)?;
+    let labels = IntervalLabels::new(&grid);
+    let (Some(first), Some(last)) = (labels.starts.first(), labels.starts.last()) else { return Ok(Vec::new()) };
+    let tenant: Arc<str> = query.tenant.as_str().into();
+    Ok(queues
+        .into_iter()
+        .map(|(queue, accs)| {
+            let mut period = Acc::default();
+            for acc in &accs {
+                period.merge(acc);
+            }
+            finish(&tenant, &queue.as_str().into(), (first, last), &period)
+        })
+        .collect())
+}
+
 /// Volume and work of one queue in one interval: what forecasting reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IntervalVolume {

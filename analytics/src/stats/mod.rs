@@ -10,7 +10,7 @@ mod report;
 mod table;
 
 pub use agents::{agent_stats, AgentIntervalStats};
-pub use calls::{call_stats, queue_volumes, window_stats, IntervalVolume, QueueIntervalStats, QueueVolumes, QueuedCall};
+pub use calls::{call_stats, period_stats, queue_volumes, window_stats, IntervalVolume, QueueIntervalStats, QueueVolumes, QueuedCall};
 pub use report::{queue_report, QueueReportRow};
 pub use table::write_csv;
 

@@ -15,12 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
-use wfm_analytics::stats::{call_stats, write_csv, QueueIntervalStats, StatsQuery};
+use wfm_analytics::stats::{call_stats, period_stats, write_csv, QueueIntervalStats, StatsQuery};
 use wfm_intraday::kpis::KpiSettings;
 
 /// The dashboard's query: the options of `wfm stats`, each with a default, and the tenant
 /// (platform administrators only).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardQuery {
     pub(super) tenant: Option<String>,
@@ -90,6 +90,48 @@ pub(super) fn query_of(state: &AppState, page: &PageContext, q: &DashboardQuery)
     Ok((options, parse_query(tenant.id.as_str(), &params)?))
 }
 
+/// The period shown against the one just before it, as long: per queue and figure, this
+/// period, the previous one and the change. Each figure is the period's own (`period_stats`).
+struct Comparison {
+    about: String,
+    rows: Vec<[String; 5]>,
+}
+
+async fn comparison(state: &AppState, page: &PageContext, q: &DashboardQuery, options: &Options) -> Result<Comparison, ApiError> {
+    let date = |field: &'static str, s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError::bad_request(field, format!("{s:?} is not a date YYYY-MM-DD")));
+    let (from, to) = (date("from", &options.from)?, date("to", &options.to)?);
+    let previous_from = from - (to - from);
+    let previous = DashboardQuery { from: Some(previous_from.to_string()), to: Some(from.to_string()), ..q.clone() };
+    let ((_, this_query), (_, previous_query)) = (query_of(state, page, q)?, query_of(state, page, &previous)?);
+    let this = state.stats_cache.periods.get_or_compute(&state.store, this_query, period_stats).await?;
+    let before = state.stats_cache.periods.get_or_compute(&state.store, previous_query, period_stats).await?;
+    let t = &page.t;
+    let mut queues: Vec<&str> = this.iter().chain(before.iter()).map(|r| &*r.queue).collect();
+    queues.sort_unstable();
+    queues.dedup();
+    let points = |a: Option<f64>, b: Option<f64>| a.zip(b).map_or_else(|| "–".to_owned(), |(a, b)| format!("{:+.1} pp", (a - b) * 100.0));
+    let secs = |a: Option<f64>, b: Option<f64>| a.zip(b).map_or_else(|| "–".to_owned(), |(a, b)| format!("{:+.1} s", a - b));
+    let mut rows = Vec::new();
+    for queue in queues {
+        let (now, then) = (this.iter().find(|r| &*r.queue == queue), before.iter().find(|r| &*r.queue == queue));
+        let field = |f: fn(&QueueIntervalStats) -> Option<f64>| (now.and_then(f), then.and_then(f));
+        let offered = (now.map_or(0, |r| r.offered), then.map_or(0, |r| r.offered));
+        let change = if offered.1 > 0 { format!("{:+.1} %", (offered.0 as f64 / offered.1 as f64 - 1.0) * 100.0) } else { "–".to_owned() };
+        rows.push([queue.to_owned(), t.get("col-offered"), offered.0.to_string(), offered.1.to_string(), change]);
+        for (key, (a, b), as_share) in [
+            ("col-sl", field(|r| r.service_level), true),
+            ("col-abandon-rate", field(|r| r.abandon_rate), true),
+            ("col-asa", field(|r| r.asa_s), false),
+            ("col-aht", field(|r| r.aht_s), false),
+        ] {
+            let (shown_a, shown_b, change) = if as_share { (percent(a), percent(b), points(a, b)) } else { (seconds(a), seconds(b), secs(a, b)) };
+            rows.push([queue.to_owned(), t.get(key), shown_a, shown_b, change]);
+        }
+    }
+    let about = t.with("compare-about", &[("from", &options.from), ("to", &options.to), ("previous_from", &previous_from.to_string()), ("previous_to", &options.from)]);
+    Ok(Comparison { about, rows })
+}
+
 /// A table row of the page: the CSV's figures, formatted.
 struct Row {
     queue: String,
@@ -125,6 +167,7 @@ struct DashboardPage<'a> {
     threshold_s: f64,
     chart: String,
     rows: Vec<Row>,
+    comparison: Comparison,
     export_query: String,
     same_as: String,
 }
@@ -134,6 +177,7 @@ pub async fn dashboard(State(state): State<AppState>, Extension(signed): Extensi
     let Query(q) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let page = PageContext::new(&state, signed, &headers, &uri, q.tenant.as_deref()).await?;
     let (options, rows) = rows(&state, &page, &q).await?;
+    let comparison = comparison(&state, &page, &q, &options).await?;
     let t = &page.t;
     let mut points: Vec<&str> = rows.iter().map(|r| &*r.interval_start).collect();
     points.sort_by_key(|p| chrono::DateTime::parse_from_rfc3339(p).map(|t| t.timestamp()).unwrap_or_default());
@@ -187,6 +231,7 @@ pub async fn dashboard(State(state): State<AppState>, Extension(signed): Extensi
         threshold_s: options.threshold_s,
         chart,
         rows: table,
+        comparison,
         export_query,
         same_as: t.with("formula-same", &[("tenant", &tenant_id)]),
     };
