@@ -490,6 +490,29 @@ fn the_planner_publishes_a_roster_file_and_reads_its_week_against_the_requiremen
     assert!(body.contains(r#"id="short""#) && body.contains(&format!("{} 12:00", week[3])), "the meal's intervals are short: {body}");
     assert!(body.contains(r#"id="no-violations""#), "{body}");
 
+    // An edited day is checked at once: its pauses placed by the rules, the rules it breaks,
+    // the intervals it leaves short; then published as the next version.
+    let day = week[3];
+    let edit = |start: &str, end: &str| page(&server, &planner, &format!("/roster?version=1&week={day}&edit_agent=1001&edit_date={day}&edit_start={start}&edit_end={end}"));
+    let (status, body) = edit("10:00", "18:30");
+    assert_eq!(status, 200, "{body}");
+    let preview = body.split(r#"<div id="edit">"#).nth(1).and_then(|e| e.split("</div>").next()).expect(&body);
+    assert!(preview.contains(r#"id="edit-valid""#) && text_of(preview, "edit-day").starts_with("10:00–"), "{preview}");
+    assert!(preview.contains(&format!("{day} 08:00: 0 at work of 1 required")) && preview.contains(&format!("{day} 09:45: 0 at work of 1 required")), "{preview}");
+    let (_, body) = edit("14:00", "22:30");
+    assert!(body.contains(r#"id="edit-problems""#) && body.contains("min_rest_between_shifts_hours"), "9.5 hours of rest before the next 08:00: {body}");
+    let (status, body) = edit("25:00", "18:30");
+    assert!(status == 400 && body.contains("edit_start"), "{body}");
+    let publish_edit = |version: i64| server.exchange("POST", "/roster/edit", &[&planner, FORM], &format!("csrf={csrf}&version={version}&agent=1001&date={day}&start=10:00&end=18:30"));
+    let (status, head, _) = publish_edit(1);
+    assert_eq!((status, header(&head, "location")), (303, Some(format!("/roster?published=2&version=2&week={day}").as_str())), "{head}");
+    let (_, v2) = page(&server, &planner, "/roster.csv?version=2");
+    assert!(v2.lines().any(|l| l.starts_with(&format!("1001,{day},work,{}", common::plan::at(day, 10, 0)))), "{v2}");
+    let other_days = |csv: &str| csv.lines().filter(|l| !l.contains(&format!(",{day},"))).map(str::to_owned).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(other_days(&v2), other_days(&good), "other days unchanged");
+    let (status, _, body) = publish_edit(1);
+    assert!(status == 409 && body.contains("now version 2"), "an edit checked on an older version: {body}");
+
     // Other roles and tenants: supervisors read, only planners publish; agents see nothing.
     let supervisor = browser_cookie(&server, "demo", "supervisor");
     let (status, body) = page(&server, &supervisor, "/roster");
@@ -504,7 +527,10 @@ fn the_planner_publishes_a_roster_file_and_reads_its_week_against_the_requiremen
     assert_eq!(page(&server, &planner, "/roster?tenant=other").0, 404);
     assert_eq!(page(&server, &planner, "/roster?version=9").0, 404);
     assert_eq!(page(&server, &planner, "/roster?week=someday").0, 400);
-    assert_eq!(server.get_authorized("/api/v1/tenants/demo/rosters").1.matches("\"version\"").count(), 1, "one version in all");
+    let (_, body) = page(&server, &supervisor, &format!("/roster?version=2&edit_agent=1001&edit_date={day}&edit_start=10:00&edit_end=18:30"));
+    assert!(!body.contains(r#"id="edit""#) && !body.contains(r#"id="edit-form""#), "supervisors do not edit: {body}");
+    assert_eq!(server.exchange("POST", "/roster/edit", &[&supervisor, FORM], &format!("csrf={}&version=2&agent=1001&date={day}&start=&end=", csrf_in(&body))).0, 403);
+    assert_eq!(server.get_authorized("/api/v1/tenants/demo/rosters").1.matches("\"version\"").count(), 2, "two versions in all");
 }
 
 #[test]

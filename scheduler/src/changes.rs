@@ -266,6 +266,63 @@ pub fn with_shift(roster: &Roster, shift: &[Activity]) -> Roster {
     changed
 }
 
+/// A planner's edit of one agent's day, judged.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub roster: Roster,
+    /// The day as edited, in time order.
+    pub day: Vec<Activity>,
+    /// Hard rules the edit newly breaks for the agent.
+    pub verdict: Verdict,
+    /// Intervals the edit newly leaves below the requirement.
+    pub shortfalls: Vec<Shortfall>,
+}
+
+/// One agent's day as a planner writes it: see [`edit_day`].
+#[derive(Debug, Clone, Copy)]
+pub struct DayEdit<'a> {
+    pub agent: &'a AgentId,
+    pub date: NaiveDate,
+    /// The shift's start and end; none for a day off.
+    pub span: Option<(ClockTime, ClockTime)>,
+    /// The offset local times are written at.
+    pub offset: FixedOffset,
+}
+
+/// The agent's `date` becomes a shift from `span`'s start to its end (clock times; an end not after
+/// the start is the next morning), its breaks and meal placed as `wfm schedule` places them,
+/// or a day off without a span; whatever the day had (shift, day off, leave) is replaced.
+/// Local times are at `offset`. Judged as any change: the hard rules it newly breaks for the
+/// agent (any length and time may be written; the rules say what is wrong with it) and, with a
+/// requirement, the intervals it newly leaves short.
+pub fn edit_day(roster: &Roster, agents: &[Agent], rules: &Rules, demand: Option<&Demand>, asked: &DayEdit) -> Result<Edit, ChangeError> {
+    let DayEdit { agent: id, date, span, offset } = *asked;
+    agent(agents, id)?;
+    let at = |minute: u32| (date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(i64::from(minute))).and_local_timezone(offset).single();
+    let day: Vec<Activity> = match span {
+        Some((from, to)) => {
+            let (start_min, end_min) = (from.minutes(), if to.minutes() > from.minutes() { to.minutes() } else { to.minutes() + 1440 });
+            let shape = Shape { start_min, length_min: end_min - start_min };
+            let mut t = start_min;
+            let mut day = Vec::new();
+            for (kind, minutes) in shift_plan(&shape, rules, rules.shifts.start_step_min.min(15)) {
+                let (Some(start), Some(end)) = (at(t), at(t + minutes)) else { continue };
+                day.push(Activity { agent_id: id.clone(), date, kind, start, end });
+                t += minutes;
+            }
+            day
+        }
+        None => at(0).zip(at(1440)).map(|(start, end)| Activity { agent_id: id.clone(), date, kind: ActivityKind::DayOff, start, end }).into_iter().collect(),
+    };
+    let mut edited = roster.clone();
+    edited.activities.retain(|x| !on_date(x, id, date));
+    edited.activities.extend(day.iter().cloned());
+    edited.activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
+    let problems: Vec<String> = added_violations(roster, &edited, agents, rules, &[id]).iter().map(|v| format!("{} on {}: {}", v.rule, v.date, v.detail)).collect();
+    let shortfalls = demand.map(|d| added_shortfalls(roster, &edited, d)).unwrap_or_default();
+    Ok(Edit { roster: edited, day, verdict: Verdict { valid: problems.is_empty(), problems }, shortfalls })
+}
+
 /// Every interval of `demand`'s grid with fewer agents at work than required: where overtime is needed.
 pub fn understaffed(roster: &Roster, demand: &Demand) -> Vec<Shortfall> {
     let now = at_work(roster, demand);
@@ -448,5 +505,34 @@ mod tests {
         assert!(understaffed(&changed, &demand).is_empty());
         assert!(!changed.activities.iter().any(|x| x.agent_id == id("a3") && x.kind == DayOff));
         assert!(crate::check::check(&changed, &agents, &rules).is_empty());
+    }
+
+    #[test]
+    fn an_edited_day_is_planned_with_its_pauses_and_judged_by_the_rules() {
+        let (agents, rules) = setup();
+        let mut roster = Roster { activities: eight_hours("a1", monday(), 540) };
+        roster.activities.extend(eight_hours("a1", monday() + Duration::days(1), 540));
+        let offset = FixedOffset::east_opt(3600).unwrap();
+        let span = |from: &str, to: &str| Some((ClockTime::parse(from).unwrap(), ClockTime::parse(to).unwrap()));
+        // Monday moved to 07:00–15:00: pauses placed by the rules, nothing broken.
+        let a1 = id("a1");
+        let day = |span| DayEdit { agent: &a1, date: monday(), span, offset };
+        let edit = edit_day(&roster, &agents, &rules, None, &day(span("07:00", "15:00"))).unwrap();
+        assert!(edit.verdict.valid, "{:?}", edit.verdict);
+        assert_eq!((edit.day[0].start, edit.day.last().unwrap().end), (at(monday(), 420), at(monday(), 900)));
+        assert!(edit.day.iter().any(|x| x.kind == Meal), "{:?}", edit.day);
+        assert_eq!(edit.roster.activities.iter().filter(|x| x.date == monday()).count(), edit.day.len(), "the old shift is gone");
+        // Until 23:30 on Monday leaves too little rest before Tuesday's 09:00.
+        let late = edit_day(&roster, &agents, &rules, None, &day(span("15:30", "23:30"))).unwrap();
+        assert!(!late.verdict.valid && late.verdict.problems.iter().any(|p| p.starts_with("min_rest_between_shifts_hours")), "{:?}", late.verdict);
+        // A day off, and the intervals it leaves short.
+        let first = at(monday(), 0);
+        let curve: Vec<u32> = (0..96).map(|i| u32::from((36..40).contains(&i))).collect();
+        let demand = Demand { starts: (0..96).map(|i| first + Duration::minutes(15 * i)).collect(), interval_min: 15, queues: BTreeMap::from([(QueueName::parse("support").unwrap(), curve)]) };
+        let off = edit_day(&roster, &agents, &rules, Some(&demand), &day(None)).unwrap();
+        assert_eq!(off.day.iter().map(|x| (x.kind, x.start, x.end)).collect::<Vec<_>>(), [(DayOff, at(monday(), 0), at(monday(), 1440))]);
+        assert_eq!(off.shortfalls.len(), 4, "09:00–10:00 now has nobody");
+        let nobody = id("zz");
+        assert!(matches!(edit_day(&roster, &agents, &rules, None, &DayEdit { agent: &nobody, ..day(None) }), Err(ChangeError::UnknownAgent(_))));
     }
 }

@@ -397,3 +397,12 @@ compare-this = This period
 compare-previous = Previous period
 compare-change = Change
 formula-compare = Comparison: each period's figure from its own totals (e.g. service level = calls answered within the threshold in the period / calls offered in the period), never an average of the intervals' figures; rates change in percentage points (pp), times in seconds, volumes in per cent.
+roster-edit-start = Shift from
+roster-edit-end = to
+roster-edit-check = Check the change
+roster-edit-help = Change one agent's day: a shift from–to (an end before the start is the next morning), its breaks and meal placed by the rules, or a day off with both times empty. The check shows the hard rules it would break and the intervals it would leave short; publishing makes it the next version.
+roster-edit-title = The changed day of
+roster-edit-valid = Every hard rule holds for this agent.
+roster-edit-leaves-short = It leaves these intervals below the requirement:
+roster-edit-short = { $at }: { $scheduled } at work of { $required } required
+roster-edit-publish = Publish the change as the next version

@@ -397,3 +397,12 @@ compare-this = Ten okres
 compare-previous = Poprzedni okres
 compare-change = Zmiana
 formula-compare = Porównanie: wskaźnik każdego okresu liczony z jego sum (np. poziom obsługi = połączenia odebrane w progu w okresie / połączenia przychodzące w okresie), nigdy jako średnia wskaźników interwałów; udziały zmieniają się w punktach procentowych (pp), czasy w sekundach, wolumeny w procentach.
+roster-edit-start = Zmiana od
+roster-edit-end = do
+roster-edit-check = Sprawdź zmianę
+roster-edit-help = Zmień dzień jednego konsultanta: zmiana od–do (koniec przed początkiem to następny ranek), przerwy i posiłek rozmieszczone według reguł, albo dzień wolny, gdy oba czasy są puste. Kontrola pokazuje, które twarde reguły zostałyby złamane i które interwały zostałyby bez pokrycia; publikacja czyni ją następną wersją.
+roster-edit-title = Zmieniony dzień konsultanta
+roster-edit-valid = Wszystkie twarde reguły są spełnione dla tego konsultanta.
+roster-edit-leaves-short = Te interwały spadną poniżej zapotrzebowania:
+roster-edit-short = { $at }: w pracy { $scheduled } z wymaganych { $required }
+roster-edit-publish = Opublikuj zmianę jako następną wersję

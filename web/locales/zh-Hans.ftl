@@ -397,3 +397,12 @@ compare-this = 本周期
 compare-previous = 上一周期
 compare-change = 变化
 formula-compare = 对比：每个周期的指标由该周期的合计计算（例如服务水平 = 周期内在时限内接听的来电 / 周期内进线来电），而不是各区间指标的平均；比率的变化以百分点（pp）表示，时长以秒表示，数量以百分比表示。
+roster-edit-start = 班次从
+roster-edit-end = 至
+roster-edit-check = 检查此更改
+roster-edit-help = 修改一名坐席的一天：班次从–至（结束早于开始表示次日早晨），休息和用餐按规则安排；两个时间都留空则为休息日。检查会显示将违反的硬性规则和将出现缺口的区间；发布后成为下一版本。
+roster-edit-title = 修改后的一天：
+roster-edit-valid = 此坐席的所有硬性规则均满足。
+roster-edit-leaves-short = 以下区间将低于需求：
+roster-edit-short = { $at }：在岗 { $scheduled } / 需求 { $required }
+roster-edit-publish = 将此更改发布为下一版本

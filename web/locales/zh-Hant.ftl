@@ -397,3 +397,12 @@ compare-this = 本週期
 compare-previous = 上一週期
 compare-change = 變化
 formula-compare = 對比：每個週期的指標由該週期的合計計算（例如服務水準 = 週期內在時限內接聽的來電 / 週期內進線來電），而不是各區間指標的平均；比率的變化以百分點（pp）表示，時長以秒表示，數量以百分比表示。
+roster-edit-start = 班次從
+roster-edit-end = 至
+roster-edit-check = 檢查此更改
+roster-edit-help = 修改一名坐席的一天：班次從–至（結束早於開始表示次日早晨），休息和用餐按規則安排；兩個時間都留空則為休息日。檢查會顯示將違反的硬性規則和將出現缺口的區間；發布後成為下一版本。
+roster-edit-title = 修改後的一天：
+roster-edit-valid = 此坐席的所有硬性規則均滿足。
+roster-edit-leaves-short = 以下區間將低於需求：
+roster-edit-short = { $at }：在崗 { $scheduled } / 需求 { $required }
+roster-edit-publish = 將此更改發布為下一版本

@@ -87,6 +87,7 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/requests/{id}", Some(P::DecideRequest), post(pages::requests_decide)),
     route!(GET "/roster", Some(P::ViewRosters), get(pages::roster_page)),
     route!(GET "/roster.csv", Some(P::ViewRosters), get(pages::roster_csv)),
+    route!(POST "/roster/edit", Some(P::PublishRoster), post(pages::roster_edit)),
     Route {
         method: Method::POST,
         path: "/roster",

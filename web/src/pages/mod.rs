@@ -25,7 +25,7 @@ pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
 pub use report::{report, report_csv, report_xlsx};
 pub use requests::{my_requests, my_requests_submit, requests, requests_decide};
 pub use plan::{plan_import, plan_page, plan_publish, plan_start};
-pub use roster::{roster_csv, roster_page, roster_publish};
+pub use roster::{roster_csv, roster_edit, roster_page, roster_publish};
 pub use wallboard::wallboard;
 pub use schedule::my_schedule;
 pub use session::{language, sign_in_form, sign_in_submit, sign_out};

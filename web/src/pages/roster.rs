@@ -21,7 +21,9 @@ use axum::Extension;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use wfm_model::TenantZone;
+use wfm_model::{AgentId, TenantZone};
+use wfm_scheduler::changes::{edit_day, DayEdit, Edit};
+use wfm_scheduler::rules::ClockTime;
 use wfm_ops::Permission;
 use wfm_planning::report::{Judged, Report, Requirement};
 use wfm_scheduler::demand::Column;
@@ -44,6 +46,12 @@ pub struct RosterQuery {
     threshold_s: Option<f64>,
     /// A version just published.
     published: Option<i64>,
+    /// A planner's edit to check: an agent's day as a shift `edit_start`–`edit_end`, or a day
+    /// off when both are empty.
+    edit_agent: Option<String>,
+    edit_date: Option<String>,
+    edit_start: Option<String>,
+    edit_end: Option<String>,
 }
 
 struct VersionRow {
@@ -105,6 +113,24 @@ struct RosterPage<'a> {
     totals: Vec<(usize, String)>,
     threshold_s: f64,
     report: Result<ReportView, String>,
+    /// The week's dates, for the edit form.
+    week_dates: Vec<String>,
+    edit: Option<EditView>,
+}
+
+/// An edit checked before it is published.
+struct EditView {
+    agent: String,
+    date: String,
+    start: String,
+    end: String,
+    /// The day as edited.
+    day: String,
+    valid: bool,
+    problems: Vec<String>,
+    /// Intervals newly short: local start, required, at work.
+    short: Vec<String>,
+    base_version: i64,
 }
 
 fn local(ms: i64, zone: TenantZone) -> String {
@@ -153,6 +179,14 @@ pub async fn roster_page(State(state): State<AppState>, Extension(signed): Exten
         Some(r) => week_report(&state, &tenant, r, monday, threshold_s, zone, t),
     };
     let notice = query.published.map(|v| t.with("roster-published-notice", &[("version", &v.to_string())]));
+    let edit = match (&query.edit_agent, &query.edit_date, &roster, shown) {
+        (Some(agent), Some(date), Some(roster), Some(base_version)) if page.may(Permission::PublishRoster) => {
+            let ask = EditAsk::parse(agent, date, query.edit_start.as_deref().unwrap_or_default(), query.edit_end.as_deref().unwrap_or_default())?;
+            let edit = judge_edit(&state, &tenant, roster, &ask, zone)?;
+            Some(edit_view(&ask, &edit, base_version, zone, t))
+        }
+        _ => None,
+    };
     let body = RosterPage {
         t,
         notice,
@@ -169,6 +203,8 @@ pub async fn roster_page(State(state): State<AppState>, Extension(signed): Exten
         totals,
         threshold_s,
         report,
+        week_dates: dates.iter().map(NaiveDate::to_string).collect(),
+        edit,
     };
     page.render(&t.get("roster-title"), &body)
 }
@@ -309,4 +345,94 @@ pub async fn roster_publish(State(state): State<AppState>, Extension(signed): Ex
     let text = String::from_utf8(file.bytes.to_vec()).map_err(|e| ApiError::bad_request("roster", format!("{name}: not UTF-8 text ({e})")))?;
     let version = publish_roster(&state, &page.signed, &tenant, ("roster", &name), &text).await?;
     Ok(Redirect::to(&format!("/roster?published={0}&version={0}", version.version)).into_response())
+}
+
+/// An edit as asked: whose day, which, and the shift's span (none: a day off).
+struct EditAsk {
+    agent: AgentId,
+    date: NaiveDate,
+    span: Option<(ClockTime, ClockTime)>,
+}
+
+impl EditAsk {
+    fn parse(agent: &str, date: &str, start: &str, end: &str) -> Result<Self, ApiError> {
+        let agent = AgentId::parse(agent.trim()).map_err(|e| ApiError::bad_request("edit_agent", format!("`edit_agent`: {e}")))?;
+        let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| ApiError::bad_request("edit_date", format!("`edit_date`: {date:?} is not a date YYYY-MM-DD")))?;
+        let clock = |field: &'static str, v: &str| ClockTime::parse(v.trim()).ok_or_else(|| ApiError::bad_request(field, format!("`{field}`: {v:?} is not a time HH:MM")));
+        let span = match (start.trim(), end.trim()) {
+            ("", "") => None,
+            (start, "") => return Err(ApiError::bad_request("edit_end", format!("`edit_end`: required with a start ({start}); leave both empty for a day off"))),
+            ("", _) => return Err(ApiError::bad_request("edit_start", "`edit_start`: required with an end; leave both empty for a day off")),
+            (start, end) => Some((clock("edit_start", start)?, clock("edit_end", end)?)),
+        };
+        Ok(Self { agent, date, span })
+    }
+}
+
+/// The offset of the tenant's clocks at noon of `date`: where a day's shift is written.
+fn offset_on(zone: TenantZone, date: NaiveDate) -> chrono::FixedOffset {
+    use chrono::{Offset, TimeZone};
+    let noon = zone.day_start(date) + Duration::hours(12);
+    zone.tz().offset_from_utc_datetime(&noon.naive_utc()).fix()
+}
+
+/// The edit judged against the tenant's agents and rules, and its requirement when there is one.
+fn judge_edit(state: &AppState, tenant: &str, roster: &Roster, ask: &EditAsk, zone: TenantZone) -> Result<Edit, ApiError> {
+    let (agents, rules) = TenantFiles::agents_and_rules(state, tenant)?;
+    let path = TenantFiles::requirements_path(state, tenant);
+    let demand = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(wfm_scheduler::demand::parse(&path.display().to_string(), text.as_bytes(), Column::Agents).map_err(|e| ApiError::status(StatusCode::CONFLICT, None, e))?),
+        Err(_) => None,
+    };
+    let asked = DayEdit { agent: &ask.agent, date: ask.date, span: ask.span, offset: offset_on(zone, ask.date) };
+    edit_day(roster, &agents, &rules, demand.as_ref(), &asked).map_err(|e| ApiError::bad_request("edit_agent", e))
+}
+
+fn edit_view(ask: &EditAsk, edit: &Edit, base_version: i64, zone: TenantZone, t: &Words) -> EditView {
+    let clock = |at: DateTime<chrono::FixedOffset>| zone.local_time(at.with_timezone(&Utc)).format("%H:%M").to_string();
+    let day = edit.day.iter().map(|a| if a.kind.on_shift() { format!("{}–{} {}", clock(a.start), clock(a.end), t.get(&format!("activity-{}", a.kind.as_str()))) } else { t.get(&format!("activity-{}", a.kind.as_str())) }).collect::<Vec<_>>().join("; ");
+    let short = edit
+        .shortfalls
+        .iter()
+        .map(|s| {
+            let at = DateTime::parse_from_rfc3339(&s.interval_start).map(|at| zone.local_time(at.with_timezone(&Utc)).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|_| s.interval_start.clone());
+            t.with("roster-edit-short", &[("at", &at), ("required", &s.required.to_string()), ("scheduled", &s.scheduled.to_string())])
+        })
+        .collect();
+    let span_text = |i: usize| ask.span.map(|s| if i == 0 { s.0.to_string() } else { s.1.to_string() }).unwrap_or_default();
+    EditView { agent: ask.agent.to_string(), date: ask.date.to_string(), start: span_text(0), end: span_text(1), day, valid: edit.verdict.valid, problems: edit.verdict.problems.clone(), short, base_version }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditForm {
+    csrf: Option<String>,
+    /// The version the edit was checked against.
+    version: i64,
+    agent: String,
+    date: String,
+    start: String,
+    end: String,
+}
+
+/// `POST /roster/edit`: the edited day published as the next version, judged again on the
+/// newest one; a 409 when the roster changed since the edit was checked.
+pub async fn roster_edit(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, form: Result<axum::extract::Form<EditForm>, axum::extract::rejection::FormRejection>) -> Result<Response, ApiError> {
+    let axum::extract::Form(form) = form.map_err(|e| ApiError::bad_request("body", e.body_text()))?;
+    let _ = form.csrf;
+    let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let ask = EditAsk::parse(&form.agent, &form.date, &form.start, &form.end)?;
+    let (newest, text) = state.db.roster(&tenant, None).await?.ok_or_else(|| ApiError::status(StatusCode::CONFLICT, None, "no published roster to edit"))?;
+    if newest.version != form.version {
+        return Err(ApiError::status(StatusCode::CONFLICT, Some("version"), format!("the roster changed since the edit was checked (now version {}): check it again", newest.version)));
+    }
+    let roster = Roster::read_csv(&format!("published roster version {}", newest.version), text.as_bytes()).map_err(internal)?;
+    let edit = judge_edit(&state, &tenant, &roster, &ask, page.zone())?;
+    let mut csv = Vec::new();
+    edit.roster.write_csv(&mut csv).map_err(internal)?;
+    let csv = String::from_utf8(csv).map_err(internal)?;
+    let name = format!("the edit of {} on {}", ask.agent, ask.date);
+    let version = publish_roster(&state, &page.signed, &tenant, ("edit", &name), &csv).await?;
+    Ok(Redirect::to(&format!("/roster?published={0}&version={0}&week={1}", version.version, ask.date)).into_response())
 }
