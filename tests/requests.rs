@@ -266,6 +266,16 @@ fn a_fresh_demo_publishes_a_plan_its_agents_read_and_ask_leave_against() {
     let preview = page.split(r#"<div id="preview">"#).nth(1).unwrap_or_else(|| panic!("the check is shown: {page}"));
     assert!(preview.contains(r#"id="verdict""#) && preview.contains(r#"id="send""#) && preview.contains("Could cover the shift"), "{preview}");
     assert!(preview.contains("Leave taken: 0 of "), "the generated agents have an allowance: {preview}");
+    // The day's service level priced with Erlang C on the demo's requirement, before and after.
+    assert!(preview.contains(r#"<p class="sl-impact">Projected service level of the day (answered within 20 s, Erlang C): "#), "{preview}");
+    let token = server.token_of(Some("demo"), "1001");
+    let (status, check) = call(&server, "POST", "/api/v1/tenants/demo/agents/1001/requests/check", &token, json!({"kind": "leave", "date": day.to_string()}));
+    assert_eq!(status, 200, "{check}");
+    let impact = &check["service_level"];
+    let (before, after) = (impact["day_before"].as_f64().unwrap(), impact["day_after"].as_f64().unwrap());
+    assert!((0.0..=1.0).contains(&after) && after <= before, "one agent fewer cannot raise it: {impact}");
+    let intervals = impact["intervals"].as_array().unwrap();
+    assert!(intervals.len() >= 20 && intervals.iter().all(|i| i["after"].as_f64() <= i["before"].as_f64()), "the shift's intervals: {impact}");
 }
 
 #[test]

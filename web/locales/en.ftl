@@ -406,3 +406,5 @@ roster-edit-valid = Every hard rule holds for this agent.
 roster-edit-leaves-short = It leaves these intervals below the requirement:
 roster-edit-short = { $at }: { $scheduled } at work of { $required } required
 roster-edit-publish = Publish the change as the next version
+request-sl-day = Projected service level of the day (answered within { $threshold } s, Erlang C): { $before } → { $after }
+request-sl-intervals = Each interval it changes

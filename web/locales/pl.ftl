@@ -406,3 +406,5 @@ roster-edit-valid = Wszystkie twarde reguły są spełnione dla tego konsultanta
 roster-edit-leaves-short = Te interwały spadną poniżej zapotrzebowania:
 roster-edit-short = { $at }: w pracy { $scheduled } z wymaganych { $required }
 roster-edit-publish = Opublikuj zmianę jako następną wersję
+request-sl-day = Prognozowany poziom obsługi dnia (odebrane w { $threshold } s, Erlang C): { $before } → { $after }
+request-sl-intervals = Każdy zmieniony interwał

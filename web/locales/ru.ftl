@@ -406,3 +406,5 @@ roster-edit-valid = Все жёсткие правила для этого оп�
 roster-edit-leaves-short = Эти интервалы окажутся ниже потребности:
 roster-edit-short = { $at }: на работе { $scheduled } из требуемых { $required }
 roster-edit-publish = Опубликовать изменение как следующую версию
+request-sl-day = Прогноз уровня сервиса за день (ответ в течение { $threshold } с, Erlang C): { $before } → { $after }
+request-sl-intervals = Каждый затронутый интервал

@@ -406,3 +406,5 @@ roster-edit-valid = 此坐席的所有硬性规则均满足。
 roster-edit-leaves-short = 以下区间将低于需求：
 roster-edit-short = { $at }：在岗 { $scheduled } / 需求 { $required }
 roster-edit-publish = 将此更改发布为下一版本
+request-sl-day = 当天预计服务水平（{ $threshold } 秒内接听，Erlang C）：{ $before } → { $after }
+request-sl-intervals = 受影响的各区间

@@ -406,3 +406,5 @@ roster-edit-valid = 此坐席的所有硬性規則均滿足。
 roster-edit-leaves-short = 以下區間將低於需求：
 roster-edit-short = { $at }：在崗 { $scheduled } / 需求 { $required }
 roster-edit-publish = 將此更改發布為下一版本
+request-sl-day = 當天預計服務水準（{ $threshold } 秒內接聽，Erlang C）：{ $before } → { $after }
+request-sl-intervals = 受影響的各區間

@@ -111,6 +111,31 @@ pub struct Planning {
     pub agents: Vec<Agent>,
     rules: Rules,
     demand: Demand,
+    /// The requirements file (name, text): its calls and handle times price a change's
+    /// service level with Erlang C.
+    requirements: (String, String),
+    /// The tenant's service-level threshold (`kpis.toml`), seconds.
+    threshold_s: f64,
+}
+
+/// What a change does to the projected service level of its day: Erlang C on the requirement's
+/// calls and handle time with the agents at work allocated by skill, before and after
+/// (`wfm_planning::report`, as `wfm check-roster` projects it).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServiceLevelImpact {
+    pub threshold_s: f64,
+    /// The day's calls answered within the threshold over its calls offered.
+    pub day_before: Option<f64>,
+    pub day_after: Option<f64>,
+    /// The intervals whose agents at work change.
+    pub intervals: Vec<IntervalImpact>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IntervalImpact {
+    pub interval_start: String,
+    pub before: Option<f64>,
+    pub after: Option<f64>,
 }
 
 fn conflict(message: impl ToString) -> ApiError {
@@ -159,9 +184,43 @@ impl Planning {
     pub async fn load(state: &AppState, tenant: &str) -> Result<Self, ApiError> {
         let (version, text) = state.db.roster(tenant, None).await?.ok_or_else(|| conflict("no published roster: a planner publishes one first (POST /rosters or wfm roster publish)"))?;
         let roster = Roster::read_csv(&format!("published roster version {}", version.version), text.as_bytes()).map_err(internal)?;
-        let TenantFiles { agents, rules, requirements: (demand_name, demand_text) } = TenantFiles::load(state, tenant)?;
-        let demand = wfm_scheduler::demand::parse(&demand_name, demand_text.as_bytes(), Column::Agents).map_err(conflict)?;
-        Ok(Self { version: version.version, roster, agents, rules, demand })
+        let TenantFiles { agents, rules, requirements } = TenantFiles::load(state, tenant)?;
+        let demand = wfm_scheduler::demand::parse(&requirements.0, requirements.1.as_bytes(), Column::Agents).map_err(conflict)?;
+        let kpis = wfm_intraday::kpis::KpiSettings::load_or_default(&state.data.join("tenants").join(tenant).join("kpis.toml")).map_err(conflict)?;
+        Ok(Self { version: version.version, roster, agents, rules, demand, requirements, threshold_s: kpis.threshold_s })
+    }
+
+    /// The projected service level of `date` with the published roster and with `after`; none
+    /// when the requirement has no calls that day to project.
+    pub fn impact(&self, after: &Roster, date: NaiveDate) -> Result<Option<ServiceLevelImpact>, ApiError> {
+        use wfm_planning::report::{Judged, PlanningError, Requirement};
+        let (name, text) = &self.requirements;
+        let requirement = match Requirement::parse(name, text.clone(), Column::Agents, date, date + chrono::Duration::days(1)) {
+            Err(PlanningError::NoRequirement { .. }) => return Ok(None),
+            other => other.map_err(conflict)?,
+        };
+        let judge = |roster: &Roster| Judged { roster, agents: &self.agents, rules: &self.rules, requests: &[], requirement: &requirement, threshold_s: self.threshold_s }.report(None).map_err(conflict);
+        let (before, now) = (judge(&self.roster)?, judge(after)?);
+        if before.projected_service_level.is_none() {
+            return Ok(None);
+        }
+        let intervals = before
+            .coverage
+            .iter()
+            .zip(&now.coverage)
+            .filter(|(b, a)| b.scheduled != a.scheduled || b.served != a.served)
+            .map(|(b, a)| IntervalImpact { interval_start: b.interval_start.clone(), before: b.projected_service_level, after: a.projected_service_level })
+            .collect();
+        Ok(Some(ServiceLevelImpact { threshold_s: self.threshold_s, day_before: before.projected_service_level, day_after: now.projected_service_level, intervals }))
+    }
+
+    /// The roster as a change would leave it (leave without a cover yet): what its impact is judged on.
+    pub fn changed(&self, agent: &AgentId, change: &Change, date: NaiveDate) -> Result<Option<Roster>, ApiError> {
+        Ok(match change {
+            Change::Leave => apply_leave(&self.roster, agent, date, None).ok(),
+            Change::Swap(with) => Some(self.check_swap(agent, with, date)?.swapped),
+            Change::Overtime(from, to) => self.check_overtime(agent, date, *from, *to)?.shift.map(|(shift, _)| with_shift(&self.roster, &shift)),
+        })
     }
 
     pub fn demand(&self) -> &Demand {
@@ -279,6 +338,11 @@ impl Planning {
         };
         value["passed"] = passed.into();
         value["reasons"] = reasons.into();
+        let impact = match self.changed(agent, change, date)? {
+            Some(after) => self.impact(&after, date)?,
+            None => None,
+        };
+        value["service_level"] = serde_json::to_value(impact).map_err(internal)?;
         value["roster_version"] = self.version.into();
         Ok((passed, value))
     }

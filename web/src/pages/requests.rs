@@ -145,6 +145,8 @@ struct Preview {
     shortfalls: Vec<String>,
     /// Agent id and how it reads.
     candidates: Vec<(String, String)>,
+    /// The day's projected service level before → after, and each interval it changes.
+    impact: Option<(String, Vec<String>)>,
 }
 
 #[derive(Template)]
@@ -211,9 +213,20 @@ fn verdict(passed: bool, reasons: &[String], t: &Words) -> String {
     if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) }
 }
 
+/// The change's service-level impact as the page shows it: the day, then each interval.
+fn impact_text(planning: &Planning, agent: &AgentId, change: &Change, day: NaiveDate, t: &Words, zone: TenantZone) -> Result<Option<(String, Vec<String>)>, ApiError> {
+    let Some(after) = planning.changed(agent, change, day)? else { return Ok(None) };
+    let Some(impact) = planning.impact(&after, day)? else { return Ok(None) };
+    let percent = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{:.1} %", v * 100.0));
+    let day_text = t.with("request-sl-day", &[("threshold", &format!("{}", impact.threshold_s)), ("before", &percent(impact.day_before)), ("after", &percent(impact.day_after))]);
+    let clock = |at: &str| DateTime::parse_from_rfc3339(at).map(|x| zone.local_time(x.to_utc()).format("%H:%M").to_string()).unwrap_or_default();
+    let intervals = impact.intervals.iter().map(|i| format!("{} {} → {}", clock(&i.interval_start), percent(i.before), percent(i.after))).collect();
+    Ok(Some((day_text, intervals)))
+}
+
 fn preview(planning: &Planning, agent: &AgentId, change: &Change, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ApiError::bad_request("date", format!("{date:?} is not a date YYYY-MM-DD")))?;
-    let empty = Preview { date: day.to_string(), kind: "leave", with: String::new(), from: String::new(), to: String::new(), offer: None, problems: vec![], passed: false, verdict: String::new(), balance: None, shortfalls: vec![], candidates: vec![] };
+    let empty = Preview { date: day.to_string(), kind: "leave", with: String::new(), from: String::new(), to: String::new(), offer: None, problems: vec![], passed: false, verdict: String::new(), balance: None, shortfalls: vec![], candidates: vec![], impact: impact_text(planning, agent, change, day, t, zone)? };
     match change {
         Change::Swap(colleague) => {
             let check = planning.check_swap(agent, colleague, day)?;
