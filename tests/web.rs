@@ -345,6 +345,7 @@ fn the_queue_report_has_the_rows_of_wfm_stats() {
     let query = format!("from={from}&to={to}&interval=day&queue=support");
     let (status, body) = page(&server, &manager, &format!("/report?{query}"));
     assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"<figure class="chart" id="chart"><svg"#) && body.contains("Answered within 15 s, share of offered calls"), "the report's chart: {body}");
     assert!(body.contains(r#"<table id="report">"#) && body.contains(r#"<footer id="formulas">"#), "{body}");
 
     let (status, _, csv) = server.exchange("GET", &format!("/report.csv?{query}"), &[&manager], "");
@@ -616,6 +617,11 @@ fn the_planner_forecasts_staffs_schedules_and_publishes_a_period_from_the_page()
     assert!(figures.contains("Projected service level") && figures.contains(" %"), "{figures}");
     let draft = std::fs::read_to_string(dir.path().join("tenants/demo/plan/roster.csv")).unwrap();
     assert!(draft.starts_with("agent_id,date,activity,start,end\n") && draft.contains(&format!(",{monday},work,")), "the draft's file: {draft:.200}");
+    assert_eq!(page(&server, &planner, "/plan/roster.csv"), (200, draft.clone()), "the draft's roster to download");
+    let (status, forecast) = page(&server, &planner, "/plan/forecast.csv");
+    assert!(status == 200 && forecast.starts_with("queue,interval_start,interval_end,calls,aht_s"), "{forecast:.200}");
+    assert_eq!(page(&server, &planner, "/plan/requirements.csv").1, std::fs::read_to_string(dir.path().join("tenants/demo/plan/requirements.csv")).unwrap());
+    assert_eq!(page(&server, &planner, "/plan/other.csv").0, 404);
 
     let publish = |cookie: &str| server.exchange("POST", "/plan/publish", &[cookie, FORM], &format!("csrf={csrf}"));
     let (status, head, _) = publish(&planner);

@@ -408,3 +408,5 @@ roster-edit-short = { $at }: { $scheduled } at work of { $required } required
 roster-edit-publish = Publish the change as the next version
 request-sl-day = Projected service level of the day (answered within { $threshold } s, Erlang C): { $before } → { $after }
 request-sl-intervals = Each interval it changes
+plan-files = The files each step handed the next
+report-chart-title = Answered within 15 s, share of offered calls

@@ -408,3 +408,5 @@ roster-edit-short = { $at }: w pracy { $scheduled } z wymaganych { $required }
 roster-edit-publish = Opublikuj zmianę jako następną wersję
 request-sl-day = Prognozowany poziom obsługi dnia (odebrane w { $threshold } s, Erlang C): { $before } → { $after }
 request-sl-intervals = Każdy zmieniony interwał
+plan-files = Pliki, które każdy krok przekazał następnemu
+report-chart-title = Odebrane w ciągu 15 s, odsetek połączeń przychodzących

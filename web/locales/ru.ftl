@@ -408,3 +408,5 @@ roster-edit-short = { $at }: на работе { $scheduled } из требуе�
 roster-edit-publish = Опубликовать изменение как следующую версию
 request-sl-day = Прогноз уровня сервиса за день (ответ в течение { $threshold } с, Erlang C): { $before } → { $after }
 request-sl-intervals = Каждый затронутый интервал
+plan-files = Файлы, которые каждый шаг передал следующему
+report-chart-title = Отвечено в течение 15 с, доля поступивших звонков

@@ -408,3 +408,5 @@ roster-edit-short = { $at }：在岗 { $scheduled } / 需求 { $required }
 roster-edit-publish = 将此更改发布为下一版本
 request-sl-day = 当天预计服务水平（{ $threshold } 秒内接听，Erlang C）：{ $before } → { $after }
 request-sl-intervals = 受影响的各区间
+plan-files = 各步骤交给下一步的文件
+report-chart-title = 15 秒内接听占进线来电的比例

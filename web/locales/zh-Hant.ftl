@@ -408,3 +408,5 @@ roster-edit-short = { $at }：在崗 { $scheduled } / 需求 { $required }
 roster-edit-publish = 將此更改發布為下一版本
 request-sl-day = 當天預計服務水準（{ $threshold } 秒內接聽，Erlang C）：{ $before } → { $after }
 request-sl-intervals = 受影響的各區間
+plan-files = 各步驟交給下一步的檔案
+report-chart-title = 15 秒內接聽佔進線來電的比例

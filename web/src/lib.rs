@@ -97,6 +97,7 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/plan", Some(P::ViewImports), get(pages::plan_page)),
     route!(POST "/plan", Some(P::PublishRoster), post(pages::plan_start)),
     route!(POST "/plan/publish", Some(P::PublishRoster), post(pages::plan_publish)),
+    route!(GET "/plan/{file}", Some(P::PublishRoster), get(pages::plan_file)),
     Route {
         method: Method::POST,
         path: "/plan/import",

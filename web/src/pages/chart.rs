@@ -10,6 +10,25 @@ const FOREGROUND_SVG: &str = "#010203";
 /// Series colours that read on white and on black.
 const PALETTE: [RGBColor; 6] = [RGBColor(31, 119, 180), RGBColor(230, 120, 20), RGBColor(44, 160, 44), RGBColor(200, 50, 60), RGBColor(148, 103, 189), RGBColor(23, 170, 190)];
 
+/// One share per queue and interval start drawn as a line per queue over the intervals in time
+/// order (`2026-03-02T09:00:00+01:00` labelled `03-02 09:00`); empty without rows.
+pub fn per_queue<'r, R>(rows: &'r [R], key: impl Fn(&'r R) -> (&'r str, &'r str), share: impl Fn(&R) -> Option<f64>, title: &str, target: Option<(String, f64)>) -> Result<String, String> {
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    let mut points: Vec<&str> = rows.iter().map(|r| key(r).1).collect();
+    points.sort_by_key(|p| chrono::DateTime::parse_from_rfc3339(p).map(|t| t.timestamp()).unwrap_or_default());
+    points.dedup();
+    let mut queues: Vec<&str> = rows.iter().map(|r| key(r).0).collect();
+    queues.sort_unstable();
+    queues.dedup();
+    let by_key: std::collections::HashMap<(&str, &str), Option<f64>> = rows.iter().map(|r| (key(r), share(r))).collect();
+    let series: Vec<(String, Vec<Option<f64>>)> = queues.iter().map(|q| ((*q).to_owned(), points.iter().map(|p| by_key.get(&(*q, *p)).copied().flatten()).collect())).collect();
+    // The axis has room for little: month-day and time.
+    let labels: Vec<String> = points.iter().map(|p| p.get(5..16).unwrap_or(p).replace('T', " ")).collect();
+    ShareChart { title, points: &labels, series: &series, target }.svg()
+}
+
 /// A chart of shares (0–1) over labelled points, one line per series, and a dashed target.
 pub struct ShareChart<'a> {
     pub title: &'a str,

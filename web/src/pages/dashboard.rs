@@ -1,7 +1,7 @@
 //! The manager's service-level dashboard: the queue statistics of `wfm stats` (the same
 //! function, options and figures) as a chart, its table, and CSV and XLSX exports of the rows.
 
-use super::chart::ShareChart;
+use super::chart;
 use super::PageContext;
 use crate::auth::Signed;
 use crate::i18n::Words;
@@ -179,29 +179,12 @@ pub async fn dashboard(State(state): State<AppState>, Extension(signed): Extensi
     let (options, rows) = rows(&state, &page, &q).await?;
     let comparison = comparison(&state, &page, &q, &options).await?;
     let t = &page.t;
-    let mut points: Vec<&str> = rows.iter().map(|r| &*r.interval_start).collect();
-    points.sort_by_key(|p| chrono::DateTime::parse_from_rfc3339(p).map(|t| t.timestamp()).unwrap_or_default());
-    points.dedup();
     let mut queues: Vec<String> = rows.iter().map(|r| r.queue.to_string()).collect();
     queues.sort();
     queues.dedup();
-    let by_queue_and_start: std::collections::HashMap<(&str, &str), Option<f64>> = rows.iter().map(|r| ((&*r.queue, &*r.interval_start), r.service_level)).collect();
-    let series: Vec<(String, Vec<Option<f64>>)> = queues
-        .iter()
-        .map(|queue| {
-            let values = points.iter().map(|p| by_queue_and_start.get(&(queue.as_str(), *p)).copied().flatten()).collect();
-            (queue.clone(), values)
-        })
-        .collect();
-    // `2026-03-02T09:00:00+01:00` → `03-02 09:00`: the axis has room for little.
-    let labels: Vec<String> = points.iter().map(|p| p.get(5..16).unwrap_or(p).replace('T', " ")).collect();
     let target_percent = format!("{:.0}", options.target * 100.0);
-    let chart = if rows.is_empty() {
-        String::new()
-    } else {
-        let target = Some((t.with("chart-target", &[("target", &target_percent)]), options.target));
-        ShareChart { title: &t.get("chart-title"), points: &labels, series: &series, target }.svg().map_err(internal)?
-    };
+    let target = Some((t.with("chart-target", &[("target", &target_percent)]), options.target));
+    let chart = chart::per_queue(&rows, |r| (&*r.queue, &*r.interval_start), |r| r.service_level, &t.get("chart-title"), target).map_err(internal)?;
     let tenant_id = page.tenant()?.id.to_string();
     let tenant_param = page.signed.caller.user.tenant.is_none().then(|| tenant_id.clone());
     let export_query = options.export_query(tenant_param.as_deref(), true)?;

@@ -24,7 +24,7 @@ pub use incidents::{incident_fixed, incidents_page};
 pub use dashboard::{dashboard, dashboard_csv, dashboard_xlsx};
 pub use report::{report, report_csv, report_xlsx};
 pub use requests::{my_requests, my_requests_submit, requests, requests_decide};
-pub use plan::{plan_import, plan_page, plan_publish, plan_start};
+pub use plan::{plan_file, plan_import, plan_page, plan_publish, plan_start};
 pub use roster::{roster_csv, roster_edit, roster_page, roster_publish};
 pub use wallboard::wallboard;
 pub use schedule::my_schedule;

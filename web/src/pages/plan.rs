@@ -220,3 +220,23 @@ pub async fn plan_publish(State(state): State<AppState>, Extension(signed): Exte
     let version = plans::publish(&state, &page.signed, &tenant).await?;
     Ok(Redirect::to(&format!("/roster?published={version}&version={version}")).into_response())
 }
+
+/// `GET /plan/{file}` (`forecast.csv`, `requirements.csv` or `roster.csv`): the latest finished
+/// plan's file, as the next step read it.
+pub async fn plan_file(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, axum::extract::Path(file): axum::extract::Path<String>) -> Result<Response, ApiError> {
+    let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
+    let tenant = page.tenant()?.id.as_str().to_owned();
+    let text = {
+        let runs = state.plans.lock();
+        let Some(RunState::Done { planned, .. }) = runs.get(&tenant).map(|r| &r.state) else {
+            return Err(ApiError::status(axum::http::StatusCode::NOT_FOUND, None, "no finished plan: make one first"));
+        };
+        match file.as_str() {
+            "forecast.csv" => planned.forecast_csv.clone(),
+            "requirements.csv" => planned.requirements_csv.clone(),
+            "roster.csv" => planned.roster_csv.clone(),
+            other => return Err(ApiError::status(axum::http::StatusCode::NOT_FOUND, Some("file"), format!("{other:?} is not forecast.csv, requirements.csv or roster.csv"))),
+        }
+    };
+    Ok(super::dashboard::csv_file(&format!("plan-{tenant}-{}", file.trim_end_matches(".csv")), text.into_bytes()))
+}

@@ -40,6 +40,8 @@ struct ReportPage<'a> {
     to: String,
     interval: String,
     queue: String,
+    /// Answered within 15 s per queue and interval (SVG).
+    chart: String,
     rows: Vec<Row>,
     export_query: String,
     same_as: String,
@@ -64,6 +66,7 @@ pub async fn report(State(state): State<AppState>, Extension(signed): Extension<
     let tenant_id = page.tenant()?.id.to_string();
     let tenant_param = page.signed.caller.user.tenant.is_none().then(|| tenant_id.clone());
     let export_query = options.export_query(tenant_param.as_deref(), false)?;
+    let chart = super::chart::per_queue(&rows, |r| (&*r.queue, &*r.interval_start), |r| r.answered_15s_rate, &t.get("report-chart-title"), None).map_err(internal)?;
     let rows = rows
         .iter()
         .map(|r| Row {
@@ -81,7 +84,7 @@ pub async fn report(State(state): State<AppState>, Extension(signed): Extension<
         })
         .collect();
     let same_as = t.with("report-same", &[("tenant", &tenant_id)]);
-    let body = ReportPage { t, tenant_param, from: options.from, to: options.to, interval: options.interval, queue: options.queue, rows, export_query, same_as };
+    let body = ReportPage { t, tenant_param, from: options.from, to: options.to, interval: options.interval, queue: options.queue, chart, rows, export_query, same_as };
     page.render(&t.get("report-title"), &body)
 }
 
