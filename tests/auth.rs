@@ -14,7 +14,7 @@ use wfm_ops::{Access, Role};
 
 /// A route's path with its parameters filled in.
 fn path_of(route: &wfm_web::Route, tenant: &str, agent: &str) -> String {
-    route.path.replace("{tenant}", tenant).replace("{agent}", agent).replace("{call}", "no-such-call").replace("{token}", "no-such-token").replace("{login}", "no-such-login").replace("{version}", "1").replace("{id}", "no-such-id").replace("{case}", "1")
+    route.path.replace("{tenant}", tenant).replace("{agent}", agent).replace("{call}", "no-such-call").replace("{token}", "no-such-token").replace("{login}", "no-such-login").replace("{version}", "1").replace("{id}", "no-such-id").replace("{case}", "1").replace("{file}", "roster.csv")
 }
 
 fn admin(data: &Path, args: &[&str]) -> String {

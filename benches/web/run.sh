@@ -21,7 +21,10 @@ signin() { # LOGIN: the session cookie of a form sign-in
   curl -s -o /dev/null -c "$work/jar-$1" -d "tenant=demo&login=$1&password=bench-password" "$base/signin"
   echo "wfm_session=$(awk '$6 == "wfm_session" {print $7}' "$work/jar-$1")"
 }
-manager="$(signin manager)"; supervisor="$(signin supervisor)"; agent="$(signin 1001)"
+manager="$(signin manager)"; supervisor="$(signin supervisor)"; agent="$(signin 1001)"; planner="$(signin planner)"
+# The demo's own plan (this week and the next) is published in the background after the history.
+page() { curl -s -H "Cookie: $planner" "$base$1" >"$work/page.html"; cat "$work/page.html"; } # (no pipe into grep -q: pipefail)
+until page /roster | grep -c 'id="gantt"' >/dev/null; do sleep 1; done
 today="$(date -u +%F)"; tomorrow="$(date -u -d tomorrow +%F)"; from="$(date -u -d "$days days ago" +%F)"
 month="from=$from&to=$tomorrow&interval=15m"
 
@@ -43,6 +46,19 @@ WRK_COOKIE="$agent" run "my schedule" 10 "$base/my/schedule" WRK_INTERVAL_MS=50 
 echo "every request a new query (no answer from the cache), closed loop, 10 connections:"
 WRK_COOKIE="$manager" run "stats API, $days days by 15 min, uncached" 10 "$base/api/v1/tenants/demo/stats?$month" WRK_COOKIE="$manager" WRK_VARY=1
 WRK_COOKIE="$manager" run "stats API, $days days by day, uncached" 10 "$base/api/v1/tenants/demo/stats?from=$from&to=$tomorrow&interval=day" WRK_COOKIE="$manager" WRK_VARY=1
+echo "the planner's pages, computed every request (a week of the demo's roster judged against its requirement), closed loop:"
+WRK_COOKIE="$planner" run "roster page, this week, 1 connection" 1 "$base/roster" WRK_COOKIE="$planner"
+WRK_COOKIE="$planner" run "roster page, this week, 10 connections" 10 "$base/roster" WRK_COOKIE="$planner"
+echo "a plan from the page (forecast, staff, schedule with a 20 s search), from the form to the draft:"
+csrf="$(page /plan | grep -o 'name="csrf" value="[^"]*"' | sed -n 1p | cut -d'"' -f4)"
+monday="$(date -u -d "next monday" +%F)"
+for weeks in 1 2 4; do
+  began=$(date +%s.%N)
+  curl -s -o /dev/null -H "Cookie: $planner" -d "csrf=$csrf&from=$monday&weeks=$weeks&sl_target=80&threshold_s=20&time_limit_s=20" "$base/plan"
+  until page /plan | grep -cE 'id="plan-publish"|id="failed"' >/dev/null; do sleep 0.2; done
+  echo "plan of $weeks weeks: $(echo "$(date +%s.%N) - $began" | bc) s ($(page /plan | grep -oE 'Done in [0-9]+ s|The plan failed[^<]*'))"
+done
 echo "time to first render in headless Chromium (median of 5 loads, after one warm-up):"
 python3 benches/web/first_render.py "$base" "$manager" "/dashboard" "/dashboard?$month"
 python3 benches/web/first_render.py "$base" "$supervisor" "/wallboard"
+python3 benches/web/first_render.py "$base" "$planner" "/roster"

@@ -83,10 +83,15 @@ pub async fn start(state: &AppState, signed: &Signed, period: Period, reschedule
                 run.state = state;
             }
         };
-        let outcome = plan(&store, &period, &agents, &rules, baseline.as_ref(), &mut |step| set(RunState::Running(step))).map_err(|e| e.to_string()).and_then(|planned| {
-            write_files(&dir, &planned).map_err(|e| format!("{}: {e}", dir.display()))?;
-            Ok(planned)
-        });
+        // A fault in the planner ends this run, never the tenant's next ones.
+        let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan(&store, &period, &agents, &rules, baseline.as_ref(), &mut |step| set(RunState::Running(step)))));
+        let outcome = match planned {
+            Ok(planned) => planned.map_err(|e| e.to_string()).and_then(|planned| {
+                write_files(&dir, &planned).map_err(|e| format!("{}: {e}", dir.display()))?;
+                Ok(planned)
+            }),
+            Err(_) => Err("the planner stopped on an internal error (logged); the inputs are unchanged".to_owned()),
+        };
         match outcome {
             Ok(planned) => set(RunState::Done { planned: Box::new(planned), published: None }),
             Err(e) => set(RunState::Failed(e)),
