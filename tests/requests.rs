@@ -149,6 +149,10 @@ fn agents_ask_and_supervisors_decide_on_the_pages() {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Needs a decision") && page.contains("Leave taken: 0 of 4 days.") && page.contains("1002 (0.0 h)"), "{page}");
     assert!(page.contains("08:00–12:00 — 0 / 1, 12:30–16:30 — 0 / 1"), "the intervals left short, as spans in local time: {page}");
+    assert!(page.contains("32 intervals would have fewer agents than required for the service-level target"), "{page}");
+    // In the user's language, the check's reasons too.
+    let (_, page_ru) = server.request("GET", &format!("/my/requests?date={busy}"), &[&format!("{agent}; wfm_lang=ru")], "");
+    assert!(page_ru.contains("интервалов, где операторов станет меньше, чем нужно для цели уровня сервиса: 32"), "{page_ru}");
     let (_, page) = server.request("GET", &format!("/my/requests?date={}", today() + Duration::days(60)), &[&agent], "");
     assert!(page.contains("has no shift on"), "an impossible day says why on the page: {page}");
 

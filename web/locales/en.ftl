@@ -410,3 +410,7 @@ request-sl-day = Projected service level of the day (answered within { $threshol
 request-sl-intervals = Each interval it changes
 plan-files = The files each step handed the next
 report-chart-title = Answered within 15 s, share of offered calls
+reason-short = { $count } intervals would have fewer agents than required for the service-level target
+reason-leave-taken = { $taken } of { $allowed } days of leave already taken
+reason-no-shift = no shift covering { $from }–{ $to } fits: free that day, inside the team's window, within every rule
+reason-not-needed = no interval of the shift is short of agents

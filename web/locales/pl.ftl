@@ -410,3 +410,7 @@ request-sl-day = Prognozowany poziom obsługi dnia (odebrane w { $threshold } s,
 request-sl-intervals = Każdy zmieniony interwał
 plan-files = Pliki, które każdy krok przekazał następnemu
 report-chart-title = Odebrane w ciągu 15 s, odsetek połączeń przychodzących
+reason-short = interwały, w których będzie mniej konsultantów niż trzeba dla celu poziomu obsługi: { $count }
+reason-leave-taken = wykorzystano już { $taken } z { $allowed } dni urlopu
+reason-no-shift = żadna zmiana obejmująca { $from }–{ $to } nie pasuje: wolna tego dnia, w oknie zespołu, zgodna z każdą regułą
+reason-not-needed = w żadnym interwale zmiany nie brakuje konsultantów

@@ -410,3 +410,7 @@ request-sl-day = 当天预计服务水平（{ $threshold } 秒内接听，Erlang
 request-sl-intervals = 受影响的各区间
 plan-files = 各步骤交给下一步的文件
 report-chart-title = 15 秒内接听占进线来电的比例
+reason-short = 将有 { $count } 个区间的坐席少于服务水平目标所需
+reason-leave-taken = 已休假 { $taken } / { $allowed } 天
+reason-no-shift = 没有覆盖 { $from }–{ $to } 的合适班次：当天空闲、在团队时间窗内、符合所有规则
+reason-not-needed = 该班次的任何区间都不缺人

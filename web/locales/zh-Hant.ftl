@@ -410,3 +410,7 @@ request-sl-day = 當天預計服務水準（{ $threshold } 秒內接聽，Erlang
 request-sl-intervals = 受影響的各區間
 plan-files = 各步驟交給下一步的檔案
 report-chart-title = 15 秒內接聽佔進線來電的比例
+reason-short = 將有 { $count } 個區間的坐席少於服務水準目標所需
+reason-leave-taken = 已休假 { $taken } / { $allowed } 天
+reason-no-shift = 沒有覆蓋 { $from }–{ $to } 的合適班次：當天空閒、在團隊時間窗內、符合所有規則
+reason-not-needed = 該班次的任何區間都不缺人

@@ -39,7 +39,7 @@ pub struct SwapCheck {
     pub verdict: Verdict,
     /// Intervals the exchange leaves with fewer agents than required and than before.
     pub shortfalls: Vec<Shortfall>,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 /// An extra shift as the scheduler offers it.
@@ -49,7 +49,32 @@ pub struct OvertimeCheck {
     pub shift: Option<(Vec<Activity>, GapOffer)>,
     /// Intervals of the shift's work that are short of agents now.
     pub helps: usize,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a check does not pass. The API says it in English (its `reasons`); the pages in the
+/// user's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// A hard rule or a skill, as the scheduler's checker words it.
+    Rule(String),
+    /// Intervals the change leaves with fewer agents than required.
+    ShortIntervals(usize),
+    LeaveTaken { taken: u32, allowed: u32 },
+    NoOvertimeShift { from: ClockTime, to: ClockTime },
+    OvertimeNotNeeded,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rule(rule) => f.write_str(rule),
+            Self::ShortIntervals(n) => write!(f, "{n} intervals would have fewer agents than required for the service-level target"),
+            Self::LeaveTaken { taken, allowed } => write!(f, "{taken} of {allowed} days of leave already taken"),
+            Self::NoOvertimeShift { from, to } => write!(f, "no shift covering {from}–{to} fits: free that day, inside the team's window, within every rule"),
+            Self::OvertimeNotNeeded => f.write_str("no interval of the shift is short of agents"),
+        }
+    }
 }
 
 /// What a request asks to change, parsed from its fields.
@@ -256,25 +281,25 @@ impl Planning {
             ChangeError::NoShift { .. } => ApiError::bad_request("date", format!("{e}: a swap needs a shift to exchange")),
         })?;
         let shortfalls = added_shortfalls(&self.roster, &swapped, &self.demand);
-        let mut reasons = verdict.problems.clone();
+        let mut reasons: Vec<Reason> = verdict.problems.iter().cloned().map(Reason::Rule).collect();
         if !shortfalls.is_empty() {
-            reasons.push(format!("{} intervals would have fewer agents than required for the service-level target", shortfalls.len()));
+            reasons.push(Reason::ShortIntervals(shortfalls.len()));
         }
         Ok(SwapCheck { passed: reasons.is_empty(), swapped, verdict, shortfalls, reasons })
     }
 
     /// The scheduler's check of a day of leave, with whether it passes and, when not, why.
-    pub fn check_leave(&self, agent: &AgentId, date: NaiveDate) -> Result<(bool, LeaveCheck, Vec<String>), ApiError> {
+    pub fn check_leave(&self, agent: &AgentId, date: NaiveDate) -> Result<(bool, LeaveCheck, Vec<Reason>), ApiError> {
         let check = check_leave(&self.roster, &self.agents, &self.rules, &self.demand, agent, date).map_err(|e| match e {
             ChangeError::UnknownAgent(_) => ApiError::bad_request("agent", e),
             ChangeError::NoShift { .. } => ApiError::bad_request("date", format!("{e}: leave is asked for a working day")),
         })?;
         let mut reasons = vec![];
         if let Some(a) = check.allowance.as_ref().filter(|a| !a.within) {
-            reasons.push(format!("{} of {} days of leave already taken", a.taken_days, a.allowance_days));
+            reasons.push(Reason::LeaveTaken { taken: a.taken_days, allowed: a.allowance_days });
         }
         if !check.shortfalls.is_empty() {
-            reasons.push(format!("{} intervals would have fewer agents than required for the service-level target", check.shortfalls.len()));
+            reasons.push(Reason::ShortIntervals(check.shortfalls.len()));
         }
         Ok((reasons.is_empty(), check, reasons))
     }
@@ -300,7 +325,7 @@ impl Planning {
         let mut reasons = vec![];
         let helps = match &shift {
             None => {
-                reasons.push(format!("no shift covering {from}–{to} fits: free that day, inside the team's window, within every rule"));
+                reasons.push(Reason::NoOvertimeShift { from, to });
                 0
             }
             Some((activities, _)) => {
@@ -313,7 +338,7 @@ impl Planning {
                     .filter(|t| short.contains(&t.to_rfc3339()))
                     .count();
                 if helps == 0 {
-                    reasons.push("no interval of the shift is short of agents".into());
+                    reasons.push(Reason::OvertimeNotNeeded);
                 }
                 helps
             }
@@ -337,7 +362,7 @@ impl Planning {
             }
         };
         value["passed"] = passed.into();
-        value["reasons"] = reasons.into();
+        value["reasons"] = reasons.iter().map(ToString::to_string).collect::<Vec<_>>().into();
         let impact = match self.changed(agent, change, date)? {
             Some(after) => self.impact(&after, date)?,
             None => None,

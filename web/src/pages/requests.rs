@@ -7,7 +7,7 @@
 use super::PageContext;
 use crate::auth::Signed;
 use crate::i18n::Words;
-use crate::requests::{self as library, parse_decision, span, waits_for, Change, Planning};
+use crate::requests::{self as library, parse_decision, span, waits_for, Change, Planning, Reason};
 use crate::{ApiError, AppState};
 use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
@@ -209,8 +209,19 @@ fn clash_text(clash: &Clash, t: &Words) -> String {
     t.with(key, &[("id", &clash.id), ("kind", &kind), ("state", &state)])
 }
 
-fn verdict(passed: bool, reasons: &[String], t: &Words) -> String {
-    if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.join("; ")) }
+fn verdict(passed: bool, reasons: &[Reason], t: &Words) -> String {
+    if passed { t.get("request-check-passed") } else { format!("{}: {}", t.get("request-check-failed"), reasons.iter().map(|r| reason_words(r, t)).collect::<Vec<_>>().join("; ")) }
+}
+
+/// A reason in the page's language; the checker's rules keep its words (the rules' names).
+fn reason_words(reason: &Reason, t: &Words) -> String {
+    match reason {
+        Reason::Rule(rule) => rule.clone(),
+        Reason::ShortIntervals(n) => t.with("reason-short", &[("count", &n.to_string())]),
+        Reason::LeaveTaken { taken, allowed } => t.with("reason-leave-taken", &[("taken", &taken.to_string()), ("allowed", &allowed.to_string())]),
+        Reason::NoOvertimeShift { from, to } => t.with("reason-no-shift", &[("from", &from.to_string()), ("to", &to.to_string())]),
+        Reason::OvertimeNotNeeded => t.get("reason-not-needed"),
+    }
 }
 
 /// The change's service-level impact as the page shows it: the day, then each interval.
