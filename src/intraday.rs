@@ -14,7 +14,6 @@ use wfm_intraday::kpis::KpiSettings;
 use wfm_intraday::replay::ReplayDay;
 use wfm_intraday::{adherence_report, roll_up, AdherenceRow, AdherenceRules, GroupBy, HistoryQuery, Per};
 use wfm_model::{LocalDateRange, TenantId};
-use wfm_ops::audit::AuditEntry;
 use wfm_ops::rosters::Publication;
 use wfm_ops::OpsDb;
 use wfm_scheduler::roster::Roster;
@@ -122,18 +121,15 @@ pub async fn publish(db: &OpsDb, tenant: &TenantId, actor: &str, file: &str, ros
     let Some(summary) = wfm_intraday::published::summary(roster) else {
         bail!("{file}: no activities to publish");
     };
-    let version = db
-        .publish_roster(&Publication {
-            tenant: tenant.as_str(),
-            published_by: actor,
-            first_date: &summary.first_date.to_string(),
-            last_date: &summary.last_date.to_string(),
-            activities: summary.activities as i64,
-            roster_csv: text,
-        })
-        .await?;
-    let detail = format!("version {} ({} to {}, {} activities)", version.version, version.first_date, version.last_date, version.activities);
-    db.audit(&AuditEntry::new(tenant.as_str(), actor, "roster.publish", file, "cli", &detail)).await?;
+    let publication = Publication {
+        tenant: tenant.as_str(),
+        published_by: actor,
+        first_date: &summary.first_date.to_string(),
+        last_date: &summary.last_date.to_string(),
+        activities: summary.activities as i64,
+        roster_csv: text,
+    };
+    let version = db.publish_roster_audited(&publication, Some(file), "cli").await?;
     Ok(version)
 }
 

@@ -431,11 +431,11 @@ fn a_real_browser_signs_in_switches_language_and_reads_the_dashboard() {
 }
 
 /// A `multipart/form-data` body as a browser's upload form sends it: the CSRF field, then the file.
-fn upload(csrf: &str, file_name: &str, contents: &str) -> (String, String) {
+/// A page's upload form: its text fields, then the file `file_field`; `(Content-Type header, body)`.
+fn multipart_form(text_fields: &[(&str, &str)], file_field: &str, file_name: &str, contents: &str) -> (String, String) {
     let boundary = "----wfmTestBoundary7MA4YWxk";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"roster\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n{contents}\r\n--{boundary}--\r\n"
-    );
+    let mut body: String = text_fields.iter().map(|(name, value)| format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")).collect();
+    body += &format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{contents}\r\n--{boundary}--\r\n");
     (format!("Content-Type: multipart/form-data; boundary={boundary}"), body)
 }
 
@@ -449,7 +449,7 @@ fn the_planner_publishes_a_roster_file_and_reads_its_week_against_the_requiremen
     assert!(body.contains("No roster is published yet.") && body.contains(r#"id="roster-file""#), "{body}");
     let csrf = csrf_in(&body);
     let publish = |cookie: &str, csrf: &str, name: &str, text: &str| {
-        let (content_type, body) = upload(csrf, name, text);
+        let (content_type, body) = multipart_form(&[("csrf", csrf)], "roster", name, text);
         server.exchange("POST", "/roster", &[cookie, &content_type], &body)
     };
 
@@ -661,12 +661,11 @@ fn history_for_planning(dir: &Path) -> std::path::PathBuf {
 
 /// A multipart upload of `history` in `format`.
 fn history_upload(csrf: &str, format: &str, file_name: &str, contents: &str, skip_bad: bool) -> (String, String) {
-    let boundary = "----wfmHistoryBoundary";
-    let skip = if skip_bad { format!("--{boundary}\r\nContent-Disposition: form-data; name=\"skip_bad\"\r\n\r\non\r\n") } else { String::new() };
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\n{format}\r\n{skip}--{boundary}\r\nContent-Disposition: form-data; name=\"history\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{contents}\r\n--{boundary}--\r\n"
-    );
-    (format!("Content-Type: multipart/form-data; boundary={boundary}"), body)
+    let mut fields = vec![("csrf", csrf), ("format", format)];
+    if skip_bad {
+        fields.push(("skip_bad", "on"));
+    }
+    multipart_form(&fields, "history", file_name, contents)
 }
 
 #[test]

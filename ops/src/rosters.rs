@@ -81,6 +81,16 @@ impl OpsDb {
         Err(OpsError::Exists(format!("roster version of {} (published concurrently; try again)", p.tenant)))
     }
 
+    /// Publishes `p` and audits it (`roster.publish` by `p.published_by` from `source`, of
+    /// `target` or else the version itself, `roster/N`): what the API, the pages and the CLI do.
+    pub async fn publish_roster_audited(&self, p: &Publication<'_>, target: Option<&str>, source: &str) -> Result<RosterVersion, OpsError> {
+        let version = self.publish_roster(p).await?;
+        let detail = format!("version {} ({} to {}, {} activities)", version.version, version.first_date, version.last_date, version.activities);
+        let target = target.map_or_else(|| format!("roster/{}", version.version), str::to_owned);
+        self.audit(&crate::audit::AuditEntry::new(p.tenant, p.published_by, "roster.publish", &target, source, &detail)).await?;
+        Ok(version)
+    }
+
     /// The tenant's versions, newest first.
     pub async fn roster_versions(&self, tenant: &str) -> Result<Vec<RosterVersion>, OpsError> {
         let rows = sqlx::query("SELECT tenant, version, published_by, published_ms, first_date, last_date, activities FROM roster_versions WHERE tenant = $1 ORDER BY version DESC")

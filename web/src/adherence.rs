@@ -32,19 +32,15 @@ pub async fn publish_roster(state: &AppState, signed: &Signed, tenant: &str, (fi
     let roster = Roster::read_csv(file, text.as_bytes()).map_err(|e| ApiError::bad_request(field, e))?;
     let summary = wfm_intraday::published::summary(&roster).ok_or_else(|| ApiError::bad_request(field, format!("{file}: the roster has no activities")))?;
     let actor = signed.actor();
-    let version = state
-        .db
-        .publish_roster(&Publication {
-            tenant,
-            published_by: &actor,
-            first_date: &summary.first_date.to_string(),
-            last_date: &summary.last_date.to_string(),
-            activities: summary.activities as i64,
-            roster_csv: text,
-        })
-        .await?;
-    let detail = format!("version {} ({} to {}, {} activities)", version.version, version.first_date, version.last_date, version.activities);
-    state.db.audit(&signed.audit(tenant, "roster.publish", &format!("roster/{}", version.version), &detail)).await?;
+    let publication = Publication {
+        tenant,
+        published_by: &actor,
+        first_date: &summary.first_date.to_string(),
+        last_date: &summary.last_date.to_string(),
+        activities: summary.activities as i64,
+        roster_csv: text,
+    };
+    let version = state.db.publish_roster_audited(&publication, None, &signed.source).await?;
     Ok(version)
 }
 

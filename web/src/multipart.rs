@@ -3,6 +3,7 @@
 
 use crate::ApiError;
 use axum::body::Bytes;
+use axum::http::{header, HeaderMap};
 
 /// The largest upload a page takes: a six-week roster of 2 000 agents is about 6 MB of CSV.
 pub const UPLOAD_LIMIT: usize = 64 << 20;
@@ -32,4 +33,22 @@ pub async fn fields(content_type: &str, body: Bytes) -> Result<Vec<Part>, ApiErr
         parts.push(Part { name, file_name, bytes });
     }
     Ok(parts)
+}
+
+/// The fields of a page's upload form; a body that is not a multipart form is refused naming
+/// `field`, the file it should carry.
+pub async fn form(headers: &HeaderMap, body: Bytes, field: &'static str) -> Result<Vec<Part>, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !is_multipart(content_type) {
+        return Err(ApiError::bad_request(field, "send the file as a multipart form (the page's upload)"));
+    }
+    fields(content_type, body).await
+}
+
+/// The file sent as `field`, with its name; refused naming `field` when none was chosen
+/// (`what` says what it should be).
+pub fn file<'a>(parts: &'a [Part], field: &'static str, what: &str) -> Result<(&'a str, &'a Bytes), ApiError> {
+    let part = parts.iter().find(|f| f.name == field).ok_or_else(|| ApiError::bad_request(field, format!("required: {what}")))?;
+    let name = part.file_name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| ApiError::bad_request(field, format!("choose a file: {what}")))?;
+    Ok((name, &part.bytes))
 }

@@ -6,9 +6,8 @@
 
 use crate::adherence::publish_roster;
 use crate::auth::Signed;
-use crate::requests::TenantFiles;
+use crate::requests::{conflict, TenantFiles};
 use crate::{internal, ApiError, AppState};
-use axum::http::StatusCode;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use wfm_ops::now_ms;
@@ -42,10 +41,6 @@ impl Plans {
     pub fn lock(&self) -> MutexGuard<'_, HashMap<String, Run>> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn conflict(message: impl ToString) -> ApiError {
-    ApiError::status(StatusCode::CONFLICT, None, message)
 }
 
 /// Starts planning `period` for the tenant; with `reschedule`, against the newest published

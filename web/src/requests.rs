@@ -163,7 +163,8 @@ pub struct IntervalImpact {
     pub after: Option<f64>,
 }
 
-fn conflict(message: impl ToString) -> ApiError {
+/// A 409 naming what is in the way.
+pub(crate) fn conflict(message: impl ToString) -> ApiError {
     ApiError::status(StatusCode::CONFLICT, None, message)
 }
 
@@ -215,9 +216,11 @@ impl Planning {
         Ok(Self { version: version.version, roster, agents, rules, demand, requirements, threshold_s: kpis.threshold_s })
     }
 
-    /// The projected service level of `date` with the published roster and with `after`; none
-    /// when the requirement has no calls that day to project.
-    pub fn impact(&self, after: &Roster, date: NaiveDate) -> Result<Option<ServiceLevelImpact>, ApiError> {
+    /// The projected service level of `date` with the published roster and with `after` (the
+    /// change applied); none without a changed roster, or when the requirement has no calls
+    /// that day to project.
+    pub fn impact(&self, after: Option<&Roster>, date: NaiveDate) -> Result<Option<ServiceLevelImpact>, ApiError> {
+        let Some(after) = after else { return Ok(None) };
         use wfm_planning::report::{Judged, PlanningError, Requirement};
         let (name, text) = &self.requirements;
         let requirement = match Requirement::parse(name, text.clone(), Column::Agents, date, date + chrono::Duration::days(1)) {
@@ -239,13 +242,14 @@ impl Planning {
         Ok(Some(ServiceLevelImpact { threshold_s: self.threshold_s, day_before: before.projected_service_level, day_after: now.projected_service_level, intervals }))
     }
 
-    /// The roster as a change would leave it (leave without a cover yet): what its impact is judged on.
-    pub fn changed(&self, agent: &AgentId, change: &Change, date: NaiveDate) -> Result<Option<Roster>, ApiError> {
-        Ok(match change {
-            Change::Leave => apply_leave(&self.roster, agent, date, None).ok(),
-            Change::Swap(with) => Some(self.check_swap(agent, with, date)?.swapped),
-            Change::Overtime(from, to) => self.check_overtime(agent, date, *from, *to)?.shift.map(|(shift, _)| with_shift(&self.roster, &shift)),
-        })
+    /// The roster with `agent`'s day of leave, no cover chosen yet: what leave's impact is judged on.
+    pub fn with_leave(&self, agent: &AgentId, date: NaiveDate) -> Option<Roster> {
+        apply_leave(&self.roster, agent, date, None).ok()
+    }
+
+    /// The roster with the overtime shift a check offers, if one fits.
+    pub fn with_overtime(&self, check: &OvertimeCheck) -> Option<Roster> {
+        check.shift.as_ref().map(|(shift, _)| with_shift(&self.roster, shift))
     }
 
     pub fn demand(&self) -> &Demand {
@@ -347,27 +351,24 @@ impl Planning {
     }
 
     fn check_value(&self, agent: &AgentId, change: &Change, date: NaiveDate) -> Result<(bool, serde_json::Value), ApiError> {
-        let (passed, mut value, reasons) = match change {
+        let (passed, mut value, reasons, after) = match change {
             Change::Leave => {
                 let (passed, check, reasons) = self.check_leave(agent, date)?;
-                (passed, serde_json::to_value(&check).map_err(internal)?, reasons)
+                (passed, serde_json::to_value(&check).map_err(internal)?, reasons, self.with_leave(agent, date))
             }
             Change::Swap(with) => {
                 let check = self.check_swap(agent, with, date)?;
-                (check.passed, serde_json::json!({ "valid": check.verdict.valid, "problems": check.verdict.problems, "shortfalls": check.shortfalls }), check.reasons)
+                (check.passed, serde_json::json!({ "valid": check.verdict.valid, "problems": check.verdict.problems, "shortfalls": check.shortfalls }), check.reasons, Some(check.swapped))
             }
             Change::Overtime(from, to) => {
                 let check = self.check_overtime(agent, date, *from, *to)?;
-                (check.passed, serde_json::json!({ "offer": check.shift.as_ref().map(|(_, offer)| offer), "short_intervals_covered": check.helps }), check.reasons)
+                let after = self.with_overtime(&check);
+                (check.passed, serde_json::json!({ "offer": check.shift.as_ref().map(|(_, offer)| offer), "short_intervals_covered": check.helps }), check.reasons, after)
             }
         };
         value["passed"] = passed.into();
         value["reasons"] = reasons.iter().map(ToString::to_string).collect::<Vec<_>>().into();
-        let impact = match self.changed(agent, change, date)? {
-            Some(after) => self.impact(&after, date)?,
-            None => None,
-        };
-        value["service_level"] = serde_json::to_value(impact).map_err(internal)?;
+        value["service_level"] = serde_json::to_value(self.impact(after.as_ref(), date)?).map_err(internal)?;
         value["roster_version"] = self.version.into();
         Ok((passed, value))
     }

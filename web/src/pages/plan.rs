@@ -15,7 +15,7 @@ use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
 use axum::body::Bytes;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
@@ -94,7 +94,7 @@ async fn render(state: &AppState, page: &PageContext, import: Option<ImportView>
     let zone = page.zone();
     let today = zone.local_date(Utc::now());
     let next_monday = today + Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
-    let has_published = state.db.roster(&tenant, None).await?.is_some();
+    let has_published = !state.db.roster_versions(&tenant).await?.is_empty();
     let journal = state
         .db
         .imports(&tenant)
@@ -139,25 +139,20 @@ async fn render(state: &AppState, page: &PageContext, import: Option<ImportView>
 /// loads the file into the tenant's history and shows the page with what it did; a refused file
 /// is shown with its line and field, nothing written.
 pub async fn plan_import(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, body: Bytes) -> Result<Response, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !multipart::is_multipart(content_type) {
-        return Err(ApiError::bad_request("history", "send the file as a multipart form (the page's upload)"));
-    }
-    let fields = multipart::fields(content_type, body).await?;
+    let fields = multipart::form(&headers, body, "history").await?;
     let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
     let t = &page.t;
     let tenant = page.tenant()?.id.as_str().to_owned();
     let text_of = |name: &str| fields.iter().find(|f| f.name == name).map(|f| String::from_utf8_lossy(&f.bytes).into_owned());
     let format = imports::format_of("format", &text_of("format").unwrap_or_default())?;
     let skip_bad = text_of("skip_bad").is_some();
-    let file = fields.iter().find(|f| f.name == "history").ok_or_else(|| ApiError::bad_request("history", "required: the file to load"))?;
-    let name = file.file_name.clone().filter(|n| !n.is_empty()).ok_or_else(|| ApiError::bad_request("history", "choose a file to load (a queue_log or a calls CSV)"))?;
-    let view = match imports::load(&state, &page.signed, &tenant, format, &name, file.bytes.clone(), skip_bad).await {
+    let (name, bytes) = multipart::file(&fields, "history", "a queue_log or a calls CSV")?;
+    let view = match imports::load(&state, &page.signed, &tenant, format, name, bytes.clone(), skip_bad).await {
         Ok(loaded) => ImportView {
             ok: true,
             summary: t.with(
                 "plan-imported",
-                &[("file", &name), ("calls", &loaded.run.calls_written.to_string()), ("duplicates", &loaded.run.calls_duplicate.to_string()), ("states", &loaded.run.states_written.to_string()), ("skipped", &loaded.run.skipped_lines.to_string())],
+                &[("file", name), ("calls", &loaded.run.calls_written.to_string()), ("duplicates", &loaded.run.calls_duplicate.to_string()), ("states", &loaded.run.states_written.to_string()), ("skipped", &loaded.run.skipped_lines.to_string())],
             ),
             notes: loaded.notes,
             skipped: loaded.skipped,

@@ -8,6 +8,7 @@ use super::PageContext;
 use crate::auth::Signed;
 use crate::i18n::Words;
 use crate::requests::{self as library, parse_decision, span, waits_for, Change, Planning, Reason};
+use wfm_scheduler::roster::Roster;
 use crate::{ApiError, AppState};
 use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
@@ -225,9 +226,8 @@ fn reason_words(reason: &Reason, t: &Words) -> String {
 }
 
 /// The change's service-level impact as the page shows it: the day, then each interval.
-fn impact_text(planning: &Planning, agent: &AgentId, change: &Change, day: NaiveDate, t: &Words, zone: TenantZone) -> Result<Option<(String, Vec<String>)>, ApiError> {
-    let Some(after) = planning.changed(agent, change, day)? else { return Ok(None) };
-    let Some(impact) = planning.impact(&after, day)? else { return Ok(None) };
+fn impact_text(planning: &Planning, after: Option<&Roster>, day: NaiveDate, t: &Words, zone: TenantZone) -> Result<Option<(String, Vec<String>)>, ApiError> {
+    let Some(impact) = planning.impact(after, day)? else { return Ok(None) };
     let percent = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{:.1} %", v * 100.0));
     let day_text = t.with("request-sl-day", &[("threshold", &format!("{}", impact.threshold_s)), ("before", &percent(impact.day_before)), ("after", &percent(impact.day_after))]);
     let clock = |at: &str| DateTime::parse_from_rfc3339(at).map(|x| zone.local_time(x.to_utc()).format("%H:%M").to_string()).unwrap_or_default();
@@ -237,25 +237,28 @@ fn impact_text(planning: &Planning, agent: &AgentId, change: &Change, day: Naive
 
 fn preview(planning: &Planning, agent: &AgentId, change: &Change, date: &str, t: &Words, zone: TenantZone) -> Result<Preview, ApiError> {
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ApiError::bad_request("date", format!("{date:?} is not a date YYYY-MM-DD")))?;
-    let empty = Preview { date: day.to_string(), kind: "leave", with: String::new(), from: String::new(), to: String::new(), offer: None, problems: vec![], passed: false, verdict: String::new(), balance: None, shortfalls: vec![], candidates: vec![], impact: impact_text(planning, agent, change, day, t, zone)? };
+    let empty = Preview { date: day.to_string(), kind: "leave", with: String::new(), from: String::new(), to: String::new(), offer: None, problems: vec![], passed: false, verdict: String::new(), balance: None, shortfalls: vec![], candidates: vec![], impact: None };
     match change {
         Change::Swap(colleague) => {
             let check = planning.check_swap(agent, colleague, day)?;
             let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
-            Ok(Preview { kind: "swap", with: colleague.to_string(), verdict: verdict(check.passed, &check.reasons, t), problems: check.verdict.problems, passed: check.passed, shortfalls, ..empty })
+            let impact = impact_text(planning, Some(&check.swapped), day, t, zone)?;
+            Ok(Preview { kind: "swap", with: colleague.to_string(), verdict: verdict(check.passed, &check.reasons, t), problems: check.verdict.problems, passed: check.passed, shortfalls, impact, ..empty })
         }
         Change::Overtime(from, to) => {
             let check = planning.check_overtime(agent, day, *from, *to)?;
             let clock = |at: &str| DateTime::parse_from_rfc3339(at).map(|x| zone.local_time(x.to_utc()).format("%H:%M").to_string()).unwrap_or_default();
             let offer = check.shift.as_ref().map(|(_, o)| t.with("request-offer", &[("from", &clock(&o.start)), ("to", &clock(&o.end)), ("short", &check.helps.to_string())]));
-            Ok(Preview { kind: "overtime", from: from.to_string(), to: to.to_string(), offer, verdict: verdict(check.passed, &check.reasons, t), passed: check.passed, ..empty })
+            let impact = impact_text(planning, planning.with_overtime(&check).as_ref(), day, t, zone)?;
+            Ok(Preview { kind: "overtime", from: from.to_string(), to: to.to_string(), offer, verdict: verdict(check.passed, &check.reasons, t), passed: check.passed, impact, ..empty })
         }
         Change::Leave => {
             let (passed, check, reasons) = planning.check_leave(agent, day)?;
             let balance = check.allowance.as_ref().map(|a| t.with("request-balance", &[("taken", &a.taken_days.to_string()), ("allowed", &a.allowance_days.to_string())]));
             let shortfalls = short_spans(&check.shortfalls, planning.interval_min(), zone);
             let candidates = check.candidates.iter().map(|c| (c.agent.clone(), format!("{} ({:.1} h)", c.agent, c.paid_hours_that_week))).collect();
-            Ok(Preview { verdict: verdict(passed, &reasons, t), passed, balance, shortfalls, candidates, ..empty })
+            let impact = impact_text(planning, planning.with_leave(agent, day).as_ref(), day, t, zone)?;
+            Ok(Preview { verdict: verdict(passed, &reasons, t), passed, balance, shortfalls, candidates, impact, ..empty })
         }
     }
 }

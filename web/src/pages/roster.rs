@@ -333,17 +333,12 @@ pub async fn roster_csv(State(state): State<AppState>, Extension(signed): Extens
 /// `POST /roster` (a multipart form: `csrf`, the file `roster`): publishes the file as the next
 /// version; a file that is not a roster is refused naming its line and field, nothing published.
 pub async fn roster_publish(State(state): State<AppState>, Extension(signed): Extension<Signed>, headers: HeaderMap, uri: Uri, body: Bytes) -> Result<Response, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !multipart::is_multipart(content_type) {
-        return Err(ApiError::bad_request("roster", "send the roster file as a multipart form (the page's upload)"));
-    }
-    let fields = multipart::fields(content_type, body).await?;
+    let fields = multipart::form(&headers, body, "roster").await?;
     let page = PageContext::new(&state, signed, &headers, &uri, None).await?;
     let tenant = page.tenant()?.id.as_str().to_owned();
-    let file = fields.into_iter().find(|f| f.name == "roster").ok_or_else(|| ApiError::bad_request("roster", "required: the roster CSV to publish"))?;
-    let name = file.file_name.filter(|n| !n.is_empty()).ok_or_else(|| ApiError::bad_request("roster", "choose a roster file (CSV: agent_id, date, activity, start, end)"))?;
-    let text = String::from_utf8(file.bytes.to_vec()).map_err(|e| ApiError::bad_request("roster", format!("{name}: not UTF-8 text ({e})")))?;
-    let version = publish_roster(&state, &page.signed, &tenant, ("roster", &name), &text).await?;
+    let (name, bytes) = multipart::file(&fields, "roster", "the roster CSV to publish (agent_id, date, activity, start, end)")?;
+    let text = std::str::from_utf8(bytes).map_err(|e| ApiError::bad_request("roster", format!("{name}: not UTF-8 text ({e})")))?;
+    let version = publish_roster(&state, &page.signed, &tenant, ("roster", name), text).await?;
     Ok(Redirect::to(&format!("/roster?published={0}&version={0}", version.version)).into_response())
 }
 
