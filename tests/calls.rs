@@ -304,6 +304,27 @@ fn a_caller_who_hangs_up_in_the_queue_is_an_abandoned_call_with_its_wait() {
 }
 
 #[test]
+fn a_caller_reusing_or_stretching_a_call_id_still_gets_a_record_for_each_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let events = Events::open(&server);
+    let _phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &[], false);
+    // Each call's records are keyed by the suite's own id: the same Call-ID twice (a phone
+    // restarting its counter) and one longer than the store's call ids are three calls.
+    let long = format!("{}@caller", "l".repeat(300));
+    for call_id in ["reused-call-id@caller", "reused-call-id@caller", long.as_str()] {
+        call(dir.path(), &server, "caller_hangs_up", "200", &["-d", "300", "-cid_str", call_id]);
+    }
+    let records = [events.next_call(), events.next_call(), events.next_call()];
+    let ids: std::collections::HashSet<&str> = records.iter().map(|r| r["call_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3, "{records:?}");
+    let sip: Vec<&str> = records.iter().map(|r| r["sip_call_id"].as_str().unwrap()).collect();
+    assert_eq!(sip, ["reused-call-id@caller", "reused-call-id@caller", long.as_str()]);
+    let rows = stats_when(dir.path(), 3);
+    assert_eq!(row(&rows, "support")["abandoned"].as_u64(), Some(3), "every call counted");
+}
+
+#[test]
 fn the_live_kpis_have_wfm_stats_figures_for_the_same_calls() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());

@@ -30,6 +30,8 @@ pub mod call_columns {
     pub const TRANSFER_TARGET: &str = "transfer_target";
     pub const DISPOSITION: &str = "disposition";
     pub const IVR_PATH: &str = "ivr_path";
+    /// Since schema version 2; files of version 1 lack it.
+    pub const SIP_CALL_ID: &str = "sip_call_id";
 }
 
 pub mod state_columns {
@@ -81,6 +83,7 @@ pub(crate) fn calls_to_frame(calls: &[&CallRecord]) -> DataFrame {
         text(TRANSFER_TARGET, it().map(|c| c.transfer_target.as_deref())),
         text(DISPOSITION, it().map(|c| c.disposition.as_deref())),
         text(IVR_PATH, it().map(|c| c.ivr_path.as_deref())),
+        text(SIP_CALL_ID, it().map(|c| c.sip_call_id.as_deref())),
     ];
     DataFrame::new(calls.len(), columns).expect("columns of equal length")
 }
@@ -114,6 +117,14 @@ impl<'a> ColumnReader<'a> {
     pub fn text(&self, column: &str) -> Result<&'a StringChunked, StoreError> {
         let c = self.df.column(column).map_err(|e| self.corrupt(column, e))?;
         c.str().map_err(|e| self.corrupt(column, e))
+    }
+
+    /// A text column added in a later schema version: `None` in files older than it.
+    pub fn optional_text(&self, column: &str) -> Result<Option<&'a StringChunked>, StoreError> {
+        match self.df.column(column) {
+            Ok(c) => c.str().map(Some).map_err(|e| self.corrupt(column, e)),
+            Err(_) => Ok(None),
+        }
     }
 
     pub fn int64(&self, column: &str) -> Result<&'a Int64Chunked, StoreError> {
@@ -162,6 +173,7 @@ pub(crate) fn calls_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<CallRe
     let agent = r.text(AGENT_ID)?;
     let (ring, talk, hold, wrap) = (r.int64(RING_MS)?, r.int64(TALK_MS)?, r.int64(HOLD_MS)?, r.int64(WRAP_MS)?);
     let (transfer, disposition, ivr) = (r.text(TRANSFER_TARGET)?, r.text(DISPOSITION)?, r.text(IVR_PATH)?);
+    let sip_call_id = r.optional_text(SIP_CALL_ID)?;
     let owned = |v: Option<&str>| v.map(str::to_owned);
     (0..df.height())
         .map(|i| {
@@ -191,6 +203,7 @@ pub(crate) fn calls_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<CallRe
                 transfer_target: owned(transfer.get(i)),
                 disposition: owned(disposition.get(i)),
                 ivr_path: owned(ivr.get(i)),
+                sip_call_id: sip_call_id.and_then(|c| owned(c.get(i))),
             };
             Ok(record)
         })

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use wfm_model::{AgentStateEvent, CallRecord, LocalDateRange, TenantId, TenantZone, SCHEMA_VERSION};
+use wfm_model::{AgentStateEvent, CallRecord, LocalDateRange, TenantId, TenantZone, OLDEST_READABLE_SCHEMA_VERSION, SCHEMA_VERSION};
 
 const MARKER: &str = "wfm-store.toml";
 const LOCK: &str = ".lock";
@@ -112,8 +112,14 @@ impl Store {
         })?;
         let parsed: StoreMarker = toml::from_str(&text)
             .map_err(|e| StoreError::Corrupt { path: marker.clone(), message: e.to_string() })?;
-        if parsed.schema_version != SCHEMA_VERSION {
+        if !(OLDEST_READABLE_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&parsed.schema_version) {
             return Err(StoreError::SchemaVersion { path: marker, found: parsed.schema_version, supported: SCHEMA_VERSION });
+        }
+        if parsed.schema_version < SCHEMA_VERSION {
+            // Older part files stay as they are (a column they lack reads as null); the marker
+            // says the store may now hold files of this version, which older builds refuse.
+            let text = toml::to_string(&StoreMarker { schema_version: SCHEMA_VERSION }).expect("serialises");
+            write_atomically(&marker, text.as_bytes())?;
         }
         Ok(Self { root: root.to_owned() })
     }
@@ -497,4 +503,66 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let mut f = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
     f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| StoreError::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wfm_model::{Channel, Direction, ExitReason};
+
+    fn call(id: &str, sip_call_id: Option<&str>) -> CallRecord {
+        let at = chrono::DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+        CallRecord {
+            call_id: id.into(),
+            channel: Channel::Voice,
+            direction: Direction::Inbound,
+            caller_number: Some("555".into()),
+            dialled_number: None,
+            queue: None,
+            priority: 0,
+            arrived_at: at,
+            queued_at: None,
+            answered_at: None,
+            ended_at: at,
+            wait_ms: None,
+            abandoned: false,
+            exit_reason: ExitReason::NotQueued,
+            agent_id: None,
+            ring_ms: 0,
+            talk_ms: 0,
+            hold_ms: 0,
+            wrap_ms: 0,
+            transfer_target: None,
+            disposition: None,
+            ivr_path: None,
+            sip_call_id: sip_call_id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_store_of_schema_version_1_is_read_as_it_is_and_marked_version_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let store = Store::create_or_open(&root).unwrap();
+        let tenant = TenantId::parse("acme").unwrap();
+        store.ensure_tenant(&tenant, TenantZone::utc()).unwrap();
+        store.append(&tenant, &[call("old", None)], &[]).unwrap();
+        // Made as version 1 wrote it: no `sip_call_id` column, the marker at 1.
+        let partition = store.partitions(Dataset::Calls, Some(&tenant), None).unwrap().remove(0);
+        let part = store.part_files(&partition).unwrap().remove(0);
+        let mut v1 = read_parquet(&part, None).unwrap().drop(call_columns::SIP_CALL_ID).unwrap();
+        ParquetWriter::new(File::create(&part).unwrap()).finish(&mut v1).unwrap();
+        fs::write(root.join(MARKER), "schema_version = 1\n").unwrap();
+
+        let store = Store::open(&root).unwrap();
+        assert!(fs::read_to_string(root.join(MARKER)).unwrap().contains("schema_version = 2"));
+        store.append(&tenant, &[call("new", Some("abc@phone"))], &[]).unwrap();
+        let range = LocalDateRange::parse("2027-01-01", "2027-02-01").unwrap();
+        let mut calls = store.read_calls(&tenant, range).unwrap();
+        calls.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+        assert_eq!(calls, [call("new", Some("abc@phone")), call("old", None)]);
+
+        fs::write(root.join(MARKER), "schema_version = 3\n").unwrap();
+        assert!(matches!(Store::open(&root), Err(StoreError::SchemaVersion { found: 3, .. })));
+    }
 }

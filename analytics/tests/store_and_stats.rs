@@ -41,6 +41,7 @@ fn call(id: &str, queue: &str, queued: DateTime<Utc>, wait_ms: i64, outcome: &st
         transfer_target: None,
         disposition: None,
         ivr_path: None,
+        sip_call_id: None,
     }
 }
 

@@ -345,6 +345,7 @@ impl<'a> TenantSim<'a> {
             transfer_target: None,
             disposition: None,
             ivr_path: Some(format!("main>{}", c.queue + 1)),
+            sip_call_id: None,
         }
     }
 }

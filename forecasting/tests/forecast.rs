@@ -124,6 +124,7 @@ fn call(n: usize, queued: chrono::DateTime<Utc>) -> CallRecord {
         transfer_target: None,
         disposition: None,
         ivr_path: None,
+        sip_call_id: None,
     }
 }
 

@@ -110,6 +110,7 @@ mod tests {
             transfer_target: None,
             disposition: None,
             ivr_path: None,
+            sip_call_id: None,
         }
     }
 

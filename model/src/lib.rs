@@ -11,9 +11,12 @@ mod time;
 pub use ids::{AgentId, IdentifierError, QueueName, TenantId};
 pub use records::{
     AgentState, AgentStateEvent, CallRecord, Channel, Direction, ExitReason, RecordError,
-    UnknownName,
+    UnknownName, MAX_TEXT_LEN,
 };
 pub use time::{parse_date, ClockTime, IntervalGrid, IntervalLength, LocalDateRange, TenantZone, TimeError};
 
-/// Version of the event schema written by this build (`docs/events.md`).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the event schema written by this build (`docs/events.md`). Version 2 added the
+/// calls' `sip_call_id`; stores and files of version 1 are read as they are (no SIP Call-ID).
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest schema version this build reads.
+pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 1;

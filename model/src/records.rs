@@ -124,10 +124,14 @@ pub struct CallRecord {
     pub transfer_target: Option<String>,
     pub disposition: Option<String>,
     pub ivr_path: Option<String>,
+    /// The SIP Call-ID the caller chose (schema version 2), kept to find the call in a trace;
+    /// `call_id` is the suite's own, so a caller reusing a Call-ID cannot merge two calls.
+    pub sip_call_id: Option<String>,
 }
 
 const MAX_CALL_ID_LEN: usize = 128;
-const MAX_TEXT_LEN: usize = 1024;
+/// The longest free text a record holds (numbers, reasons, paths), in bytes.
+pub const MAX_TEXT_LEN: usize = 1024;
 
 fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), RecordError> {
     if value.len() > max {
@@ -168,6 +172,7 @@ impl CallRecord {
             ("transfer_target", &self.transfer_target),
             ("disposition", &self.disposition),
             ("ivr_path", &self.ivr_path),
+            ("sip_call_id", &self.sip_call_id),
         ] {
             if let Some(v) = value {
                 check_text(field, v, MAX_TEXT_LEN)?;
@@ -312,6 +317,7 @@ mod tests {
             transfer_target: None,
             disposition: None,
             ivr_path: Some("main>1".into()),
+            sip_call_id: None,
         }
     }
 

@@ -213,6 +213,9 @@ struct Unacknowledged {
 }
 
 struct Call {
+    /// The suite's own id of the call, its records' key: never the caller's Call-ID, which a
+    /// caller may reuse or make too long for the store.
+    id: String,
     caller: Dialog,
     codec: Codec,
     /// The caller's telephone-event payload type, if it offered one.
@@ -324,8 +327,8 @@ pub fn announcement(position: usize, expected_wait: Duration) -> Vec<String> {
     prompts
 }
 
-/// The longest caller's Call-ID a call is taken with (the store keeps 128 bytes of call id).
-const MAX_CALL_ID: usize = 100;
+/// The longest caller's Call-ID a call is taken with: its records keep it as `sip_call_id`.
+const MAX_CALL_ID: usize = wfm_model::MAX_TEXT_LEN;
 
 /// A file name from a Call-ID (which may hold `/`, `@` and worse).
 pub fn file_name(call_id: &str) -> String {
@@ -363,9 +366,9 @@ impl Calls {
         self
     }
 
-    /// Whether a call or dialog with this Call-ID is in progress here.
+    /// Whether a dialog with this Call-ID is in progress here.
     pub fn knows(&self, call_id: &str) -> bool {
-        self.dialogs.contains_key(call_id) || self.segments.contains_key(call_id)
+        self.dialogs.contains_key(call_id)
     }
 
     /// The tenant's limit of calls at once (its quota); more are refused with 503.
@@ -402,6 +405,12 @@ impl Calls {
         self.token()
     }
 
+    /// A new call's own id: the wall-clock milliseconds of its arrival and a token, unique
+    /// across restarts (the secret is new each start) and sortable by time.
+    fn call_id_of_ours(&mut self, now: Instant) -> String {
+        format!("{}-{}", self.wall_ms(now), self.token())
+    }
+
     fn wall_ms(&self, t: Instant) -> i64 {
         self.anchor.1 + t.saturating_duration_since(self.anchor.0).as_millis() as i64
     }
@@ -432,7 +441,7 @@ impl Calls {
         let known = self.dialogs.get(request.call_id()).copied();
         let to_tag = request.header("To").and_then(|t| param(t, "tag"));
         match (method, known) {
-            (Method::Invite, None) if to_tag.is_none() && !self.segments.contains_key(request.call_id()) => Some(self.new_call(request, from, now, registrar, fx)),
+            (Method::Invite, None) if to_tag.is_none() => Some(self.new_call(request, from, now, registrar, fx)),
             // A new INVITE with a Call-ID in use: a loop, or a forgery.
             (Method::Invite, _) if to_tag.is_none() => Some(reply(request, 482, "Loop Detected")),
             // CANCEL matches the INVITE's transaction, not the dialog (it carries no To-tag).

@@ -49,6 +49,9 @@ pub struct CallSegment {
     pub ivr_path: Option<String>,
     /// The WAV file of the call, when its queue records.
     pub recording: Option<String>,
+    /// The caller's SIP Call-ID (`call_id` is the suite's own); absent in older journals.
+    #[serde(default)]
+    pub sip_call_id: Option<String>,
 }
 
 impl CallSegment {
@@ -82,6 +85,7 @@ impl CallSegment {
             transfer_target: self.transfer_target.clone(),
             disposition: None,
             ivr_path: self.ivr_path.clone(),
+            sip_call_id: self.sip_call_id.clone(),
         };
         record.validate().map_err(|e| e.to_string())?;
         Ok(record)
@@ -93,7 +97,7 @@ impl CallSegment {
 #[serde(untagged)]
 pub enum Entry {
     Period(ClosedPeriod),
-    Call(CallSegment),
+    Call(Box<CallSegment>),
 }
 
 /// Entries read from the journal and the byte offset they end at.
@@ -236,7 +240,7 @@ mod tests {
     }
 
     fn call(call_id: &str) -> Entry {
-        Entry::Call(CallSegment {
+        Entry::Call(Box::new(CallSegment {
             call_id: call_id.into(),
             caller_number: Some("555".into()),
             dialled_number: Some("200".into()),
@@ -254,8 +258,9 @@ mod tests {
             hold_ms: 0,
             transfer_target: None,
             ivr_path: None,
+            sip_call_id: None,
             recording: None,
-        })
+        }))
     }
 
     #[test]

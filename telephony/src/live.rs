@@ -129,7 +129,7 @@ impl Live {
 
     /// Journals finished calls (safe after the next [`Live::sync`]) and tells the wallboard.
     pub fn record_calls(&self, calls: &[CallSegment]) {
-        let entries: Vec<Entry> = calls.iter().cloned().map(Entry::Call).collect();
+        let entries: Vec<Entry> = calls.iter().map(|c| Entry::Call(Box::new(c.clone()))).collect();
         if let Err(e) = lock(&self.journal).append(&entries) {
             self.journal_failed(&format!("the call journal could not be written: {e}"));
         }

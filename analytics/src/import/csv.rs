@@ -12,7 +12,7 @@ use wfm_model::{AgentId, CallRecord, Channel, Direction, ExitReason, QueueName, 
 pub const COLUMNS: &[&str] = &[
     "call_id", "arrived_at", "ended_at", "channel", "direction", "caller_number", "dialled_number", "queue",
     "priority", "queued_at", "answered_at", "wait_s", "abandoned", "exit_reason", "agent_id", "ring_s", "talk_s",
-    "hold_s", "wrap_s", "transfer_target", "disposition", "ivr_path",
+    "hold_s", "wrap_s", "transfer_target", "disposition", "ivr_path", "sip_call_id",
 ];
 const REQUIRED: usize = 3;
 
@@ -165,6 +165,7 @@ impl Row<'_> {
             transfer_target: self.owned("transfer_target"),
             disposition: self.owned("disposition"),
             ivr_path: self.owned("ivr_path"),
+            sip_call_id: self.owned("sip_call_id"),
         };
         call.validate().map_err(|e| (field_name(e.field), e.message))?;
         Ok(call)

@@ -259,6 +259,7 @@ impl Importer<'_> {
             transfer_target,
             disposition: None,
             ivr_path: None,
+            sip_call_id: None,
         });
     }
 

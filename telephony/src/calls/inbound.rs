@@ -8,10 +8,10 @@ impl Calls {
         if self.calls.len() >= self.config.max_calls {
             return Self::refuse(request, 503, "Service Unavailable (at capacity)", fx).with_header("Retry-After", "5");
         }
-        // The call's records are keyed by its Call-ID (plus `~N` per transfer): one the store
-        // would refuse is refused now, not dropped when the call ends.
-        if request.call_id().len() > MAX_CALL_ID {
-            return Self::refuse(request, 400, "Bad Request (Call-ID longer than 100 bytes)", fx);
+        // The records keep the caller's Call-ID: one the store would refuse is refused now,
+        // not dropped when the call ends.
+        if request.call_id().len() > MAX_CALL_ID || request.call_id().chars().any(char::is_control) {
+            return Self::refuse(request, 400, "Bad Request (Call-ID longer than 1024 bytes or with a control character)", fx);
         }
         let StartLine::Request { uri, .. } = &request.start else { unreachable!("requests only") };
         let dialled = uri_user(uri).unwrap_or_default().to_owned();
@@ -44,6 +44,7 @@ impl Calls {
             return Self::refuse(request, 503, "Service Unavailable (no media port)", fx).with_header("Retry-After", "5");
         };
         let key = self.next();
+        let id = self.call_id_of_ours(now);
         let local_tag = self.tag();
         let caller = Dialog {
             call_id: request.call_id().to_owned(),
@@ -68,6 +69,7 @@ impl Calls {
         let answer = Unacknowledged { bytes: response.to_bytes(), to: from, next: now + T1, interval: T1, deadline: now + TRANSACTION_TIMEOUT };
         fx.media.push((key, MediaCommand::Open { side: Side::Caller, local_port: port, remote: media.address, signalling: from.ip(), codec, telephone_event: media.telephone_event }));
         let call = Call {
+            id: id.clone(),
             caller,
             codec,
             caller_event: media.telephone_event,
@@ -80,7 +82,7 @@ impl Calls {
             listen_after: None,
             listen_until: None,
             legs: Vec::new(),
-            segment: Segment::new(request.call_id().to_owned(), now),
+            segment: Segment::new(id.clone(), now),
             segments_done: 0,
             dialled: dialled.clone(),
             // Written back into the agent's INVITE and the records: escaped and bounded here.
@@ -89,7 +91,7 @@ impl Calls {
             plays: 0,
         };
         self.dialogs.insert(request.call_id().to_owned(), (key, None));
-        self.segments.insert(request.call_id().to_owned(), key);
+        self.segments.insert(id, key);
         self.calls.insert(key, call);
         if feature {
             let agent = request.header("From").and_then(uri_user).unwrap_or_default().to_owned();

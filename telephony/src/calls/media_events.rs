@@ -46,7 +46,7 @@ impl Calls {
                     }
                     Phase::Voicemail { until: None } => {
                         call.phase = Phase::Voicemail { until: Some(now + self.config.voicemail_limit) };
-                        let path = self.config.voicemail.join(format!("{}.wav", file_name(&call.caller.call_id)));
+                        let path = self.config.voicemail.join(format!("{}.wav", file_name(&call.segment.id)));
                         fx.log.push(format!("call {}: voicemail to {}", call.caller.call_id, path.display()));
                         fx.media.push((key, MediaCommand::Record { path }));
                     }

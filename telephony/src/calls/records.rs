@@ -10,9 +10,10 @@ impl Calls {
             call.segment.ring += now.saturating_duration_since(started);
         }
         call.segments_done += 1;
-        let next_id = format!("{}~{}", call.caller.call_id, call.segments_done + 1);
+        let next_id = format!("{}~{}", call.id, call.segments_done + 1);
         let segment = std::mem::replace(&mut call.segment, Segment::new(next_id.clone(), now));
         let (dialled, caller_number, ivr_path, priority) = (call.dialled.clone(), call.caller_number.clone(), call.ivr.describe(), call.ivr.priority);
+        let sip_call_id = Some(call.caller.call_id.clone());
         self.segments.remove(&segment.id);
         self.segments.insert(next_id, key);
         let ms = |t: Instant| self.wall_ms(t);
@@ -40,6 +41,7 @@ impl Calls {
             transfer_target: segment.transfer_target,
             ivr_path,
             recording: segment.recording,
+            sip_call_id,
         });
     }
 

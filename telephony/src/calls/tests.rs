@@ -55,6 +55,8 @@ struct Rig {
     calls: Calls,
     registrar: Registrar,
     t0: Instant,
+    /// The calls' own ids by the Call-ID their callers chose.
+    ids: HashMap<String, String>,
 }
 
 impl Rig {
@@ -78,7 +80,7 @@ impl Rig {
         let far = t0 + Duration::from_secs(3600);
         registrar.bind("1001", "<sip:1001@127.0.0.1:5071>", PHONE.parse().unwrap(), far);
         registrar.bind("1002", "<sip:1002@127.0.0.1:5072>", "127.0.0.1:5072".parse().unwrap(), far);
-        Self { calls: Calls::new(config, Box::new(CountingPorts(30000)), [9; 16], t0, 1_800_000_000_000), registrar, t0 }
+        Self { calls: Calls::new(config, Box::new(CountingPorts(30000)), [9; 16], t0, 1_800_000_000_000), registrar, t0, ids: HashMap::new() }
     }
 
     fn at(&self, ms: u64) -> Instant {
@@ -89,7 +91,15 @@ impl Rig {
         let mut fx = Effects::default();
         let message = Message::parse(text.replace('\n', "\r\n").as_bytes()).unwrap();
         let response = self.calls.on_request(&message, from.parse().unwrap(), self.at(ms), &mut self.registrar, &mut fx);
+        if let Some(call) = self.calls.dialogs.get(message.call_id()).and_then(|(key, _)| self.calls.calls.get(key)) {
+            self.ids.entry(message.call_id().to_owned()).or_insert_with(|| call.id.clone());
+        }
         (response, fx)
+    }
+
+    /// The suite's own id of the call whose caller chose the Call-ID `sip_call_id`.
+    fn id(&self, sip_call_id: &str) -> String {
+        self.ids.get(sip_call_id).unwrap_or_else(|| panic!("no call {sip_call_id}")).clone()
     }
 
     fn response(&mut self, text: &str, ms: u64) -> Effects {
@@ -182,18 +192,18 @@ fn connected(rig: &mut Rig) -> (Message, String) {
     let (ok, fx) = rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);
     let ok = ok.unwrap();
     assert_eq!(ok.status(), Some(200));
-    assert!(fx.acd.contains(&AcdInput::Arrive { call: "c1".into(), queue: "support".into(), priority: 0, last_agent: None }));
-    let fx = rig.action(Action::Ring { call: "c1".into(), agents: vec!["1001".into()] }, 100);
+    assert!(fx.acd.contains(&AcdInput::Arrive { call: rig.id("c1"), queue: "support".into(), priority: 0, last_agent: None }));
+    let fx = rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 100);
     assert_eq!(fx.send[0].to, PHONE.parse().unwrap());
     let leg = sent(&fx).remove(0);
     rig.response(&phone_response(&leg, 180, false), 150);
     let fx = rig.response(&phone_response(&leg, 200, true), 2100);
     assert_eq!(request_named(&sent(&fx), Method::Ack).cseq(), Some((1, Method::Ack)));
-    assert_eq!(fx.acd, [AcdInput::Answered { call: "c1".into(), agent: "1001".into() }]);
-    let fx = rig.action(Action::Connect { call: "c1".into(), agent: "1001".into(), waited: Duration::from_millis(2100) }, 2100);
+    assert_eq!(fx.acd, [AcdInput::Answered { call: rig.id("c1"), agent: "1001".into() }]);
+    let fx = rig.action(Action::Connect { call: rig.id("c1"), agent: "1001".into(), waited: Duration::from_millis(2100) }, 2100);
     assert!(fx.media.iter().any(|(_, m)| matches!(m, MediaCommand::Open { side: Side::Agent, remote, .. } if remote.port() == 7000)));
     assert!(fx.media.iter().any(|(_, m)| *m == MediaCommand::Bridge));
-    assert!(fx.media.iter().any(|(_, m)| *m == MediaCommand::Record { path: PathBuf::from("/rec/c1.wav") }), "support is recorded");
+    assert!(fx.media.iter().any(|(_, m)| *m == MediaCommand::Record { path: PathBuf::from(format!("/rec/{}.wav", rig.id("c1"))) }), "support is recorded");
     (leg, tag(&ok, "To"))
 }
 
@@ -222,7 +232,7 @@ fn a_call_is_answered_bridged_and_recorded_and_the_agent_hangs_up() {
     assert!(rig.tick(600).send.iter().any(|o| o.retransmission && o.bytes == ok.to_bytes()));
     let to_tag = tag(&ok, "To");
     rig.request(&in_caller_dialog("ACK", "c1", 1, &to_tag), CALLER, 700);
-    let fx = rig.action(Action::Ring { call: "c1".into(), agents: vec!["1001".into()] }, 1000);
+    let fx = rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 1000);
     let leg = sent(&fx).remove(0);
     assert_eq!(leg.method(), Some(&Method::Invite));
     assert_eq!(leg.header("X-WFM-Queue"), Some("support"));
@@ -231,7 +241,7 @@ fn a_call_is_answered_bridged_and_recorded_and_the_agent_hangs_up() {
     rig.response(&phone_response(&leg, 180, false), 1700);
     assert!(rig.tick(5000).send.is_empty(), "nothing resent once ringing");
     rig.response(&phone_response(&leg, 200, true), 4000);
-    rig.action(Action::Connect { call: "c1".into(), agent: "1001".into(), waited: Duration::from_secs(3) }, 4000);
+    rig.action(Action::Connect { call: rig.id("c1"), agent: "1001".into(), waited: Duration::from_secs(3) }, 4000);
     let (bye_ok, fx) = rig.request(&from_phone("BYE", &leg, 2, "", ""), PHONE, 64_000);
     assert_eq!(bye_ok.unwrap().status(), Some(200));
     assert_eq!(fx.acd, [AcdInput::Ended { agent: "1001".into(), queue: "support".into() }]);
@@ -242,7 +252,7 @@ fn a_call_is_answered_bridged_and_recorded_and_the_agent_hangs_up() {
     assert_eq!((record.exit_reason.as_str(), record.agent.as_deref(), record.abandoned), ("answered", Some("1001"), false));
     assert_eq!((record.queued_ms, record.answered_ms, record.ended_ms), (Some(1_800_000_000_000), Some(1_800_000_004_000), 1_800_000_064_000));
     assert_eq!((record.ring_ms, record.talk_ms), (3000, 60_000));
-    assert_eq!(record.recording.as_deref(), Some("/rec/c1.wav"));
+    assert_eq!(record.recording, Some(format!("/rec/{}.wav", rig.id("c1"))));
     assert!(fx.media.iter().any(|(_, m)| *m == MediaCommand::End));
     assert_eq!(rig.calls.active(), 0);
 }
@@ -252,10 +262,10 @@ fn a_caller_who_hangs_up_while_an_agent_rings_abandons_and_the_phone_is_cancelle
     let mut rig = Rig::new(10);
     let (ok, _) = rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);
     let to_tag = tag(&ok.unwrap(), "To");
-    let leg = sent(&rig.action(Action::Ring { call: "c1".into(), agents: vec!["1001".into()] }, 5000)).remove(0);
+    let leg = sent(&rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 5000)).remove(0);
     rig.response(&phone_response(&leg, 180, false), 5100);
     let (_, fx) = rig.request(&in_caller_dialog("BYE", "c1", 2, &to_tag), CALLER, 9000);
-    assert_eq!(fx.acd, [AcdInput::HungUp { call: "c1".into() }]);
+    assert_eq!(fx.acd, [AcdInput::HungUp { call: rig.id("c1") }]);
     let cancel = request_named(&sent(&fx), Method::Cancel);
     assert_eq!((cancel.branch(), cancel.cseq()), (leg.branch(), Some((1, Method::Cancel))), "CANCEL matches the INVITE");
     let record = &fx.finished[0];
@@ -271,12 +281,12 @@ fn a_caller_who_hangs_up_while_an_agent_rings_abandons_and_the_phone_is_cancelle
 fn a_phone_that_refuses_is_declined_at_once_and_an_unregistered_agent_too() {
     let mut rig = Rig::new(10);
     rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);
-    let leg = sent(&rig.action(Action::Ring { call: "c1".into(), agents: vec!["1001".into()] }, 100)).remove(0);
+    let leg = sent(&rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 100)).remove(0);
     let fx = rig.response(&phone_response(&leg, 486, false), 200);
-    assert_eq!(fx.acd, [AcdInput::Declined { call: "c1".into(), agent: "1001".into() }]);
+    assert_eq!(fx.acd, [AcdInput::Declined { call: rig.id("c1"), agent: "1001".into() }]);
     assert_eq!(request_named(&sent(&fx), Method::Ack).branch(), leg.branch());
-    let fx = rig.action(Action::Ring { call: "c1".into(), agents: vec!["1009".into()] }, 300);
-    assert_eq!(fx.acd, [AcdInput::Declined { call: "c1".into(), agent: "1009".into() }]);
+    let fx = rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1009".into()] }, 300);
+    assert_eq!(fx.acd, [AcdInput::Declined { call: rig.id("c1"), agent: "1009".into() }]);
     assert!(fx.send.is_empty());
 }
 
@@ -290,8 +300,8 @@ fn the_ivr_menu_takes_a_digit_after_its_prompt_and_the_path_travels_with_the_cal
     rig.media(MediaEvent::PromptsDone { call: key, play: 1 }, 7000);
     assert!(rig.tick(11_000).media.is_empty(), "the menu listens 5 s after its prompt");
     let fx = rig.media(MediaEvent::Digit { call: key, key: '2' }, 11_500);
-    assert_eq!(fx.acd, [AcdInput::Arrive { call: "c1".into(), queue: "billing".into(), priority: 0, last_agent: None }]);
-    let leg = sent(&rig.action(Action::Ring { call: "c1".into(), agents: vec!["1001".into()] }, 12_000)).remove(0);
+    assert_eq!(fx.acd, [AcdInput::Arrive { call: rig.id("c1"), queue: "billing".into(), priority: 0, last_agent: None }]);
+    let leg = sent(&rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 12_000)).remove(0);
     assert_eq!(leg.header("X-WFM-IVR"), Some("main [main=2]"));
 }
 
@@ -341,7 +351,7 @@ fn a_blind_transfer_to_another_agent_ends_one_record_and_queues_the_next() {
     assert_eq!(String::from_utf8_lossy(&notify.body).trim(), "SIP/2.0 200 OK");
     assert_eq!(
         fx.acd,
-        [AcdInput::Ended { agent: "1001".into(), queue: "support".into() }, AcdInput::Arrive { call: "c1~2".into(), queue: "support".into(), priority: 0, last_agent: Some("1002".into()) }]
+        [AcdInput::Ended { agent: "1001".into(), queue: "support".into() }, AcdInput::Arrive { call: rig.id("c1") + "~2", queue: "support".into(), priority: 0, last_agent: Some("1002".into()) }]
     );
     assert_eq!((fx.finished[0].transfer_target.as_deref(), fx.finished[0].exit_reason.as_str()), (Some("1002"), "answered"));
     assert!(fx.media.iter().any(|(_, m)| *m == MediaCommand::Close { side: Side::Agent }));
@@ -351,7 +361,7 @@ fn a_blind_transfer_to_another_agent_ends_one_record_and_queues_the_next() {
     assert!(fx.send.is_empty() && fx.finished.is_empty());
     assert_eq!(rig.calls.active(), 1);
     // A transfer to nowhere is refused in the NOTIFY and changes nothing.
-    let fx = rig.action(Action::Ring { call: "c1~2".into(), agents: vec!["1002".into()] }, 32_000);
+    let fx = rig.action(Action::Ring { call: rig.id("c1") + "~2", agents: vec!["1002".into()] }, 32_000);
     assert_eq!(fx.send[0].to, "127.0.0.1:5072".parse().unwrap());
 }
 
@@ -359,7 +369,7 @@ fn a_blind_transfer_to_another_agent_ends_one_record_and_queues_the_next() {
 fn a_caller_number_is_escaped_before_it_reaches_the_agents_phone() {
     let mut rig = Rig::new(1);
     rig.request(&invite("200", "esc1", "a\"b c", OFFER), CALLER, 0);
-    let fx = rig.action(Action::Ring { call: "esc1".into(), agents: vec!["1001".into()] }, 10);
+    let fx = rig.action(Action::Ring { call: rig.id("esc1"), agents: vec!["1001".into()] }, 10);
     let leg = request_named(&sent(&fx), Method::Invite);
     assert!(leg.header("From").unwrap().starts_with("<sip:a%22b%20c@"), "{}", leg.header("From").unwrap());
 }
@@ -371,7 +381,7 @@ fn refusals_name_the_reason() {
     assert_eq!(status(&mut rig, &invite("999", "x1", "555", OFFER), CALLER), 404);
     assert_eq!(status(&mut rig, &invite("200", "x2", "555", &OFFER.replace("8 101", "18")), CALLER), 488);
     assert_eq!(status(&mut rig, &invite("*1", "x3", "1001", OFFER), "127.0.0.9:5071"), 403, "not from the agent's phone");
-    assert_eq!(status(&mut rig, &invite("200", &"c".repeat(101), "555", OFFER), CALLER), 400, "a Call-ID the records could not keep");
+    assert_eq!(status(&mut rig, &invite("200", &"c".repeat(1025), "555", OFFER), CALLER), 400, "a Call-ID the records could not keep");
     assert_eq!(status(&mut rig, &invite("200", "x4", "555", OFFER), CALLER), 200);
     assert_eq!(status(&mut rig, &invite("200", "x5", "555", OFFER), CALLER), 503, "at capacity");
     assert_eq!(status(&mut rig, &in_caller_dialog("BYE", "nope", 2, "t"), CALLER), 481);
@@ -408,14 +418,14 @@ fn the_caller_is_hung_up_when_the_answer_is_never_acknowledged() {
     rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);
     let fx = rig.tick(TRANSACTION_TIMEOUT.as_millis() as u64 + 100);
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), "c1");
-    assert_eq!(fx.acd, [AcdInput::HungUp { call: "c1".into() }], "the engine forgets the queued call");
+    assert_eq!(fx.acd, [AcdInput::HungUp { call: rig.id("c1") }], "the engine forgets the queued call");
 }
 
 #[test]
 fn a_number_with_priority_queues_its_callers_ahead() {
     let mut rig = Rig::new(10);
     let (ok, fx) = rig.request(&invite("300", "vip", "555", OFFER), CALLER, 0);
-    assert_eq!(fx.acd, [AcdInput::Arrive { call: "vip".into(), queue: "support".into(), priority: 5, last_agent: None }]);
+    assert_eq!(fx.acd, [AcdInput::Arrive { call: rig.id("vip"), queue: "support".into(), priority: 5, last_agent: None }]);
     let (_, fx) = rig.request(&in_caller_dialog("BYE", "vip", 2, &tag(&ok.unwrap(), "To")), CALLER, 1000);
     assert_eq!(fx.finished[0].priority, 5);
 }
@@ -483,13 +493,13 @@ fn the_caller_leaving_between_the_answer_and_the_connection_ends_the_agents_call
     let mut rig = Rig::new(10);
     let (ok, _) = rig.request(&invite("200", "c1", "555", OFFER), CALLER, 0);
     let to_tag = tag(&ok.unwrap(), "To");
-    let leg = sent(&rig.action(Action::Ring { call: "c1".into(), agents: vec!["1001".into()] }, 100)).remove(0);
+    let leg = sent(&rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 100)).remove(0);
     rig.response(&phone_response(&leg, 200, true), 500);
     // The engine has the agent on the call; its Connect has not come yet.
     let (_, fx) = rig.request(&in_caller_dialog("BYE", "c1", 2, &to_tag), CALLER, 600);
     assert!(fx.acd.contains(&AcdInput::Ended { agent: "1001".into(), queue: "support".into() }), "{:?}", fx.acd);
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), leg.call_id());
-    assert!(rig.action(Action::Connect { call: "c1".into(), agent: "1001".into(), waited: Duration::ZERO }, 700).send.is_empty());
+    assert!(rig.action(Action::Connect { call: rig.id("c1"), agent: "1001".into(), waited: Duration::ZERO }, 700).send.is_empty());
 }
 
 #[test]
@@ -511,7 +521,28 @@ fn a_caller_who_calls_again_is_routed_to_their_last_agent() {
     let (leg, _) = connected(&mut rig);
     rig.request(&from_phone("BYE", &leg, 2, "", ""), PHONE, 10_000);
     let (_, fx) = rig.request(&invite("200", "c2", "555", OFFER), CALLER, 20_000);
-    assert_eq!(fx.acd, [AcdInput::Arrive { call: "c2".into(), queue: "support".into(), priority: 0, last_agent: Some("1001".into()) }]);
+    assert_eq!(fx.acd, [AcdInput::Arrive { call: rig.id("c2"), queue: "support".into(), priority: 0, last_agent: Some("1001".into()) }]);
     let (_, fx) = rig.request(&invite("200", "c3", "777", OFFER), CALLER, 20_000);
-    assert_eq!(fx.acd, [AcdInput::Arrive { call: "c3".into(), queue: "support".into(), priority: 0, last_agent: None }], "a new caller");
+    assert_eq!(fx.acd, [AcdInput::Arrive { call: rig.id("c3"), queue: "support".into(), priority: 0, last_agent: None }], "a new caller");
+}
+
+#[test]
+fn a_reused_or_long_call_id_gets_a_record_of_its_own_keeping_the_callers_id() {
+    let mut rig = Rig::new(10);
+    let long = "x".repeat(600);
+    let mut records = Vec::new();
+    for (at, sip) in [(0, "same"), (10_000, "same"), (20_000, long.as_str())] {
+        let (ok, _) = rig.request(&invite("200", sip, "555", OFFER), CALLER, at);
+        let ok = ok.unwrap();
+        assert_eq!(ok.status(), Some(200), "{sip:.20}");
+        let (_, fx) = rig.request(&in_caller_dialog("BYE", sip, 2, &tag(&ok, "To")), CALLER, at + 1000);
+        records.extend(fx.finished);
+    }
+    let ids: HashSet<&str> = records.iter().map(|r| r.call_id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "three calls, three records: {ids:?}");
+    let sip: Vec<&str> = records.iter().map(|r| r.sip_call_id.as_deref().unwrap()).collect();
+    assert_eq!(sip, ["same", "same", long.as_str()], "the caller's Call-ID kept as it came");
+    for r in &records {
+        r.to_record().unwrap_or_else(|e| panic!("{e}: the store takes it"));
+    }
 }
