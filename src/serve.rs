@@ -498,11 +498,11 @@ async fn purge_sessions(db: OpsDb, policy: wfm_ops::sessions::SessionPolicy) {
 
 /// Moves the ACD's journalled state periods and calls into the store (idempotent: a record
 /// already there is skipped), then clears what it moved; returns how many were moved. The
-/// journal is locked to read the batch and to clear it, not while the store writes.
+/// journal is locked to read the batch and to clear it, not while the store writes; a call
+/// whose agent is still in wrap-up waits for its `wrap_ms`.
 fn journal_to_store(live: &wfm_telephony::live::Live, store: &Store, tenant: &TenantId) -> Result<usize> {
     use wfm_telephony::journal::Entry;
-    let journal = || live.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let batch = journal().batch().context("reading the ACD's journal")?;
+    let batch = live.stored_batch().context("reading the ACD's journal")?;
     if batch.entries.is_empty() {
         return Ok(0);
     }
@@ -521,7 +521,7 @@ fn journal_to_store(live: &wfm_telephony::live::Live, store: &Store, tenant: &Te
         }
     }
     store.append(tenant, &calls, &periods)?;
-    journal().clear_through(batch.through).context("clearing the ACD's journal")?;
+    live.clear_stored(&batch).context("clearing the ACD's journal")?;
     Ok(calls.len() + periods.len())
 }
 

@@ -258,7 +258,7 @@ fn row<'a>(rows: &'a [Value], queue: &str) -> &'a Value {
 #[test]
 fn a_call_through_the_ivr_menu_is_answered_recorded_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = start_acd(dir.path(), &ACD.replacen("wrap_up_s = 0", "wrap_up_s = 30", 1), &[]);
     let events = Events::open(&server);
     let phone = Phone::new(dir.path(), &server, "1001", "agent_answer", 1, &["-d", "1500"], true);
     // The digit "1" (RFC 4733) chooses support in the menu; the agent hangs up after 1.5 s.
@@ -280,10 +280,45 @@ fn a_call_through_the_ivr_menu_is_answered_recorded_and_counted() {
     let (status, body) = server.get_authorized(&format!("/api/v1/tenants/demo/recordings/{call_id}"));
     assert_eq!((status, body.len() > 8000), (200, true), "the recording by call id");
     assert_eq!(server.get_authorized("/api/v1/tenants/demo/recordings/nope").0, 404);
+    // The agent is in wrap-up (30 s here): the call reaches the store with it once the agent
+    // is ready again.
+    std::thread::sleep(Duration::from_millis(700));
+    set_state(&server, "1001", r#"{"state":"ready"}"#);
     let rows = stats_when(dir.path(), 1);
     let support = row(&rows, "support");
     assert_eq!((support["offered"].as_u64(), support["answered"].as_u64()), (Some(1), Some(1)));
     assert!(support["avg_talk_s"].as_f64().unwrap() > 1.0);
+    let aht = support["aht_s"].as_f64().unwrap();
+    assert!(aht >= support["avg_talk_s"].as_f64().unwrap() + 0.7, "the handle time has the wrap-up: {support}");
+    let (_, kpis) = server.get_authorized("/api/v1/tenants/demo/kpis/live");
+    let kpis: Value = serde_json::from_str(&kpis).unwrap();
+    let live = kpis["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "support").unwrap()["window"].clone();
+    assert_eq!((live["answered"].as_u64(), live["aht_s"].as_f64()), (Some(1), Some(aht)), "the live KPIs took the wrap-up too");
+
+    // The recording is found in the store by time, number, agent and queue.
+    let today = chrono::Utc::now().date_naive();
+    let range = format!("from={}&to={}", today - chrono::Duration::days(1), today + chrono::Duration::days(2));
+    let search = |query: &str| -> Value {
+        let (status, body) = server.get_authorized(&format!("/api/v1/tenants/demo/recordings?{range}{query}"));
+        assert_eq!(status, 200, "{query}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let found = search("&agent=1001&queue=support&direction=inbound&number=caller");
+    let hit = &found["recordings"][0];
+    assert_eq!((hit["call_id"].as_str(), hit["available"].as_bool(), found["truncated"].as_bool()), (Some(call_id), Some(true), Some(false)), "{found}");
+    assert_eq!(hit["url"], format!("/api/v1/tenants/demo/recordings/{call_id}"));
+    let wrap = hit["wrap_s"].as_f64().unwrap();
+    assert!((0.7..10.0).contains(&wrap), "the agent's wrap-up, {wrap} s, in the record");
+    assert_eq!(search("&agent=1002")["recordings"], serde_json::json!([]));
+    assert_eq!(search("&direction=outbound")["recordings"], serde_json::json!([]));
+    let after = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(search(&format!("&after={after}"))["recordings"], serde_json::json!([]));
+    let long_agent = format!("&agent={}", "a".repeat(65));
+    for (query, field) in [("&direction=sideways", "direction"), ("&after=yesterday", "after"), ("&limit=0", "limit"), (long_agent.as_str(), "agent")] {
+        let (status, body) = server.get_authorized(&format!("/api/v1/tenants/demo/recordings?{range}{query}"));
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["field"], field, "{query}: {body}");
+    }
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub mod call_columns {
     pub const IVR_PATH: &str = "ivr_path";
     /// Since schema version 2; files of version 1 lack it.
     pub const SIP_CALL_ID: &str = "sip_call_id";
+    /// Since schema version 3.
+    pub const RECORDING: &str = "recording";
 }
 
 pub mod state_columns {
@@ -84,6 +86,7 @@ pub(crate) fn calls_to_frame(calls: &[&CallRecord]) -> DataFrame {
         text(DISPOSITION, it().map(|c| c.disposition.as_deref())),
         text(IVR_PATH, it().map(|c| c.ivr_path.as_deref())),
         text(SIP_CALL_ID, it().map(|c| c.sip_call_id.as_deref())),
+        text(RECORDING, it().map(|c| c.recording.as_deref())),
     ];
     DataFrame::new(calls.len(), columns).expect("columns of equal length")
 }
@@ -173,7 +176,7 @@ pub(crate) fn calls_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<CallRe
     let agent = r.text(AGENT_ID)?;
     let (ring, talk, hold, wrap) = (r.int64(RING_MS)?, r.int64(TALK_MS)?, r.int64(HOLD_MS)?, r.int64(WRAP_MS)?);
     let (transfer, disposition, ivr) = (r.text(TRANSFER_TARGET)?, r.text(DISPOSITION)?, r.text(IVR_PATH)?);
-    let sip_call_id = r.optional_text(SIP_CALL_ID)?;
+    let (sip_call_id, recording) = (r.optional_text(SIP_CALL_ID)?, r.optional_text(RECORDING)?);
     let owned = |v: Option<&str>| v.map(str::to_owned);
     (0..df.height())
         .map(|i| {
@@ -204,6 +207,7 @@ pub(crate) fn calls_from_frame(df: &DataFrame, path: &Path) -> Result<Vec<CallRe
                 disposition: owned(disposition.get(i)),
                 ivr_path: owned(ivr.get(i)),
                 sip_call_id: sip_call_id.and_then(|c| owned(c.get(i))),
+                recording: recording.and_then(|c| owned(c.get(i))),
             };
             Ok(record)
         })

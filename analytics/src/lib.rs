@@ -7,6 +7,7 @@
 
 pub mod frames;
 pub mod import;
+pub mod search;
 pub mod stats;
 mod store;
 mod txn;

@@ -510,7 +510,7 @@ mod tests {
     use super::*;
     use wfm_model::{Channel, Direction, ExitReason};
 
-    fn call(id: &str, sip_call_id: Option<&str>) -> CallRecord {
+    fn call(id: &str, sip_call_id: Option<&str>, recording: Option<&str>) -> CallRecord {
         let at = chrono::DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
         CallRecord {
             call_id: id.into(),
@@ -536,33 +536,35 @@ mod tests {
             disposition: None,
             ivr_path: None,
             sip_call_id: sip_call_id.map(str::to_owned),
+            recording: recording.map(str::to_owned),
         }
     }
 
     #[test]
-    fn a_store_of_schema_version_1_is_read_as_it_is_and_marked_version_2() {
+    fn a_store_of_schema_version_1_is_read_as_it_is_and_marked_with_this_version() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("store");
         let store = Store::create_or_open(&root).unwrap();
         let tenant = TenantId::parse("acme").unwrap();
         store.ensure_tenant(&tenant, TenantZone::utc()).unwrap();
-        store.append(&tenant, &[call("old", None)], &[]).unwrap();
-        // Made as version 1 wrote it: no `sip_call_id` column, the marker at 1.
+        store.append(&tenant, &[call("old", None, None)], &[]).unwrap();
+        // Made as version 1 wrote it: no `sip_call_id` nor `recording` column, the marker at 1.
         let partition = store.partitions(Dataset::Calls, Some(&tenant), None).unwrap().remove(0);
         let part = store.part_files(&partition).unwrap().remove(0);
-        let mut v1 = read_parquet(&part, None).unwrap().drop(call_columns::SIP_CALL_ID).unwrap();
+        let mut v1 = read_parquet(&part, None).unwrap().drop(call_columns::SIP_CALL_ID).unwrap().drop(call_columns::RECORDING).unwrap();
         ParquetWriter::new(File::create(&part).unwrap()).finish(&mut v1).unwrap();
         fs::write(root.join(MARKER), "schema_version = 1\n").unwrap();
 
         let store = Store::open(&root).unwrap();
-        assert!(fs::read_to_string(root.join(MARKER)).unwrap().contains("schema_version = 2"));
-        store.append(&tenant, &[call("new", Some("abc@phone"))], &[]).unwrap();
+        assert!(fs::read_to_string(root.join(MARKER)).unwrap().contains("schema_version = 3"));
+        let new = call("new", Some("abc@phone"), Some("/data/recordings/new.wav"));
+        store.append(&tenant, std::slice::from_ref(&new), &[]).unwrap();
         let range = LocalDateRange::parse("2027-01-01", "2027-02-01").unwrap();
         let mut calls = store.read_calls(&tenant, range).unwrap();
         calls.sort_by(|a, b| a.call_id.cmp(&b.call_id));
-        assert_eq!(calls, [call("new", Some("abc@phone")), call("old", None)]);
+        assert_eq!(calls, [new, call("old", None, None)]);
 
-        fs::write(root.join(MARKER), "schema_version = 3\n").unwrap();
-        assert!(matches!(Store::open(&root), Err(StoreError::SchemaVersion { found: 3, .. })));
+        fs::write(root.join(MARKER), "schema_version = 4\n").unwrap();
+        assert!(matches!(Store::open(&root), Err(StoreError::SchemaVersion { found: 4, .. })));
     }
 }

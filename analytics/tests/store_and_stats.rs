@@ -42,6 +42,7 @@ fn call(id: &str, queue: &str, queued: DateTime<Utc>, wait_ms: i64, outcome: &st
         disposition: None,
         ivr_path: None,
         sip_call_id: None,
+        recording: None,
     }
 }
 

@@ -346,6 +346,7 @@ impl<'a> TenantSim<'a> {
             disposition: None,
             ivr_path: Some(format!("main>{}", c.queue + 1)),
             sip_call_id: None,
+            recording: None,
         }
     }
 }

@@ -125,6 +125,7 @@ fn call(n: usize, queued: chrono::DateTime<Utc>) -> CallRecord {
         disposition: None,
         ivr_path: None,
         sip_call_id: None,
+        recording: None,
     }
 }
 

@@ -111,6 +111,7 @@ mod tests {
             disposition: None,
             ivr_path: None,
             sip_call_id: None,
+            recording: None,
         }
     }
 

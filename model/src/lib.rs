@@ -16,7 +16,8 @@ pub use records::{
 pub use time::{parse_date, ClockTime, IntervalGrid, IntervalLength, LocalDateRange, TenantZone, TimeError};
 
 /// Version of the event schema written by this build (`docs/events.md`). Version 2 added the
-/// calls' `sip_call_id`; stores and files of version 1 are read as they are (no SIP Call-ID).
-pub const SCHEMA_VERSION: u32 = 2;
+/// calls' `sip_call_id`, version 3 their `recording`; stores and files of older versions are
+/// read as they are (those columns null).
+pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest schema version this build reads.
 pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 1;

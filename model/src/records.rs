@@ -127,6 +127,9 @@ pub struct CallRecord {
     /// The SIP Call-ID the caller chose (schema version 2), kept to find the call in a trace;
     /// `call_id` is the suite's own, so a caller reusing a Call-ID cannot merge two calls.
     pub sip_call_id: Option<String>,
+    /// Where the call's recording was written (schema version 3), when its queue records; the
+    /// file may since have been deleted by the tenant's retention period.
+    pub recording: Option<String>,
 }
 
 const MAX_CALL_ID_LEN: usize = 128;
@@ -173,6 +176,7 @@ impl CallRecord {
             ("disposition", &self.disposition),
             ("ivr_path", &self.ivr_path),
             ("sip_call_id", &self.sip_call_id),
+            ("recording", &self.recording),
         ] {
             if let Some(v) = value {
                 check_text(field, v, MAX_TEXT_LEN)?;
@@ -318,6 +322,7 @@ mod tests {
             disposition: None,
             ivr_path: Some("main>1".into()),
             sip_call_id: None,
+            recording: None,
         }
     }
 

@@ -45,6 +45,11 @@ pub struct CallSegment {
     pub ring_ms: i64,
     pub talk_ms: i64,
     pub hold_ms: i64,
+    /// The answering agent's wrap-up after the call. A call is journalled when it ends, with 0,
+    /// and again, whole, when the wrap-up ends; the later entry is the record (absent in older
+    /// journals).
+    #[serde(default)]
+    pub wrap_ms: i64,
     pub transfer_target: Option<String>,
     pub ivr_path: Option<String>,
     /// The WAV file of the call, when its queue records.
@@ -81,11 +86,12 @@ impl CallSegment {
             ring_ms: self.ring_ms,
             talk_ms: self.talk_ms,
             hold_ms: self.hold_ms,
-            wrap_ms: 0,
+            wrap_ms: self.wrap_ms,
             transfer_target: self.transfer_target.clone(),
             disposition: None,
             ivr_path: self.ivr_path.clone(),
             sip_call_id: self.sip_call_id.clone(),
+            recording: self.recording.clone(),
         };
         record.validate().map_err(|e| e.to_string())?;
         Ok(record)
@@ -204,13 +210,18 @@ impl Journal {
 
     /// Removes a batch once it is in the store, keeping what was written after it: the rest is
     /// written to a new file, synced, and renamed over the journal, so that a crash leaves
-    /// either the old journal (moved again, idempotently) or the new one.
-    pub fn clear_through(&mut self, through: u64) -> std::io::Result<()> {
+    /// either the old journal (moved again, idempotently) or the new one. `kept` are entries of
+    /// the batch not to be moved yet: they go first in the new file.
+    pub fn clear_through(&mut self, through: u64, kept: &[Entry]) -> std::io::Result<()> {
         let length = self.file.metadata()?.len();
-        if through >= length {
+        if through >= length && kept.is_empty() {
             return self.clear();
         }
         let mut rest = Vec::new();
+        for entry in kept {
+            rest.extend_from_slice(serde_json::to_string(entry).expect("an entry serialises").as_bytes());
+            rest.push(b'\n');
+        }
         let mut old = File::open(&self.path)?;
         old.seek(std::io::SeekFrom::Start(through))?;
         std::io::Read::read_to_end(&mut old, &mut rest)?;
@@ -256,6 +267,7 @@ mod tests {
             ring_ms: 0,
             talk_ms: 0,
             hold_ms: 0,
+            wrap_ms: 0,
             transfer_target: None,
             ivr_path: None,
             sip_call_id: None,
@@ -281,10 +293,15 @@ mod tests {
         // A batch is cleared while later entries, written in the meantime, stay.
         let batch = j.batch().unwrap();
         j.write(&[period("1004", 11)]).unwrap();
-        j.clear_through(batch.through).unwrap();
+        j.clear_through(batch.through, &[]).unwrap();
         assert_eq!(j.pending().unwrap(), [period("1004", 11)]);
         j.write(&[period("1005", 12)]).unwrap();
         assert_eq!(Journal::open(&path).unwrap().pending().unwrap(), [period("1004", 11), period("1005", 12)], "appends go to the new file");
+        // An entry of the batch kept back goes before what came after the batch.
+        let batch = j.batch().unwrap();
+        j.write(&[period("1006", 13)]).unwrap();
+        j.clear_through(batch.through, &[call("c2")]).unwrap();
+        assert_eq!(Journal::open(&path).unwrap().pending().unwrap(), [call("c2"), period("1006", 13)]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -20,9 +20,12 @@ pub struct Live {
     events: broadcast::Sender<String>,
     /// Each agent's current state and since when (ms since the epoch), guarded with the engine.
     open_periods: Mutex<HashMap<String, (AgentState, i64)>>,
-    /// Where closed periods and finished calls go before the store; shared with whoever moves
-    /// them there.
-    pub journal: Mutex<Journal>,
+    /// Where closed periods and finished calls go before the store ([`Live::stored_batch`]).
+    journal: Mutex<Journal>,
+    /// The last call of each agent now in wrap-up: journalled already, and again with its
+    /// `wrap_ms` when the wrap-up ends, so it stays out of the store until then. Locked after
+    /// the journal, always, so that a batch and this agree.
+    wrapping: Mutex<HashMap<String, CallSegment>>,
     /// Every action, for the call controller that carries them out.
     actions: Mutex<Option<mpsc::UnboundedSender<Action>>>,
     /// Every state change, for the supervisor's live adherence.
@@ -52,6 +55,15 @@ impl StateChange {
     }
 }
 
+/// The journal's entries ready for the store ([`Live::stored_batch`]).
+#[derive(Debug)]
+pub struct StoredBatch {
+    pub entries: Vec<Entry>,
+    /// Calls whose wrap-up has not ended: written back by [`Live::clear_stored`].
+    kept: Vec<Entry>,
+    through: u64,
+}
+
 /// Why a change was not acknowledged.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -74,6 +86,7 @@ impl Live {
             events: broadcast::channel(EVENT_BACKLOG).0,
             open_periods: Mutex::new(open),
             journal: Mutex::new(journal),
+            wrapping: Mutex::new(HashMap::new()),
             actions: Mutex::new(None),
             state_changes: Mutex::new(None),
             finished_calls: Mutex::new(None),
@@ -95,7 +108,8 @@ impl Live {
         rx
     }
 
-    /// Every call finished from now on, for the live KPIs.
+    /// Every call finished from now on, for the live KPIs; a call whose agent went into wrap-up
+    /// comes again, with its `wrap_ms`, when that ends.
     pub fn finished_calls(&self) -> mpsc::UnboundedReceiver<CallSegment> {
         let (tx, rx) = mpsc::unbounded_channel();
         *lock(&self.finished_calls) = Some(tx);
@@ -127,10 +141,22 @@ impl Live {
         .map(drop)
     }
 
-    /// Journals finished calls (safe after the next [`Live::sync`]) and tells the wallboard.
+    /// Journals finished calls (safe after the next [`Live::sync`]) and tells the wallboard. A
+    /// call whose agent is now in wrap-up is journalled again when the wrap-up ends.
     pub fn record_calls(&self, calls: &[CallSegment]) {
         let entries: Vec<Entry> = calls.iter().map(|c| Entry::Call(Box::new(c.clone()))).collect();
-        if let Err(e) = lock(&self.journal).append(&entries) {
+        let in_wrap_up: Vec<&CallSegment> = {
+            let open = lock(&self.open_periods);
+            calls.iter().filter(|c| c.answered_ms.is_some() && c.agent.as_ref().is_some_and(|a| open.get(a).is_some_and(|(state, _)| *state == AgentState::WrapUp))).collect()
+        };
+        let mut journal = lock(&self.journal);
+        let mut wrapping = lock(&self.wrapping);
+        for call in in_wrap_up {
+            wrapping.insert(call.agent.clone().expect("filtered on"), call.clone());
+        }
+        drop(wrapping);
+        if let Err(e) = journal.append(&entries) {
+            drop(journal);
             self.journal_failed(&format!("the call journal could not be written: {e}"));
         }
         if let Some(sink) = lock(&self.finished_calls).as_ref() {
@@ -163,6 +189,8 @@ impl Live {
         let result = f(&mut engine, self.started.elapsed());
         let at_ms = now_ms();
         let mut closed = Vec::new();
+        // Agents whose wrap-up ended, with its length.
+        let mut wrapped = Vec::new();
         let mut open = lock(&self.open_periods);
         for action in actions(&result) {
             if let Action::StateChanged { agent, state } = action
@@ -172,6 +200,9 @@ impl Live {
                     AgentState::NotReady { reason } => Some(reason.clone()),
                     _ => None,
                 };
+                if previous == AgentState::WrapUp {
+                    wrapped.push((agent.clone(), (at_ms - since).max(0)));
+                }
                 let queues = engine.agent_queues(agent);
                 closed.push(Entry::Period(ClosedPeriod { agent: agent.clone(), state: schema_state(&previous).as_str().into(), reason, started_ms: since, ended_ms: at_ms.max(since), queues }));
             }
@@ -186,12 +217,58 @@ impl Live {
                 let _ = sink.send(action.clone());
             }
         }
-        if let Err(e) = lock(&self.journal).append(&closed) {
+        let mut journal = lock(&self.journal);
+        let mut completed = Vec::new();
+        if !wrapped.is_empty() {
+            let mut wrapping = lock(&self.wrapping);
+            for (agent, wrap_ms) in wrapped {
+                if let Some(mut call) = wrapping.remove(&agent) {
+                    call.wrap_ms = wrap_ms;
+                    closed.push(Entry::Call(Box::new(call.clone())));
+                    completed.push(call);
+                }
+            }
+        }
+        let appended = journal.append(&closed);
+        drop(journal);
+        for call in completed {
+            if let Some(sink) = lock(&self.finished_calls).as_ref() {
+                let _ = sink.send(call.clone());
+            }
+            let event = serde_json::json!({ "type": "call-wrapped", "tenant": self.tenant, "at_ms": at_ms, "call": call });
+            let _ = self.events.send(event.to_string());
+        }
+        if let Err(e) = appended {
             // The state changed in memory but its record is not safe: what would acknowledge
             // it is refused (see `sync`), and the alarm raised.
             self.journal_failed(&format!("the state journal could not be written: {e}"));
         }
         result
+    }
+
+    /// What the journal holds for the store: its periods and calls, a call journalled more than
+    /// once as its last entry, without the calls whose agent is still in wrap-up (kept for
+    /// [`Live::clear_stored`] to write back).
+    pub fn stored_batch(&self) -> std::io::Result<StoredBatch> {
+        let journal = lock(&self.journal);
+        let batch = journal.batch()?;
+        let wrapping: std::collections::HashSet<String> = lock(&self.wrapping).values().map(|c| c.call_id.clone()).collect();
+        drop(journal);
+        let last: HashMap<&str, usize> = batch.entries.iter().enumerate().filter_map(|(i, e)| if let Entry::Call(c) = e { Some((c.call_id.as_str(), i)) } else { None }).collect();
+        let (mut entries, mut kept) = (Vec::new(), Vec::new());
+        for (i, entry) in batch.entries.iter().enumerate() {
+            match entry {
+                Entry::Call(c) if last[c.call_id.as_str()] != i => {}
+                Entry::Call(c) if wrapping.contains(&c.call_id) => kept.push(entry.clone()),
+                _ => entries.push(entry.clone()),
+            }
+        }
+        Ok(StoredBatch { entries, kept, through: batch.through })
+    }
+
+    /// Removes a batch from the journal once its entries are in the store.
+    pub fn clear_stored(&self, batch: &StoredBatch) -> std::io::Result<()> {
+        lock(&self.journal).clear_through(batch.through, &batch.kept)
     }
 
     fn journal_failed(&self, message: &str) {
@@ -331,5 +408,88 @@ mod tests {
         let fine = Live::new("demo", crate::acd::demo(), Journal::open(&dir.join("j.jsonl")).unwrap());
         assert!(fine.request_state(&agent, AgentState::Ready).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn answered_call(call_id: &str, agent: &str) -> CallSegment {
+        let now = now_ms();
+        CallSegment {
+            call_id: call_id.into(),
+            caller_number: Some("555".into()),
+            dialled_number: Some("200".into()),
+            queue: Some("support".into()),
+            priority: 0,
+            arrived_ms: now - 20_000,
+            queued_ms: Some(now - 20_000),
+            answered_ms: Some(now - 15_000),
+            ended_ms: now,
+            abandoned: false,
+            exit_reason: "answered".into(),
+            agent: Some(agent.into()),
+            ring_ms: 2_000,
+            talk_ms: 15_000,
+            hold_ms: 0,
+            wrap_ms: 0,
+            transfer_target: None,
+            ivr_path: None,
+            recording: None,
+            sip_call_id: Some("abc@phone".into()),
+        }
+    }
+
+    fn calls_of(batch: &StoredBatch) -> Vec<CallSegment> {
+        batch.entries.iter().filter_map(|e| if let Entry::Call(c) = e { Some((**c).clone()) } else { None }).collect()
+    }
+
+    #[test]
+    fn a_call_reaches_the_store_with_its_agents_wrap_up_once_that_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = Live::new("demo", crate::acd::demo(), Journal::open(&dir.path().join("j.jsonl")).unwrap());
+        let agent = "1001";
+        live.phone_registered(agent);
+        live.request_state(agent, AgentState::Ready).unwrap();
+        live.apply(&AcdInput::Arrive { call: "c1".into(), queue: "support".into(), priority: 0, last_agent: Some(agent.into()) }).unwrap();
+        live.apply(&AcdInput::Answered { call: "c1".into(), agent: agent.into() }).unwrap();
+        live.apply(&AcdInput::Ended { agent: agent.into(), queue: "support".into() }).unwrap();
+        assert_eq!(live.state(agent), Some(AgentState::WrapUp));
+        live.record_calls(&[answered_call("c1", agent), CallSegment { agent: None, answered_ms: None, ..answered_call("c2", agent) }]);
+        live.sync().unwrap();
+
+        // In wrap-up: the unanswered call goes to the store, the answered one waits.
+        let batch = live.stored_batch().unwrap();
+        assert_eq!(calls_of(&batch).iter().map(|c| c.call_id.as_str()).collect::<Vec<_>>(), ["c2"]);
+        live.clear_stored(&batch).unwrap();
+        assert_eq!(live.stored_batch().unwrap().entries.len(), 0, "nothing else is ready yet");
+
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        live.request_state(agent, AgentState::Ready).unwrap();
+        let batch = live.stored_batch().unwrap();
+        let calls = calls_of(&batch);
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].call_id, "c1");
+        assert!((60..5_000).contains(&calls[0].wrap_ms), "the wrap-up's length: {}", calls[0].wrap_ms);
+        assert_eq!(calls[0].to_record().unwrap().wrap_ms, calls[0].wrap_ms);
+        let wrap_period = batch.entries.iter().find_map(|e| if let Entry::Period(p) = e { (p.state == "wrap_up").then_some(p.ended_ms - p.started_ms) } else { None });
+        assert_eq!(wrap_period, Some(calls[0].wrap_ms), "the same length as the agent's wrap-up period");
+        live.clear_stored(&batch).unwrap();
+        assert_eq!(live.stored_batch().unwrap().entries.len(), 0);
+    }
+
+    #[test]
+    fn a_call_journalled_before_a_restart_in_wrap_up_is_not_held_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let live = Live::new("demo", crate::acd::demo(), Journal::open(&path).unwrap());
+        live.phone_registered("1001");
+        live.request_state("1001", AgentState::Ready).unwrap();
+        live.apply(&AcdInput::Arrive { call: "c1".into(), queue: "support".into(), priority: 0, last_agent: None }).unwrap();
+        live.apply(&AcdInput::Answered { call: "c1".into(), agent: "1001".into() }).unwrap();
+        live.apply(&AcdInput::Ended { agent: "1001".into(), queue: "support".into() }).unwrap();
+        live.record_calls(&[answered_call("c1", "1001")]);
+        live.sync().unwrap();
+        drop(live);
+        // The new process knows of no wrap-up: the call goes as it was journalled.
+        let restarted = Live::new("demo", crate::acd::demo(), Journal::open(&path).unwrap());
+        let calls = calls_of(&restarted.stored_batch().unwrap());
+        assert_eq!((calls.len(), calls[0].wrap_ms), (1, 0));
     }
 }

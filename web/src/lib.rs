@@ -23,6 +23,7 @@ mod pages;
 mod live;
 mod multipart;
 mod plans;
+mod recordings;
 mod requests;
 mod stats;
 pub mod supervision;
@@ -183,7 +184,8 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/tenants/{tenant}/queues/live", Some(P::ViewLiveQueues), get(live::queues_live)),
     route!(GET "/api/v1/tenants/{tenant}/kpis/live", Some(P::ViewLiveQueues), get(kpis::live)),
     route!(GET "/api/v1/tenants/{tenant}/events", Some(P::ViewEvents), get(live::events)),
-    route!(GET "/api/v1/tenants/{tenant}/recordings/{call}", Some(P::ListenRecordings), get(live::recording)),
+    route!(GET "/api/v1/tenants/{tenant}/recordings", Some(P::ListenRecordings), get(recordings::search)),
+    route!(GET "/api/v1/tenants/{tenant}/recordings/{call}", Some(P::ListenRecordings), get(recordings::one)),
     route!(GET "/api/v1/tenants/{tenant}/audit", Some(P::ViewAudit), get(admin::audit)),
     route!(GET "/api/v1/tenants/{tenant}/users", Some(P::ManageUsers), get(admin::users)),
     route!(POST "/api/v1/tenants/{tenant}/users", Some(P::ManageUsers), post(admin::add_user)),

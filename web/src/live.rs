@@ -1,5 +1,5 @@
 //! The live ACD over HTTP: agents' states changed by agents and supervisors, the queues as a
-//! wallboard shows them, the event stream and recordings — each tenant's own ACD only.
+//! wallboard shows them, and the event stream — each tenant's own ACD only.
 
 use crate::auth::Signed;
 use crate::{body, ApiError, AppState};
@@ -128,13 +128,4 @@ pub async fn events(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
-/// A call's recording by its call id (the `call_id` of its call record), as `audio/wav`.
-pub async fn recording(State(state): State<AppState>, Path((tenant, call)): Path<(String, String)>) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    let missing = || ApiError::status(StatusCode::NOT_FOUND, Some("call"), format!("no recording of call {call}"));
-    let path = state.data.join("tenants").join(&tenant).join("recordings").join(format!("{}.wav", wfm_telephony::calls::file_name(&call)));
-    let bytes = tokio::fs::read(&path).await.map_err(|_| missing())?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes).into_response())
 }

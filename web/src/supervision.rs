@@ -65,9 +65,13 @@ struct Outgoing {
 }
 
 impl Supervision {
-    /// A finished call; those that queued before the window are let go.
+    /// A finished call, or one seen before now with its wrap-up; those that queued before the
+    /// window are let go.
     fn call_finished(&mut self, record: CallRecord, now: i64) {
-        self.recent_calls.push_back(record);
+        match self.recent_calls.iter_mut().rev().find(|c| c.call_id == record.call_id) {
+            Some(seen) => *seen = record,
+            None => self.recent_calls.push_back(record),
+        }
         let keep_from = now - self.kpis.window_s * 1000;
         while self.recent_calls.front().is_some_and(|c| c.queued_at.map_or(c.ended_at.timestamp_millis(), |q| q.timestamp_millis()) < keep_from) {
             self.recent_calls.pop_front();

@@ -12,7 +12,7 @@ use wfm_model::{AgentId, CallRecord, Channel, Direction, ExitReason, QueueName, 
 pub const COLUMNS: &[&str] = &[
     "call_id", "arrived_at", "ended_at", "channel", "direction", "caller_number", "dialled_number", "queue",
     "priority", "queued_at", "answered_at", "wait_s", "abandoned", "exit_reason", "agent_id", "ring_s", "talk_s",
-    "hold_s", "wrap_s", "transfer_target", "disposition", "ivr_path", "sip_call_id",
+    "hold_s", "wrap_s", "transfer_target", "disposition", "ivr_path", "sip_call_id", "recording",
 ];
 const REQUIRED: usize = 3;
 
@@ -166,6 +166,7 @@ impl Row<'_> {
             disposition: self.owned("disposition"),
             ivr_path: self.owned("ivr_path"),
             sip_call_id: self.owned("sip_call_id"),
+            recording: self.owned("recording"),
         };
         call.validate().map_err(|e| (field_name(e.field), e.message))?;
         Ok(call)

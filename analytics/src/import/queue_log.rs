@@ -260,6 +260,7 @@ impl Importer<'_> {
             disposition: None,
             ivr_path: None,
             sip_call_id: None,
+            recording: None,
         });
     }
 

@@ -38,6 +38,8 @@ impl Calls {
             ring_ms: segment.ring.as_millis() as i64,
             talk_ms: talk.as_millis() as i64,
             hold_ms: segment.hold.as_millis() as i64,
+            // Filled by the engine's side when the agent's wrap-up ends (`Live`).
+            wrap_ms: 0,
             transfer_target: segment.transfer_target,
             ivr_path,
             recording: segment.recording,
