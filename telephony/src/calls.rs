@@ -110,6 +110,10 @@ struct Dialog {
     trusted: IpAddr,
     local_cseq: u32,
     transport: &'static str,
+    /// The proxies that asked to stay on the dialog (`Record-Route`, RFC 3261 §12.1), in the
+    /// order our requests pass them; they go as `Route` headers. The requests themselves go to
+    /// `peer`, where the dialog's messages come from (the first proxy, when there is one).
+    route_set: Vec<String>,
 }
 
 impl Dialog {
@@ -121,19 +125,51 @@ impl Dialog {
     /// A request with a given sequence number: the ACK of a 2xx carries its INVITE's.
     fn request_numbered(&self, method: Method, cseq: u32, local: SocketAddr, branch: &str) -> Message {
         let to = if self.remote_tag.is_empty() { self.remote_uri.clone() } else { format!("{};tag={}", self.remote_uri, self.remote_tag) };
-        Message {
-            start: StartLine::Request { method: method.clone(), uri: self.remote_target.clone() },
-            headers: vec![
-                ("Via".into(), format!("SIP/2.0/{} {local};branch={branch};rport", self.transport)),
-                ("Max-Forwards".into(), "70".into()),
-                ("From".into(), format!("{};tag={}", self.local_uri, self.local_tag)),
-                ("To".into(), to),
-                ("Call-ID".into(), self.call_id.clone()),
-                ("CSeq".into(), format!("{cseq} {method}")),
-                ("Contact".into(), format!("<sip:wfm@{local}>")),
-            ],
-            body: Vec::new(),
+        let (uri, routes) = self.request_target();
+        let mut headers = vec![
+            ("Via".into(), format!("SIP/2.0/{} {local};branch={branch};rport", self.transport)),
+            ("Max-Forwards".into(), "70".into()),
+        ];
+        headers.extend(routes.into_iter().map(|route| ("Route".to_owned(), route)));
+        headers.extend([
+            ("From".into(), format!("{};tag={}", self.local_uri, self.local_tag)),
+            ("To".into(), to),
+            ("Call-ID".into(), self.call_id.clone()),
+            ("CSeq".into(), format!("{cseq} {method}")),
+            ("Contact".into(), format!("<sip:wfm@{local}>")),
+        ]);
+        Message { start: StartLine::Request { method: method.clone(), uri }, headers, body: Vec::new() }
+    }
+
+    /// The Request-URI and the `Route` headers of an in-dialog request (RFC 3261 §12.2.1.1): a
+    /// loose-routing first proxy (`;lr`) gets the remote target as the URI and the whole route
+    /// set; a strict-routing one gets its own URI, and the remote target goes last in the routes.
+    fn request_target(&self) -> (String, Vec<String>) {
+        match self.route_set.first() {
+            None => (self.remote_target.clone(), Vec::new()),
+            Some(first) if is_loose_route(first) => (self.remote_target.clone(), self.route_set.clone()),
+            Some(first) => {
+                let mut routes = self.route_set[1..].to_vec();
+                routes.push(format!("<{}>", self.remote_target));
+                (inner_uri(first).to_owned(), routes)
+            }
         }
+    }
+}
+
+/// Whether a route's URI carries `lr` (RFC 3261 §19.1.1).
+fn is_loose_route(route: &str) -> bool {
+    inner_uri_with_params(route).split(';').skip(1).any(|p| {
+        let name = p.split('=').next().unwrap_or_default().trim();
+        name.eq_ignore_ascii_case("lr")
+    })
+}
+
+/// The URI of a name-addr with its parameters (`<sip:p.example;lr>` → `sip:p.example;lr`).
+fn inner_uri_with_params(value: &str) -> &str {
+    match (value.find('<'), value.find('>')) {
+        (Some(open), Some(close)) if open < close => &value[open + 1..close],
+        _ => value.trim(),
     }
 }
 

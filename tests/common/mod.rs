@@ -1,6 +1,7 @@
 //! Helpers for black-box tests of the `wfm` binary.
 #![allow(dead_code)]
 
+pub mod acd;
 pub mod browser;
 pub mod plan;
 

@@ -80,6 +80,8 @@ impl Calls {
             trusted: peer.ip(),
             local_cseq: cseq,
             transport: transport_of(invite),
+            // Our requests pass the proxies in the reverse of the order they recorded (§12.1.2).
+            route_set: response.record_route().into_iter().rev().collect(),
         }
     }
 
@@ -104,6 +106,10 @@ impl Calls {
         let segment = call.segment.id.clone();
         let Some(leg) = call.legs.iter_mut().find(|l| l.id == id) else { return };
         if (200..300).contains(&status) {
+            if leg.dialog.remote_tag.is_empty() {
+                // The dialog begins: its route set is fixed now (a re-INVITE's answer keeps it).
+                leg.dialog.route_set = response.record_route().into_iter().rev().collect();
+            }
             leg.dialog.remote_tag = response.header("To").and_then(|t| param(t, "tag")).unwrap_or_default().to_owned();
             if let Some(contact) = response.header("Contact") {
                 leg.dialog.remote_target = inner_uri(contact).to_owned();

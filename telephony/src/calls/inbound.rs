@@ -57,6 +57,7 @@ impl Calls {
             trusted: from.ip(),
             local_cseq: 0,
             transport: transport_of(request),
+            route_set: request.record_route(),
         };
         let session_id = key;
         let body = sdp::describe(session_id, 1, SocketAddr::new(self.config.media_ip, port), &[codec], media.telephone_event, Direction::SendRecv);

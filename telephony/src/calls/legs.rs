@@ -112,6 +112,7 @@ impl Calls {
             trusted,
             local_cseq: 0,
             transport: if over_tcp { "TCP" } else { "UDP" },
+            route_set: Vec::new(),
         };
         let mut invite = dialog.request(Method::Invite, local, &branch);
         let queue = match &call.phase {

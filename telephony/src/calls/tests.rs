@@ -546,3 +546,73 @@ fn a_reused_or_long_call_id_gets_a_record_of_its_own_keeping_the_callers_id() {
         r.to_record().unwrap_or_else(|e| panic!("{e}: the store takes it"));
     }
 }
+
+fn with_record_route(request: &str, record_route: &str) -> String {
+    request.replacen("Max-Forwards: 70\n", &format!("Max-Forwards: 70\n{record_route}"), 1)
+}
+
+fn routes(message: &Message) -> Vec<&str> {
+    message.headers_named("Route").collect()
+}
+
+fn request_uri(message: &Message) -> &str {
+    match &message.start {
+        StartLine::Request { uri, .. } => uri,
+        StartLine::Response { .. } => panic!("a response"),
+    }
+}
+
+#[test]
+fn proxies_that_record_routes_stay_on_both_dialogs() {
+    let mut rig = Rig::new(1);
+    // Two proxies before the caller's INVITE reached us, in two lines and one.
+    let caller_routes = "Record-Route: <sip:10.0.0.1;lr>, \"edge, west\" <sip:10.0.0.2;lr;transport=udp>\nRecord-Route: <sip:10.0.0.3;lr>\n";
+    let (ok, _) = rig.request(&with_record_route(&invite("200", "c1", "555", OFFER), caller_routes), CALLER, 0);
+    let ok = ok.unwrap();
+    assert_eq!(ok.headers_named("Record-Route").collect::<Vec<_>>(), ["<sip:10.0.0.1;lr>, \"edge, west\" <sip:10.0.0.2;lr;transport=udp>", "<sip:10.0.0.3;lr>"], "copied into the 200");
+    let fx = rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 100);
+    let leg = sent(&fx).remove(0);
+    assert!(routes(&leg).is_empty(), "the agent's INVITE goes where the phone registered from");
+    // The agent's phone is behind one proxy that records two routes (its two interfaces).
+    let answer = phone_response(&leg, 200, true).replacen("Content-Length", "Record-Route: <sip:10.1.0.1;lr>, <sip:10.1.0.2;lr>\nContent-Length", 1);
+    let fx = rig.response(&answer, 2100);
+    let ack = request_named(&sent(&fx), Method::Ack);
+    assert_eq!(routes(&ack), ["<sip:10.1.0.2;lr>", "<sip:10.1.0.1;lr>"], "the agent's route set, reversed");
+    assert_eq!(request_uri(&ack), format!("sip:1001@{PHONE}"), "loose routing: the URI is the remote target");
+    rig.action(Action::Connect { call: rig.id("c1"), agent: "1001".into(), waited: Duration::from_millis(2100) }, 2100);
+
+    // The caller hangs up: the BYE to the agent takes the agent's route set.
+    let (_, fx) = rig.request(&in_caller_dialog("BYE", "c1", 2, &tag(&ok, "To")), CALLER, 5000);
+    let bye = request_named(&sent(&fx), Method::Bye);
+    assert_eq!(routes(&bye), ["<sip:10.1.0.2;lr>", "<sip:10.1.0.1;lr>"]);
+
+    // Another call, the agent hangs up: the BYE to the caller takes the caller's, in order.
+    let mut rig = Rig::new(1);
+    let (ok, _) = rig.request(&with_record_route(&invite("200", "c2", "555", OFFER), caller_routes), CALLER, 0);
+    let caller_tag = tag(&ok.unwrap(), "To");
+    let fx = rig.action(Action::Ring { call: rig.id("c2"), agents: vec!["1001".into()] }, 100);
+    let leg = sent(&fx).remove(0);
+    rig.response(&phone_response(&leg, 200, true), 2100);
+    rig.action(Action::Connect { call: rig.id("c2"), agent: "1001".into(), waited: Duration::from_millis(2100) }, 2100);
+    let (_, fx) = rig.request(&from_phone("BYE", &leg, 2, "", ""), PHONE, 5000);
+    let bye = request_named(&sent(&fx), Method::Bye);
+    assert_eq!(tag(&bye, "From"), caller_tag);
+    assert_eq!(routes(&bye), ["<sip:10.0.0.1;lr>", "\"edge, west\" <sip:10.0.0.2;lr;transport=udp>", "<sip:10.0.0.3;lr>"]);
+    assert_eq!(request_uri(&bye), format!("sip:555@{CALLER}"));
+}
+
+#[test]
+fn a_strict_routing_proxy_gets_its_own_uri_and_the_target_goes_last() {
+    let mut rig = Rig::new(1);
+    let (ok, _) = rig.request(&with_record_route(&invite("200", "c1", "555", OFFER), "Record-Route: <sip:10.0.0.9>\nRecord-Route: <sip:10.0.0.8;lr>\n"), CALLER, 0);
+    let caller_tag = tag(&ok.unwrap(), "To");
+    let fx = rig.action(Action::Ring { call: rig.id("c1"), agents: vec!["1001".into()] }, 100);
+    let leg = sent(&fx).remove(0);
+    rig.response(&phone_response(&leg, 200, true), 2100);
+    rig.action(Action::Connect { call: rig.id("c1"), agent: "1001".into(), waited: Duration::from_millis(2100) }, 2100);
+    let (_, fx) = rig.request(&from_phone("BYE", &leg, 2, "", ""), PHONE, 5000);
+    let bye = request_named(&sent(&fx), Method::Bye);
+    assert_eq!(tag(&bye, "From"), caller_tag);
+    assert_eq!(request_uri(&bye), "sip:10.0.0.9");
+    assert_eq!(routes(&bye), ["<sip:10.0.0.8;lr>".to_owned(), format!("<sip:555@{CALLER}>")]);
+}

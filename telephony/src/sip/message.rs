@@ -223,6 +223,11 @@ impl Message {
         self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// The `Record-Route` values in order, each one URI (a line may hold several, comma-separated).
+    pub fn record_route(&self) -> Vec<String> {
+        self.headers_named("Record-Route").flat_map(split_values).map(str::to_owned).collect()
+    }
+
     /// An INVITE outside any dialog (no tag in its To): a new call.
     pub fn is_new_call(&self) -> bool {
         self.method() == Some(&Method::Invite) && self.header("To").is_some_and(|to| param(to, "tag").is_none())
@@ -301,12 +306,15 @@ impl Message {
     }
 
     /// A response to this request (RFC 3261 §8.2.6): Via, From, Call-ID and CSeq copied, To
-    /// copied with `to_tag` added when it has none.
+    /// copied with `to_tag` added when it has none; `Record-Route` copied into a response that
+    /// makes a dialog of an INVITE (§12.1.1), so that the proxies on the way stay on it.
     pub fn response(&self, status: u16, reason: &str, to_tag: &str) -> Self {
+        let makes_dialog = self.method() == Some(&Method::Invite) && (101..300).contains(&status);
         let mut headers: Vec<(String, String)> = Vec::new();
         for (name, value) in &self.headers {
             match name.as_str() {
                 "Via" | "From" | "Call-ID" | "CSeq" => headers.push((name.clone(), value.clone())),
+                "Record-Route" if makes_dialog => headers.push((name.clone(), value.clone())),
                 "To" if param(value, "tag").is_none() && status != 100 => headers.push((name.clone(), format!("{value};tag={to_tag}"))),
                 "To" => headers.push((name.clone(), value.clone())),
                 _ => {}
@@ -319,6 +327,26 @@ impl Message {
         self.headers.push((name.to_owned(), value.into()));
         self
     }
+}
+
+/// The values of a header line that may hold several, split at the commas outside `<…>` and
+/// quotes (RFC 3261 §7.3.1).
+pub fn split_values(line: &str) -> impl Iterator<Item = &str> {
+    let (mut start, mut depth, mut quoted, mut cuts) = (0, 0u32, false, Vec::new());
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' if !quoted => depth += 1,
+            '>' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                cuts.push(&line[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    cuts.push(&line[start..]);
+    cuts.into_iter().map(str::trim).filter(|v| !v.is_empty())
 }
 
 fn truncate(s: &str) -> String {
@@ -435,6 +463,12 @@ mod tests {
         let sent_by = before.split_whitespace().nth(1).unwrap().split(';').next().unwrap().to_owned();
         direct.stamp_received(sent_by.parse().unwrap());
         assert_eq!(direct.header("Via").unwrap(), before, "nothing to add when it came from where it says");
+    }
+
+    #[test]
+    fn header_values_split_at_commas_outside_brackets_and_quotes() {
+        let values: Vec<&str> = split_values(r#"<sip:a;lr>, "b, c" <sip:b>,<sip:c?x=1,2>, "#).collect();
+        assert_eq!(values, ["<sip:a;lr>", r#""b, c" <sip:b>"#, "<sip:c?x=1,2>"]);
     }
 
     #[test]
