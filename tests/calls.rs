@@ -10,7 +10,6 @@ use common::{p, Server};
 use serde_json::Value;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -506,12 +505,6 @@ fn quotas_bite_where_they_should_and_a_suspended_tenant_refuses_calls_and_phones
     assert_eq!(raw_register(&server, "1002"), "SIP/2.0 401 Unauthorized", "served again: challenged for its password");
 }
 
-/// Root mean square of one channel (0 left, 1 right) of a 16-bit stereo WAV file.
-fn channel_rms(wav: &[u8], channel: usize) -> f64 {
-    let samples: Vec<f64> = wav[44..].chunks_exact(4).map(|frame| i16::from_le_bytes([frame[2 * channel], frame[2 * channel + 1]]) as f64).collect();
-    (samples.iter().map(|s| s * s).sum::<f64>() / samples.len().max(1) as f64).sqrt()
-}
-
 #[test]
 fn an_agents_phone_that_sends_from_another_address_than_its_sdp_is_heard() {
     let dir = tempfile::tempdir().unwrap();
@@ -535,89 +528,6 @@ fn an_agents_phone_that_sends_from_another_address_than_its_sdp_is_heard() {
     let (caller, agent) = (channel_rms(&wav, 0), channel_rms(&wav, 1));
     assert!(agent > 100.0, "the agent's channel carries the agent's audio (symmetric RTP): rms {agent:.0}");
     assert!(caller > 100.0, "and the caller's channel the caller's: rms {caller:.0}");
-}
-
-/// A 16-bit mono WAV at 8 kHz: `seconds` of a 440 Hz tone.
-fn tone_wav(seconds: u32) -> Vec<u8> {
-    let samples: Vec<u8> = (0..8000 * seconds).flat_map(|i| ((8000.0 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / 8000.0).sin()) as i16).to_le_bytes()).collect();
-    let mut wav = b"RIFF".to_vec();
-    wav.extend((36 + samples.len() as u32).to_le_bytes());
-    wav.extend(b"WAVEfmt ");
-    wav.extend(16u32.to_le_bytes());
-    wav.extend([1u16, 1].iter().flat_map(|v| v.to_le_bytes()));
-    wav.extend([8000u32, 16000].iter().flat_map(|v| v.to_le_bytes()));
-    wav.extend([2u16, 16].iter().flat_map(|v| v.to_le_bytes()));
-    wav.extend(b"data");
-    wav.extend((samples.len() as u32).to_le_bytes());
-    wav.extend(samples);
-    wav
-}
-
-/// baresip (Debian package baresip-core), a softphone nobody here wrote, as agent 1001's phone:
-/// registered with digest, answering by itself, sending a 440 Hz tone; it quits after `seconds`,
-/// hanging up.
-struct Baresip(Child);
-
-impl Baresip {
-    fn start(dir: &Path, server: &Server, seconds: u32) -> Self {
-        let conf = dir.join("baresip");
-        std::fs::create_dir_all(&conf).unwrap();
-        let tone = conf.join("tone.wav");
-        std::fs::write(&tone, tone_wav(seconds + 5)).unwrap();
-        let (heard, alert) = (conf.join("heard.wav"), conf.join("alert.wav"));
-        std::fs::write(
-            conf.join("config"),
-            format!(
-                "module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule account.so\nmodule menu.so\n\
-                 sip_listen 127.0.0.1:{}\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,{}\n",
-                free_port(),
-                p(&tone),
-                p(&heard),
-                p(&alert)
-            ),
-        )
-        .unwrap();
-        std::fs::write(conf.join("accounts"), format!("<sip:1001@{}>;auth_pass={PASSWORD};answermode=auto;regint=120;audio_codecs=PCMA\n", server.sip)).unwrap();
-        let log = std::fs::File::create(dir.join("baresip.log")).unwrap();
-        let child = Command::new("baresip").args(["-f", p(&conf), "-t", &seconds.to_string()]).stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("baresip runs (Debian package baresip-core)");
-        // Registered: the agent is logged in (not ready).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let (_, body) = server.get_authorized("/api/v1/tenants/demo/agents/1001/state");
-            if !body.contains("logged-out") {
-                break;
-            }
-            assert!(Instant::now() < deadline, "baresip did not register: {}", std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Self(child)
-    }
-}
-
-impl Drop for Baresip {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[test]
-fn a_real_softphone_registers_answers_and_is_heard_both_ways() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
-    let events = Events::open(&server);
-    let _phone = Baresip::start(dir.path(), &server, 10);
-    set_state(&server, "1001", r#"{"state": "ready"}"#);
-    // The caller streams its audio (its digit, which would stop the audio, only after it);
-    // baresip answers at once and hangs up when it quits.
-    call(dir.path(), &server, "caller", "200", &["-set", "dtmf_ms", "9000"]);
-    let record = events.next_call();
-    assert_eq!((record["exit_reason"].as_str(), record["agent"].as_str()), (Some("answered"), Some("1001")), "{record}");
-    std::thread::sleep(Duration::from_millis(500));
-    let wav = std::fs::read(record["recording"].as_str().expect("support records")).unwrap();
-    let (caller, agent) = (channel_rms(&wav, 0), channel_rms(&wav, 1));
-    assert!(agent > 2000.0, "the agent's channel carries baresip's tone: rms {agent:.0}");
-    assert!(caller > 100.0, "the caller's channel carries the caller: rms {caller:.0}");
 }
 
 #[test]

@@ -262,3 +262,25 @@ pub fn stats_in(dir: &Path, tenant: &str, offered: u64) -> Vec<Value> {
 pub fn row<'a>(rows: &'a [Value], queue: &str) -> &'a Value {
     rows.iter().find(|r| r["queue"] == queue).unwrap_or_else(|| panic!("no row for {queue} in {rows:?}"))
 }
+
+/// Root mean square of one channel (0 left, 1 right) of a 16-bit stereo WAV file.
+pub fn channel_rms(wav: &[u8], channel: usize) -> f64 {
+    let samples: Vec<f64> = wav[44..].chunks_exact(4).map(|frame| i16::from_le_bytes([frame[2 * channel], frame[2 * channel + 1]]) as f64).collect();
+    (samples.iter().map(|s| s * s).sum::<f64>() / samples.len().max(1) as f64).sqrt()
+}
+
+/// A 16-bit mono WAV at 8 kHz: `seconds` of a 440 Hz tone.
+pub fn tone_wav(seconds: u32) -> Vec<u8> {
+    let samples: Vec<u8> = (0..8000 * seconds).flat_map(|i| ((8000.0 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / 8000.0).sin()) as i16).to_le_bytes()).collect();
+    let mut wav = b"RIFF".to_vec();
+    wav.extend((36 + samples.len() as u32).to_le_bytes());
+    wav.extend(b"WAVEfmt ");
+    wav.extend(16u32.to_le_bytes());
+    wav.extend([1u16, 1].iter().flat_map(|v| v.to_le_bytes()));
+    wav.extend([8000u32, 16000].iter().flat_map(|v| v.to_le_bytes()));
+    wav.extend([2u16, 16].iter().flat_map(|v| v.to_le_bytes()));
+    wav.extend(b"data");
+    wav.extend((samples.len() as u32).to_le_bytes());
+    wav.extend(samples);
+    wav
+}
