@@ -120,7 +120,7 @@ impl Endpoint {
     /// are returned: they go out by [`Endpoint::flush`] once what the step journalled is on disk.
     /// Engine inputs run while the core is still locked, so a refusal reaches the core before
     /// anything else does.
-    fn step(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) -> Vec<Outgoing> {
+    fn step(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) -> Held {
         let now = Instant::now();
         let mut fx = Effects::default();
         let event = {
@@ -154,23 +154,31 @@ impl Endpoint {
         for (call, command) in fx.media {
             stack.media.command(call, command);
         }
-        fx.send
+        Held { tenant: Some(stack.tenant.clone()), messages: fx.send }
     }
 
-    /// Syncs the journals (one sync for every step since the last), then sends the messages
-    /// those steps produced: nothing is acknowledged before its record is safe.
-    fn flush(&self, messages: Vec<Outgoing>) {
-        // Every tenant's journal is synced; should one fail, nothing of these steps is
-        // acknowledged (the peers retransmit, and are answered once the disk takes writes).
-        let failed: Vec<String> = self.stacks().iter().filter_map(|stack| stack.live.sync().err().map(|e| format!("{}: {e}", stack.tenant))).collect();
-        if !failed.is_empty() {
-            if !messages.is_empty() {
-                eprintln!("sip: {} messages not sent, what they acknowledge is not on disk ({})", messages.len(), failed.join("; "));
+    /// Syncs the journals of the tenants whose steps these are (one sync each for every step
+    /// since the last), then sends the messages those steps produced: nothing is acknowledged
+    /// before its record is safe. A tenant whose journal fails holds back its own messages only
+    /// (its peers retransmit, and are answered once the disk takes writes); the others' go.
+    fn flush(&self, steps: Vec<Held>) {
+        let mut synced: HashMap<String, Result<(), String>> = HashMap::new();
+        for step in steps {
+            if let Some(tenant) = &step.tenant {
+                let outcome = synced.entry(tenant.clone()).or_insert_with(|| match self.stack(tenant) {
+                    Some(stack) => stack.live.sync().map_err(|e| e.to_string()),
+                    None => Err("the tenant is no longer served".to_owned()),
+                });
+                if let Err(e) = outcome {
+                    if !step.messages.is_empty() {
+                        eprintln!("sip: {tenant}: {} messages not sent, what they acknowledge is not on disk ({e})", step.messages.len());
+                    }
+                    continue;
+                }
             }
-            return;
-        }
-        for out in messages {
-            self.send(out);
+            for out in step.messages {
+                self.send(out);
+            }
         }
     }
 
@@ -190,7 +198,7 @@ impl Endpoint {
         }
     }
 
-    fn handle(&self, bytes: &[u8], from: SocketAddr) -> Vec<Outgoing> {
+    fn handle(&self, bytes: &[u8], from: SocketAddr) -> Held {
         let message = match Message::parse(bytes) {
             Ok(mut m) => {
                 m.stamp_received(from);
@@ -198,7 +206,7 @@ impl Endpoint {
             }
             Err(e) => {
                 self.report("-", &Event::Malformed(e), from);
-                return Vec::new();
+                return Held::nothing();
             }
         };
         let now = Instant::now();
@@ -211,7 +219,7 @@ impl Endpoint {
                 if started {
                     self.report("-", &Event::FloodBlocked { dropped }, from);
                 }
-                return Vec::new();
+                return Held::nothing();
             }
         }
         let stacks = self.stacks();
@@ -221,7 +229,7 @@ impl Endpoint {
         match route {
             Route::Tenant(i) => match stacks.get(i) {
                 Some(stack) => self.step(stack, |core, fx, now| Some(core.on_message(&message, from, now, fx)), from),
-                None => Vec::new(),
+                None => Held::nothing(),
             },
             Route::Refuse { status, reason } => {
                 let tag = format!("wfmr{:x}", self.refusals.fetch_add(1, Ordering::Relaxed));
@@ -230,11 +238,11 @@ impl Endpoint {
                     response = response.with_header("Retry-After", "5".to_owned());
                 }
                 self.report("-", &Event::Answered { method: message.method().cloned().unwrap_or(Method::Options), status }, from);
-                vec![Outgoing { to: from, bytes: response.to_bytes(), retransmission: false }]
+                Held { tenant: None, messages: vec![Outgoing { to: from, bytes: response.to_bytes(), retransmission: false }] }
             }
             Route::Drop => {
                 self.report("-", &Event::StrayResponse, from);
-                Vec::new()
+                Held::nothing()
             }
         }
     }
@@ -262,7 +270,7 @@ impl Endpoint {
     }
 
     /// A step driven from inside (a timer, the engine, the media layer), not by a message.
-    fn drive(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant), local: SocketAddr) -> Vec<Outgoing> {
+    fn drive(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant), local: SocketAddr) -> Held {
         self.step(
             stack,
             |core, fx, now| {
@@ -275,19 +283,32 @@ impl Endpoint {
 
     /// The calls' timers of every tenant; call every 50 ms or so.
     pub fn tick_calls(&self, local: SocketAddr) {
-        let out = self.stacks().iter().flat_map(|stack| self.drive(stack, |core, fx, now| core.tick_calls(now, fx), local)).collect();
+        let out = self.stacks().iter().map(|stack| self.drive(stack, |core, fx, now| core.tick_calls(now, fx), local)).collect();
         self.flush(out);
     }
 
     /// A tenant's engine actions, in order; those that came together share one journal sync.
     pub fn on_actions(&self, stack: &Stack, actions: &[crate::acd::Action], local: SocketAddr) {
-        let out = actions.iter().flat_map(|action| self.drive(stack, |core, fx, now| core.on_action(action, now, fx), local)).collect();
+        let out = actions.iter().map(|action| self.drive(stack, |core, fx, now| core.on_action(action, now, fx), local)).collect();
         self.flush(out);
     }
 
     pub fn on_media(&self, stack: &Stack, event: &MediaEvent, local: SocketAddr) {
         let out = self.drive(stack, |core, fx, now| core.on_media(event, now, fx), local);
-        self.flush(out);
+        self.flush(vec![out]);
+    }
+}
+
+/// The messages of one step, held until its tenant's journal is synced (`tenant` is `None` for
+/// the switchboard's refusals, which journal nothing).
+struct Held {
+    tenant: Option<String>,
+    messages: Vec<Outgoing>,
+}
+
+impl Held {
+    fn nothing() -> Self {
+        Self { tenant: None, messages: Vec::new() }
     }
 }
 
@@ -308,11 +329,11 @@ pub async fn serve_udp(endpoint: Arc<Endpoint>) -> std::io::Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => continue,
             Err(e) => return Err(e),
         };
-        let mut out = endpoint.handle(&buffer[..len], from);
+        let mut out = vec![endpoint.handle(&buffer[..len], from)];
         // Under load, what has already arrived is handled before one sync for all of it.
         for _ in 1..BATCH {
             match socket.try_recv_from(&mut buffer) {
-                Ok((len, from)) => out.extend(endpoint.handle(&buffer[..len], from)),
+                Ok((len, from)) => out.push(endpoint.handle(&buffer[..len], from)),
                 Err(_) => break,
             }
         }
@@ -366,7 +387,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint) {
                     // Keep-alive CRLFs (RFC 5626) need no answer.
                     if !message.iter().all(|b| matches!(b, b'\r' | b'\n')) {
                         let out = endpoint.handle(&message, peer);
-                        endpoint.flush(out);
+                        endpoint.flush(vec![out]);
                     }
                 }
                 Ok(None) => break,
@@ -380,4 +401,50 @@ async fn connection(stream: TcpStream, peer: SocketAddr, endpoint: &Endpoint) {
         }
     }
     writing.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Journal;
+
+    fn register(tenant: &str, phone: SocketAddr) -> Vec<u8> {
+        format!(
+            "REGISTER sip:{tenant} SIP/2.0\r\nVia: SIP/2.0/UDP {phone};branch=z9hG4bK-{tenant}\r\nFrom: <sip:1001@{tenant}>;tag=t\r\n\
+             To: <sip:1001@{tenant}>\r\nCall-ID: reg-{tenant}\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@{phone}>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_tenant_whose_journal_fails_holds_back_its_own_answers_only() {
+        let udp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let endpoint = Endpoint::new(Box::new(|_: &str, _: &Event, _: SocketAddr| {}), udp.clone(), None, 100, Pike::new(1000, []));
+        // The socket's readiness is learnt once (`send` only tries, as the serving loop has).
+        udp.writable().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut lives = Vec::new();
+        for (tenant, journal) in [("good", dir.path().join("good.jsonl")), ("bad", "/dev/full".into())] {
+            let live = Arc::new(Live::new(tenant, crate::acd::demo(), Journal::open(&journal).unwrap()));
+            let media = MediaHub::new("127.0.0.1".parse().unwrap(), crate::media::audio::Prompts::shipped(), mpsc::unbounded_channel().0);
+            let registrar = crate::sip::registrar::Registrar::new(tenant, HashMap::from([("1001".to_owned(), "pw".to_owned())]), [0; 16]);
+            endpoint.add(Stack::new(tenant, SipCore::new(registrar, "wfm-test"), live.clone(), media), &[], tenant).unwrap();
+            lives.push(live);
+        }
+        // A state change of "bad" cannot be journalled (a full disk): nothing of "bad" may be
+        // acknowledged until it is.
+        lives[1].phone_registered("1001");
+        assert!(lives[1].sync().is_err());
+
+        let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let from = phone.local_addr().unwrap();
+        let good = endpoint.handle(&register("good", from), from);
+        endpoint.flush(vec![endpoint.handle(&register("bad", from), from), good]);
+        let mut answer = vec![0u8; 4096];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(2), phone.recv_from(&mut answer)).await.expect("good's challenge comes").unwrap();
+        let answer = Message::parse(&answer[..n]).unwrap();
+        assert_eq!((answer.status(), answer.call_id()), (Some(401), "reg-good"));
+        let more = tokio::time::timeout(Duration::from_millis(300), phone.recv_from(&mut [0u8; 4096])).await;
+        assert!(more.is_err(), "bad's answer is held back");
+    }
 }
