@@ -2,9 +2,11 @@
 //! there are too many: the one mechanism behind the web sign-in throttle (`wfm-ops`) and the SIP
 //! digest guard (`wfm-telephony`). Sans-IO: times are milliseconds passed in. Memory is bounded:
 //! at most [`MAX_TRACKED`] keys, the oldest unlocked forgotten first; a lock in force is never
-//! forgotten to make room. Depends on nothing.
+//! forgotten to make room. Making room costs O(1) amortised (keys are queued by when their count
+//! began), so an attacker spreading guesses over many addresses cannot make each of them a scan
+//! of every key. Depends on nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::time::Duration;
 
@@ -28,11 +30,16 @@ struct Failures {
 pub struct FailureCounter<K> {
     window: Window,
     by_key: HashMap<K, Failures>,
+    /// Keys by when their count began (`first_ms`), oldest first; an entry whose key has since
+    /// been cleared or begun again is stale and skipped.
+    order: VecDeque<(i64, K)>,
+    /// Every key was a lock in force when room was last sought: none can be made before this.
+    all_locked_until_ms: i64,
 }
 
 impl<K: Hash + Eq + Clone> FailureCounter<K> {
     pub fn new(window: Window) -> Self {
-        Self { window, by_key: HashMap::new() }
+        Self { window, by_key: HashMap::new(), order: VecDeque::new(), all_locked_until_ms: 0 }
     }
 
     fn current(&self, key: &K, now: i64) -> Option<Failures> {
@@ -58,6 +65,9 @@ impl<K: Hash + Eq + Clone> FailureCounter<K> {
         let fresh = Failures { count: 0, first_ms: now, locked_until_ms: 0 };
         let f = self.current(key, now).unwrap_or(fresh);
         let mut f = if f.locked_until_ms != 0 && f.locked_until_ms <= now { fresh } else { f };
+        if f.count == 0 {
+            self.queue(now, key);
+        }
         f.count += 1;
         let locks = f.count >= lock_after && f.locked_until_ms <= now;
         if locks {
@@ -67,16 +77,39 @@ impl<K: Hash + Eq + Clone> FailureCounter<K> {
         locks
     }
 
+    fn queue(&mut self, first_ms: i64, key: &K) {
+        self.order.push_back((first_ms, key.clone()));
+        // Stale entries are dropped in one pass once they outnumber the live ones, so the
+        // queue stays within twice the keys (and the pass is paid for by as many pushes).
+        if self.order.len() > 2 * self.by_key.len() + 64 {
+            let by_key = &self.by_key;
+            self.order.retain(|(first, k)| by_key.get(k).is_some_and(|f| f.first_ms == *first));
+        }
+    }
+
+    /// Forgets the oldest key that is not a lock in force (a count past its window first, as
+    /// those began earliest); `false` when every key is a lock in force.
     fn make_room(&mut self, now: i64) -> bool {
-        let window = self.window.window_ms;
-        self.by_key.retain(|_, f| f.locked_until_ms > now || now - f.first_ms <= window);
-        if self.by_key.len() < MAX_TRACKED {
-            return true;
+        if now < self.all_locked_until_ms {
+            return false;
         }
-        match self.by_key.iter().filter(|(_, f)| f.locked_until_ms <= now).min_by_key(|(_, f)| f.first_ms).map(|(k, _)| k.clone()) {
-            Some(oldest) => self.by_key.remove(&oldest).is_some(),
-            None => false,
+        let mut earliest_unlock = i64::MAX;
+        for _ in 0..self.order.len() {
+            let Some((first, key)) = self.order.pop_front() else { break };
+            match self.by_key.get(&key) {
+                Some(f) if f.first_ms == first && f.locked_until_ms > now => {
+                    earliest_unlock = earliest_unlock.min(f.locked_until_ms);
+                    self.order.push_back((first, key));
+                }
+                Some(f) if f.first_ms == first => {
+                    self.by_key.remove(&key);
+                    return true;
+                }
+                _ => {}
+            }
         }
+        self.all_locked_until_ms = earliest_unlock;
+        false
     }
 
     /// Forgets `key`'s failures (a success).
@@ -115,5 +148,34 @@ mod tests {
         c.fail(&"c", 2000, 9);
         c.clear(&"c");
         assert_eq!(c.count(&"c", 2000), 0);
+    }
+
+    #[test]
+    fn when_full_the_oldest_unlocked_key_makes_room_and_locks_stay() {
+        let mut c = FailureCounter::new(Window { window_ms: 1_000_000, lock_ms: 1_000_000 });
+        // Key 0 locked first, key 1 counted next (again later: its count began at 1), then the rest.
+        assert!(c.fail(&0usize, 0, 1));
+        c.fail(&1, 1, 9);
+        for k in 2..MAX_TRACKED {
+            c.fail(&k, 2, 9);
+        }
+        c.fail(&1, 3, 9);
+        c.fail(&MAX_TRACKED, 4, 9);
+        assert_eq!(c.count(&1, 4), 0, "the oldest count that is not a lock went");
+        assert!(c.locked_for(&0, 4).is_some(), "the lock stays");
+        assert_eq!((c.count(&2, 4), c.count(&MAX_TRACKED, 4)), (1, 1));
+        assert_eq!(c.by_key.len(), MAX_TRACKED);
+        assert!(c.order.len() <= 2 * c.by_key.len() + 64, "stale queue entries are dropped");
+    }
+
+    #[test]
+    fn when_every_key_is_a_lock_a_new_key_goes_uncounted_until_one_ends() {
+        let mut c = FailureCounter::new(Window { window_ms: 10, lock_ms: 1000 });
+        for k in 0..MAX_TRACKED {
+            assert!(c.fail(&k, 0, 1));
+        }
+        assert!(!c.fail(&MAX_TRACKED, 5, 1) && c.count(&MAX_TRACKED, 5) == 0, "uncounted");
+        assert!(!c.fail(&(MAX_TRACKED + 1), 6, 1), "and again, without a second scan");
+        assert!(c.fail(&MAX_TRACKED, 1000, 1), "once the locks end, counted");
     }
 }
