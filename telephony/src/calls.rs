@@ -91,6 +91,9 @@ pub struct Effects {
     pub finished: Vec<CallSegment>,
     /// Lines for the log: calls refused, ended, transferred.
     pub log: Vec<String>,
+    /// Digest locks that wrong passwords in feature codes started: the account and what is
+    /// locked, for the alarm a REGISTER's lock raises too.
+    pub locks: Vec<(String, crate::sip::guard::Locked)>,
 }
 
 /// One side of a dialog (RFC 3261 §12) as this endpoint keeps it.

@@ -140,13 +140,17 @@ impl Endpoint {
             match &event {
                 Event::Registration(Registration::Registered { user, .. }) => drop(stack.live.phone_registered(user)),
                 Event::Registration(Registration::Unregistered { user }) => drop(stack.live.phone_unregistered(user)),
-                Event::Registration(Registration::Locked { user, what }) => stack.live.alarm("sip.digest.locked", &format!("password guessing for {user} from {}: {what:?} locked for 10 minutes", from.ip())),
+                Event::Registration(Registration::Locked { user, what }) => alarm_digest_lock(stack, user, *what, from),
                 _ => {}
             }
             self.report(&stack.tenant, &event, from);
         }
         for line in &fx.log {
             eprintln!("sip: {}: {line}", stack.tenant);
+        }
+        for (user, what) in &fx.locks {
+            alarm_digest_lock(stack, user, *what, from);
+            self.report(&stack.tenant, &Event::Registration(Registration::Locked { user: user.clone(), what: *what }), from);
         }
         if !fx.finished.is_empty() {
             stack.live.record_calls(&fx.finished);
@@ -297,6 +301,11 @@ impl Endpoint {
         let out = self.drive(stack, |core, fx, now| core.on_media(event, now, fx), local);
         self.flush(vec![out]);
     }
+}
+
+/// A lock that password guessing from `from` started, on the tenant's event stream.
+fn alarm_digest_lock(stack: &Stack, user: &str, what: crate::sip::guard::Locked, from: SocketAddr) {
+    stack.live.alarm("sip.digest.locked", &format!("password guessing for {user} from {}: {what:?} locked for 10 minutes", from.ip()));
 }
 
 /// The messages of one step, held until its tenant's journal is synced (`tenant` is `None` for

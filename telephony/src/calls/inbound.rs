@@ -25,8 +25,11 @@ impl Calls {
             // A state change is the agent's: their phone proves the password (digest), as it
             // does to register; the source address alone could be forged.
             let caller = caller.to_owned();
-            if let Err(answer) = registrar.authenticate(request, &caller, from, now, "wfm-auth") {
+            if let Err((answer, locked)) = registrar.authenticate(request, &caller, from, now, "wfm-auth") {
                 fx.log.push(format!("call {}: feature code of {caller}: {}", request.call_id(), answer.status().unwrap_or_default()));
+                if let Some(what) = locked {
+                    fx.locks.push((caller, what));
+                }
                 return answer;
             }
             if !matches!(dialled.as_str(), "*1" | "*2") {

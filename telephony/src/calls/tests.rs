@@ -410,6 +410,12 @@ fn feature_codes_set_the_agent_state_and_hang_up_after_the_tone() {
     let fx = rig.media(MediaEvent::PromptsDone { call: key, play: 1 }, 400);
     assert_eq!(request_named(&sent(&fx), Method::Bye).call_id(), "f1");
     assert!(fx.finished.is_empty(), "a feature code is no call record");
+
+    // Guessing the password by feature codes locks the account from that address, and says so
+    // for the alarm, as guessing by REGISTER does.
+    let guesses: Vec<Effects> = (0..5).map(|i| rig.request(&answer("guess").replace("Call-ID: f1", &format!("Call-ID: g{i}")).replace("branch=z9hG4bK-f1", &format!("branch=z9hG4bK-g{i}")), PHONE, 500 + i).1).collect();
+    assert!(guesses[..4].iter().all(|fx| fx.locks.is_empty()));
+    assert_eq!(guesses[4].locks, [("1001".to_owned(), crate::sip::guard::Locked::AccountFromSource)]);
 }
 
 #[test]

@@ -193,15 +193,16 @@ impl Registrar {
 
     /// Whether a request other than REGISTER (a feature code's INVITE) comes from `user`'s
     /// phone with the password: `Ok` when proven, else the response to send (a challenge, or a
-    /// refusal).
-    pub fn authenticate(&mut self, request: &Message, user: &str, source: SocketAddr, now: Instant, to_tag: &str) -> Result<(), Message> {
+    /// refusal) and the lock a wrong password started, if it did (to be alarmed as a
+    /// REGISTER's is).
+    pub fn authenticate(&mut self, request: &Message, user: &str, source: SocketAddr, now: Instant, to_tag: &str) -> Result<(), (Message, Option<Locked>)> {
         let challenged = |this: &mut Self, stale| request.response(401, "Unauthorized", to_tag).with_header("WWW-Authenticate", this.challenge(now, source.ip(), stale));
         match self.verify(request, "Authorization", user, source, now) {
             Verified::Proven => Ok(()),
-            Verified::NoCredentials | Verified::Replayed => Err(challenged(self, false)),
-            Verified::Stale => Err(challenged(self, true)),
-            Verified::Locked => Err(request.response(403, "Forbidden (too many failed attempts)", to_tag)),
-            Verified::Wrong(_) => Err(request.response(403, "Forbidden", to_tag)),
+            Verified::NoCredentials | Verified::Replayed => Err((challenged(self, false), None)),
+            Verified::Stale => Err((challenged(self, true), None)),
+            Verified::Locked => Err((request.response(403, "Forbidden (too many failed attempts)", to_tag), None)),
+            Verified::Wrong(locked) => Err((request.response(403, "Forbidden", to_tag), locked)),
         }
     }
 
