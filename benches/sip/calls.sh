@@ -12,6 +12,9 @@
 # call with sipp's rtp_stream (the scenarios' pcap playback is replaced: sipp plays a pcap through
 # a raw socket per call, and with hundreds of raw sockets open the kernel checks each of them for
 # every packet on the host, which measures sipp's raw sockets rather than the ACD).
+# FLOOD=N: while each rate runs, another address (127.0.0.2, not trusted) floods wfm with N
+# INVITEs a second (benches/sip/flood.py, to number 999, never acknowledged) and prints how many
+# wfm answered (the rest the per-source limit dropped) after the table.
 # Usage: benches/sip/calls.sh [WFM_BINARY] [RATES] [SECONDS_PER_RATE] [TALK_MS] [AGENTS] [MAX_CALLS] [MEDIA: yes|no]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,7 +28,7 @@ max_calls="${6:-4000}"
 media="${7:-yes}"
 no_media=(); [ "$media" = no ] && no_media=(-set no_media 1)
 work="$(mktemp -d)"
-cleanup() { kill "$server" "$uas" 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"; }
+cleanup() { kill "$server" "$uas" ${flood:-} 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"; }
 trap cleanup EXIT
 
 mkdir -p "$work/sipp"
@@ -89,6 +92,10 @@ for rate in $rates; do
       -set dtmf_ms 7100 "${no_media[@]}" -trace_err -nostdin -timeout $((seconds * 3 + 60)) -max_socket 60000 -trace_stat -stf "$work/stat-$rate.csv" \
       127.0.0.1:15170 > /dev/null 2>&1) &
   caller=$!
+  if [ -n "${FLOOD:-}" ]; then
+    taskset -c 1 python3 "$here/flood.py" --to 127.0.0.1:15170 --rate "$FLOOD" --seconds "$seconds" >&2 &
+    flood=$!
+  fi
   peak=0
   while kill -0 "$caller" 2>/dev/null; do
     now=$(on_call || echo 0); [ "$now" -gt "$peak" ] && peak=$now
@@ -107,4 +114,6 @@ for rate in $rates; do
     'BEGIN { printf "| %d | %d | %s | %s | %d | %.0f | %d | %.2f ms |\n", r, t, a, x, f, a / s, p, c / hz / (ok > 0 ? ok : 1) * 1e3 }'
 done
 grep -c "^sip: [^ ]*: call .* ended (answered)" "$work/serve.log" | sed 's/^/answered calls in wfm log: /' >&2
+[ -n "${FLOOD:-}" ] && wait "$flood"
+true
 grep "media:" "$work/serve.log" | tail -3 >&2 || true
