@@ -210,7 +210,8 @@ fn a_burst_of_callers_on_too_few_agents_raises_the_surge_ladder_and_it_steps_dow
 
     // Out of control for 2 s: level 1 tells the supervisor and gives 1003 the support skill;
     // 3 s on, level 2 calls the reserve in.
-    let level2 = wait_for(30, "level 2", &|e| e["level"] == 2);
+    // The level and the call-in are two steps of the timeline: wait for both.
+    let level2 = wait_for(30, "level 2", &|e| e["level"] == 2 && events(e).contains(&"2:called_in".to_owned()));
     assert_eq!(events(&level2), ["0:out_of_control", "1:level_up", "1:told", "1:skill_added", "2:level_up", "2:called_in"]);
     let timeline = level2["timeline"].as_array().unwrap();
     assert_eq!(timeline[3]["skills"], serde_json::json!([["1003", "support"]]));
