@@ -12,31 +12,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Waits until `agent`'s phone has registered (the agent is logged in, not ready); `log` is the
-/// phone's, shown when it does not.
-fn registered(server: &Server, agent: &str, log: &Path) {
+/// Waits up to 15 s until `agent`'s state (the API's answer) passes `wanted`; `failure` says
+/// what did not happen.
+fn wait_for_state(server: &Server, agent: &str, wanted: impl Fn(&str) -> bool, failure: impl Fn(&str) -> String) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let (_, body) = server.get_authorized(&format!("/api/v1/tenants/demo/agents/{agent}/state"));
-        if !body.contains("logged-out") {
+        if wanted(&body) {
             return;
         }
-        assert!(Instant::now() < deadline, "{agent}'s phone did not register: {}", std::fs::read_to_string(log).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(200));
+        assert!(Instant::now() < deadline, "{}", failure(&body));
+        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Waits until `agent`'s phone has registered (the agent is logged in, not ready); `log` is the
+/// phone's, shown when it does not.
+fn registered(server: &Server, agent: &str, log: &Path) {
+    wait_for_state(server, agent, |state| !state.contains("logged-out"), |_| format!("{agent}'s phone did not register: {}", std::fs::read_to_string(log).unwrap_or_default()));
 }
 
 /// Waits until `agent` is on a call.
 fn on_call(server: &Server, agent: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (_, body) = server.get_authorized(&format!("/api/v1/tenants/demo/agents/{agent}/state"));
-        if body.contains("on-call") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{agent} never took the call: {body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_state(server, agent, |state| state.contains("on-call"), |state| format!("{agent} never took the call: {state}"));
 }
 
 /// baresip (Debian package baresip-core), a softphone nobody here wrote, as agent 1001's phone:
@@ -143,24 +141,22 @@ impl Linphone {
     }
 
     fn command(&mut self, line: &str) {
-        writeln!(self.commands, "{line}").unwrap();
-        self.commands.flush().unwrap();
+        self.send(line).unwrap();
+    }
+
+    fn send(&mut self, line: &str) -> std::io::Result<()> {
+        writeln!(self.commands, "{line}")?;
+        self.commands.flush()
     }
 }
 
 impl Drop for Linphone {
     fn drop(&mut self) {
-        let _ = self.command_quietly("quit");
+        // Its console may be gone already: asked to quit if not.
+        let _ = self.send("quit");
         std::thread::sleep(Duration::from_millis(300));
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-impl Linphone {
-    fn command_quietly(&mut self, line: &str) -> std::io::Result<()> {
-        writeln!(self.commands, "{line}")?;
-        self.commands.flush()
     }
 }
 

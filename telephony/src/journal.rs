@@ -143,11 +143,7 @@ impl Journal {
         }
         let mut pending = std::mem::take(&mut self.unwritten);
         pending.extend_from_slice(entries);
-        let mut text = String::new();
-        for e in &pending {
-            text.push_str(&serde_json::to_string(e).expect("an entry serialises"));
-            text.push('\n');
-        }
+        let text = lines(&pending);
         let length = self.file.metadata().map(|m| m.len());
         self.unsynced = true;
         let written = self.file.write_all(text.as_bytes());
@@ -217,11 +213,7 @@ impl Journal {
         if through >= length && kept.is_empty() {
             return self.clear();
         }
-        let mut rest = Vec::new();
-        for entry in kept {
-            rest.extend_from_slice(serde_json::to_string(entry).expect("an entry serialises").as_bytes());
-            rest.push(b'\n');
-        }
+        let mut rest = lines(kept).into_bytes();
         let mut old = File::open(&self.path)?;
         old.seek(std::io::SeekFrom::Start(through))?;
         std::io::Read::read_to_end(&mut old, &mut rest)?;
@@ -240,6 +232,16 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// Entries as the journal's lines, one JSON object and a newline each.
+fn lines(entries: &[Entry]) -> String {
+    let mut text = String::new();
+    for e in entries {
+        text.push_str(&serde_json::to_string(e).expect("an entry serialises"));
+        text.push('\n');
+    }
+    text
 }
 
 #[cfg(test)]

@@ -231,12 +231,15 @@ impl Live {
         }
         let appended = journal.append(&closed);
         drop(journal);
-        for call in completed {
-            if let Some(sink) = lock(&self.finished_calls).as_ref() {
-                let _ = sink.send(call.clone());
+        if !completed.is_empty() {
+            let sink = lock(&self.finished_calls).clone();
+            for call in completed {
+                if let Some(sink) = &sink {
+                    let _ = sink.send(call.clone());
+                }
+                let event = serde_json::json!({ "type": "call-wrapped", "tenant": self.tenant, "at_ms": at_ms, "call": call });
+                let _ = self.events.send(event.to_string());
             }
-            let event = serde_json::json!({ "type": "call-wrapped", "tenant": self.tenant, "at_ms": at_ms, "call": call });
-            let _ = self.events.send(event.to_string());
         }
         if let Err(e) = appended {
             // The state changed in memory but its record is not safe: what would acknowledge

@@ -120,7 +120,7 @@ impl Endpoint {
     /// are returned: they go out by [`Endpoint::flush`] once what the step journalled is on disk.
     /// Engine inputs run while the core is still locked, so a refusal reaches the core before
     /// anything else does.
-    fn step(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) -> Held {
+    fn step(&self, stack: &Arc<Stack>, f: impl FnOnce(&mut SipCore, &mut Effects, Instant) -> Option<Event>, from: SocketAddr) -> Held {
         let now = Instant::now();
         let mut fx = Effects::default();
         let event = {
@@ -158,7 +158,7 @@ impl Endpoint {
         for (call, command) in fx.media {
             stack.media.command(call, command);
         }
-        Held { tenant: Some(stack.tenant.clone()), messages: fx.send }
+        Held { stack: Some(stack.clone()), messages: fx.send }
     }
 
     /// Syncs the journals of the tenants whose steps these are (one sync each for every step
@@ -166,16 +166,21 @@ impl Endpoint {
     /// before its record is safe. A tenant whose journal fails holds back its own messages only
     /// (its peers retransmit, and are answered once the disk takes writes); the others' go.
     fn flush(&self, steps: Vec<Held>) {
-        let mut synced: HashMap<String, Result<(), String>> = HashMap::new();
+        // A batch holds the steps of a few tenants at most: a list is enough.
+        let mut synced: Vec<(Arc<Stack>, Result<(), String>)> = Vec::new();
         for step in steps {
-            if let Some(tenant) = &step.tenant {
-                let outcome = synced.entry(tenant.clone()).or_insert_with(|| match self.stack(tenant) {
-                    Some(stack) => stack.live.sync().map_err(|e| e.to_string()),
-                    None => Err("the tenant is no longer served".to_owned()),
-                });
+            if let Some(stack) = &step.stack {
+                let outcome = match synced.iter().find(|(s, _)| Arc::ptr_eq(s, stack)) {
+                    Some((_, outcome)) => outcome.clone(),
+                    None => {
+                        let outcome = stack.live.sync().map_err(|e| e.to_string());
+                        synced.push((stack.clone(), outcome.clone()));
+                        outcome
+                    }
+                };
                 if let Err(e) = outcome {
                     if !step.messages.is_empty() {
-                        eprintln!("sip: {tenant}: {} messages not sent, what they acknowledge is not on disk ({e})", step.messages.len());
+                        eprintln!("sip: {}: {} messages not sent, what they acknowledge is not on disk ({e})", stack.tenant, step.messages.len());
                     }
                     continue;
                 }
@@ -242,7 +247,7 @@ impl Endpoint {
                     response = response.with_header("Retry-After", "5".to_owned());
                 }
                 self.report("-", &Event::Answered { method: message.method().cloned().unwrap_or(Method::Options), status }, from);
-                Held { tenant: None, messages: vec![Outgoing { to: from, bytes: response.to_bytes(), retransmission: false }] }
+                Held { stack: None, messages: vec![Outgoing { to: from, bytes: response.to_bytes(), retransmission: false }] }
             }
             Route::Drop => {
                 self.report("-", &Event::StrayResponse, from);
@@ -274,7 +279,7 @@ impl Endpoint {
     }
 
     /// A step driven from inside (a timer, the engine, the media layer), not by a message.
-    fn drive(&self, stack: &Stack, f: impl FnOnce(&mut SipCore, &mut Effects, Instant), local: SocketAddr) -> Held {
+    fn drive(&self, stack: &Arc<Stack>, f: impl FnOnce(&mut SipCore, &mut Effects, Instant), local: SocketAddr) -> Held {
         self.step(
             stack,
             |core, fx, now| {
@@ -292,12 +297,12 @@ impl Endpoint {
     }
 
     /// A tenant's engine actions, in order; those that came together share one journal sync.
-    pub fn on_actions(&self, stack: &Stack, actions: &[crate::acd::Action], local: SocketAddr) {
+    pub fn on_actions(&self, stack: &Arc<Stack>, actions: &[crate::acd::Action], local: SocketAddr) {
         let out = actions.iter().map(|action| self.drive(stack, |core, fx, now| core.on_action(action, now, fx), local)).collect();
         self.flush(out);
     }
 
-    pub fn on_media(&self, stack: &Stack, event: &MediaEvent, local: SocketAddr) {
+    pub fn on_media(&self, stack: &Arc<Stack>, event: &MediaEvent, local: SocketAddr) {
         let out = self.drive(stack, |core, fx, now| core.on_media(event, now, fx), local);
         self.flush(vec![out]);
     }
@@ -308,16 +313,16 @@ fn alarm_digest_lock(stack: &Stack, user: &str, what: crate::sip::guard::Locked,
     stack.live.alarm("sip.digest.locked", &format!("password guessing for {user} from {}: {what:?} locked for 10 minutes", from.ip()));
 }
 
-/// The messages of one step, held until its tenant's journal is synced (`tenant` is `None` for
+/// The messages of one step, held until its tenant's journal is synced (`stack` is `None` for
 /// the switchboard's refusals, which journal nothing).
 struct Held {
-    tenant: Option<String>,
+    stack: Option<Arc<Stack>>,
     messages: Vec<Outgoing>,
 }
 
 impl Held {
     fn nothing() -> Self {
-        Self { tenant: None, messages: Vec::new() }
+        Self { stack: None, messages: Vec::new() }
     }
 }
 

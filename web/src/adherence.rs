@@ -15,7 +15,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use wfm_analytics::StoreError;
 use wfm_intraday::{adherence_report, roll_up, AdherenceRules, GroupBy, HistoryError, HistoryQuery, Per};
-use wfm_model::{AgentId, LocalDateRange, TenantId};
+use wfm_model::{AgentId, TenantId};
 use wfm_ops::excusals::Excusal;
 use wfm_ops::rosters::{Publication, RosterVersion};
 use wfm_scheduler::roster::Roster;
@@ -72,13 +72,6 @@ pub struct AdherenceParams {
     exceptions: Option<bool>,
 }
 
-/// `from` and `to` (exclusive) of a query.
-fn date_range(from: Option<&str>, to: Option<&str>) -> Result<LocalDateRange, ApiError> {
-    let from = from.ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
-    let to = to.ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
-    LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))
-}
-
 impl From<HistoryError> for ApiError {
     fn from(e: HistoryError) -> Self {
         match e {
@@ -93,7 +86,7 @@ impl From<HistoryError> for ApiError {
 pub async fn adherence(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<AdherenceParams>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let tenant = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let range = date_range(p.from.as_deref(), p.to.as_deref())?;
+    let range = crate::date_range(p.from.as_deref(), p.to.as_deref())?;
     let by = match p.by.as_deref() {
         None => None,
         Some("agent") => Some(GroupBy::Agent),
@@ -252,7 +245,7 @@ pub struct ExcusalsParams {
 pub async fn excusals(State(state): State<AppState>, Path(tenant): Path<String>, params: Result<Query<ExcusalsParams>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let tenant = TenantId::parse(&tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let range = date_range(p.from.as_deref(), p.to.as_deref())?;
+    let range = crate::date_range(p.from.as_deref(), p.to.as_deref())?;
     let zone = state.store.tenant_zone(&tenant).map_err(HistoryError::Store)?;
     let agent = p.agent.as_deref().map(|a| agent_id("agent", a)).transpose()?;
     let (from, to) = (zone.day_start(range.from).timestamp_millis(), zone.day_start(range.to).timestamp_millis());

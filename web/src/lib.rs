@@ -266,6 +266,13 @@ impl From<OpsError> for ApiError {
     }
 }
 
+/// `from` and `to` (exclusive) of a query.
+fn date_range(from: Option<&str>, to: Option<&str>) -> Result<wfm_model::LocalDateRange, ApiError> {
+    let from = from.ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
+    let to = to.ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
+    wfm_model::LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))
+}
+
 fn internal(e: impl ToString) -> ApiError {
     ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, None, e)
 }

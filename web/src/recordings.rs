@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use wfm_analytics::search::{find_calls, CallSearch};
 use wfm_analytics::stats::StatsError;
-use wfm_model::{AgentId, Direction, LocalDateRange, QueueName, TenantId};
+use wfm_model::{AgentId, Direction, QueueName, TenantId};
 
 /// The most calls one search returns (`limit`'s default and ceiling).
 const MOST_FOUND: usize = 1000;
@@ -36,9 +36,7 @@ fn instant(field: &'static str, value: Option<&str>) -> Result<Option<chrono::Da
 
 fn parse_search(tenant: &str, p: &SearchParams) -> Result<CallSearch, ApiError> {
     let tenant = TenantId::parse(tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let from = p.from.as_deref().ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
-    let to = p.to.as_deref().ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
-    let range = LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))?;
+    let range = crate::date_range(p.from.as_deref(), p.to.as_deref())?;
     let number = p.number.clone().filter(|n| !n.is_empty());
     if let Some(n) = &number
         && (n.len() > wfm_model::MAX_TEXT_LEN || n.chars().any(char::is_control))
@@ -63,8 +61,14 @@ fn parse_search(tenant: &str, p: &SearchParams) -> Result<CallSearch, ApiError> 
     })
 }
 
-fn recording_file(state: &AppState, tenant: &str, call: &str) -> std::path::PathBuf {
-    state.data.join("tenants").join(tenant).join("recordings").join(format!("{}.wav", wfm_telephony::calls::file_name(call)))
+/// The folder the ACD writes a tenant's recordings to.
+fn recordings_folder(state: &AppState, tenant: &str) -> std::path::PathBuf {
+    state.data.join("tenants").join(tenant).join("recordings")
+}
+
+/// Where the ACD writes `call`'s recording in a tenant's recordings folder.
+fn recording_file(folder: &std::path::Path, call: &str) -> std::path::PathBuf {
+    folder.join(format!("{}.wav", wfm_telephony::calls::file_name(call)))
 }
 
 /// The recorded calls that match the query, the earliest first, each with where to listen to
@@ -73,12 +77,23 @@ pub async fn search(State(state): State<AppState>, Path(tenant): Path<String>, p
     let Query(params) = params.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let search = parse_search(&tenant, &params)?;
     let store = state.store.clone();
-    let found = tokio::task::spawn_blocking(move || find_calls(&store, &search)).await.map_err(internal)?.map_err(StatsError::Store)?;
+    let folder = recordings_folder(&state, &tenant);
+    // The store's read and the files' checks are blocking I/O: off the async threads.
+    let (found, available) = tokio::task::spawn_blocking(move || {
+        find_calls(&store, &search).map(|found| {
+            let available: Vec<bool> = found.calls.iter().map(|c| recording_file(&folder, &c.call_id).is_file()).collect();
+            (found, available)
+        })
+    })
+    .await
+    .map_err(internal)?
+    .map_err(StatsError::Store)?;
     let ms_to_s = |ms: i64| ms as f64 / 1000.0;
     let recordings: Vec<serde_json::Value> = found
         .calls
         .iter()
-        .map(|c| {
+        .zip(available)
+        .map(|(c, available)| {
             json!({
                 "call_id": c.call_id,
                 "sip_call_id": c.sip_call_id,
@@ -94,7 +109,7 @@ pub async fn search(State(state): State<AppState>, Path(tenant): Path<String>, p
                 "hold_s": ms_to_s(c.hold_ms),
                 "wrap_s": ms_to_s(c.wrap_ms),
                 "url": format!("/api/v1/tenants/{tenant}/recordings/{}", c.call_id),
-                "available": recording_file(&state, &tenant, &c.call_id).is_file(),
+                "available": available,
             })
         })
         .collect();
@@ -104,6 +119,7 @@ pub async fn search(State(state): State<AppState>, Path(tenant): Path<String>, p
 /// A call's recording by its call id (the `call_id` of its call record), as `audio/wav`.
 pub async fn one(State(state): State<AppState>, Path((tenant, call)): Path<(String, String)>) -> Result<Response, ApiError> {
     let missing = || ApiError::status(StatusCode::NOT_FOUND, Some("call"), format!("no recording of call {call}"));
-    let bytes = tokio::fs::read(recording_file(&state, &tenant, &call)).await.map_err(|_| missing())?;
+    let folder = recordings_folder(&state, &tenant);
+    let bytes = tokio::fs::read(recording_file(&folder, &call)).await.map_err(|_| missing())?;
     Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes).into_response())
 }

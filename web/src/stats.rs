@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wfm_analytics::stats::{agent_stats, call_stats, AgentIntervalStats, QueueIntervalStats, QueueReportRow, ServiceLevelRule, StatsError, StatsQuery};
 use wfm_analytics::{Store, StoreError, StoreVersion};
-use wfm_model::{IntervalLength, LocalDateRange, QueueName, TenantId};
+use wfm_model::{IntervalLength, QueueName, TenantId};
 
 impl From<StatsError> for ApiError {
     fn from(e: StatsError) -> Self {
@@ -39,9 +39,7 @@ pub struct StatsParams {
 
 pub(crate) fn parse_query(tenant: &str, p: &StatsParams) -> Result<StatsQuery, ApiError> {
     let tenant = TenantId::parse(tenant).map_err(|e| ApiError::bad_request("tenant", e))?;
-    let from = p.from.as_deref().ok_or_else(|| ApiError::bad_request("from", "required (YYYY-MM-DD)"))?;
-    let to = p.to.as_deref().ok_or_else(|| ApiError::bad_request("to", "required (YYYY-MM-DD, exclusive)"))?;
-    let range = LocalDateRange::parse(from, to).map_err(|e| ApiError::bad_request("from", e))?;
+    let range = crate::date_range(p.from.as_deref(), p.to.as_deref())?;
     let interval: IntervalLength =
         p.interval.as_deref().unwrap_or("15m").parse().map_err(|e| ApiError::bad_request("interval", e))?;
     let queue = p.queue.as_deref().map(QueueName::parse).transpose().map_err(|e| ApiError::bad_request("queue", e))?;
