@@ -142,6 +142,13 @@ fn finish(report: &Report, path: Option<&Path>, threshold_s: f64) -> Result<()> 
         report.projected_service_level.map_or("-".to_owned(), |sl| format!("{:.1} % in {threshold_s} s", sl * 100.0)),
         report.solve.as_ref().map_or(String::new(), |s| format!("; {:.2} s", s.solve_seconds)),
     );
+    if report.out_of_reach_agent_intervals > 0 {
+        eprintln!(
+            "warning: {} required agent-intervals are out of reach of every allowed shift (at {}): widen the shift windows in rules.toml (a window may cross midnight, e.g. earliest_start = \"22:00\", latest_end = \"06:00\")",
+            report.out_of_reach_agent_intervals,
+            report.out_of_reach_times.join(", ")
+        );
+    }
     if let Some(path) = path {
         std::fs::write(path, serde_json::to_string_pretty(report)? + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
     }

@@ -2,16 +2,16 @@
 //! `wfm check-roster --report`, and the planner's page), computed from the roster alone so that
 //! any roster, from any solver or edited by hand, is judged exactly as the suite's own.
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate, Timelike};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use wfm_forecasting::requirements::RequirementsError;
 use wfm_model::QueueName;
 use wfm_scheduler::agents::Agent;
 use wfm_scheduler::assign::Changes;
 use wfm_scheduler::check::{check, Violation};
 use wfm_scheduler::demand::{self, Column, Demand};
-use wfm_scheduler::design::{design, shapes, DesignError};
+use wfm_scheduler::design::{all_shapes, design, Design, DesignError};
 use wfm_scheduler::requests::Request;
 use wfm_scheduler::roster::{ActivityKind, Roster};
 use wfm_scheduler::rules::Rules;
@@ -91,6 +91,10 @@ pub struct Report {
     /// The shift-design programme's under-staffing (queues pooled): no roster of these shift
     /// shapes, with these many agents, does better.
     pub lower_bound_under_staffed: f64,
+    /// Required agent-intervals no allowed shift reaches (the shift windows leave them out),
+    /// and the times of day they fall in, e.g. `00:00–06:00`.
+    pub out_of_reach_agent_intervals: u64,
+    pub out_of_reach_times: Vec<String>,
     /// Calls answered within the threshold over calls offered, all intervals and queues.
     pub projected_service_level: Option<f64>,
     pub hard_rule_violations: Vec<Violation>,
@@ -139,20 +143,26 @@ impl Requirement {
     }
 }
 
-/// Every shift shape the rules allow, team windows included.
-pub fn all_shapes(rules: &Rules) -> Vec<wfm_scheduler::design::Shape> {
-    let mut all = shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window);
-    for w in rules.shifts.team_windows.values() {
-        all.extend(shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, *w));
-    }
-    all.sort();
-    all.dedup();
-    all
+
+/// The shift-design programme on the requirement itself, pauses aside: its under-staffing
+/// bound and what no allowed shift reaches.
+fn bound(requirement: &Requirement, rules: &Rules, agents: usize) -> Result<Design, PlanningError> {
+    Ok(design(&requirement.demand, &requirement.pooled(), &all_shapes(&rules.shifts), agents as u32)?)
 }
 
-/// The shift-design programme's under-staffing on the requirement itself, pauses aside.
-fn lower_bound(requirement: &Requirement, rules: &Rules, agents: usize) -> Result<f64, PlanningError> {
-    Ok(design(&requirement.demand, &requirement.pooled(), &all_shapes(rules), agents as u32)?.lower_bound_under)
+/// The local times of day of `intervals` (indices on `demand`'s grid), as merged ranges.
+fn times_of_day(demand: &Demand, intervals: &[usize]) -> Vec<String> {
+    let step = demand.interval_min;
+    let minutes: BTreeSet<u32> = intervals.iter().map(|&i| demand.starts[i].time().num_seconds_from_midnight() / 60).collect();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for m in minutes {
+        match ranges.last_mut() {
+            Some((_, end)) if *end == m => *end = m + step,
+            _ => ranges.push((m, m + step)),
+        }
+    }
+    let clock = |m: u32| format!("{:02}:{:02}", m / 60 % 24, m % 60);
+    ranges.into_iter().map(|(from, to)| format!("{}–{}", clock(from), if to == 1440 { "24:00".to_owned() } else { clock(to) })).collect()
 }
 
 /// A roster with everything it is judged against.
@@ -223,6 +233,7 @@ impl Judged<'_> {
         }
         let soft = evaluate(self.roster, self.agents, self.rules, self.requests);
         let shifts = self.roster.shifts();
+        let bound = bound(self.requirement, self.rules, self.agents.len())?;
         Ok(Report {
             solve,
             agents: self.agents.len(),
@@ -233,7 +244,9 @@ impl Judged<'_> {
             skill_under_staffed_agent_intervals: skill_under,
             under_staffed_by_queue: under_by_queue,
             over_staffed_agent_intervals: over,
-            lower_bound_under_staffed: lower_bound(self.requirement, self.rules, self.agents.len())?,
+            lower_bound_under_staffed: bound.lower_bound_under,
+            out_of_reach_agent_intervals: bound.out_of_reach.iter().map(|&i| u64::from(required[i])).sum(),
+            out_of_reach_times: times_of_day(&self.requirement.demand, &bound.out_of_reach),
             projected_service_level: (offered > 0.0).then(|| answered / offered),
             hard_rule_violations: check(self.roster, self.agents, self.rules),
             soft_rule_penalties: soft.penalties,

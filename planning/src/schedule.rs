@@ -1,11 +1,12 @@
 //! A roster made for a requirement: shift design, assignment and the local search, breaks, then
 //! the report it is judged by. `wfm schedule` and the planner's page run this one function.
 
-use crate::report::{all_shapes, Judged, PlanningError, Report, Requirement, Solve};
+use crate::report::{Judged, PlanningError, Report, Requirement, Solve};
 use std::time::{Duration, Instant};
 use wfm_scheduler::agents::Agent;
-use wfm_scheduler::assign::{assign, assignments_of, changes, shift_plan, to_roster, Baseline, Problem, Progress};
-use wfm_scheduler::design::design;
+use wfm_scheduler::activities::{shift_plan, to_roster};
+use wfm_scheduler::assign::{assign, assignments_of, changes, Baseline, Problem, Progress};
+use wfm_scheduler::design::{all_shapes, design};
 use wfm_scheduler::requests::Request;
 use wfm_scheduler::roster::{ActivityKind, Roster};
 use wfm_scheduler::rules::Rules;
@@ -39,7 +40,7 @@ pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<S
     let Inputs { requirement, agents, rules, requests, baseline, time_limit, threshold_s } = *inputs;
     let demand = &requirement.demand;
     let required = requirement.pooled();
-    let all_shapes = all_shapes(rules);
+    let all_shapes = all_shapes(&rules.shifts);
     // Shifts are designed for the staff on duty plus those on a break or meal then.
     let pause_share = all_shapes
         .iter()

@@ -1,16 +1,18 @@
 //! Roster assignment: naming an agent for every designed shift, day by day, under every hard
 //! rule, preferring agents below their contract hours, their wished starts and days off; then
-//! topping up agents still below their weekly minimum; then placing meals and breaks.
+//! topping up agents still below their weekly minimum ([`crate::activities`] then plans the
+//! pauses).
 //!
 //! Coverage is judged per skill ([`crate::skills`]): the design pools the queues, and the
 //! assignment and the search choose who works so that agents' skills serve each queue's curve.
 //! Shifts nobody can take stay unfilled (reported as under-staffing).
 
+use crate::activities::shift_plan;
 use crate::agents::Agent;
 use crate::design::{Design, Shape};
 use crate::requests::{Request, RequestKind};
-use crate::roster::{Activity, ActivityKind, Roster};
-use crate::rules::Rules;
+use crate::roster::{ActivityKind, Roster};
+use crate::rules::{is_night, night_rest_breaches, Rules};
 use crate::score::Unpopular;
 use crate::skills::{Coverage, SkillTypes, SHORT_WEIGHT};
 use chrono::{Datelike, NaiveDate, NaiveTime};
@@ -64,9 +66,10 @@ impl AgentState {
     }
 }
 
-pub fn paid_minutes(shape: &Shape, rules: &Rules) -> i64 {
-    let meal = if shape.length_min > rules.breaks.meal_after_min { rules.breaks.meal_min } else { 0 };
-    i64::from(shape.length_min - meal)
+/// Paid minutes of a shift as lived (see [`Design::as_lived`]): its length less the unpaid meal.
+fn paid_minutes(lived: &Shape, rules: &Rules) -> i64 {
+    let meal = if lived.length_min > rules.breaks.meal_after_min { rules.breaks.meal_min } else { 0 };
+    i64::from(lived.length_min.saturating_sub(meal))
 }
 
 struct Context<'a> {
@@ -79,15 +82,16 @@ struct Context<'a> {
     overtime_by_week: HashMap<(usize, usize), i64>,
     wished_off: HashSet<(usize, usize)>,
     wished_start: HashMap<(usize, usize), u32>,
-    /// Per day, minutes its local clock is ahead of UTC (at noon): rest is real time, and summer
-    /// time makes one night an hour shorter than the clocks say.
-    utc_offset_min: Vec<i64>,
 }
 
 impl Context<'_> {
     fn week(&self, day: usize) -> usize {
         // Weeks counted from the Monday on or before day 0.
         (day + self.design.days[0].weekday().num_days_from_monday() as usize) / 7
+    }
+
+    fn paid(&self, day: usize, shape: &Shape) -> i64 {
+        paid_minutes(&self.design.as_lived(day, shape), self.rules)
     }
 
     fn unpopular(&self, day: usize, shape: &Shape) -> u32 {
@@ -112,16 +116,18 @@ impl Context<'_> {
         if st.shifts[day].is_some() {
             return false;
         }
-        let window = rules.shifts.window_for(&agent.team);
-        if shape.start_min < window.earliest_start.minutes() || shape.start_min + shape.length_min > window.latest_end.minutes() {
+        if !rules.shifts.window_for(&agent.team).holds(shape.start_min, shape.length_min) {
             return false;
         }
-        if let Some(spans) = self.leave.get(&(a, day))
-            && spans.iter().any(|&(f, t)| shape.start_min < t && f < shape.start_min + shape.length_min) {
-                return false;
-            }
-        let start = |d: usize, s: &Shape| d as i64 * 1440 + i64::from(s.start_min) - self.utc_offset_min[d];
-        let end = |d: usize, s: &Shape| start(d, s) + i64::from(s.length_min);
+        // Leave of the next day counts too: a night shift reaches into it.
+        let (from, to) = (shape.start_min, shape.start_min + shape.length_min);
+        let on_leave = |d: usize, shift: u32| self.leave.get(&(a, d)).is_some_and(|spans| spans.iter().any(|&(f, t)| from < t + shift && f + shift < to));
+        if on_leave(day, 0) || (to > 1440 && on_leave(day + 1, 1440)) {
+            return false;
+        }
+        // Rest is real time: summer time makes one night an hour shorter than the clocks say.
+        let start = |d: usize, s: &Shape| self.design.utc_min(d, i64::from(s.start_min));
+        let end = |d: usize, s: &Shape| self.design.utc_min(d, i64::from(s.start_min + s.length_min));
         let (before, after) = st.neighbours(day);
         if let Some(min) = rules.hard.min_rest_between_shifts_min.map(i64::from)
             && (before.is_some_and(|(d, s)| start(day, shape) - end(d, &s) < min) || after.is_some_and(|(d, s)| start(d, &s) - end(day, shape) < min)) {
@@ -134,12 +140,16 @@ impl Context<'_> {
                 return false;
             }
         }
+        if let Some(min_off) = rules.hard.days_off_after_night_sequence
+            && breaks_night_rest(st, day, shape, min_off) {
+                return false;
+            }
         let max_run = [rules.hard.max_consecutive_work_days, agent.max_consecutive_work_days].into_iter().flatten().min();
         if max_run.is_some_and(|m| st.run_around(day) + 1 > m) {
             return false;
         }
         let week = self.week(day);
-        if st.paid_by_week.get(&week).copied().unwrap_or(0) + paid_minutes(shape, rules) > self.weekly_cap(a, week) {
+        if st.paid_by_week.get(&week).copied().unwrap_or(0) + self.paid(day, shape) > self.weekly_cap(a, week) {
             return false;
         }
         let max_days = 7 - rules.hard.min_days_off_per_week.unwrap_or(0);
@@ -153,6 +163,12 @@ impl Context<'_> {
         let paid = st.paid_by_week.get(&week).copied().unwrap_or(0) as f64;
         let deficit = (self.minimum(a, week) as f64 - paid).max(0.0);
         let mut score = -deficit * 10.0 + paid;
+        // Every run of nights costs its days off afterwards: a night continues a run where it
+        // can, worth as much as one shift's deficit.
+        let night = |s: &Shape| is_night(i64::from(s.start_min + s.length_min));
+        if self.rules.hard.days_off_after_night_sequence.is_some() && night(shape) && day > 0 && st.shifts[day - 1].is_some_and(|s| night(&s)) {
+            score -= self.paid(day, shape) as f64 * 10.0;
+        }
         let soft = &self.rules.soft;
         let preference = soft.preferences_weight.unwrap_or(1.0) * 60.0;
         let date = self.design.days[day];
@@ -171,6 +187,18 @@ impl Context<'_> {
     }
 }
 
+/// Whether a shift of `shape` on `day` (free so far) would give the agent a shift within
+/// `min_off` dates after a run of night shifts, judged on the dates it can affect.
+fn breaks_night_rest(st: &AgentState, day: usize, shape: &Shape, min_off: u32) -> bool {
+    let reach = min_off as usize + 1;
+    let from = day.saturating_sub(reach);
+    let to = (day + reach + 1).min(st.shifts.len());
+    let mut nights: Vec<Option<bool>> = st.shifts[from..to].iter().map(|s| s.map(|s| is_night(i64::from(s.start_min + s.length_min)))).collect();
+    let before = night_rest_breaches(&nights, min_off).len();
+    nights[day - from] = Some(is_night(i64::from(shape.start_min + shape.length_min)));
+    night_rest_breaches(&nights, min_off).len() > before
+}
+
 /// What giving this shift to agent `a` adds to the team's start spread beyond the soft limit,
 /// weighted, in the same minutes-like unit as [`Context::score`].
 fn team_spread_cost(ctx: &Context, team_starts: &HashMap<(&str, usize), (u32, u32)>, a: usize, day: usize, shape: &Shape) -> f64 {
@@ -185,7 +213,7 @@ fn team_spread_cost(ctx: &Context, team_starts: &HashMap<(&str, usize), (u32, u3
 fn apply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     st.shifts[day] = Some(*shape);
     let week = ctx.week(day);
-    *st.paid_by_week.entry(week).or_default() += paid_minutes(shape, ctx.rules);
+    *st.paid_by_week.entry(week).or_default() += ctx.paid(day, shape);
     *st.days_by_week.entry(week).or_default() += 1;
     *st.starts_by_week.entry((week, shape.start_min)).or_default() += 1;
     st.shift_count += 1;
@@ -367,7 +395,7 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
     let Problem { design, agents, rules, requests, skills, curves, baseline } = *problem;
     let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new(), utc_offset_min: (0..design.days.len()).map(|d| i64::from(design.at(d, 720).offset().local_minus_utc() / 60)).collect() };
+    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new() };
     for r in requests {
         let (Some(&a), Some(&day)) = (index.get(r.agent_id.as_str()), day_of.get(&r.date)) else { continue };
         match &r.kind {
@@ -486,7 +514,7 @@ pub struct Progress {
 fn unapply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     st.shifts[day] = None;
     let week = ctx.week(day);
-    *st.paid_by_week.entry(week).or_default() -= paid_minutes(shape, ctx.rules);
+    *st.paid_by_week.entry(week).or_default() -= ctx.paid(day, shape);
     *st.days_by_week.entry(week).or_default() -= 1;
     *st.starts_by_week.entry((week, shape.start_min)).or_default() -= 1;
     st.shift_count -= 1;
@@ -499,7 +527,7 @@ fn at_work(ctx: &Context, day: usize, shape: &Shape) -> Vec<usize> {
     let step = ctx.design.step_min;
     let mut out = Vec::with_capacity(span.len());
     let mut offset = 0;
-    for (kind, minutes) in shift_plan(shape, ctx.rules, step) {
+    for (kind, minutes) in shift_plan(&ctx.design.as_lived(day, shape), ctx.rules, step) {
         if kind == ActivityKind::Work {
             let (from, to) = (span.start + (offset / step) as usize, span.start + ((offset + minutes) / step) as usize);
             out.extend(from..to.min(span.end));
@@ -535,7 +563,7 @@ fn improve(search: &mut Search, out: &mut Assigned, deadline: Instant, progress:
             let mut best = (search.gain(a, day, &shape) + search.changed(a, day, Some(&shape)) + search.soft_delta(a, day, &shape), a, shape);
             let design = search.ctx.design;
             for candidate in &design.shapes {
-                let keeps_contract = paid_without + paid_minutes(candidate, search.ctx.rules) >= minimum.min(paid_without + paid_minutes(&shape, search.ctx.rules));
+                let keeps_contract = paid_without + search.ctx.paid(day, candidate) >= minimum.min(paid_without + search.ctx.paid(day, &shape));
                 if *candidate == shape || !keeps_contract || !search.ctx.eligible(a, &search.states[a], day, candidate) {
                     continue;
                 }
@@ -606,7 +634,7 @@ fn top_up_contracts(search: &mut Search, out: &mut Assigned) {
                         }
                         let served = -search.gain(a, day, shape) - search.changed(a, day, Some(shape));
                         // Enough hours first, then the most requirement served, then the shortest.
-                        let enough = paid + paid_minutes(shape, search.ctx.rules) >= minimum;
+                        let enough = paid + search.ctx.paid(day, shape) >= minimum;
                         let value = i64::from(enough) * 1_000_000_000 + served * 1000 - i64::from(shape.length_min);
                         if best.is_none_or(|(_, _, v)| value > v) {
                             best = Some((day, *shape, value));
@@ -632,7 +660,7 @@ pub fn assignments_of(roster: &Roster, agents: &[Agent], design: &Design) -> Vec
         .filter_map(|s| {
             let (&agent, &day) = (index.get(s.agent_id.as_str())?, day_of.get(&s.date)?);
             let start = s.start().naive_local() - design.days[day].and_time(NaiveTime::MIN);
-            let (start_min, length_min) = (u32::try_from(start.num_minutes()).ok()?, u32::try_from(s.length_min()).ok()?);
+            let (start_min, length_min) = (u32::try_from(start.num_minutes()).ok()?, u32::try_from(s.clock_length_min()).ok()?);
             Some(Assignment { agent, day, shape: Shape { start_min, length_min } })
         })
         .collect()
@@ -666,181 +694,10 @@ pub fn changes(baseline: &[Assignment], roster: &[Assignment]) -> Changes {
     out
 }
 
-/// The roster's activities: each shift cut into work runs no longer than the continuous-work
-/// limit, with the meal as the middle pause and paid breaks between the others, on the
-/// interval grid, pauses staggered; one training session per agent where the staff is most in
-/// surplus (when the rules ask for training); approved leave; other days are days off.
-pub fn to_roster(assigned: &Assigned, design: &Design, agents: &[Agent], rules: &Rules, requests: &[Request]) -> Roster {
-    let at = |day: usize, minute: i64| design.at(day, minute);
-    let step_min = design.step_min;
-    // Agents present per interval before any pause; each pause placed takes one away.
-    let mut present = vec![0i64; design.required.len()];
-    for s in &assigned.shifts {
-        design.cover(s.day, &s.shape).for_each(|i| present[i] += 1);
-    }
-    let mut plans: Vec<Vec<(ActivityKind, u32)>> = assigned.shifts.iter().map(|s| stagger(shift_plan(&s.shape, rules, step_min), s, design, rules, step_min, &mut present)).collect();
-    if let Some(training) = rules.soft.training {
-        place_training(assigned, design, training.minutes, step_min, &mut plans, &mut present);
-    }
-    let mut activities = Vec::new();
-    let mut busy: HashSet<(usize, usize)> = HashSet::new();
-    for (s, plan) in assigned.shifts.iter().zip(plans) {
-        busy.insert((s.agent, s.day));
-        let agent_id = agents[s.agent].id.clone();
-        let mut t = i64::from(s.shape.start_min);
-        for (kind, minutes) in plan {
-            activities.push(Activity { agent_id: agent_id.clone(), date: design.days[s.day], kind, start: at(s.day, t), end: at(s.day, t + i64::from(minutes)) });
-            t += i64::from(minutes);
-        }
-    }
-    let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    for r in requests {
-        let (RequestKind::Leave { span }, Some(&a), Some(day)) = (&r.kind, index.get(r.agent_id.as_str()), design.days.iter().position(|d| *d == r.date)) else { continue };
-        let (from, to) = span.map_or((0, 1440), |(f, t)| (f.minutes(), t.minutes()));
-        activities.push(Activity { agent_id: r.agent_id.clone(), date: r.date, kind: ActivityKind::Leave, start: at(day, i64::from(from)), end: at(day, i64::from(to)) });
-        busy.insert((a, day));
-    }
-    for (a, agent) in agents.iter().enumerate() {
-        for day in 0..design.days.len() {
-            if !busy.contains(&(a, day)) {
-                activities.push(Activity { agent_id: agent.id.clone(), date: design.days[day], kind: ActivityKind::DayOff, start: at(day, 0), end: at(day, 1440) });
-            }
-        }
-    }
-    activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
-    Roster { activities }
-}
-
-/// One training session of `minutes` for each agent with a shift, inside a work run on the
-/// grid, where the agents present most exceed the requirement (agents with fewest shifts
-/// choose first); takes the session off `present`. Training counts as continuous work, so the
-/// runs' limits still hold.
-fn place_training(assigned: &Assigned, design: &Design, minutes: u32, step: u32, plans: &mut [Vec<(ActivityKind, u32)>], present: &mut [i64]) {
-    let mut by_agent: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (k, s) in assigned.shifts.iter().enumerate() {
-        by_agent.entry(s.agent).or_default().push(k);
-    }
-    let mut order: Vec<(usize, Vec<usize>)> = by_agent.into_iter().collect();
-    order.sort_by_key(|(a, shifts)| (shifts.len(), *a));
-    let slots = minutes.div_ceil(step) as usize;
-    for (_, shifts) in order {
-        // (surplus, shift, activity index, minutes into the run)
-        let mut best: Option<(i64, usize, usize, u32)> = None;
-        for k in shifts {
-            let first = design.cover(assigned.shifts[k].day, &assigned.shifts[k].shape).start;
-            let mut offset = 0;
-            for (p, &(kind, run)) in plans[k].iter().enumerate() {
-                if kind == ActivityKind::Work && run >= minutes {
-                    let mut into = 0;
-                    while into + minutes <= run {
-                        let from = first + ((offset + into) / step) as usize;
-                        let to = (from + slots).min(present.len());
-                        let surplus: i64 = (from.min(to)..to).map(|i| present[i] - i64::from(design.required[i])).sum();
-                        if best.is_none_or(|(v, ..)| surplus > v) {
-                            best = Some((surplus, k, p, into));
-                        }
-                        into += step;
-                    }
-                }
-                offset += run;
-            }
-        }
-        let Some((_, k, p, into)) = best else { continue };
-        let run = plans[k][p].1;
-        let pieces = [(ActivityKind::Work, into), (ActivityKind::Training, minutes), (ActivityKind::Work, run - into - minutes)];
-        plans[k].splice(p..=p, pieces.into_iter().filter(|(_, m)| *m > 0));
-        let first = design.cover(assigned.shifts[k].day, &assigned.shifts[k].shape).start;
-        let offset: u32 = plans[k][..p].iter().map(|(_, m)| m).sum::<u32>() + into;
-        let from = first + (offset / step) as usize;
-        (from..(from + slots).min(present.len())).for_each(|i| present[i] -= 1);
-    }
-}
-
-/// Moves each pause of a shift's plan by up to two grid steps either way, to where the most
-/// agents are present beyond the requirement, keeping every work run between one step and the
-/// continuous-work limit; then takes the pauses off `present`.
-fn stagger(mut plan: Vec<(ActivityKind, u32)>, shift: &Assignment, design: &Design, rules: &Rules, step: u32, present: &mut [i64]) -> Vec<(ActivityKind, u32)> {
-    let limit = rules.hard.max_continuous_work_min.unwrap_or(u32::MAX);
-    let shift_start = design.cover(shift.day, &shift.shape).start;
-    // Only a pause between two work runs can move (a plan squeezed by odd rules may lack one).
-    for p in 1..plan.len().saturating_sub(1) {
-        if plan[p].0 == ActivityKind::Work || plan[p - 1].0 != ActivityKind::Work || plan[p + 1].0 != ActivityKind::Work {
-            continue;
-        }
-        let offset_of = |plan: &[(ActivityKind, u32)]| plan[..p].iter().map(|(_, m)| m).sum::<u32>();
-        let surplus = |plan: &[(ActivityKind, u32)], present: &[i64]| -> i64 {
-            let from = shift_start + (offset_of(plan) / step) as usize;
-            let to = (from + plan[p].1.div_ceil(step) as usize).min(present.len());
-            (from.min(to)..to).map(|i| present[i] - i64::from(design.required[i])).sum()
-        };
-        let mut best = (surplus(&plan, present), 0i64);
-        for delta in [-2i64, -1, 1, 2] {
-            let moved = i64::from(step) * delta;
-            let (before, after) = (i64::from(plan[p - 1].1) + moved, i64::from(plan[p + 1].1) - moved);
-            let fits = |run: i64| run >= i64::from(step) && run <= i64::from(limit);
-            if !(fits(before) && fits(after)) {
-                continue;
-            }
-            let mut candidate = plan.clone();
-            (candidate[p - 1].1, candidate[p + 1].1) = (before as u32, after as u32);
-            let value = surplus(&candidate, present);
-            if value > best.0 {
-                best = (value, moved);
-            }
-        }
-        plan[p - 1].1 = (i64::from(plan[p - 1].1) + best.1) as u32;
-        plan[p + 1].1 = (i64::from(plan[p + 1].1) - best.1) as u32;
-        let from = shift_start + (offset_of(&plan) / step) as usize;
-        let to = (from + plan[p].1.div_ceil(step) as usize).min(present.len());
-        (from.min(to)..to).for_each(|i| present[i] -= 1);
-    }
-    plan
-}
-
-/// Work runs and pauses of one shift, in order: the fewest paid breaks that keep every run
-/// within the continuous-work limit, runs rounded to the grid step.
-pub fn shift_plan(shape: &Shape, rules: &Rules, step_min: u32) -> Vec<(ActivityKind, u32)> {
-    let b = &rules.breaks;
-    let meal = shape.length_min > b.meal_after_min && b.meal_min < shape.length_min;
-    let limit = rules.hard.max_continuous_work_min.unwrap_or(u32::MAX);
-    let mut breaks = 0;
-    loop {
-        let pauses = u32::from(meal) + breaks;
-        let work = shape.length_min.saturating_sub(if meal { b.meal_min } else { 0 } + breaks * b.break_min);
-        let runs = pauses + 1;
-        let run = (work / runs) / step_min * step_min;
-        let last = work - run * (runs - 1);
-        // Stop when every run fits, or when another break cannot help (too little work left,
-        // breaks of no length, or already many): the checker then names what does not fit.
-        let fits = last <= limit && run <= limit;
-        let room_for_another = (breaks + 1) * b.break_min + if meal { b.meal_min } else { 0 } + (runs + 1) * step_min <= shape.length_min;
-        let hopeless = breaks >= 8 || b.break_min == 0 || !room_for_another;
-        if fits || hopeless {
-            let mut out: Vec<(ActivityKind, u32)> = Vec::new();
-            let meal_after = (runs / 2).max(1);
-            for i in 0..runs {
-                let minutes = if i + 1 == runs { last } else { run };
-                match out.last_mut() {
-                    Some((ActivityKind::Work, m)) => *m += minutes,
-                    _ if minutes > 0 => out.push((ActivityKind::Work, minutes)),
-                    _ => {}
-                }
-                if i + 1 < runs {
-                    let (kind, minutes) = if meal && i + 1 == meal_after { (ActivityKind::Meal, b.meal_min) } else { (ActivityKind::Break, b.break_min) };
-                    if minutes > 0 {
-                        out.push((kind, minutes));
-                    }
-                }
-            }
-            return out;
-        }
-        breaks += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activities::to_roster;
     use crate::check::check;
     use crate::demand::Demand;
     use crate::design::{design, shapes};

@@ -7,7 +7,7 @@ use crate::agents::Agent;
 use crate::check::{check, Violation};
 use crate::demand::Demand;
 use crate::roster::{Activity, ActivityKind, Roster};
-use crate::assign::shift_plan;
+use crate::activities::shift_plan;
 use crate::design::Shape;
 use crate::rules::{ClockTime, Rules, ShiftWindow};
 use chrono::{Datelike, FixedOffset, NaiveDate};
@@ -61,6 +61,7 @@ pub fn check_swap(roster: &Roster, agents: &[Agent], rules: &Rules, a: &AgentId,
             x.agent_id = a.clone();
         }
     }
+    swapped.tidy();
     let mut problems: Vec<String> = added_violations(roster, &swapped, agents, rules, &[a, b]).into_iter().map(|v| format!("{} for {} on {}: {}", v.rule, v.agent, v.date, v.detail)).collect();
     for (from, to) in [(agent_a, agent_b), (agent_b, agent_a)] {
         if works(&from.id) {
@@ -262,7 +263,7 @@ pub fn with_shift(roster: &Roster, shift: &[Activity]) -> Roster {
         changed.activities.retain(|x| !(on_date(x, &first.agent_id, first.date) && x.kind == ActivityKind::DayOff));
     }
     changed.activities.extend(shift.iter().cloned());
-    changed.activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
+    changed.tidy();
     changed
 }
 
@@ -317,7 +318,7 @@ pub fn edit_day(roster: &Roster, agents: &[Agent], rules: &Rules, demand: Option
     let mut edited = roster.clone();
     edited.activities.retain(|x| !on_date(x, id, date));
     edited.activities.extend(day.iter().cloned());
-    edited.activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
+    edited.tidy();
     let problems: Vec<String> = added_violations(roster, &edited, agents, rules, &[id]).iter().map(|v| format!("{} on {}: {}", v.rule, v.date, v.detail)).collect();
     let shortfalls = demand.map(|d| added_shortfalls(roster, &edited, d)).unwrap_or_default();
     Ok(Edit { roster: edited, day, verdict: Verdict { valid: problems.is_empty(), problems }, shortfalls })
@@ -343,7 +344,7 @@ fn covering_shape(rules: &Rules, window: ShiftWindow, from: u32, to: u32) -> Opt
     lengths.into_iter().filter(|&l| l >= to.saturating_sub(from)).find_map(|length_min| {
         let latest = (from / step) * step;
         let earliest = to.saturating_sub(length_min).div_ceil(step) * step;
-        let start_min = (earliest..=latest).rev().step_by(step as usize).find(|&s| s >= window.earliest_start.minutes() && s + length_min <= window.latest_end.minutes())?;
+        let start_min = (earliest..=latest).rev().step_by(step as usize).find(|&s| window.holds(s, length_min))?;
         Some(Shape { start_min, length_min })
     })
 }

@@ -4,7 +4,7 @@
 
 use crate::agents::Agent;
 use crate::roster::{ActivityKind, Roster, Shift};
-use crate::rules::Rules;
+use crate::rules::{is_night, night_rest_breaches, Rules};
 use chrono::{Datelike, Duration, NaiveDate, Timelike};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -67,7 +67,7 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
                     push("min_rest_between_shifts_hours", id, b.date, format!("{rest} minutes after the shift ending {}", a.end()));
                 }
             if let Some(rule) = rules.hard.no_early_after_night {
-                let night = a.end().date_naive() > a.date || minute_of_day(a.end()) > rule.night_end_after.minutes();
+                let night = a.clock_end_min() > i64::from(rule.night_end_after.minutes());
                 let early = minute_of_day(b.start()) < rule.early_start_before.minutes();
                 if a.date.succ_opt() == Some(b.date) && night && early {
                     push("no_early_after_night", id, b.date, format!("starts {} after a shift ending {}", b.start(), a.end()));
@@ -75,6 +75,14 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
             }
         }
         let worked: BTreeSet<NaiveDate> = shifts.iter().map(|s| s.date).collect();
+        if let Some(min_off) = rules.hard.days_off_after_night_sequence {
+            let nights: BTreeMap<NaiveDate, bool> = shifts.iter().map(|s| (s.date, is_night(s.clock_end_min()))).collect();
+            let dates: Vec<NaiveDate> = horizon.0.iter_days().take_while(|d| *d <= horizon.1).collect();
+            let days: Vec<Option<bool>> = dates.iter().map(|d| nights.get(d).copied()).collect();
+            for k in night_rest_breaches(&days, min_off) {
+                push("days_off_after_night_sequence", id, dates[k], format!("a shift within {min_off} days after a run of night shifts"));
+            }
+        }
         let max_run = [rules.hard.max_consecutive_work_days, agent.and_then(|a| a.max_consecutive_work_days)].into_iter().flatten().min();
         if let Some(max) = max_run {
             let mut run = 0;
@@ -112,10 +120,13 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
 
 fn check_shift(s: &Shift, team: &str, rules: &Rules, push: &mut impl FnMut(&'static str, &str, NaiveDate, String)) {
     let id = s.agent_id.as_str();
-    let length = s.length_min();
-    if !rules.shifts.lengths_min.iter().any(|&l| i64::from(l) == length) {
-        push("shifts.lengths_hours", id, s.date, format!("{length} minutes long"));
+    // Lengths are the clocks' (a night is 8 hours on the night summer time starts); meals are
+    // owed on the time really worked.
+    let clock_length = s.clock_length_min();
+    if !rules.shifts.lengths_min.iter().any(|&l| i64::from(l) == clock_length) {
+        push("shifts.lengths_hours", id, s.date, format!("{clock_length} minutes long by the clocks"));
     }
+    let length = s.length_min();
     if s.start().date_naive() != s.date {
         push("shifts.date", id, s.date, format!("starts {}, not on its date", s.start()));
     }
@@ -123,9 +134,7 @@ fn check_shift(s: &Shift, team: &str, rules: &Rules, push: &mut impl FnMut(&'sta
         push("shifts.start_step_minutes", id, s.date, format!("starts {}", s.start()));
     }
     let window = rules.shifts.window_for(team);
-    // Minutes from the shift's midnight, so that an end past midnight counts as late.
-    let end_minute = (s.end().date_naive() - s.date).num_days() * 1440 + i64::from(minute_of_day(s.end()));
-    if minute_of_day(s.start()) < window.earliest_start.minutes() || end_minute > i64::from(window.latest_end.minutes()) {
+    if minute_of_day(s.start()) < window.earliest_start.minutes() || s.clock_end_min() > i64::from(window.end_min()) {
         push("shifts.window", id, s.date, format!("{}–{} is outside {}–{}", s.start(), s.end(), window.earliest_start, window.latest_end));
     }
     for pair in s.activities.windows(2) {

@@ -9,7 +9,7 @@
 //! are placed afterwards.)
 
 use crate::demand::Demand;
-use crate::rules::ShiftWindow;
+use crate::rules::{ShiftRules, ShiftWindow};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 
@@ -20,18 +20,27 @@ pub struct Shape {
     pub length_min: u32,
 }
 
-/// Every shape the rules allow inside `window`.
+/// Every shape the rules allow inside `window`. A shape's start and length are the clocks'
+/// (a 22:00–06:00 night is 480 minutes even when summer time makes it 420 in fact).
 pub fn shapes(lengths_min: &[u32], start_step_min: u32, window: ShiftWindow) -> Vec<Shape> {
     let mut out = Vec::new();
     for &length_min in lengths_min {
         let mut start = window.earliest_start.minutes().div_ceil(start_step_min) * start_step_min;
-        while start + length_min <= window.latest_end.minutes() {
+        while start < 1440 && window.holds(start, length_min) {
             out.push(Shape { start_min: start, length_min });
             start += start_step_min;
         }
     }
     out.sort();
     out
+}
+
+/// Every shape the rules allow in any window, team windows included.
+pub fn all_shapes(rules: &ShiftRules) -> Vec<Shape> {
+    let mut all: Vec<Shape> = std::iter::once(&rules.window).chain(rules.team_windows.values()).flat_map(|w| shapes(&rules.lengths_min, rules.start_step_min, *w)).collect();
+    all.sort();
+    all.dedup();
+    all
 }
 
 /// Agent-intervals under-staffed cost this many paid agent-intervals.
@@ -53,6 +62,9 @@ pub struct Design {
     pub over_staffed: u64,
     /// The linear programme's under-staffing: no integer design does better.
     pub lower_bound_under: f64,
+    /// Intervals with a requirement that no allowed shift reaches on any day, the day before
+    /// the first included (the windows leave them out), in time order.
+    pub out_of_reach: Vec<usize>,
 }
 
 impl Design {
@@ -63,8 +75,22 @@ impl Design {
 
     /// A local time of day `day`, `minute` minutes after its midnight, with its offset.
     pub fn at(&self, day: usize, minute: i64) -> DateTime<FixedOffset> {
-        let local = self.days[day].and_time(NaiveTime::MIN) + Duration::minutes(minute);
-        local.and_local_timezone(self.grid.offset_at(local)).single().expect("a fixed offset maps every time")
+        self.grid.instant(self.days[day].and_time(NaiveTime::MIN) + Duration::minutes(minute))
+    }
+
+    /// Minutes since the Unix epoch of a local time of day `day`: rest between shifts is real
+    /// time.
+    pub fn utc_min(&self, day: usize, minute: i64) -> i64 {
+        self.at(day, minute).timestamp().div_euclid(60)
+    }
+
+    /// A shift of `shape` on day `day` as lived: its start, and the length it really lasts —
+    /// an hour less or more than the clocks say on the nights summer time starts or ends.
+    /// Pauses are planned, and paid time counted, on this length.
+    pub fn as_lived(&self, day: usize, shape: &Shape) -> Shape {
+        let start = i64::from(shape.start_min);
+        let real = self.utc_min(day, start + i64::from(shape.length_min)) - self.utc_min(day, start);
+        Shape { start_min: shape.start_min, length_min: real.max(0) as u32 }
     }
 
     /// Adds to `counts` the shift that removes the most under-staffing of `required` (given
@@ -137,10 +163,24 @@ impl LocalGrid {
         from.min(to)..to
     }
 
-    /// The offset in force at a local time (the nearest interval's, outside the grid).
-    pub fn offset_at(&self, t: NaiveDateTime) -> FixedOffset {
-        let i = self.position(t).clamp(0, self.starts.len() as i64 - 1) as usize;
-        *self.starts[i].offset()
+    /// An instant written with the offset in force then on the grid (the first interval's
+    /// before it starts, the last's after it ends).
+    pub fn with_local_offset(&self, t: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+        let k = self.starts.partition_point(|s| *s <= t).saturating_sub(1);
+        t.with_timezone(self.starts[k].offset())
+    }
+
+    /// The instant a local time names: an hour repeated when clocks go back is its first pass;
+    /// a time the clocks skip when they go forward is the instant they skip to (so that times
+    /// never run backwards). Outside the grid, the nearest interval's offset.
+    pub fn instant(&self, t: NaiveDateTime) -> DateTime<FixedOffset> {
+        let k = self.by_local.partition_point(|(local, _)| *local <= t).saturating_sub(1);
+        let (local, index) = self.by_local[k];
+        let guess = self.starts[index] + (t - local);
+        match self.by_local.get(k + 1) {
+            Some(&(_, next)) if t > local && guess > self.starts[next] => self.starts[next],
+            _ => guess,
+        }
     }
 }
 
@@ -206,7 +246,16 @@ pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_pe
         under_staffed: 0,
         over_staffed: 0,
         lower_bound_under,
+        out_of_reach: Vec::new(),
     };
+    // A night of the day before the first reaches its first morning (the previous roster's).
+    let mut reached = vec![false; required.len()];
+    for day in out.days[0].pred_opt().into_iter().chain(out.days.iter().copied()) {
+        for shape in shapes {
+            reached[out.grid.cover(day, shape)].fill(true);
+        }
+    }
+    out.out_of_reach = (0..required.len()).filter(|&i| required[i] > 0 && !reached[i]).collect();
     let room: Vec<u32> = counts.iter().map(|day| max_shifts_per_day.saturating_sub(day.iter().sum())).collect();
     out.top_up(&mut counts, &mut on_duty, &room);
     out.under_staffed = required.iter().zip(&on_duty).map(|(r, o)| u64::from(r.saturating_sub(*o))).sum();
@@ -250,6 +299,19 @@ mod tests {
         assert!(out.lower_bound_under.abs() < 1e-6);
         let nine = out.shapes.iter().position(|s| s.start_min == 540).unwrap();
         assert_eq!(out.counts[0][nine], 3);
+    }
+
+    #[test]
+    fn hours_no_window_reaches_are_named() {
+        // Someone is needed 00:00–08:00, but shifts run 06:00–23:00.
+        let (d, required) = demand(2, |slot| u32::from(slot < 32));
+        let out = design(&d, &required, &shapes(&[480], 30, window("06:00", "23:00")), 10).unwrap();
+        let slots: Vec<usize> = out.out_of_reach.iter().map(|i| i % 96).collect();
+        assert_eq!(slots, [(0..24).collect::<Vec<_>>(), (0..24).collect()].concat());
+        // A night window reaches them (the first morning from the night before the roster).
+        let out = design(&d, &required, &shapes(&[480, 540], 30, window("22:00", "08:00")), 10).unwrap();
+        assert_eq!(out.out_of_reach, Vec::<usize>::new());
+        assert!(out.under_staffed >= 32, "nobody of this roster covers the first morning");
     }
 
     #[test]

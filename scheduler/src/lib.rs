@@ -13,8 +13,10 @@
 //! - [`score`]: soft-rule penalties and fairness figures of a roster, from the roster alone.
 //! - [`skills`]: per-skill coverage — agents on duty allocated to the queues they can serve by
 //!   a maximum flow, and what one more agent of a skill set would add.
-//! - [`assign`]: naming agents for the designed shifts under every hard rule, the local search
-//!   that improves the roster (re-scheduling against a baseline included), breaks and meals.
+//! - [`assign`]: naming agents for the designed shifts under every hard rule, and the local
+//!   search that improves the roster (re-scheduling against a baseline included).
+//! - [`activities`]: the assigned shifts as a roster's rows — breaks, meals, training, leave
+//!   and days off.
 //! - [`changes`]: shift swaps and leave checked against the rules and the coverage, and who
 //!   could fill a gap.
 //! - [`check`]: the independent checker: every hard-rule violation of a roster, computed from
@@ -24,6 +26,7 @@
 //! depend on the store, forecasting's internals, telephony or the web layer — requirements
 //! come in as a file.
 
+pub mod activities;
 pub mod agents;
 pub mod assign;
 pub mod changes;

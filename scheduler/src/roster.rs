@@ -89,8 +89,21 @@ impl Shift<'_> {
         self.activities.iter().map(|a| a.end).max().expect("a shift has activities")
     }
 
+    /// How long the shift really lasts.
     pub fn length_min(&self) -> i64 {
         (self.end() - self.start()).num_minutes()
+    }
+
+    /// Where the shift ends by the clocks, in minutes after the midnight of its date (past 1440
+    /// for a shift that crosses midnight).
+    pub fn clock_end_min(&self) -> i64 {
+        (self.end().naive_local() - self.date.and_time(chrono::NaiveTime::MIN)).num_minutes()
+    }
+
+    /// How long the shift lasts by the clocks: a 22:00–06:00 night is 480 minutes even on the
+    /// night summer time starts (420 in fact) or ends (540). The rules' lengths are the clocks'.
+    pub fn clock_length_min(&self) -> i64 {
+        (self.end().naive_local() - self.start().naive_local()).num_minutes()
     }
 
     pub fn paid_min(&self) -> i64 {
@@ -112,6 +125,22 @@ impl Roster {
                 Shift { agent_id, date, activities }
             })
             .collect()
+    }
+
+    /// Puts activities in (agent, start) order, days off beginning when the night before them
+    /// ends: a day-off row overlapping the agent's shift of the date before is cut to start at
+    /// that shift's end (dropped if nothing is left).
+    pub fn tidy(&mut self) {
+        let ends: BTreeMap<(AgentId, NaiveDate), DateTime<FixedOffset>> = self.shifts().iter().map(|s| ((s.agent_id.clone(), s.date), s.end())).collect();
+        self.activities.retain_mut(|a| {
+            if a.kind == ActivityKind::DayOff
+                && let Some(&end) = a.date.pred_opt().and_then(|before| ends.get(&(a.agent_id.clone(), before)))
+                && end > a.start {
+                    a.start = end;
+                }
+            a.start < a.end
+        });
+        self.activities.sort_by(|x, y| (x.agent_id.as_str(), x.start).cmp(&(y.agent_id.as_str(), y.start)));
     }
 
     pub fn read_csv(name: &str, input: impl Read) -> Result<Self, InputError> {

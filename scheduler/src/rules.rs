@@ -1,6 +1,7 @@
 //! `rules.toml`: shift shapes, breaks and meals, hard rules, soft rules with weights.
 //! Unknown keys are errors, so that a misspelt rule is never silently ignored.
 
+use crate::design::shapes;
 use crate::InputError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -25,10 +26,27 @@ pub struct ShiftRules {
     pub team_windows: BTreeMap<String, ShiftWindow>,
 }
 
+/// When shifts may start and end. A `latest_end` at or before `earliest_start` is on the next
+/// morning (`22:00`–`06:00` is a night window); equal times give the whole 24 hours.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ShiftWindow {
     pub earliest_start: ClockTime,
     pub latest_end: ClockTime,
+}
+
+impl ShiftWindow {
+    /// `latest_end` in minutes after the midnight of the day the shift starts (past 1440 for
+    /// a window that crosses midnight).
+    pub fn end_min(&self) -> u32 {
+        let (start, end) = (self.earliest_start.minutes(), self.latest_end.minutes());
+        if end > start { end } else { end + 1440 }
+    }
+
+    /// Whether a shift starting `start_min` after its day's midnight and lasting `length_min`
+    /// (by the clocks) lies inside the window.
+    pub fn holds(&self, start_min: u32, length_min: u32) -> bool {
+        start_min >= self.earliest_start.minutes() && start_min + length_min <= self.end_min()
+    }
 }
 
 impl ShiftRules {
@@ -54,6 +72,31 @@ pub struct HardRules {
     pub min_days_off_per_week: Option<u32>,
     pub max_continuous_work_min: Option<u32>,
     pub no_early_after_night: Option<EarlyAfterNight>,
+    /// Rule 9's second half: at least this many dates with no shift after a run of night
+    /// shifts ([`is_night`]).
+    pub days_off_after_night_sequence: Option<u32>,
+}
+
+/// A night shift, for `days_off_after_night_sequence`: one that ends after the midnight of the
+/// day it starts (`end_min` counted from that midnight, by the clocks).
+pub fn is_night(end_min: i64) -> bool {
+    end_min > 1440
+}
+
+/// The dates (indices into `days`, one entry per consecutive date: `None` off, `Some(night)` a
+/// shift) that break `days_off_after_night_sequence = min_off`: any shift within `min_off` dates
+/// after the last night of a run of nights on consecutive dates. Shared by the solver and the
+/// checker so that both read the rule alike.
+pub fn night_rest_breaches(days: &[Option<bool>], min_off: u32) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (end, day) in days.iter().enumerate() {
+        let run_ends_here = *day == Some(true) && days.get(end + 1).copied().flatten() != Some(true);
+        if !run_ends_here {
+            continue;
+        }
+        out.extend((end + 1..days.len().min(end + 1 + min_off as usize)).filter(|&d| days[d].is_some()));
+    }
+    out
 }
 
 impl Rules {
@@ -146,6 +189,7 @@ struct HardSection {
     min_days_off_per_week: Option<u32>,
     max_continuous_work_hours: Option<f64>,
     no_early_after_night: Option<EarlyAfterNightSection>,
+    days_off_after_night_sequence: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -199,17 +243,6 @@ impl Rules {
                 Err(bad(field, format!("{h} is not a whole number of minutes' hours in (0, {max_hours}]")))
             }
         };
-        let window = |prefix: &str, earliest: &str, latest: &str| -> Result<ShiftWindow, InputError> {
-            let w = ShiftWindow {
-                earliest_start: clock(&format!("{prefix}.earliest_start"), earliest)?,
-                latest_end: clock(&format!("{prefix}.latest_end"), latest)?,
-            };
-            if w.earliest_start >= w.latest_end {
-                return Err(bad(&format!("{prefix}.latest_end"), format!("{} is not after earliest_start {}", w.latest_end, w.earliest_start)));
-            }
-            Ok(w)
-        };
-
         let s = &file.shifts;
         if s.lengths_hours.is_empty() {
             return Err(bad("shifts.lengths_hours", "no shift length given".into()));
@@ -218,14 +251,22 @@ impl Rules {
         if s.start_step_minutes == 0 || 1440 % s.start_step_minutes != 0 {
             return Err(bad("shifts.start_step_minutes", format!("{} does not divide a day", s.start_step_minutes)));
         }
+        let window = |prefix: &str, earliest: &str, latest: &str| -> Result<ShiftWindow, InputError> {
+            let w = ShiftWindow {
+                earliest_start: clock(&format!("{prefix}.earliest_start"), earliest)?,
+                latest_end: clock(&format!("{prefix}.latest_end"), latest)?,
+            };
+            if !shapes(&lengths_min, s.start_step_minutes, w).is_empty() {
+                return Ok(w);
+            }
+            let hours = f64::from(w.end_min() - w.earliest_start.minutes()) / 60.0;
+            Err(bad(&format!("{prefix}.latest_end"), format!("no shift of {:?} hours starting on the {}-minute step fits the {hours} hours from {} to {}", s.lengths_hours, s.start_step_minutes, w.earliest_start, w.latest_end)))
+        };
+
         let base = window("shifts", &s.earliest_start, &s.latest_end)?;
         let mut team_windows = BTreeMap::new();
         for (team, w) in &s.teams {
             team_windows.insert(team.clone(), window(&format!("shifts.teams.{team}"), &w.earliest_start, &w.latest_end)?);
-        }
-        let shortest_window = team_windows.values().chain([&base]).map(|w| w.latest_end.minutes() - w.earliest_start.minutes()).min().unwrap_or(0);
-        if lengths_min.iter().all(|&l| l > shortest_window) {
-            return Err(bad("shifts.lengths_hours", format!("no length fits the {} minutes between earliest_start and latest_end", shortest_window)));
         }
 
         let b = &file.breaks;
@@ -258,6 +299,10 @@ impl Rules {
                     })
                 })
                 .transpose()?,
+            days_off_after_night_sequence: match r.days_off_after_night_sequence {
+                Some(d) if d > 7 => return Err(bad("rules.days_off_after_night_sequence", format!("{d} days off is more than a week"))),
+                other => other,
+            },
         };
 
         let weight = |field: &str, w: f64| if w.is_finite() && w >= 0.0 { Ok(w) } else { Err(bad(field, format!("{w} is not a weight ≥ 0"))) };
@@ -337,11 +382,39 @@ preferences = { weight = 2 }
         let e = Rules::parse("rules.toml", &EXAMPLE.replace("\"06:00\"", "\"6am\"")).unwrap_err().to_string();
         assert!(e.contains("`shifts.earliest_start`"), "{e}");
         let e = Rules::parse("rules.toml", &EXAMPLE.replace("[6, 8, 9]", "[20]")).unwrap_err().to_string();
-        assert!(e.contains("`shifts.lengths_hours`") && e.contains("fits"), "{e}");
+        assert!(e.contains("`shifts.latest_end`") && e.contains("fits"), "{e}");
         let e = Rules::parse("rules.toml", &EXAMPLE.replace("start_step_minutes = 30", "start_step_minutes = 7")).unwrap_err().to_string();
         assert!(e.contains("`shifts.start_step_minutes`"), "{e}");
         let e = Rules::parse("rules.toml", &EXAMPLE.replace("min_days_off_per_week = 2", "min_days_off_per_week = 9")).unwrap_err().to_string();
         assert!(e.contains("`rules.min_days_off_per_week`"), "{e}");
+    }
+
+    #[test]
+    fn windows_may_cross_midnight_and_must_hold_a_shift() {
+        let nights = EXAMPLE.replace("[breaks]", "[shifts.teams.nights]\nearliest_start = \"22:00\"\nlatest_end = \"06:00\"\n[breaks]");
+        let r = Rules::parse("rules.toml", &nights).unwrap();
+        let w = r.shifts.window_for("nights");
+        assert_eq!(w.end_min(), 1800);
+        assert!(w.holds(1320, 480) && !w.holds(1320, 540) && !w.holds(1290, 480));
+        let round_the_clock = EXAMPLE.replace("latest_end = \"23:00\"", "latest_end = \"06:00\"");
+        assert_eq!(Rules::parse("rules.toml", &round_the_clock).unwrap().shifts.window.end_min(), 1800);
+        // Five hours of night cannot hold a 6-hour shift: the team's key is named.
+        let short = nights.replace("latest_end = \"06:00\"", "latest_end = \"03:00\"");
+        let e = Rules::parse("rules.toml", &short).unwrap_err().to_string();
+        assert!(e.contains("`shifts.teams.nights.latest_end`") && e.contains("fits the 5 hours"), "{e}");
+        let e = Rules::parse("rules.toml", &EXAMPLE.replace("max_continuous_work_hours", "days_off_after_night_sequence = 9\nmax_continuous_work_hours")).unwrap_err().to_string();
+        assert!(e.contains("`rules.days_off_after_night_sequence`"), "{e}");
+    }
+
+    #[test]
+    fn days_off_follow_the_last_night_of_a_run() {
+        let (n, d) = (Some(true), Some(false));
+        // Nights on 0–2, then a day shift on 4: two days off are needed after day 2.
+        assert_eq!(night_rest_breaches(&[n, n, n, None, d], 2), vec![4]);
+        assert_eq!(night_rest_breaches(&[n, n, n, None, None, d], 2), Vec::<usize>::new());
+        // A night after one free date starts a new run, still too soon.
+        assert_eq!(night_rest_breaches(&[n, None, n, None, None], 2), vec![2]);
+        assert_eq!(night_rest_breaches(&[d, n, d], 1), vec![2]);
     }
 
     #[test]

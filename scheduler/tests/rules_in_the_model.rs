@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 use wfm_model::QueueName;
 use wfm_scheduler::agents::{self, Agent};
-use wfm_scheduler::assign::{assign, to_roster, Problem};
+use wfm_scheduler::activities::to_roster;
+use wfm_scheduler::assign::{assign, Problem};
 use wfm_scheduler::check::check;
 use wfm_scheduler::demand::Demand;
-use wfm_scheduler::design::{design, shapes};
+use wfm_scheduler::design::{all_shapes, design};
 use wfm_scheduler::rules::Rules;
 use wfm_scheduler::skills::SkillTypes;
 
@@ -54,13 +55,7 @@ fn solve(rules_text: &str, agents_csv: &str, need: impl Fn(usize, u32) -> u32) -
     let required: Vec<u32> = starts.iter().enumerate().map(|(i, t)| need(i / 96, t.hour())).collect();
     let queue = QueueName::parse("support").unwrap();
     let demand = Demand { starts, interval_min: 15, queues: BTreeMap::from([(queue.clone(), required.clone())]) };
-    let mut all = shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, rules.shifts.window);
-    for w in rules.shifts.team_windows.values() {
-        all.extend(shapes(&rules.shifts.lengths_min, rules.shifts.start_step_min, *w));
-    }
-    all.sort();
-    all.dedup();
-    let designed = design(&demand, &required, &all, agents.len() as u32).unwrap();
+    let designed = design(&demand, &required, &all_shapes(&rules.shifts), agents.len() as u32).unwrap();
     let skills = SkillTypes::new(&agents, &[queue]);
     let curves = [required];
     let problem = Problem { design: &designed, agents: &agents, rules: &rules, requests: &[], skills: &skills, curves: &curves, baseline: None };
@@ -153,4 +148,17 @@ fn contract_minimum_hours() {
     let kept = format!("{AGENTS}a1,t1,support,false,30,40\n");
     let dropped = format!("{AGENTS}a1,t1,support,false,0,40\n");
     enforced("min_hours_week", (RULES, &kept), (RULES, &dropped), |day, h| u32::from(day % 7 == 0 && (9..15).contains(&h)));
+}
+
+#[test]
+fn days_off_after_night_sequence() {
+    // Nights (22:00–06:00) wanted after Monday, Tuesday, Wednesday and Friday: after the run
+    // of three, two days off leave Friday's night unworked.
+    let kept = RULES.replace("[breaks]", "[shifts.teams.nights]\nearliest_start = \"22:00\"\nlatest_end = \"06:00\"\n[breaks]").replace("[rules]", "[rules]\ndays_off_after_night_sequence = 2");
+    let dropped = without(&kept, &["days_off_after_night_sequence"]);
+    let agents = format!("{AGENTS}a1,nights,support,false,0,48\n");
+    let night_of = |day: usize| [0, 1, 2, 4].contains(&(day % 7));
+    enforced("days_off_after_night_sequence", (&kept, &agents), (&dropped, &agents), move |day, h| {
+        u32::from((h >= 22 && night_of(day)) || (h < 6 && day > 0 && night_of(day - 1)))
+    });
 }

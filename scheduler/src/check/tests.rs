@@ -52,7 +52,11 @@ fn rules_of(violations: Vec<Violation>) -> Vec<&'static str> {
 }
 
 fn run(activities: Vec<Activity>) -> Vec<&'static str> {
-    let rules = Rules::parse("rules.toml", RULES).unwrap();
+    run_with(RULES, activities)
+}
+
+fn run_with(rules: &str, activities: Vec<Activity>) -> Vec<&'static str> {
+    let rules = Rules::parse("rules.toml", rules).unwrap();
     let agents = agents::parse("agents.csv", AGENTS.as_bytes(), "demo").unwrap();
     rules_of(check(&Roster { activities }, &agents, &rules))
 }
@@ -122,6 +126,32 @@ fn weekly_hours_days_off_and_runs() {
     assert_eq!(run(w.clone()), ["min_hours_week"], "22.5 + 6 hours");
     replace_day(&mut w, 1, shift(monday() + Duration::days(1), 540, &[(Leave, 480)]));
     assert_eq!(run(w), Vec::<&str>::new());
+}
+
+#[test]
+fn nights_and_the_days_off_after_them() {
+    // Shifts may start from 06:00 for 24 hours; two dates off after a run of nights.
+    let rules = RULES.replace("latest_end = \"23:00\"", "latest_end = \"06:00\"").replace("[rules]", "[rules]\ndays_off_after_night_sequence = 2");
+    let night = |d: i64| shift(monday() + Duration::days(d), 1320, EIGHT_HOURS);
+    let off_after_night = |d: i64| shift(monday() + Duration::days(d), 360, &[(DayOff, 1080)]);
+    // Monday to Thursday nights (22:00–06:00), Friday and Saturday off, Sunday 09:00.
+    let mut w: Vec<Activity> = (0..4).flat_map(night).collect();
+    w.extend(off_after_night(4));
+    w.extend(shift(monday() + Duration::days(5), 0, &[(DayOff, 1440)]));
+    w.extend(shift(monday() + Duration::days(6), 540, EIGHT_HOURS));
+    assert_eq!(run_with(&rules, w.clone()), Vec::<&str>::new());
+    // Saturday's shift instead of Sunday's comes one day too soon.
+    replace_day(&mut w, 5, shift(monday() + Duration::days(5), 540, EIGHT_HOURS));
+    replace_day(&mut w, 6, shift(monday() + Duration::days(6), 0, &[(DayOff, 1440)]));
+    assert_eq!(run_with(&rules, w.clone()), ["days_off_after_night_sequence"]);
+    // A day off written from midnight overlaps the night before it.
+    let mut w: Vec<Activity> = (0..4).flat_map(night).collect();
+    w.extend(shift(monday() + Duration::days(4), 0, &[(DayOff, 1440)]));
+    assert!(run_with(&rules, w).contains(&"overlap"));
+    // The default window (06:00–23:00) does not hold a night.
+    let mut w = valid_week();
+    replace_day(&mut w, 0, night(0));
+    assert_eq!(run(w), ["shifts.window", "min_rest_between_shifts_hours"], "then Tuesday 09:00 comes 3 hours after it");
 }
 
 #[test]
