@@ -149,6 +149,9 @@ fn finish(report: &Report, path: Option<&Path>, threshold_s: f64) -> Result<()> 
             report.out_of_reach_times.join(", ")
         );
     }
+    if report.outside_service_hours_agent_intervals > 0 {
+        eprintln!("warning: {} required agent-intervals fall outside their queues' service hours ([service_hours] in rules.toml): nobody is rostered for them", report.outside_service_hours_agent_intervals);
+    }
     if let Some(path) = path {
         std::fs::write(path, serde_json::to_string_pretty(report)? + "\n").with_context(|| format!("{}: cannot write", path.display()))?;
     }

@@ -95,6 +95,9 @@ pub struct Report {
     /// and the times of day they fall in, e.g. `00:00–06:00`.
     pub out_of_reach_agent_intervals: u64,
     pub out_of_reach_times: Vec<String>,
+    /// Required agent-intervals outside their queue's service hours (`[service_hours]` in
+    /// `rules.toml`): nobody is rostered for them.
+    pub outside_service_hours_agent_intervals: u64,
     /// Calls answered within the threshold over calls offered, all intervals and queues.
     pub projected_service_level: Option<f64>,
     pub hard_rule_violations: Vec<Violation>,
@@ -148,6 +151,19 @@ impl Requirement {
 /// bound and what no allowed shift reaches.
 fn bound(requirement: &Requirement, rules: &Rules, agents: usize) -> Result<Design, PlanningError> {
     Ok(design(&requirement.demand, &requirement.pooled(), &all_shapes(&rules.shifts), agents as u32)?)
+}
+
+fn outside_service_hours(demand: &Demand, rules: &Rules) -> u64 {
+    let mut out = 0;
+    for (queue, curve) in &demand.queues {
+        let Some(hours) = rules.service_hours.get(queue) else { continue };
+        for (t, &required) in demand.starts.iter().zip(curve) {
+            if required > 0 && !hours.open_at(t.date_naive(), t.time().num_seconds_from_midnight() / 60) {
+                out += u64::from(required);
+            }
+        }
+    }
+    out
 }
 
 /// The local times of day of `intervals` (indices on `demand`'s grid), as merged ranges.
@@ -247,6 +263,7 @@ impl Judged<'_> {
             lower_bound_under_staffed: bound.lower_bound_under,
             out_of_reach_agent_intervals: bound.out_of_reach.iter().map(|&i| u64::from(required[i])).sum(),
             out_of_reach_times: times_of_day(&self.requirement.demand, &bound.out_of_reach),
+            outside_service_hours_agent_intervals: outside_service_hours(&self.requirement.demand, self.rules),
             projected_service_level: (offered > 0.0).then(|| answered / offered),
             hard_rule_violations: check(self.roster, self.agents, self.rules),
             soft_rule_penalties: soft.penalties,

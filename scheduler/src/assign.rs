@@ -10,6 +10,7 @@
 use crate::activities::shift_plan;
 use crate::agents::Agent;
 use crate::design::{Design, Shape};
+use crate::months::{month_shares, MonthShare};
 use crate::requests::{Request, RequestKind};
 use crate::roster::{ActivityKind, Roster};
 use crate::rules::{is_night, night_rest_breaches, Rules};
@@ -41,6 +42,9 @@ struct AgentState {
     shifts: Vec<Option<Shape>>,
     paid_by_week: HashMap<usize, i64>,
     days_by_week: HashMap<usize, u32>,
+    /// Per calendar month of the roster ([`Context::months`]).
+    paid_by_month: HashMap<usize, i64>,
+    days_by_month: HashMap<usize, u32>,
     starts_by_week: HashMap<(usize, u32), u32>,
     /// Shifts, and their unpopular kinds counted (early, late, weekend), for fairness.
     shift_count: u32,
@@ -82,6 +86,9 @@ struct Context<'a> {
     overtime_by_week: HashMap<(usize, usize), i64>,
     wished_off: HashSet<(usize, usize)>,
     wished_start: HashMap<(usize, usize), u32>,
+    /// The calendar months of the roster, and each day's.
+    months: Vec<MonthShare>,
+    month_of: Vec<usize>,
 }
 
 impl Context<'_> {
@@ -116,7 +123,9 @@ impl Context<'_> {
         if st.shifts[day].is_some() {
             return false;
         }
-        if !rules.shifts.window_for(&agent.team).holds(shape.start_min, shape.length_min) {
+        if !rules.shifts.window_for(&agent.team).holds(shape.start_min, shape.length_min)
+            || !rules.open_for(agent.skills.iter().map(|(q, _)| q), self.design.days[day], shape.start_min, shape.length_min)
+        {
             return false;
         }
         // Leave of the next day counts too: a night shift reaches into it.
@@ -141,7 +150,11 @@ impl Context<'_> {
             }
         }
         if let Some(min_off) = rules.hard.days_off_after_night_sequence
-            && breaks_night_rest(st, day, shape, min_off) {
+            && adds_breach(st, day, shape, min_off as usize + 1, |days| night_rest_breaches(days, min_off).len()) {
+                return false;
+            }
+        if let Some(pattern) = rules.hard.rest_after_work_days
+            && adds_breach(st, day, shape, (pattern.work_days + pattern.days_off) as usize, |days| pattern.breaches(&days.iter().map(Option::is_some).collect::<Vec<_>>()).len()) {
                 return false;
             }
         let max_run = [rules.hard.max_consecutive_work_days, agent.max_consecutive_work_days].into_iter().flatten().min();
@@ -149,7 +162,15 @@ impl Context<'_> {
             return false;
         }
         let week = self.week(day);
-        if st.paid_by_week.get(&week).copied().unwrap_or(0) + self.paid(day, shape) > self.weekly_cap(a, week) {
+        let paid = self.paid(day, shape);
+        if st.paid_by_week.get(&week).copied().unwrap_or(0) + paid > self.weekly_cap(a, week) {
+            return false;
+        }
+        let (month, share) = (self.month_of[day], &self.months[self.month_of[day]]);
+        if agent.max_hours_month.is_some_and(|max| st.paid_by_month.get(&month).copied().unwrap_or(0) + paid > share.max_paid_min(max)) {
+            return false;
+        }
+        if agent.min_days_off_month.is_some_and(|min| st.days_by_month.get(&month).copied().unwrap_or(0) + 1 > share.max_days_worked(min)) {
             return false;
         }
         let max_days = 7 - rules.hard.min_days_off_per_week.unwrap_or(0);
@@ -187,16 +208,16 @@ impl Context<'_> {
     }
 }
 
-/// Whether a shift of `shape` on `day` (free so far) would give the agent a shift within
-/// `min_off` dates after a run of night shifts, judged on the dates it can affect.
-fn breaks_night_rest(st: &AgentState, day: usize, shape: &Shape, min_off: u32) -> bool {
-    let reach = min_off as usize + 1;
-    let from = day.saturating_sub(reach);
-    let to = (day + reach + 1).min(st.shifts.len());
-    let mut nights: Vec<Option<bool>> = st.shifts[from..to].iter().map(|s| s.map(|s| is_night(i64::from(s.start_min + s.length_min)))).collect();
-    let before = night_rest_breaches(&nights, min_off).len();
-    nights[day - from] = Some(is_night(i64::from(shape.start_min + shape.length_min)));
-    night_rest_breaches(&nights, min_off).len() > before
+/// Whether a shift of `shape` on `day` (free so far) adds a breach of a rule about runs of
+/// dates, counted by `breaches` over each date's shift (`Some(night)`) or none, judged on the
+/// dates within `reach` of `day` (those it can affect).
+fn adds_breach(st: &AgentState, day: usize, shape: &Shape, reach: usize, breaches: impl Fn(&[Option<bool>]) -> usize) -> bool {
+    let night = |s: &Shape| is_night(i64::from(s.start_min + s.length_min));
+    let (from, to) = (day.saturating_sub(reach), (day + reach + 1).min(st.shifts.len()));
+    let mut days: Vec<Option<bool>> = st.shifts[from..to].iter().map(|s| s.as_ref().map(night)).collect();
+    let before = breaches(&days);
+    days[day - from] = Some(night(shape));
+    breaches(&days) > before
 }
 
 /// What giving this shift to agent `a` adds to the team's start spread beyond the soft limit,
@@ -215,6 +236,8 @@ fn apply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     let week = ctx.week(day);
     *st.paid_by_week.entry(week).or_default() += ctx.paid(day, shape);
     *st.days_by_week.entry(week).or_default() += 1;
+    *st.paid_by_month.entry(ctx.month_of[day]).or_default() += ctx.paid(day, shape);
+    *st.days_by_month.entry(ctx.month_of[day]).or_default() += 1;
     *st.starts_by_week.entry((week, shape.start_min)).or_default() += 1;
     st.shift_count += 1;
     st.unpopular += ctx.unpopular(day, shape);
@@ -395,7 +418,9 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
     let Problem { design, agents, rules, requests, skills, curves, baseline } = *problem;
     let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
-    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new() };
+    let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new(), months: Vec::new(), month_of: Vec::new() };
+    ctx.months = month_shares(design.days[0], *design.days.last().expect("a design has days"));
+    ctx.month_of = design.days.iter().map(|d| ctx.months.iter().rposition(|m| m.first <= *d).expect("every day is in a month")).collect();
     for r in requests {
         let (Some(&a), Some(&day)) = (index.get(r.agent_id.as_str()), day_of.get(&r.date)) else { continue };
         match &r.kind {
@@ -516,6 +541,8 @@ fn unapply(st: &mut AgentState, ctx: &Context, day: usize, shape: &Shape) {
     let week = ctx.week(day);
     *st.paid_by_week.entry(week).or_default() -= ctx.paid(day, shape);
     *st.days_by_week.entry(week).or_default() -= 1;
+    *st.paid_by_month.entry(ctx.month_of[day]).or_default() -= ctx.paid(day, shape);
+    *st.days_by_month.entry(ctx.month_of[day]).or_default() -= 1;
     *st.starts_by_week.entry((week, shape.start_min)).or_default() -= 1;
     st.shift_count -= 1;
     st.unpopular -= ctx.unpopular(day, shape);

@@ -3,6 +3,7 @@
 //! bookkeeping.
 
 use crate::agents::Agent;
+use crate::months::month_shares;
 use crate::roster::{ActivityKind, Roster, Shift};
 use crate::rules::{is_night, night_rest_breaches, Rules};
 use chrono::{Datelike, Duration, NaiveDate, Timelike};
@@ -49,10 +50,18 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
     let shifts = roster.shifts();
     for s in &shifts {
         let id = s.agent_id.as_str();
-        let team = by_id.get(id).map_or("", |a| a.team.as_str());
-        check_shift(s, team, rules, &mut push);
+        let agent = by_id.get(id);
+        check_shift(s, agent.map_or("", |a| a.team.as_str()), rules, &mut push);
+        if let Some(a) = agent {
+            let start = (s.start().naive_local() - s.date.and_time(chrono::NaiveTime::MIN)).num_minutes().max(0) as u32;
+            if !rules.open_for(a.skills.iter().map(|(q, _)| q), s.date, start, s.clock_length_min().max(0) as u32) {
+                let queues: Vec<String> = a.skills.iter().map(|(q, _)| q.to_string()).collect();
+                push("service_hours", id, s.date, format!("{}–{} is outside the service hours of every queue of the agent ({})", s.start(), s.end(), queues.join(", ")));
+            }
+        }
     }
 
+    let dates: Vec<NaiveDate> = horizon.0.iter_days().take_while(|d| *d <= horizon.1).collect();
     let mut by_agent: BTreeMap<&str, Vec<&Shift>> = BTreeMap::new();
     for s in &shifts {
         by_agent.entry(s.agent_id.as_str()).or_default().push(s);
@@ -77,19 +86,41 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
         let worked: BTreeSet<NaiveDate> = shifts.iter().map(|s| s.date).collect();
         if let Some(min_off) = rules.hard.days_off_after_night_sequence {
             let nights: BTreeMap<NaiveDate, bool> = shifts.iter().map(|s| (s.date, is_night(s.clock_end_min()))).collect();
-            let dates: Vec<NaiveDate> = horizon.0.iter_days().take_while(|d| *d <= horizon.1).collect();
             let days: Vec<Option<bool>> = dates.iter().map(|d| nights.get(d).copied()).collect();
             for k in night_rest_breaches(&days, min_off) {
                 push("days_off_after_night_sequence", id, dates[k], format!("a shift within {min_off} days after a run of night shifts"));
             }
         }
+        if let Some(pattern) = rules.hard.rest_after_work_days {
+            let days: Vec<bool> = dates.iter().map(|d| worked.contains(d)).collect();
+            for k in pattern.breaches(&days) {
+                push("rest_after_work_days", id, dates[k], format!("a shift within {} days off after {} working days in a row", pattern.days_off, pattern.work_days));
+            }
+        }
         let max_run = [rules.hard.max_consecutive_work_days, agent.and_then(|a| a.max_consecutive_work_days)].into_iter().flatten().min();
         if let Some(max) = max_run {
             let mut run = 0;
-            for day in horizon.0.iter_days().take_while(|d| *d <= horizon.1) {
+            for &day in &dates {
                 run = if worked.contains(&day) { run + 1 } else { 0 };
                 if run == max + 1 {
                     push("max_consecutive_work_days", id, day, format!("day {run} in a row"));
+                }
+            }
+        }
+        if let Some(a) = agent {
+            for share in month_shares(horizon.0, horizon.1) {
+                let in_part = |d: NaiveDate| (0..i64::from(share.days_in_roster)).contains(&(d - share.first).num_days());
+                if let Some(max) = a.max_hours_month {
+                    let paid: i64 = shifts.iter().filter(|s| in_part(s.date)).map(|s| s.paid_min()).sum();
+                    if paid > share.max_paid_min(max) {
+                        push("max_hours_month", id, share.first, format!("{:.2} paid hours in {} days of the month, at most {:.2} ({max} × {}/{})", paid as f64 / 60.0, share.days_in_roster, share.max_paid_min(max) as f64 / 60.0, share.days_in_roster, share.days_in_month));
+                    }
+                }
+                if let Some(min) = a.min_days_off_month {
+                    let off = share.days_in_roster - worked.iter().filter(|d| in_part(**d)).count() as u32;
+                    if off < share.min_days_off(min) {
+                        push("min_days_off_month", id, share.first, format!("{off} days off in {} days of the month, at least {} ({min} × {}/{}, rounded down)", share.days_in_roster, share.min_days_off(min), share.days_in_roster, share.days_in_month));
+                    }
                 }
             }
         }

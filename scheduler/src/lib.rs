@@ -7,6 +7,8 @@
 //!   `wfm staff` writes.
 //! - [`design`]: shift design — how many shifts of each shape each day — by a linear
 //!   programme (good_lp, pure-Rust microlp) whose optimum is the under-staffing lower bound.
+//! - [`months`]: the calendar months a roster touches and the monthly contract limits pro rata.
+//! - [`service_hours`]: when each queue is open (`24x7`, `mon-fri 08:00-20:00`).
 //! - [`requests`]: approved leave, overtime, wished days off and start times.
 //! - [`roster`]: a roster as activities (work, break, meal, training, leave, day off) in local
 //!   time, read from and written to `roster.csv`.
@@ -33,10 +35,12 @@ pub mod changes;
 pub mod check;
 pub mod demand;
 pub mod design;
+pub mod months;
 pub mod requests;
 pub mod roster;
 pub mod rules;
 pub mod score;
+pub mod service_hours;
 pub mod skills;
 
 /// A parse error naming the file, line and field.

@@ -2,7 +2,10 @@
 //! Unknown keys are errors, so that a misspelt rule is never silently ignored.
 
 use crate::design::shapes;
+use crate::service_hours::ServiceHours;
 use crate::InputError;
+use chrono::NaiveDate;
+use wfm_model::QueueName;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 /// Times of day are the model's; re-exported where the rules use them.
@@ -14,6 +17,8 @@ pub struct Rules {
     pub breaks: BreakRules,
     pub hard: HardRules,
     pub soft: SoftRules,
+    /// Queues with service hours; a queue not named is open round the clock.
+    pub service_hours: BTreeMap<QueueName, ServiceHours>,
 }
 
 /// Shapes a shift may take; a team may have its own window.
@@ -75,6 +80,33 @@ pub struct HardRules {
     /// Rule 9's second half: at least this many dates with no shift after a run of night
     /// shifts ([`is_night`]).
     pub days_off_after_night_sequence: Option<u32>,
+    /// Rule 8, rest frequency: after `work_days` worked dates in a row, `days_off` dates with no
+    /// shift.
+    pub rest_after_work_days: Option<RestPattern>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RestPattern {
+    pub work_days: u32,
+    pub days_off: u32,
+}
+
+impl RestPattern {
+    /// The dates (indices into `worked`, one per consecutive date) that break the pattern: a
+    /// shift within `days_off` dates after any `work_days` worked dates in a row (so a longer
+    /// run breaks it too).
+    pub fn breaches(&self, worked: &[bool]) -> Vec<usize> {
+        let n = self.work_days as usize;
+        let mut out = Vec::new();
+        for end in n.saturating_sub(1)..worked.len() {
+            if worked[end + 1 - n..=end].iter().all(|w| *w) {
+                out.extend((end + 1..worked.len().min(end + 1 + self.days_off as usize)).filter(|&d| worked[d]));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// A night shift, for `days_off_after_night_sequence`: one that ends after the midnight of the
@@ -100,6 +132,18 @@ pub fn night_rest_breaches(days: &[Option<bool>], min_off: u32) -> Vec<usize> {
 }
 
 impl Rules {
+    /// Whether an agent skilled for `queues` may work a shift from `start_min` after the
+    /// midnight of `date` for `length_min` (by the clocks): one of the queues is open for all
+    /// of it (an agent of no queue may always work).
+    pub fn open_for<'q>(&self, mut queues: impl Iterator<Item = &'q QueueName>, date: NaiveDate, start_min: u32, length_min: u32) -> bool {
+        let mut any = false;
+        let open = queues.any(|q| {
+            any = true;
+            self.service_hours.get(q).is_none_or(|h| h.holds(date, start_min, length_min))
+        });
+        open || !any
+    }
+
     /// Contract minutes a stretch of leave (`leave_min` on one day) counts for: its length, at
     /// most one working day's share of the weekly minimum (`min_hours_week` over the days a
     /// week may be worked), so that a whole day of leave counts as a day's work, not 24 hours.
@@ -152,6 +196,8 @@ struct FileShape {
     rules: HardSection,
     #[serde(default)]
     soft: SoftSection,
+    #[serde(default)]
+    service_hours: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +236,14 @@ struct HardSection {
     max_continuous_work_hours: Option<f64>,
     no_early_after_night: Option<EarlyAfterNightSection>,
     days_off_after_night_sequence: Option<u32>,
+    rest_after_work_days: Option<RestPatternSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestPatternSection {
+    work_days: u32,
+    days_off: u32,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +357,12 @@ impl Rules {
                 Some(d) if d > 7 => return Err(bad("rules.days_off_after_night_sequence", format!("{d} days off is more than a week"))),
                 other => other,
             },
+            rest_after_work_days: match &r.rest_after_work_days {
+                Some(p) if !(1..=31).contains(&p.work_days) => return Err(bad("rules.rest_after_work_days.work_days", format!("{} is not 1–31 days", p.work_days))),
+                Some(p) if !(1..=7).contains(&p.days_off) => return Err(bad("rules.rest_after_work_days.days_off", format!("{} is not 1–7 days", p.days_off))),
+                Some(p) => Some(RestPattern { work_days: p.work_days, days_off: p.days_off }),
+                None => None,
+            },
         };
 
         let weight = |field: &str, w: f64| if w.is_finite() && w >= 0.0 { Ok(w) } else { Err(bad(field, format!("{w} is not a weight ≥ 0"))) };
@@ -330,7 +390,13 @@ impl Rules {
                 })
                 .transpose()?,
         };
-        Ok(Rules { shifts: ShiftRules { lengths_min, start_step_min: s.start_step_minutes, window: base, team_windows }, breaks, hard, soft })
+        let mut service_hours = BTreeMap::new();
+        for (queue, text) in &file.service_hours {
+            let field = format!("service_hours.{queue}");
+            let name = QueueName::parse(queue).map_err(|e| bad(&field, e.to_string()))?;
+            service_hours.insert(name, ServiceHours::parse(text).map_err(|e| bad(&field, e))?);
+        }
+        Ok(Rules { shifts: ShiftRules { lengths_min, start_step_min: s.start_step_minutes, window: base, team_windows }, breaks, hard, soft, service_hours })
     }
 }
 
@@ -415,6 +481,19 @@ preferences = { weight = 2 }
         // A night after one free date starts a new run, still too soon.
         assert_eq!(night_rest_breaches(&[n, None, n, None, None], 2), vec![2]);
         assert_eq!(night_rest_breaches(&[d, n, d], 1), vec![2]);
+    }
+
+    #[test]
+    fn rest_frequency_follows_each_run_of_work_days() {
+        let p = RestPattern { work_days: 3, days_off: 1 };
+        let (w, o) = (true, false);
+        assert_eq!(p.breaches(&[w, w, w, o, w, w, w, o]), Vec::<usize>::new());
+        assert_eq!(p.breaches(&[w, w, w, w, o]), vec![3], "a fourth day in a row");
+        let two_off = RestPattern { work_days: 3, days_off: 2 };
+        assert_eq!(two_off.breaches(&[w, w, w, o, w, o]), vec![4]);
+        assert_eq!(two_off.breaches(&[w, w, o, w, w]), Vec::<usize>::new(), "runs shorter than 3 need no rest");
+        let e = Rules::parse("rules.toml", &EXAMPLE.replace("[soft]", "rest_after_work_days = { work_days = 3, days_off = 0 }\n[soft]")).unwrap_err().to_string();
+        assert!(e.contains("`rules.rest_after_work_days.days_off`"), "{e}");
     }
 
     #[test]

@@ -46,11 +46,16 @@ fn without(text: &str, keys: &[&str]) -> String {
     text.lines().filter(|l| !keys.iter().any(|k| l.starts_with(k))).map(|l| format!("{l}\n")).collect()
 }
 
-/// Two weeks from Monday 2026-03-02; `need(day, hour)` agents on the queue.
-fn solve(rules_text: &str, agents_csv: &str, need: impl Fn(usize, u32) -> u32) -> (wfm_scheduler::roster::Roster, Vec<Agent>) {
+/// Monday 2026-03-02: two weeks inside March.
+const MARCH: &str = "2026-03-02T00:00:00+01:00";
+/// Monday 2026-04-20: 11 days of April and 3 of May.
+const APRIL_TO_MAY: &str = "2026-04-20T00:00:00+02:00";
+
+/// Two weeks from the Monday `first`; `need(day, hour)` agents on the queue.
+fn solve(rules_text: &str, agents_csv: &str, first: &str, need: impl Fn(usize, u32) -> u32) -> (wfm_scheduler::roster::Roster, Vec<Agent>) {
     let rules = Rules::parse("rules.toml", rules_text).unwrap();
     let agents = agents::parse("agents.csv", agents_csv.as_bytes(), "demo").unwrap();
-    let first: DateTime<FixedOffset> = DateTime::parse_from_rfc3339("2026-03-02T00:00:00+01:00").unwrap();
+    let first: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(first).unwrap();
     let starts: Vec<DateTime<FixedOffset>> = (0..14 * 96).map(|i| first + Duration::minutes(15 * i)).collect();
     let required: Vec<u32> = starts.iter().enumerate().map(|(i, t)| need(i / 96, t.hour())).collect();
     let queue = QueueName::parse("support").unwrap();
@@ -66,9 +71,13 @@ fn solve(rules_text: &str, agents_csv: &str, need: impl Fn(usize, u32) -> u32) -
 /// Solves with `kept` rules and with `dropped` ones (agents as given for each), and judges both
 /// by `kept`.
 fn enforced(rule: &str, kept: (&str, &str), dropped: (&str, &str), need: impl Fn(usize, u32) -> u32 + Copy) {
+    enforced_from(MARCH, rule, kept, dropped, need)
+}
+
+fn enforced_from(first: &str, rule: &str, kept: (&str, &str), dropped: (&str, &str), need: impl Fn(usize, u32) -> u32 + Copy) {
     let full = Rules::parse("rules.toml", kept.0).unwrap();
     let count = |(text, agents_csv): (&str, &str)| {
-        let (roster, _) = solve(text, agents_csv, need);
+        let (roster, _) = solve(text, agents_csv, first, need);
         let judged_by = agents::parse("agents.csv", kept.1.as_bytes(), "demo").unwrap();
         check(&roster, &judged_by, &full).iter().filter(|v| v.rule == rule).count()
     };
@@ -161,4 +170,50 @@ fn days_off_after_night_sequence() {
     enforced("days_off_after_night_sequence", (&kept, &agents), (&dropped, &agents), move |day, h| {
         u32::from((h >= 22 && night_of(day)) || (h < 6 && day > 0 && night_of(day - 1)))
     });
+}
+
+/// The agents file's header with the monthly columns.
+const MONTHLY: &str = "agent_id,team,skills,team_leader,min_hours_week,max_hours_week,max_hours_month,min_days_off_month\n";
+
+#[test]
+fn max_hours_month() {
+    // Eight hours wanted every day; 100 hours a month allow 11/30 of it (36 h 40) in April's
+    // part: four shifts, where the weekly rules alone would allow seven or eight.
+    let kept = format!("{MONTHLY}a1,t1,support,false,0,48,100,\n");
+    let dropped = format!("{MONTHLY}a1,t1,support,false,0,48,,\n");
+    enforced_from(APRIL_TO_MAY, "max_hours_month", (RULES, &kept), (RULES, &dropped), |_, h| u32::from((9..17).contains(&h)));
+}
+
+#[test]
+fn min_days_off_month() {
+    // 12 days off a month ask 4 of April's 11 days (rounded down): at most 7 worked there.
+    let kept = format!("{MONTHLY}a1,t1,support,false,0,48,,12\n");
+    let dropped = format!("{MONTHLY}a1,t1,support,false,0,48,,\n");
+    enforced_from(APRIL_TO_MAY, "min_days_off_month", (RULES, &kept), (RULES, &dropped), |_, h| u32::from((9..15).contains(&h)));
+}
+
+#[test]
+fn max_consecutive_work_days_of_the_agent() {
+    // The rules allow any run; the agent's contract allows three days in a row.
+    let rules = without(RULES, &["max_consecutive_work_days", "min_days_off_per_week"]);
+    let header = "agent_id,team,skills,team_leader,min_hours_week,max_hours_week,max_consecutive_work_days\n";
+    let (kept, dropped) = (format!("{header}a1,t1,support,false,0,48,3\n"), format!("{header}a1,t1,support,false,0,48,\n"));
+    enforced("max_consecutive_work_days", (&rules, &kept), (&rules, &dropped), |_, h| u32::from((9..15).contains(&h)));
+}
+
+#[test]
+fn rest_after_work_days() {
+    // Rule 8 as a pattern: a day off after three working days; six hours wanted every day.
+    let kept = without(RULES, &["max_consecutive_work_days", "min_days_off_per_week"]).replace("[rules]", "[rules]\nrest_after_work_days = { work_days = 3, days_off = 1 }");
+    let dropped = without(&kept, &["rest_after_work_days"]);
+    let agents = one_agent(48);
+    enforced("rest_after_work_days", (&kept, &agents), (&dropped, &agents), |_, h| u32::from((9..15).contains(&h)));
+}
+
+#[test]
+fn service_hours() {
+    // The agent's only queue is open on weekdays; six hours are wanted at weekends.
+    let kept = format!("{RULES}[service_hours]\nsupport = \"mon-fri 08:00-20:00\"\n");
+    let agents = one_agent(48);
+    enforced("service_hours", (&kept, &agents), (RULES, &agents), |day, h| u32::from(day % 7 >= 5 && (9..15).contains(&h)));
 }
