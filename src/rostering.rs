@@ -50,6 +50,10 @@ pub struct ScheduleArgs {
     /// Stop improving after this many seconds (the roster found so far is kept).
     #[arg(long, default_value_t = 60.0)]
     time_limit_s: f64,
+    /// Seed of the search's random moves after its first local optimum: the same seed follows
+    /// the same moves (where the time limit stops them depends on the machine).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// Service-level threshold of the projected service level in the report, seconds.
     #[arg(long, default_value_t = 20.0)]
     threshold_s: f64,
@@ -105,9 +109,20 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
         requests: &requests,
         baseline: baseline_roster.as_ref().map(|r| (r, a.change_penalty)),
         time_limit: std::time::Duration::from_secs_f64(a.time_limit_s),
+        seed: a.seed,
         threshold_s: a.threshold_s,
     };
     let Scheduled { roster, report } = wfm_planning::schedule::schedule(&inputs, &mut |p| {
+        if p.annealing {
+            return eprintln!(
+                "annealing: {} moves accepted; {} agent-intervals short of the queues' requirements, {} beyond them; {:.2} s{}",
+                p.moves,
+                p.short,
+                p.excess,
+                started.elapsed().as_secs_f64(),
+                if p.timed_out { " — done: the best roster met" } else { "" }
+            );
+        }
         eprintln!(
             "local search pass {}: {} moves; {} agent-intervals short of the queues' requirements, {} beyond them; {:.2} s{}",
             p.pass,

@@ -100,7 +100,7 @@ fn generate_forecast_staff_chain() {
     let report = dir.path().join("report.json");
     let out = run(&[
         "schedule", "--requirements", p(&req), "--agents", p(&data.join("agents.csv")), "--rules", p(&data.join("rules.toml")),
-        "--from", "2026-03-02", "--weeks", "2", "--out", p(&roster), "--report", p(&report),
+        "--from", "2026-03-02", "--weeks", "2", "--out", p(&roster), "--report", p(&report), "--time-limit-s", "5",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -148,7 +148,7 @@ fn generate_forecast_staff_chain() {
     let (again, again_report) = (dir.path().join("again.csv"), dir.path().join("again.json"));
     let out = run(&[
         "schedule", "--requirements", p(&req), "--agents", p(&agents_csv), "--rules", p(&rules_toml), "--from", "2026-03-02", "--weeks", "2",
-        "--requests", p(&requests), "--baseline", p(&roster), "--out", p(&again), "--report", p(&again_report),
+        "--requests", p(&requests), "--baseline", p(&roster), "--out", p(&again), "--report", p(&again_report), "--time-limit-s", "5",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -182,7 +182,7 @@ fn schedule_names_the_conflict_when_the_rules_cannot_all_be_met() {
     std::fs::write(&rules, text.replace("max_hours_per_week = 40", "max_hours_per_week = 30")).unwrap();
     let roster = dir.path().join("roster.csv");
     let out = run(&[
-        "schedule", "--requirements", p(&req), "--agents", p(&agents), "--rules", p(&rules), "--from", "2026-03-02", "--weeks", "1", "--out", p(&roster),
+        "schedule", "--requirements", p(&req), "--agents", p(&agents), "--rules", p(&rules), "--from", "2026-03-02", "--weeks", "1", "--out", p(&roster), "--time-limit-s", "3",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());

@@ -25,6 +25,8 @@ pub struct Inputs<'a> {
     pub baseline: Option<(&'a Roster, u32)>,
     /// The search stops improving then; the best roster so far is kept.
     pub time_limit: Duration,
+    /// The seed of the search's random moves.
+    pub seed: u64,
     /// The projected service level's threshold, seconds.
     pub threshold_s: f64,
 }
@@ -37,7 +39,7 @@ pub struct Scheduled {
 /// Makes the roster; `progress` hears each pass of the local search.
 pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<Scheduled, PlanningError> {
     let started = Instant::now();
-    let Inputs { requirement, agents, rules, requests, baseline, time_limit, threshold_s } = *inputs;
+    let Inputs { requirement, agents, rules, requests, baseline, time_limit, seed, threshold_s } = *inputs;
     let demand = &requirement.demand;
     let required = requirement.pooled();
     let all_shapes = all_shapes(&rules.shifts);
@@ -63,6 +65,8 @@ pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<S
         skills: &skills,
         curves: &curves,
         baseline: baseline_shifts.as_deref().zip(baseline).map(|(shifts, (_, change_penalty))| Baseline { shifts, change_penalty }),
+        seed,
+        tries: None,
     };
     let assigned = assign(&problem, started + time_limit, progress);
     let roster = to_roster(&assigned, &designed, agents, rules, requests);
