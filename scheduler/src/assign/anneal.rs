@@ -10,7 +10,7 @@
 //! finding small gains where the local search has none left. The moves follow one
 //! pseudo-random sequence per seed: with a number of tries instead of a time limit, a run
 //! repeats exactly. Under a time limit it stops at the limit, or when the best has not improved
-//! for a quarter of the time given (at least a second).
+//! for half the time given (at least a second).
 
 use super::{Assigned, Assignment, Progress, Search};
 use crate::design::Shape;
@@ -105,7 +105,7 @@ pub(super) fn anneal(search: &mut Search, out: &mut Assigned, budget: Budget, pr
     let start = out.shifts.clone();
     let start_objective = search.objective(&start);
     let total = budget.deadline.saturating_duration_since(started);
-    let stall = (total / 4).max(Duration::from_secs(1));
+    let stall = (total / 2).max(Duration::from_secs(1));
     let (mut current, mut best) = (0i64, 0i64);
     let mut best_shifts = start.clone();
     let (mut last_best, mut last_report) = (started, started);
