@@ -315,7 +315,7 @@ pub struct FillGapArgs {
     /// Local start of the gap, HH:MM.
     #[arg(long)]
     from: String,
-    /// Local end of the gap, HH:MM.
+    /// Local end of the gap, HH:MM (at or before --from: the next morning).
     #[arg(long)]
     to: String,
     /// Only agents skilled for this queue.
@@ -329,10 +329,8 @@ pub fn fill_gap(a: FillGapArgs) -> Result<()> {
     let (roster, agents, rules) = a.files.load()?;
     let date = parse_date(&a.date)?;
     let clock = |flag: &str, v: &str| ClockTime::parse(v).with_context(|| format!("{flag}: {v:?} is not a time HH:MM"));
+    // A `--to` at or before `--from` is the next morning: a night gap.
     let (from, to) = (clock("--from", &a.from)?, clock("--to", &a.to)?);
-    if to <= from {
-        bail!("--to: {} is not after --from {}", a.to, a.from);
-    }
     let queue = a.queue.as_deref().map(QueueName::parse).transpose()?;
     // The offset of the day from the roster itself (summer time may differ from other days).
     let offset = roster

@@ -242,7 +242,9 @@ pub fn fill_gap(roster: &Roster, agents: &[Agent], rules: &Rules, date: NaiveDat
 /// The extra shift `agent` could work covering `gap` on `date` (as [`fill_gap`] finds it), with
 /// its activities; `None` when no allowed shift fits them.
 pub fn extra_shift(roster: &Roster, agents: &[Agent], rules: &Rules, agent: &Agent, date: NaiveDate, gap: (ClockTime, ClockTime), offset: FixedOffset) -> Option<(Vec<Activity>, GapOffer)> {
-    let shape = covering_shape(rules, rules.shifts.window_for(&agent.team), gap.0.minutes(), gap.1.minutes())?;
+    // A gap that ends at or before it starts ends the next morning.
+    let end = if gap.1 > gap.0 { gap.1.minutes() } else { gap.1.minutes() + 1440 };
+    let shape = covering_shape(rules, rules.shifts.window_for(&agent.team), gap.0.minutes(), end)?;
     let at = |minute: u32| (date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(i64::from(minute))).and_local_timezone(offset).single();
     let mut t = shape.start_min;
     let mut shift = Vec::new();
@@ -439,6 +441,16 @@ mod tests {
         let billing = QueueName::parse("billing").unwrap();
         let names: Vec<String> = fill_gap(&roster, &agents, &rules, monday(), (from, to), Some(&billing), offset).into_iter().map(|o| o.candidate.agent).collect();
         assert_eq!(names, ["a2"], "a3 lacks billing");
+        // A night gap (23:00 to 03:00) gets a night shift, where the rules allow one: the
+        // next day's day off then begins when it ends.
+        let round_the_clock = Rules::parse("rules.toml", &crate::rules::tests::EXAMPLE.replace("latest_end = \"23:00\"", "latest_end = \"06:00\"")).unwrap();
+        let mut with_day_off = roster.clone();
+        with_day_off.activities.push(Activity { agent_id: id("a3"), date: monday() + Duration::days(1), kind: DayOff, start: at(monday() + Duration::days(1), 0), end: at(monday() + Duration::days(1), 1440) });
+        let night = (ClockTime::parse("23:00").unwrap(), ClockTime::parse("03:00").unwrap());
+        let offers = fill_gap(&with_day_off, &agents, &round_the_clock, monday(), night, None, offset);
+        let a3 = offers.iter().find(|o| o.candidate.agent == "a3").expect("a3 is free");
+        assert_eq!((a3.start.as_str(), a3.end.as_str()), ("2026-03-02T23:00:00+01:00", "2026-03-03T05:00:00+01:00"));
+        assert!(fill_gap(&with_day_off, &agents, &rules, monday(), night, None, offset).is_empty(), "the default window ends at 23:00");
         // A gap longer than any shift has no taker.
         assert!(fill_gap(&roster, &agents, &rules, monday(), (ClockTime::parse("06:00").unwrap(), ClockTime::parse("23:00").unwrap()), None, offset).is_empty());
     }
