@@ -15,10 +15,10 @@ use crate::design::{Design, Shape};
 use crate::months::{month_shares, MonthShare};
 use crate::requests::{Request, RequestKind};
 use crate::roster::{ActivityKind, Roster};
-use crate::rules::{is_night, night_rest_breaches, Rules};
+use crate::rules::{night_rest_breaches, Rules};
 use crate::score::Unpopular;
 use crate::skills::{Coverage, SkillTypes, SHORT_WEIGHT};
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Instant;
@@ -176,22 +176,28 @@ impl Context<'_> {
 
     /// Whether `shape` (or, with `None`, no shift) on `day` of an agent whose day is free
     /// breaks a rule about runs of dates: days off after nights (taking a night out of a run
-    /// can break it too) or the rest frequency.
+    /// can break it too) or the rest frequency. Judged on the dates the change can affect, in a
+    /// roster that kept the rules before.
     fn breaks_a_run_rule(&self, st: &AgentState, day: usize, shape: Option<&Shape>) -> bool {
-        self.breaks_a_run_rule_within(st, day, shape, 0)
-    }
-
-    /// As [`Self::breaks_a_run_rule`], judged on at least `reach` dates either side.
-    fn breaks_a_run_rule_within(&self, st: &AgentState, day: usize, shape: Option<&Shape>, reach: usize) -> bool {
         let hard = &self.rules.hard;
-        let nights = hard.days_off_after_night_sequence.is_some_and(|min_off| breaks_near(st, day, shape, reach.max(min_off as usize + 1), |days| night_rest_breaches(days, min_off).len()));
-        nights
-            || hard.rest_after_work_days.is_some_and(|p| breaks_near(st, day, shape, reach.max((p.work_days + p.days_off) as usize), |days| p.breaches(&days.iter().map(Option::is_some).collect::<Vec<_>>()).len()))
+        let reach = [hard.days_off_after_night_sequence.map(|n| n + 1), hard.rest_after_work_days.map(|p| p.work_days + p.days_off)].into_iter().flatten().max();
+        let Some(reach) = reach.map(|r| r as usize) else { return false };
+        let (from, to) = (day.saturating_sub(reach), (day + reach + 1).min(st.shifts.len()));
+        let mut days = nights(&st.shifts[from..to]);
+        days[day - from] = shape.map(Shape::is_night);
+        self.breaks_run_rules(&days)
     }
 
     /// Whether the agent's whole roster keeps the rules about runs of dates.
     fn run_rules_hold(&self, st: &AgentState) -> bool {
-        st.shifts.is_empty() || !self.breaks_a_run_rule_within(st, 0, st.shifts[0].as_ref(), st.shifts.len())
+        !self.breaks_run_rules(&nights(&st.shifts))
+    }
+
+    /// `days`: one per consecutive date, `Some(night)` for a shift.
+    fn breaks_run_rules(&self, days: &[Option<bool>]) -> bool {
+        let hard = &self.rules.hard;
+        hard.days_off_after_night_sequence.is_some_and(|min_off| !night_rest_breaches(days, min_off).is_empty())
+            || hard.rest_after_work_days.is_some_and(|p| !p.breaches(&days.iter().map(Option::is_some).collect::<Vec<_>>()).is_empty())
     }
 
     /// Lower is better.
@@ -203,8 +209,7 @@ impl Context<'_> {
         let mut score = -deficit * 10.0 + paid;
         // Every run of nights costs its days off afterwards: a night continues a run where it
         // can, worth as much as one shift's deficit.
-        let night = |s: &Shape| is_night(i64::from(s.start_min + s.length_min));
-        if self.rules.hard.days_off_after_night_sequence.is_some() && night(shape) && day > 0 && st.shifts[day - 1].is_some_and(|s| night(&s)) {
+        if self.rules.hard.days_off_after_night_sequence.is_some() && shape.is_night() && day > 0 && st.shifts[day - 1].is_some_and(|s| s.is_night()) {
             score -= self.paid(day, shape) as f64 * 10.0;
         }
         let soft = &self.rules.soft;
@@ -225,15 +230,9 @@ impl Context<'_> {
     }
 }
 
-/// Whether the agent's dates within `reach` of `day`, with `shape` (or nothing) on `day`, break
-/// a rule about runs of dates, counted by `breaches` over each date's shift (`Some(night)`) or
-/// none. Judged on the dates the change can affect, in a roster that kept the rule before.
-fn breaks_near(st: &AgentState, day: usize, shape: Option<&Shape>, reach: usize, breaches: impl Fn(&[Option<bool>]) -> usize) -> bool {
-    let night = |s: &Shape| is_night(i64::from(s.start_min + s.length_min));
-    let (from, to) = (day.saturating_sub(reach), (day + reach + 1).min(st.shifts.len()));
-    let mut days: Vec<Option<bool>> = st.shifts[from..to].iter().map(|s| s.as_ref().map(night)).collect();
-    days[day - from] = shape.map(night);
-    breaches(&days) > 0
+/// Each date's shift as the rules about runs of dates read it: `Some(night)`, or none.
+fn nights(shifts: &[Option<Shape>]) -> Vec<Option<bool>> {
+    shifts.iter().map(|s| s.as_ref().map(Shape::is_night)).collect()
 }
 
 /// What giving this shift to agent `a` adds to the team's start spread beyond the soft limit,
@@ -709,8 +708,7 @@ pub fn assignments_of(roster: &Roster, agents: &[Agent], design: &Design) -> Vec
         .iter()
         .filter_map(|s| {
             let (&agent, &day) = (index.get(s.agent_id.as_str())?, day_of.get(&s.date)?);
-            let start = s.start().naive_local() - design.days[day].and_time(NaiveTime::MIN);
-            let (start_min, length_min) = (u32::try_from(start.num_minutes()).ok()?, u32::try_from(s.clock_length_min()).ok()?);
+            let (start_min, length_min) = (u32::try_from(s.clock_start_min()).ok()?, u32::try_from(s.clock_length_min()).ok()?);
             Some(Assignment { agent, day, shape: Shape { start_min, length_min } })
         })
         .collect()

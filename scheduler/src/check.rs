@@ -52,16 +52,15 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
         let id = s.agent_id.as_str();
         let agent = by_id.get(id);
         check_shift(s, agent.map_or("", |a| a.team.as_str()), rules, &mut push);
-        if let Some(a) = agent {
-            let start = (s.start().naive_local() - s.date.and_time(chrono::NaiveTime::MIN)).num_minutes().max(0) as u32;
-            if !rules.open_for(a.skills.iter().map(|(q, _)| q), s.date, start, s.clock_length_min().max(0) as u32) {
+        if let Some(a) = agent
+            && !rules.open_for(a.skills.iter().map(|(q, _)| q), s.date, s.clock_start_min().max(0) as u32, s.clock_length_min().max(0) as u32) {
                 let queues: Vec<String> = a.skills.iter().map(|(q, _)| q.to_string()).collect();
                 push("service_hours", id, s.date, format!("{}–{} is outside the service hours of every queue of the agent ({})", s.start(), s.end(), queues.join(", ")));
             }
-        }
     }
 
     let dates: Vec<NaiveDate> = horizon.0.iter_days().take_while(|d| *d <= horizon.1).collect();
+    let months = month_shares(horizon.0, horizon.1);
     let mut by_agent: BTreeMap<&str, Vec<&Shift>> = BTreeMap::new();
     for s in &shifts {
         by_agent.entry(s.agent_id.as_str()).or_default().push(s);
@@ -108,7 +107,7 @@ pub fn check(roster: &Roster, agents: &[Agent], rules: &Rules) -> Vec<Violation>
             }
         }
         if let Some(a) = agent {
-            for share in month_shares(horizon.0, horizon.1) {
+            for share in &months {
                 let in_part = |d: NaiveDate| (0..i64::from(share.days_in_roster)).contains(&(d - share.first).num_days());
                 if let Some(max) = a.max_hours_month {
                     let paid: i64 = shifts.iter().filter(|s| in_part(s.date)).map(|s| s.paid_min()).sum();

@@ -9,7 +9,7 @@
 //! are placed afterwards.)
 
 use crate::demand::Demand;
-use crate::rules::{ShiftRules, ShiftWindow};
+use crate::rules::{is_night, ShiftRules, ShiftWindow};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 
@@ -18,6 +18,13 @@ use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solut
 pub struct Shape {
     pub start_min: u32,
     pub length_min: u32,
+}
+
+impl Shape {
+    /// A night shift, for the rules about runs of nights ([`crate::rules::is_night`]).
+    pub fn is_night(&self) -> bool {
+        is_night(i64::from(self.start_min + self.length_min))
+    }
 }
 
 /// Every shape the rules allow inside `window`. A shape's start and length are the clocks'
@@ -65,6 +72,14 @@ pub struct Design {
     /// Intervals with a requirement that no allowed shift reaches on any day, the day before
     /// the first included (the windows leave them out), in time order.
     pub out_of_reach: Vec<usize>,
+    /// [`Design::utc_min`] of every grid step of each day's first two days, `per day` apart:
+    /// the roster search asks for them at every move.
+    utc_steps: Vec<i64>,
+}
+
+/// Grid steps of [`Design::utc_steps`] per day: a shift may end the next day.
+fn steps_per_day(step_min: u32) -> usize {
+    (2 * 1440 / step_min) as usize + 1
 }
 
 impl Design {
@@ -81,7 +96,11 @@ impl Design {
     /// Minutes since the Unix epoch of a local time of day `day`: rest between shifts is real
     /// time.
     pub fn utc_min(&self, day: usize, minute: i64) -> i64 {
-        self.at(day, minute).timestamp().div_euclid(60)
+        let (step, per_day) = (i64::from(self.step_min), steps_per_day(self.step_min));
+        match self.utc_steps.get(day * per_day + (minute / step) as usize) {
+            Some(&cached) if minute >= 0 && minute % step == 0 && ((minute / step) as usize) < per_day => cached,
+            _ => self.at(day, minute).timestamp().div_euclid(60),
+        }
     }
 
     /// A shift of `shape` on day `day` as lived: its start, and the length it really lasts —
@@ -247,7 +266,10 @@ pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_pe
         over_staffed: 0,
         lower_bound_under,
         out_of_reach: Vec::new(),
+        utc_steps: Vec::new(),
     };
+    let step = i64::from(out.step_min);
+    out.utc_steps = (0..out.days.len()).flat_map(|d| (0..steps_per_day(out.step_min) as i64).map(move |k| (d, k * step))).map(|(d, m)| out.at(d, m).timestamp().div_euclid(60)).collect();
     // A night of the day before the first reaches its first morning (the previous roster's).
     let mut reached = vec![false; required.len()];
     for day in out.days[0].pred_opt().into_iter().chain(out.days.iter().copied()) {

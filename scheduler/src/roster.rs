@@ -94,6 +94,11 @@ impl Shift<'_> {
         (self.end() - self.start()).num_minutes()
     }
 
+    /// Where the shift starts by the clocks, in minutes after the midnight of its date.
+    pub fn clock_start_min(&self) -> i64 {
+        (self.start().naive_local() - self.date.and_time(chrono::NaiveTime::MIN)).num_minutes()
+    }
+
     /// Where the shift ends by the clocks, in minutes after the midnight of its date (past 1440
     /// for a shift that crosses midnight).
     pub fn clock_end_min(&self) -> i64 {

@@ -110,22 +110,19 @@ pub(super) fn anneal(search: &mut Search, out: &mut Assigned, budget: Budget, pr
     let mut best_shifts = start.clone();
     let (mut last_best, mut last_report) = (started, started);
     let (mut tries, mut accepted, mut pass) = (0u64, 0u32, 0u32);
+    let mut temperature = HOT;
     loop {
-        // Time is read every 64 tries: a try costs microseconds.
-        let progress_done = match budget.tries {
-            Some(limit) => tries as f64 / limit as f64,
-            None => started.elapsed().as_secs_f64() / total.as_secs_f64().max(1e-9),
-        };
+        // Time is read, and the temperature set, every 64 tries: a try costs microseconds.
         if tries % 64 == 0 {
             let now = Instant::now();
-            let done = now >= budget.deadline
-                || match budget.tries {
-                    Some(limit) => tries >= limit,
-                    None => now.duration_since(last_best) >= stall,
-                };
-            if done {
+            let (done, progress_done) = match budget.tries {
+                Some(limit) => (tries >= limit, tries as f64 / limit as f64),
+                None => (now.duration_since(last_best) >= stall, now.duration_since(started).as_secs_f64() / total.as_secs_f64().max(1e-9)),
+            };
+            if done || now >= budget.deadline {
                 break;
             }
+            temperature = HOT * (COLD / HOT).powf(progress_done.min(1.0));
             if now.duration_since(last_report) >= Duration::from_secs(1) {
                 pass += 1;
                 progress(Progress { pass, moves: accepted, short: search.coverage.short(), excess: search.coverage.excess(), timed_out: false, annealing: true });
@@ -133,7 +130,6 @@ pub(super) fn anneal(search: &mut Search, out: &mut Assigned, budget: Budget, pr
             }
         }
         tries += 1;
-        let temperature = HOT * (COLD / HOT).powf(progress_done.min(1.0));
         if let Some(delta) = try_move(search, out, &mut rng, temperature) {
             current += delta;
             accepted += 1;
@@ -157,9 +153,13 @@ pub(super) fn anneal(search: &mut Search, out: &mut Assigned, budget: Budget, pr
     progress(Progress { pass: pass + 1, moves: accepted, short: search.coverage.short(), excess: search.coverage.excess(), timed_out: true, annealing: true });
 }
 
+/// Whether a move changing the cost by `delta` is kept at `temperature`.
+fn accept(delta: i64, temperature: f64, rng: &mut Rng) -> bool {
+    delta <= 0 || rng.unit() < (-(delta as f64) / temperature).exp()
+}
+
 /// One random move, made when accepted at `temperature`: its change of the cost.
 fn try_move(search: &mut Search, out: &mut Assigned, rng: &mut Rng, temperature: f64) -> Option<i64> {
-    let accept = |delta: i64, rng: &mut Rng| delta <= 0 || rng.unit() < (-(delta as f64) / temperature).exp();
     let k = rng.below(out.shifts.len());
     let Assignment { agent: a, day, shape } = out.shifts[k];
     let design = search.ctx.design;
@@ -186,7 +186,7 @@ fn try_move(search: &mut Search, out: &mut Assigned, rng: &mut Rng, temperature:
     if allowed {
         let moved = if same_agent_day { 0 } else { search.changed(a, day, None) - search.changed(b, d2, None) };
         let delta = search.cost(b, d2, &s2) - old + moved;
-        if accept(delta, rng) {
+        if accept(delta, temperature, rng) {
             search.put(b, d2, &s2);
             // Moves between days can meet both ends of a run: the whole roster of the agent decides.
             if search.ctx.run_rules_hold(&search.states[a]) {
@@ -228,8 +228,7 @@ fn exchange(search: &mut Search, out: &mut Assigned, rng: &mut Rng, k: usize, te
         };
         let (swapped_a, swapped_b) = (Assignment { agent: a, day, shape: second.shape }, Assignment { agent: b, day, shape: first.shape });
         let delta = pair(search, &swapped_a, &swapped_b) - pair(search, &first, &second);
-        let accept = delta <= 0 || rng.unit() < (-(delta as f64) / temperature).exp();
-        if accept {
+        if accept(delta, temperature, rng) {
             (out.shifts[k], out.shifts[j]) = (swapped_a, swapped_b);
             result = Some(delta);
         }
