@@ -139,7 +139,7 @@ fn generate_forecast_staff_chain() {
     for key in ["shifts", "paid_hours", "under_staffed_agent_intervals", "skill_under_staffed_agent_intervals", "over_staffed_agent_intervals", "projected_service_level", "total_soft_penalty", "coverage"] {
         assert_eq!(judged[key], report[key], "{key}");
     }
-    assert!(report["skill_under_staffed_agent_intervals"].as_u64().unwrap() >= report["under_staffed_agent_intervals"].as_u64().unwrap(), "skills can only make it harder");
+    assert!(report["skill_under_staffed_agent_intervals"].as_f64().unwrap() >= report["under_staffed_agent_intervals"].as_f64().unwrap(), "skills can only make it harder");
     assert!(text.contains(",training,"), "the generated rules ask for training");
 
     // Re-scheduling after the worker's leave on the first day: the published roster mostly stands.
@@ -188,6 +188,46 @@ fn schedule_names_the_conflict_when_the_rules_cannot_all_be_met() {
     assert!(!out.status.success());
     assert!(err.contains("conflict: min_hours_week for agent a1 on 2026-03-02"), "{err}");
     assert!(std::fs::read_to_string(&roster).unwrap().lines().count() > 1, "the best roster found is still written");
+}
+
+#[test]
+fn schedule_counts_an_agent_at_half_efficiency_as_half_an_agent() {
+    // Billing needs two agents 09:00–17:00 on weekdays and support one; the billing agents count
+    // for half an agent each, so four must be at work — an efficiency-blind plan would roster two.
+    let dir = tempfile::tempdir().unwrap();
+    let req = dir.path().join("req.csv");
+    let mut csv = String::from("queue,interval_start,agents\n");
+    for day in 2..7 {
+        for hour in 9..17 {
+            csv += &format!("billing,2026-03-{day:02}T{hour:02}:00:00+01:00,2\nsupport,2026-03-{day:02}T{hour:02}:00:00+01:00,1\n");
+        }
+    }
+    std::fs::write(&req, csv).unwrap();
+    let agents = dir.path().join("agents.csv");
+    let mut csv = String::from("agent_id,team,skills,team_leader,min_hours_week,max_hours_week\ns1,t1,support:1.0,false,0,40\n");
+    for i in 1..=5 {
+        csv += &format!("b{i},t1,billing:0.5,false,0,40\n");
+    }
+    std::fs::write(&agents, csv).unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[shifts]\nlengths_hours = [8]\nstart_step_minutes = 60\nearliest_start = \"06:00\"\nlatest_end = \"23:00\"\n[breaks]\nmeal_minutes = 30\nmeal_after_hours = 9\nbreak_minutes = 0\n[rules]\nmax_hours_per_week = 40\n").unwrap();
+    let (roster, report) = (dir.path().join("roster.csv"), dir.path().join("report.json"));
+    let out = run(&[
+        "schedule", "--requirements", p(&req), "--agents", p(&agents), "--rules", p(&rules), "--from", "2026-03-02", "--weeks", "1", "--out", p(&roster), "--report", p(&report), "--time-limit-s", "3",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["skill_under_staffed_agent_intervals"].as_f64().unwrap(), 0.0, "{}", report["under_staffed_by_queue"]);
+    let mut seen = 0;
+    for row in report["coverage"].as_array().unwrap().iter().filter(|r| r["required"].as_u64().unwrap() > 0) {
+        let billing = row["queues"].as_array().unwrap().iter().find(|q| q["queue"] == "billing").unwrap();
+        assert_eq!(billing["served"].as_f64().unwrap(), 2.0, "{row}");
+        assert_eq!(row["scheduled"].as_u64().unwrap(), 5, "four half agents and a whole one: {row}");
+        seen += 1;
+    }
+    assert_eq!(seen, 5 * 8, "hourly intervals");
+    // A half agent is half over-staffed: 4 × 0.5 per required hour.
+    assert_eq!(report["over_staffed_agent_intervals"].as_f64().unwrap(), 2.0 * 40.0);
 }
 
 #[test]

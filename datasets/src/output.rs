@@ -87,7 +87,7 @@ pub fn generate(config: &GeneratorConfig, out: &Path) -> Result<GenerateReport, 
         let plan = &config.tenants[index];
         for a in &output.agents {
             let skills: Vec<String> =
-                a.skills.iter().map(|(q, e)| format!("{}:{:.2}", plan.queues[*q].name, e)).collect();
+                a.skills.iter().map(|(q, e)| format!("{}:{:.2}", plan.queues[*q].name, crate::roster::throughput(*e))).collect();
             agents_csv
                 .write_record([
                     plan.tenant.as_str(),

@@ -20,6 +20,18 @@ pub struct Agent {
     pub max_hours_week: u32,
 }
 
+/// How much longer than a fully efficient agent one of `efficiency` talks.
+pub fn talk_factor(efficiency: f64) -> f64 {
+    1.3 - 0.3 * efficiency
+}
+
+/// The share of a fully efficient agent's calls one of `efficiency` answers in the same time
+/// (talk being most of the work): the efficiency the agents file states, which the scheduler
+/// counts as that fraction of an agent.
+pub fn throughput(efficiency: f64) -> f64 {
+    talk_factor(1.0) / talk_factor(efficiency)
+}
+
 /// A not-ready period planned within a shift.
 #[derive(Debug, Clone)]
 pub struct Pause {

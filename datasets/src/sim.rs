@@ -296,7 +296,7 @@ impl<'a> TenantSim<'a> {
         let (ring, talk, hold, wrap) = match self.plan.queues[q].handling {
             Handling::Realistic => {
                 let ring = rng.random_range(2_000..8_000);
-                let talk = (self.service.talk[q].sample(rng) * (1.3 - 0.3 * efficiency) * 1000.0).max(5_000.0) as i64;
+                let talk = (self.service.talk[q].sample(rng) * crate::roster::talk_factor(efficiency) * 1000.0).max(5_000.0) as i64;
                 let hold = if rng.random_bool(0.2) { (self.service.hold.sample(rng) * 1000.0) as i64 } else { 0 };
                 (ring, talk, hold, (self.service.wrap.sample(rng) * 1000.0) as i64)
             }

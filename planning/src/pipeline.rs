@@ -55,7 +55,7 @@ pub enum Step {
     Forecast,
     Staff,
     /// A pass of the roster's local search.
-    Schedule { pass: u32, short: u64, excess: u64 },
+    Schedule { pass: u32, short: f64, excess: f64 },
 }
 
 pub struct Planned {

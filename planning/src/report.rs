@@ -43,8 +43,9 @@ pub enum PlanningError {
 pub struct QueueCoverage {
     pub queue: String,
     pub required: u32,
-    /// Agents the skill allocation gives this queue, up to its requirement.
-    pub served: u32,
+    /// The requirement the skill allocation serves on this queue (an agent at efficiency 0.8
+    /// serves 0.8 of an agent), to the hundredth.
+    pub served: f64,
     /// Erlang C on the queue's calls and the agents allocated to it (spare agents included).
     pub projected_service_level: Option<f64>,
 }
@@ -55,8 +56,8 @@ pub struct CoverageRow {
     pub required: u32,
     pub scheduled: u32,
     pub gap: i64,
-    /// The requirement the agents' skills can serve, queues together.
-    pub served: u32,
+    /// The requirement the agents' skills can serve, queues together, to the hundredth.
+    pub served: f64,
     /// Over the queues, weighted by calls; absent without calls.
     pub projected_service_level: Option<f64>,
     pub queues: Vec<QueueCoverage>,
@@ -83,11 +84,13 @@ pub struct Report {
     pub required_agent_intervals: u64,
     /// Queues pooled, as if every agent had every skill: comparable with the lower bound.
     pub under_staffed_agent_intervals: u64,
-    /// Per queue, agents allocated to the queues by their skills (a maximum flow).
-    pub skill_under_staffed_agent_intervals: u64,
-    pub under_staffed_by_queue: BTreeMap<String, u64>,
-    /// Agents at work no requirement they are skilled for needs.
-    pub over_staffed_agent_intervals: u64,
+    /// Per queue, agents allocated to the queues by their skills and efficiencies (a maximum
+    /// flow), to the hundredth.
+    pub skill_under_staffed_agent_intervals: f64,
+    pub under_staffed_by_queue: BTreeMap<String, f64>,
+    /// Agents at work beyond the requirement they serve (an agent at 0.8 on a queue is 0.2
+    /// beyond it).
+    pub over_staffed_agent_intervals: f64,
     /// The shift-design programme's under-staffing (queues pooled): no roster of these shift
     /// shapes, with these many agents, does better.
     pub lower_bound_under_staffed: f64,
@@ -206,34 +209,37 @@ impl Judged<'_> {
         let interval_s = f64::from(demand.interval_min) * 60.0;
         let (mut answered, mut offered) = (0.0, 0.0);
         let mut coverage = Vec::with_capacity(demand.starts.len());
-        let mut under_by_queue: BTreeMap<String, u64> = queues.iter().map(|q| (q.to_string(), 0)).collect();
-        let (mut skill_under, mut over) = (0u64, 0u64);
+        let mut under_by_queue: BTreeMap<String, f64> = queues.iter().map(|q| (q.to_string(), 0.0)).collect();
+        let (mut skill_under, mut over) = (0.0, 0.0);
         for (i, start) in demand.starts.iter().enumerate() {
             let need: Vec<u32> = curves.iter().map(|c| c[i]).collect();
             let allocation = allocate(&skills, &by_type[i], &need);
-            skill_under += u64::from(need.iter().sum::<u32>() - allocation.served);
-            over += u64::from(scheduled[i] - allocation.served);
-            // Spare agents help the queue of theirs with the most work per agent.
-            let mut agents_on: Vec<f64> = allocation.per_queue.iter().map(|&n| f64::from(n)).collect();
-            for (t, &spare) in allocation.spare.iter().enumerate() {
-                for _ in 0..spare {
+            skill_under += f64::from(need.iter().sum::<u32>()) - allocation.served;
+            over += f64::from(scheduled[i]) - allocation.served;
+            // Spare agents' time helps the queue of theirs with the most work per agent, an
+            // agent at a time, each worth their efficiency there.
+            let mut agents_on: Vec<f64> = allocation.per_queue.clone();
+            for (t, spare) in allocation.spare(&by_type[i]).into_iter().enumerate() {
+                let mut left = spare;
+                while left > 1e-9 {
+                    let share = left.min(1.0);
                     let busiest = skills.types[t].iter().copied().max_by(|&x, &y| (loads[i][x].1 / (agents_on[x] + 1.0)).total_cmp(&(loads[i][y].1 / (agents_on[y] + 1.0))));
-                    if let Some(q) = busiest {
-                        agents_on[q] += 1.0;
-                    }
+                    let Some(q) = busiest else { break };
+                    agents_on[q] += share * skills.efficiency[t][q];
+                    left -= share;
                 }
             }
             let (mut row_answered, mut row_offered) = (0.0, 0.0);
             let mut rows = Vec::with_capacity(queues.len());
             for (q, queue) in queues.iter().enumerate() {
-                *under_by_queue.get_mut(queue.as_str()).expect("every queue has an entry") += u64::from(need[q] - allocation.per_queue[q]);
+                *under_by_queue.get_mut(queue.as_str()).expect("every queue has an entry") += f64::from(need[q]) - allocation.per_queue[q];
                 let (calls, work_s) = loads[i][q];
-                let sl = project(calls, work_s, agents_on[q] as u32, interval_s, self.threshold_s);
+                let sl = project(calls, work_s, agents_on[q], interval_s, self.threshold_s);
                 if let Some(sl) = sl {
                     row_answered += sl * calls;
                     row_offered += calls;
                 }
-                rows.push(QueueCoverage { queue: queue.to_string(), required: need[q], served: allocation.per_queue[q], projected_service_level: sl });
+                rows.push(QueueCoverage { queue: queue.to_string(), required: need[q], served: hundredths(allocation.per_queue[q]), projected_service_level: sl });
             }
             answered += row_answered;
             offered += row_offered;
@@ -242,7 +248,7 @@ impl Judged<'_> {
                 required: required[i],
                 scheduled: scheduled[i],
                 gap: i64::from(scheduled[i]) - i64::from(required[i]),
-                served: allocation.served,
+                served: hundredths(allocation.served),
                 projected_service_level: (row_offered > 0.0).then(|| row_answered / row_offered),
                 queues: rows,
             });
@@ -257,9 +263,9 @@ impl Judged<'_> {
             paid_hours: shifts.iter().map(|s| s.paid_min() as f64 / 60.0).sum(),
             required_agent_intervals: required.iter().map(|&r| u64::from(r)).sum(),
             under_staffed_agent_intervals: required.iter().zip(&scheduled).map(|(r, s)| u64::from(r.saturating_sub(*s))).sum(),
-            skill_under_staffed_agent_intervals: skill_under,
-            under_staffed_by_queue: under_by_queue,
-            over_staffed_agent_intervals: over,
+            skill_under_staffed_agent_intervals: hundredths(skill_under),
+            under_staffed_by_queue: under_by_queue.into_iter().map(|(q, n)| (q, hundredths(n))).collect(),
+            over_staffed_agent_intervals: hundredths(over),
             lower_bound_under_staffed: bound.lower_bound_under,
             out_of_reach_agent_intervals: bound.out_of_reach.iter().map(|&i| u64::from(required[i])).sum(),
             out_of_reach_times: times_of_day(&self.requirement.demand, &bound.out_of_reach),
@@ -314,11 +320,24 @@ fn queue_loads(text: &str, file: &str, demand: &Demand, queues: &[QueueName]) ->
 
 /// Erlang C service level of `calls` with `work_s` seconds of handling in all on `agents`;
 /// none without calls, or where the load is beyond Erlang's range (the roster stands).
-fn project(calls: f64, work_s: f64, agents: u32, interval_s: f64, threshold_s: f64) -> Option<f64> {
+/// Erlang C's service level with `agents` (fractional with efficiencies: interpolated between
+/// the whole numbers around it).
+fn project(calls: f64, work_s: f64, agents: f64, interval_s: f64, threshold_s: f64) -> Option<f64> {
     use wfm_forecasting::erlang::{evaluate, QueueModel, Workload};
     if calls <= 0.0 {
         return None;
     }
-    Workload::new(calls, interval_s, work_s / calls).ok().and_then(|w| evaluate(QueueModel::ErlangC, &w, agents, threshold_s).ok()).map(|s| s.service_level)
+    let workload = Workload::new(calls, interval_s, work_s / calls).ok()?;
+    let at = |n: f64| evaluate(QueueModel::ErlangC, &workload, n as u32, threshold_s).ok().map(|s| s.service_level);
+    let (below, fraction) = (agents.floor(), agents - agents.floor());
+    if fraction < 1e-6 {
+        return at(below);
+    }
+    Some(at(below)? * (1.0 - fraction) + at(below + 1.0)? * fraction)
+}
+
+/// A figure to the hundredth, as reported.
+fn hundredths(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 

@@ -41,7 +41,8 @@ pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<S
     let started = Instant::now();
     let Inputs { requirement, agents, rules, requests, baseline, time_limit, seed, threshold_s } = *inputs;
     let demand = &requirement.demand;
-    let required = requirement.pooled();
+    let skills = SkillTypes::new(agents, &requirement.queues());
+    let curves = requirement.curves();
     let all_shapes = all_shapes(&rules.shifts);
     // Shifts are designed for the staff on duty plus those on a break or meal then.
     let pause_share = all_shapes
@@ -52,10 +53,9 @@ pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<S
         })
         .sum::<f64>()
         / all_shapes.len() as f64;
-    let with_pauses: Vec<u32> = required.iter().map(|&r| (f64::from(r) * (1.0 + pause_share)).round() as u32).collect();
+    // And for more heads where agents count for less than one on a queue (skill efficiency).
+    let with_pauses: Vec<u32> = skills.heads_required(&curves).iter().map(|&r| (r * (1.0 + pause_share)).round() as u32).collect();
     let designed = design(demand, &with_pauses, &all_shapes, agents.len() as u32)?;
-    let skills = SkillTypes::new(agents, &requirement.queues());
-    let curves = requirement.curves();
     let baseline_shifts = baseline.map(|(roster, _)| assignments_of(roster, agents, &designed));
     let problem = Problem {
         design: &designed,

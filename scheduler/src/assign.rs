@@ -330,10 +330,17 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// What giving agent `a` this shift would change in the coverage cost (negative helps).
+    /// What giving agent `a` this shift would change in the coverage cost (negative helps;
+    /// with efficiencies the intervals' fractions are summed, then rounded).
     fn gain(&mut self, a: usize, day: usize, shape: &Shape) -> i64 {
         let t = self.types[a];
-        self.work(day, shape).iter().map(|&i| self.coverage.delta_add(i, t)).sum()
+        self.work(day, shape).iter().map(|&i| self.coverage.delta_add(i, t)).sum::<f64>().round() as i64
+    }
+
+    /// Where the coverage stands, for a progress report.
+    fn progress(&self, pass: u32, moves: u32, timed_out: bool, annealing: bool) -> Progress {
+        let hundredths = |x: f64| (x * 100.0).round() / 100.0;
+        Progress { pass, moves, short: hundredths(self.coverage.short()), excess: hundredths(self.coverage.excess()), timed_out, annealing }
     }
 
     /// Team members' minutes on shift with no leader of their team on shift that agent `a`
@@ -550,9 +557,10 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
 pub struct Progress {
     pub pass: u32,
     pub moves: u32,
-    /// Agent-intervals short of (and beyond) each queue's requirement, pauses as first planned.
-    pub short: u64,
-    pub excess: u64,
+    /// Agent-intervals short of (and beyond) each queue's requirement, pauses as first planned,
+    /// to the hundredth (an agent at 0.8 on a queue serves 0.8 of its requirement).
+    pub short: f64,
+    pub excess: f64,
     pub timed_out: bool,
     /// A report of the annealing after the local search (`moves` accepted since the last).
     pub annealing: bool,
@@ -649,8 +657,7 @@ fn improve(search: &mut Search, out: &mut Assigned, deadline: Instant, progress:
             }
             search.put(who, day, &chosen);
         }
-        let (short, excess) = (search.coverage.short(), search.coverage.excess());
-        progress(Progress { pass, moves, short, excess, timed_out, annealing: false });
+        progress(search.progress(pass, moves, timed_out, false));
         if moves == 0 || timed_out {
             return;
         }
@@ -846,7 +853,7 @@ mod tests {
         let assigned = assign(&problem(&d, &agents, &rules, &[], &skills, &curves), Instant::now() + std::time::Duration::from_secs(30), &mut |p| passes.push(p));
         let (local, annealed): (Vec<Progress>, Vec<Progress>) = passes.iter().partition(|p| !p.annealing);
         assert!(local.len() >= 2 && local.last().unwrap().moves == 0, "{passes:?}");
-        let cost = |p: &Progress| p.short * SHORT_WEIGHT as u64 + p.excess;
+        let cost = |p: &Progress| p.short * SHORT_WEIGHT as f64 + p.excess;
         assert!(local.windows(2).all(|w| cost(&w[1]) <= cost(&w[0])), "{passes:?}");
         // The annealing returns no worse than the local optimum (here clearly better).
         let last = annealed.last().expect("the annealing reports its result");
@@ -979,7 +986,7 @@ mod tests {
             let mut passes = Vec::new();
             let p = Problem { seed, tries: Some(1500), ..problem(&d, &agents, &rules, &[], &skills, &curves) };
             let assigned = assign(&p, Instant::now() + std::time::Duration::from_secs(60), &mut |p| passes.push(p));
-            let cost = |p: &Progress| p.short * SHORT_WEIGHT as u64 + p.excess;
+            let cost = |p: &Progress| p.short * SHORT_WEIGHT as f64 + p.excess;
             let local = passes.iter().rfind(|p| !p.annealing).unwrap();
             let annealed = passes.last().unwrap();
             proptest::prop_assert!(cost(annealed) <= cost(local), "{passes:?}");

@@ -73,7 +73,7 @@ impl Search<'_> {
     /// The search's objective of the current roster (`shifts`): coverage, every shift's soft
     /// cost beside all the others, and the baseline's price of every agent-day.
     pub(super) fn objective(&mut self, shifts: &[Assignment]) -> i64 {
-        let coverage = SHORT_WEIGHT * self.coverage.short() as i64 + self.coverage.excess() as i64;
+        let coverage = (SHORT_WEIGHT as f64 * self.coverage.short() + self.coverage.excess()).round() as i64;
         let mut soft = 0;
         for s in shifts {
             self.take(s.agent, s.day, &s.shape);
@@ -125,7 +125,7 @@ pub(super) fn anneal(search: &mut Search, out: &mut Assigned, budget: Budget, pr
             temperature = HOT * (COLD / HOT).powf(progress_done.min(1.0));
             if now.duration_since(last_report) >= Duration::from_secs(1) {
                 pass += 1;
-                progress(Progress { pass, moves: accepted, short: search.coverage.short(), excess: search.coverage.excess(), timed_out: false, annealing: true });
+                progress(search.progress(pass, accepted, false, true));
                 (last_report, accepted) = (now, 0);
             }
         }
@@ -150,7 +150,7 @@ pub(super) fn anneal(search: &mut Search, out: &mut Assigned, budget: Budget, pr
         out.shifts = start;
     }
     // The last report is the roster returned.
-    progress(Progress { pass: pass + 1, moves: accepted, short: search.coverage.short(), excess: search.coverage.excess(), timed_out: true, annealing: true });
+    progress(search.progress(pass + 1, accepted, true, true));
 }
 
 /// Whether a move changing the cost by `delta` is kept at `temperature`.

@@ -25,7 +25,7 @@ use wfm_model::{AgentId, TenantZone};
 use wfm_scheduler::changes::{edit_day, DayEdit, Edit};
 use wfm_scheduler::rules::ClockTime;
 use wfm_ops::Permission;
-use wfm_planning::report::{Judged, Report, Requirement};
+use wfm_planning::report::{CoverageRow, Judged, Report, Requirement};
 use wfm_scheduler::demand::Column;
 use wfm_scheduler::roster::{Activity, Roster};
 
@@ -279,24 +279,25 @@ fn week_report(state: &AppState, tenant: &str, roster: &Roster, monday: NaiveDat
 pub(super) fn view(report: &Report, week: std::ops::Range<NaiveDate>, interval_min: u32, zone: TenantZone, t: &Words) -> ReportView {
     let local_start = |rfc3339: &str| DateTime::parse_from_rfc3339(rfc3339).ok().map(|at| zone.local_time(at.with_timezone(&Utc)));
     let hours = |intervals: u64| format!("{:.1}", intervals as f64 * f64::from(interval_min) / 60.0);
-    let mut by_day: BTreeMap<NaiveDate, (u64, u64, u64)> = BTreeMap::new();
+    let mut by_day: BTreeMap<NaiveDate, (u64, u64, f64)> = BTreeMap::new();
     for row in &report.coverage {
         let Some(at) = local_start(&row.interval_start) else { continue };
         let day = by_day.entry(at.date()).or_default();
         day.0 += u64::from(row.required);
         day.1 += u64::from(row.scheduled);
-        day.2 += u64::from(row.required.saturating_sub(row.served));
+        day.2 += (f64::from(row.required) - row.served).max(0.0);
     }
-    let days = by_day.into_iter().map(|(date, (required, scheduled, short))| [format!("{date} {}", t.weekday(date.weekday())), hours(required), hours(scheduled), short.to_string()]).collect();
-    let mut shortest: Vec<_> = report.coverage.iter().filter(|r| r.served < r.required).collect();
-    shortest.sort_by_key(|r| (std::cmp::Reverse(r.required - r.served), r.interval_start.clone()));
+    let days = by_day.into_iter().map(|(date, (required, scheduled, short))| [format!("{date} {}", t.weekday(date.weekday())), hours(required), hours(scheduled), figure(short)]).collect();
+    let short_of = |r: &CoverageRow| f64::from(r.required) - r.served;
+    let mut shortest: Vec<_> = report.coverage.iter().filter(|r| short_of(r) > 0.0).collect();
+    shortest.sort_by(|a, b| short_of(b).total_cmp(&short_of(a)).then_with(|| a.interval_start.cmp(&b.interval_start)));
     let percent = |sl: Option<f64>| sl.map_or_else(|| "–".to_owned(), |sl| format!("{:.1} %", sl * 100.0));
     let short = shortest
         .iter()
         .take(LISTED)
         .map(|r| {
             let at = local_start(&r.interval_start).map(|at| at.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| r.interval_start.clone());
-            [at, r.required.to_string(), r.scheduled.to_string(), r.served.to_string(), percent(r.projected_service_level)]
+            [at, r.required.to_string(), r.scheduled.to_string(), figure(r.served), percent(r.projected_service_level)]
         })
         .collect();
     let in_week: Vec<_> = report.hard_rule_violations.iter().filter(|v| week.contains(&v.date)).collect();
@@ -304,8 +305,8 @@ pub(super) fn view(report: &Report, week: std::ops::Range<NaiveDate>, interval_m
     let figures = vec![
         (t.get("roster-sl"), percent(report.projected_service_level)),
         (t.get("roster-required"), hours(report.required_agent_intervals)),
-        (t.get("roster-under"), report.skill_under_staffed_agent_intervals.to_string()),
-        (t.get("roster-over"), report.over_staffed_agent_intervals.to_string()),
+        (t.get("roster-under"), figure(report.skill_under_staffed_agent_intervals)),
+        (t.get("roster-over"), figure(report.over_staffed_agent_intervals)),
         (t.get("roster-bound"), format!("{:.0}", report.lower_bound_under_staffed)),
         (t.get("roster-violation-count"), t.with("roster-violations-of", &[("count", &in_week.len().to_string()), ("agents", &agents_on.len().to_string())])),
     ];
@@ -365,6 +366,11 @@ impl EditAsk {
 }
 
 /// The offset of the tenant's clocks at noon of `date`: where a day's shift is written.
+/// Agent-intervals, to the hundredth the report gives (fractional with skill efficiencies).
+fn figure(agent_intervals: f64) -> String {
+    ((agent_intervals * 100.0).round() / 100.0).to_string()
+}
+
 fn offset_on(zone: TenantZone, date: NaiveDate) -> chrono::FixedOffset {
     use chrono::{Offset, TimeZone};
     let noon = zone.day_start(date) + Duration::hours(12);
