@@ -290,6 +290,8 @@ pub struct Baseline<'a> {
 struct Search<'a> {
     ctx: Context<'a>,
     types: &'a [usize],
+    /// Per type, its skill set ([`SkillTypes::skill_set`]).
+    skill_set: &'a [usize],
     states: Vec<AgentState>,
     coverage: Coverage<'a>,
     work_of: HashMap<(usize, Shape), Rc<[usize]>>,
@@ -471,6 +473,7 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
     let mut search = Search {
         ctx,
         types: &skills.agent_type,
+        skill_set: &skills.skill_set,
         states: agents.iter().map(|_| AgentState { shifts: vec![None; design.days.len()], ..AgentState::default() }).collect(),
         coverage: Coverage::new(skills, curves),
         work_of: HashMap::new(),
@@ -513,14 +516,15 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
         }
         shapes.sort();
         for shape in shapes {
-            // What each skill set would add to the coverage: one figure per type, not per agent.
+            // What each skill set would add to the coverage: one figure per skill set, not per
+            // agent (the first eligible agent's; efficiencies then differ only in the search).
             let mut by_type: HashMap<usize, i64> = HashMap::new();
             let mut best: Option<(usize, f64)> = None;
             for a in 0..agents.len() {
                 if !search.ctx.eligible(a, &search.states[a], day, &shape) {
                     continue;
                 }
-                let t = search.types[a];
+                let t = skills.skill_set[search.types[a]];
                 let gain = match by_type.get(&t) {
                     Some(&g) => g,
                     None => {
@@ -634,14 +638,15 @@ fn improve(search: &mut Search, out: &mut Assigned, deadline: Instant, progress:
             let all_useful = -SHORT_WEIGHT * search.work(day, &chosen_shape).len() as i64;
             if best.0 > all_useful + search.changed(a, day, Some(&chosen_shape)) + search.soft_delta(a, day, &chosen_shape) && paid_without >= minimum && !search.ctx.breaks_a_run_rule(&search.states[a], day, None) {
                 let leaving = search.changed(a, day, None);
-                let mut tried_types: HashSet<usize> = HashSet::from([search.types[a]]);
+                let set_of = search.skill_set;
+                let mut tried_types: HashSet<usize> = HashSet::from([set_of[search.types[a]]]);
                 for b in 0..agents {
                     if b == a || search.states[b].shifts[day].is_some() || !search.ctx.eligible(b, &search.states[b], day, &chosen_shape) {
                         continue;
                     }
                     // Agents of one skill set cover alike; the first eligible one stands for all
                     // (unless the baseline makes them differ).
-                    if search.change_cost == 0 && !tried_types.insert(search.types[b]) {
+                    if search.change_cost == 0 && !tried_types.insert(set_of[search.types[b]]) {
                         continue;
                     }
                     let cost = search.gain(b, day, &chosen_shape) + leaving + search.changed(b, day, Some(&chosen_shape)) - search.changed(b, day, None) + search.soft_delta(b, day, &chosen_shape);

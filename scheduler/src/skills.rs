@@ -29,6 +29,9 @@ pub struct SkillTypes {
     pub efficiency: Vec<Vec<f64>>,
     /// Per agent, their type.
     pub agent_type: Vec<usize>,
+    /// Per type, its skill set (types differing only in efficiencies share one): where a
+    /// heuristic lets one agent stand for many.
+    pub skill_set: Vec<usize>,
     graded: bool,
     /// `efficiency`'s natural logarithms, for the generalised flow's path search.
     log_efficiency: Vec<Vec<f64>>,
@@ -68,7 +71,18 @@ impl SkillTypes {
             .collect();
         let graded = sets.iter().flatten().any(|&(_, e)| e < 1.0);
         let log_efficiency = efficiency.iter().map(|row| row.iter().map(|e| e.ln()).collect()).collect();
-        Self { queues: queues.to_vec(), types: sets.iter().map(|s| s.iter().map(|&(q, _)| q).collect()).collect(), efficiency, agent_type: Vec::new(), graded, log_efficiency }
+        let types: Vec<Vec<usize>> = sets.iter().map(|s| s.iter().map(|&(q, _)| q).collect()).collect();
+        let mut distinct: Vec<&Vec<usize>> = Vec::new();
+        let skill_set = types
+            .iter()
+            .map(|set| {
+                distinct.iter().position(|d| *d == set).unwrap_or_else(|| {
+                    distinct.push(set);
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        Self { queues: queues.to_vec(), types, efficiency, agent_type: Vec::new(), skill_set, graded, log_efficiency }
     }
 
     /// Whether some skill counts for less than a whole agent (then coverage is fractional).
