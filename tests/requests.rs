@@ -279,7 +279,17 @@ fn a_fresh_demo_publishes_a_plan_its_agents_read_and_ask_leave_against() {
     let (before, after) = (impact["day_before"].as_f64().unwrap(), impact["day_after"].as_f64().unwrap());
     assert!((0.0..=1.0).contains(&after) && after <= before, "one agent fewer cannot raise it: {impact}");
     let intervals = impact["intervals"].as_array().unwrap();
-    assert!(intervals.len() >= 20 && intervals.iter().all(|i| i["after"].as_f64() <= i["before"].as_f64()), "the shift's intervals: {impact}");
+    // Priced are the quarter-hours the agent works that day: the shift less its breaks.
+    let worked_quarters: i64 = roster
+        .lines()
+        .filter(|l| l.starts_with(&format!("1001,{day},work,")))
+        .map(|l| {
+            let at = |i: usize| chrono::DateTime::parse_from_rfc3339(l.split(',').nth(i).unwrap()).unwrap();
+            (at(4) - at(3)).num_minutes() / 15
+        })
+        .sum();
+    assert!(worked_quarters >= 12, "a shift of at least three hours: {roster}");
+    assert!(intervals.len() as i64 == worked_quarters && intervals.iter().all(|i| i["after"].as_f64() <= i["before"].as_f64()), "the shift's intervals: {impact}");
 }
 
 #[test]
