@@ -16,7 +16,7 @@ use wfm_scheduler::requests::Request;
 use wfm_scheduler::roster::{ActivityKind, Roster};
 use wfm_scheduler::rules::Rules;
 use wfm_scheduler::score::{evaluate, AgentFairness, SoftPenalty};
-use wfm_scheduler::skills::{allocate, SkillTypes};
+use wfm_scheduler::skills::{allocate, to_hundredths, SkillTypes};
 use wfm_scheduler::InputError;
 
 #[derive(Debug, thiserror::Error)]
@@ -239,7 +239,7 @@ impl Judged<'_> {
                     row_answered += sl * calls;
                     row_offered += calls;
                 }
-                rows.push(QueueCoverage { queue: queue.to_string(), required: need[q], served: hundredths(allocation.per_queue[q]), projected_service_level: sl });
+                rows.push(QueueCoverage { queue: queue.to_string(), required: need[q], served: to_hundredths(allocation.per_queue[q]), projected_service_level: sl });
             }
             answered += row_answered;
             offered += row_offered;
@@ -248,7 +248,7 @@ impl Judged<'_> {
                 required: required[i],
                 scheduled: scheduled[i],
                 gap: i64::from(scheduled[i]) - i64::from(required[i]),
-                served: hundredths(allocation.served),
+                served: to_hundredths(allocation.served),
                 projected_service_level: (row_offered > 0.0).then(|| row_answered / row_offered),
                 queues: rows,
             });
@@ -263,9 +263,9 @@ impl Judged<'_> {
             paid_hours: shifts.iter().map(|s| s.paid_min() as f64 / 60.0).sum(),
             required_agent_intervals: required.iter().map(|&r| u64::from(r)).sum(),
             under_staffed_agent_intervals: required.iter().zip(&scheduled).map(|(r, s)| u64::from(r.saturating_sub(*s))).sum(),
-            skill_under_staffed_agent_intervals: hundredths(skill_under),
-            under_staffed_by_queue: under_by_queue.into_iter().map(|(q, n)| (q, hundredths(n))).collect(),
-            over_staffed_agent_intervals: hundredths(over),
+            skill_under_staffed_agent_intervals: to_hundredths(skill_under),
+            under_staffed_by_queue: under_by_queue.into_iter().map(|(q, n)| (q, to_hundredths(n))).collect(),
+            over_staffed_agent_intervals: to_hundredths(over),
             lower_bound_under_staffed: bound.lower_bound_under,
             out_of_reach_agent_intervals: bound.out_of_reach.iter().map(|&i| u64::from(required[i])).sum(),
             out_of_reach_times: times_of_day(&self.requirement.demand, &bound.out_of_reach),
@@ -334,10 +334,5 @@ fn project(calls: f64, work_s: f64, agents: f64, interval_s: f64, threshold_s: f
         return at(below);
     }
     Some(at(below)? * (1.0 - fraction) + at(below + 1.0)? * fraction)
-}
-
-/// A figure to the hundredth, as reported.
-fn hundredths(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 

@@ -17,7 +17,7 @@ use crate::requests::{Request, RequestKind};
 use crate::roster::{ActivityKind, Roster};
 use crate::rules::{night_rest_breaches, Rules};
 use crate::score::Unpopular;
-use crate::skills::{Coverage, SkillTypes, SHORT_WEIGHT};
+use crate::skills::{to_hundredths, Coverage, SkillTypes, SHORT_WEIGHT};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -341,8 +341,8 @@ impl<'a> Search<'a> {
 
     /// Where the coverage stands, for a progress report.
     fn progress(&self, pass: u32, moves: u32, timed_out: bool, annealing: bool) -> Progress {
-        let hundredths = |x: f64| (x * 100.0).round() / 100.0;
-        Progress { pass, moves, short: hundredths(self.coverage.short()), excess: hundredths(self.coverage.excess()), timed_out, annealing }
+        let (short, excess) = (to_hundredths(self.coverage.short()), to_hundredths(self.coverage.excess()));
+        Progress { pass, moves, short, excess, timed_out, annealing }
     }
 
     /// Team members' minutes on shift with no leader of their team on shift that agent `a`

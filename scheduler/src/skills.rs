@@ -132,6 +132,11 @@ impl Allocation {
     }
 }
 
+/// Agent-intervals to the hundredth: how fractional coverage (with efficiencies) is reported.
+pub fn to_hundredths(agent_intervals: f64) -> f64 {
+    (agent_intervals * 100.0).round() / 100.0
+}
+
 /// Most types a search tracks in its bitmask; beyond it, more agents count as useful only when
 /// the interval is short on a queue they serve (a safe approximation for huge skill matrices).
 pub const MAX_TYPES: usize = 64;

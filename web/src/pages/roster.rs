@@ -365,12 +365,12 @@ impl EditAsk {
     }
 }
 
-/// The offset of the tenant's clocks at noon of `date`: where a day's shift is written.
 /// Agent-intervals, to the hundredth the report gives (fractional with skill efficiencies).
 fn figure(agent_intervals: f64) -> String {
-    ((agent_intervals * 100.0).round() / 100.0).to_string()
+    wfm_scheduler::skills::to_hundredths(agent_intervals).to_string()
 }
 
+/// The offset of the tenant's clocks at noon of `date`: where a day's shift is written.
 fn offset_on(zone: TenantZone, date: NaiveDate) -> chrono::FixedOffset {
     use chrono::{Offset, TimeZone};
     let noon = zone.day_start(date) + Duration::hours(12);
