@@ -163,17 +163,25 @@ fn generate_forecast_staff_chain() {
     assert!(!again_text.contains(&format!("{worker},2026-03-02,work,")));
 }
 
+/// `req.csv` in `dir`: each queue's agents every hour 09:00–17:00 on the given days of March 2026.
+fn office_hours_requirements(dir: &std::path::Path, days: std::ops::Range<u32>, queues: &[(&str, u32)]) -> std::path::PathBuf {
+    let mut csv = String::from("queue,interval_start,agents\n");
+    for day in days {
+        for hour in 9..17 {
+            for (queue, agents) in queues {
+                csv += &format!("{queue},2026-03-{day:02}T{hour:02}:00:00+01:00,{agents}\n");
+            }
+        }
+    }
+    let req = dir.join("req.csv");
+    std::fs::write(&req, csv).unwrap();
+    req
+}
+
 #[test]
 fn schedule_names_the_conflict_when_the_rules_cannot_all_be_met() {
     let dir = tempfile::tempdir().unwrap();
-    let req = dir.path().join("req.csv");
-    let mut csv = String::from("queue,interval_start,agents\n");
-    for day in 2..9 {
-        for hour in 9..17 {
-            csv += &format!("support,2026-03-{day:02}T{hour:02}:00:00+01:00,1\n");
-        }
-    }
-    std::fs::write(&req, csv).unwrap();
+    let req = office_hours_requirements(dir.path(), 2..9, &[("support", 1)]);
     let agents = dir.path().join("agents.csv");
     // A 40-hour minimum under a 30-hour weekly maximum cannot be met.
     std::fs::write(&agents, "agent_id,team,skills,team_leader,min_hours_week,max_hours_week\na1,t1,support:1.0,false,40,40\n").unwrap();
@@ -195,14 +203,7 @@ fn schedule_counts_an_agent_at_half_efficiency_as_half_an_agent() {
     // Billing needs two agents 09:00–17:00 on weekdays and support one; the billing agents count
     // for half an agent each, so four must be at work — an efficiency-blind plan would roster two.
     let dir = tempfile::tempdir().unwrap();
-    let req = dir.path().join("req.csv");
-    let mut csv = String::from("queue,interval_start,agents\n");
-    for day in 2..7 {
-        for hour in 9..17 {
-            csv += &format!("billing,2026-03-{day:02}T{hour:02}:00:00+01:00,2\nsupport,2026-03-{day:02}T{hour:02}:00:00+01:00,1\n");
-        }
-    }
-    std::fs::write(&req, csv).unwrap();
+    let req = office_hours_requirements(dir.path(), 2..7, &[("billing", 2), ("support", 1)]);
     let agents = dir.path().join("agents.csv");
     let mut csv = String::from("agent_id,team,skills,team_leader,min_hours_week,max_hours_week\ns1,t1,support:1.0,false,0,40\n");
     for i in 1..=5 {
