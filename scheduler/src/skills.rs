@@ -316,7 +316,10 @@ impl<'a> Coverage<'a> {
     pub fn add(&mut self, interval: usize, agent_type: usize) {
         self.on_duty[interval][agent_type] += 1;
         if self.types.graded {
-            graded::add(self.types, &mut self.allocation[interval], &self.required[interval], agent_type);
+            let (allocation, required) = (&mut self.allocation[interval], &self.required[interval]);
+            let known = self.next_agent[interval].get_mut();
+            let reach = known.reach.get_or_insert_with(|| graded::reach(self.types, allocation, required));
+            graded::add(self.types, allocation, required, agent_type, reach);
             self.forget_next_agents(interval);
         } else {
             self.reallocate(interval);

@@ -62,6 +62,8 @@ pub(super) fn next_agent(types: &SkillTypes, allocation: &Allocation, required: 
 pub(super) struct Reach {
     log_gain: Vec<f64>,
     room: Vec<f64>,
+    /// Per queue, the best path's next step: the type moved off it and the queue it goes to.
+    next: Vec<Option<(usize, usize)>>,
 }
 
 pub(super) fn reach(types: &SkillTypes, allocation: &Allocation, required: &[u32]) -> Reach {
@@ -110,25 +112,69 @@ pub(super) fn reach(types: &SkillTypes, allocation: &Allocation, required: &[u32
             0.0
         })
         .collect();
-    Reach { log_gain, room }
+    Reach { log_gain, room, next }
+}
+
+/// The queue one more agent of `agent_type` goes to first and the requirement they serve,
+/// when the best path (of `reach`) takes the whole agent.
+fn whole_agent_path(types: &SkillTypes, reach: &Reach, agent_type: usize) -> Option<(Option<usize>, f64)> {
+    let best = types.types[agent_type].iter().map(|&q| (q, reach.log_gain[q] + types.log_efficiency[agent_type][q])).max_by(|a, b| a.1.total_cmp(&b.1));
+    match best {
+        Some((q, log_gain)) if log_gain > f64::NEG_INFINITY => (reach.room[q] >= types.efficiency[agent_type][q] - DUST).then(|| (Some(q), log_gain.exp())),
+        _ => Some((None, 0.0)),
+    }
 }
 
 /// [`next_agent`] from the queues' [`Reach`], when the best path takes the whole agent (or
 /// there is none); `None` when the agent's time would have to be split over several paths.
 pub(super) fn next_agent_from(types: &SkillTypes, reach: &Reach, agent_type: usize) -> Option<f64> {
-    let best = types.types[agent_type].iter().map(|&q| (q, reach.log_gain[q] + types.log_efficiency[agent_type][q])).max_by(|a, b| a.1.total_cmp(&b.1));
-    match best {
-        None => Some(0.0),
-        Some((_, log_gain)) if log_gain == f64::NEG_INFINITY => Some(0.0),
-        Some((q, log_gain)) => (reach.room[q] >= types.efficiency[agent_type][q] - DUST).then(|| log_gain.exp()),
-    }
+    whole_agent_path(types, reach, agent_type).map(|(_, served)| served)
 }
 
 /// The optimal allocation with one more agent of `agent_type`: theirs is the only new time,
-/// sent where it serves the most (as [`next_agent`] found).
-pub(super) fn add(types: &SkillTypes, allocation: &mut Allocation, required: &[u32], agent_type: usize) {
-    let (local, open, _) = with_one_more(types, allocation, required, agent_type);
-    *allocation = local.finish(&open, required);
+/// sent where it serves the most (as [`next_agent`] found). When `reach` (of `allocation`)
+/// says the best path takes the whole agent, the agent is moved along it; otherwise the flow
+/// is augmented afresh.
+pub(super) fn add(types: &SkillTypes, allocation: &mut Allocation, required: &[u32], agent_type: usize, reach: &Reach) {
+    match whole_agent_path(types, reach, agent_type) {
+        // Their time is all spare, which the allocation does not keep.
+        Some((None, _)) => {}
+        Some((Some(first), _)) => {
+            // Requirement units arriving at `at`; each step frees that much of a member's work
+            // there (in their time) and sends it on.
+            let mut arriving = types.efficiency[agent_type][first];
+            add_time(&mut allocation.time, agent_type, first, 1.0);
+            let mut at = first;
+            for _ in 0..=types.queues.len() {
+                let Some((u, to)) = reach.next[at] else { break };
+                let moved = arriving / types.efficiency[u][at];
+                add_time(&mut allocation.time, u, at, -moved);
+                add_time(&mut allocation.time, u, to, moved);
+                arriving = moved * types.efficiency[u][to];
+                at = to;
+            }
+            allocation.per_queue[at] = (allocation.per_queue[at] + arriving).min(f64::from(required[at]));
+            allocation.served = allocation.per_queue.iter().sum();
+        }
+        None => {
+            let (local, open, _) = with_one_more(types, allocation, required, agent_type);
+            *allocation = local.finish(&open, required);
+        }
+    }
+}
+
+/// Adds `amount` to the time of `agent_type` on `queue`, dropping an arc that falls to nothing.
+fn add_time(time: &mut Vec<(usize, usize, f64)>, agent_type: usize, queue: usize, amount: f64) {
+    match time.iter().position(|&(t, q, _)| t == agent_type && q == queue) {
+        Some(i) => {
+            time[i].2 = tidy(time[i].2 + amount);
+            if time[i].2 == 0.0 {
+                time.swap_remove(i);
+            }
+        }
+        None if amount > DUST => time.push((agent_type, queue, amount)),
+        None => {}
+    }
 }
 
 /// Whether losing one agent of `agent_type` (of `on_duty` before) leaves `allocation` optimal:
