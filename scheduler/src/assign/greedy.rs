@@ -38,6 +38,9 @@ pub(super) fn name_agents(search: &mut Search, out: &mut Assigned, wanted: &[Vec
     let agents = search.ctx.agents;
     let mut team_starts: HashMap<(&str, usize), (u32, u32)> = HashMap::new();
     let sets = search.skill_set.iter().max().map_or(0, |&s| s + 1);
+    // Only the team's soft rules make one agent's cost depend on another's shift.
+    let soft = &search.ctx.rules.soft;
+    let team_rules = soft.team_start_spread_hours.is_some() || soft.leaders_with_team_weight.is_some();
     for (day, counts) in wanted.iter().enumerate() {
         let mut runs: Vec<(Shape, u32)> = design.shapes.iter().copied().zip(counts.iter().copied()).filter(|&(_, n)| n > 0).collect();
         runs.sort_unstable();
@@ -62,7 +65,7 @@ pub(super) fn name_agents(search: &mut Search, out: &mut Assigned, wanted: &[Vec
                 search.put(a, day, &shape);
                 out.shifts.push(Assignment { agent: a, day, shape });
                 priced.iter_mut().flatten().for_each(|p| p.fresh = false);
-                for c in candidates.iter_mut().filter(|c| agents[c.agent].team == team) {
+                for c in candidates.iter_mut().filter(|c| team_rules && agents[c.agent].team == team) {
                     c.own = own_cost(search, &team_starts, c.agent);
                 }
             }
