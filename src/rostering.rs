@@ -8,6 +8,7 @@ use std::time::Instant;
 use wfm_model::{parse_date, QueueName};
 use wfm_planning::report::{Judged, Report, Requirement};
 use wfm_planning::schedule::{Inputs, Scheduled};
+use wfm_planning::service_level::Objective;
 use wfm_scheduler::agents::Agent;
 use wfm_scheduler::demand::{self, Column};
 use wfm_scheduler::roster::Roster;
@@ -57,6 +58,12 @@ pub struct ScheduleArgs {
     /// Service-level threshold of the projected service level in the report, seconds.
     #[arg(long, default_value_t = 20.0)]
     threshold_s: f64,
+    /// What the search minimises: `agent-intervals` (short agent-intervals, every one alike),
+    /// `service-level` (calls answered within --threshold-s, from the requirements file's calls
+    /// and handle times) or `auto` (the service level when the agents' paid hours fall short of
+    /// the requirement in some week).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "agent-intervals", "service-level"])]
+    objective: String,
     /// The roster CSV: agent_id, date, activity, start, end.
     #[arg(long)]
     out: PathBuf,
@@ -111,6 +118,11 @@ pub fn schedule(a: ScheduleArgs) -> Result<()> {
         time_limit: std::time::Duration::from_secs_f64(a.time_limit_s),
         seed: a.seed,
         threshold_s: a.threshold_s,
+        objective: match a.objective.as_str() {
+            "agent-intervals" => Some(Objective::AgentIntervals),
+            "service-level" => Some(Objective::ServiceLevel),
+            _ => None,
+        },
     };
     let Scheduled { roster, report } = wfm_planning::schedule::schedule(&inputs, &mut |p| {
         if p.annealing {
@@ -162,6 +174,19 @@ fn finish(report: &Report, path: Option<&Path>, threshold_s: f64) -> Result<()> 
             "warning: {} required agent-intervals are out of reach of every allowed shift (at {}): widen the shift windows in rules.toml (a window may cross midnight, e.g. earliest_start = \"22:00\", latest_end = \"06:00\")",
             report.out_of_reach_agent_intervals,
             report.out_of_reach_times.join(", ")
+        );
+    }
+    if let (Some(best), Some(reached)) = (report.best_reachable_service_level, report.projected_service_level) {
+        eprintln!(
+            "service level: {:.1} % projected, at most {:.1} % reachable with these agents' paid hours{}{}",
+            reached * 100.0,
+            best * 100.0,
+            report.solve.as_ref().map_or(String::new(), |s| format!(" (the search minimised {})", s.objective.replace('_', " "))),
+            if report.sacrificed_intervals.is_empty() {
+                String::new()
+            } else {
+                format!("; {} queue-intervals sacrificed (no call answered in time: {:.0} calls)", report.sacrificed_intervals.len(), report.sacrificed_calls)
+            }
         );
     }
     if report.outside_service_hours_agent_intervals > 0 {

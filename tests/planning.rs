@@ -232,6 +232,55 @@ fn schedule_counts_an_agent_at_half_efficiency_as_half_an_agent() {
 }
 
 #[test]
+fn with_too_few_agents_the_service_level_objective_answers_more_calls_in_time() {
+    // A lunch peak of 80 calls a quarter and a trickle of 4 around it; six agents on 4-hour
+    // shifts cover a quarter of the requirement. Every short agent-interval alike, the roster
+    // leaves the peak below its traffic (no call answered in time); weighed by the calls each
+    // agent answers in time, the agents go to the peak and the trickle is sacrificed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut forecast = String::from("queue,interval_start,calls,aht_s\n");
+    for h in 8..20 {
+        forecast += &format!("support,2026-03-02T{h:02}:00:00+01:00,{},180\n", if (11..15).contains(&h) { 80 } else { 4 });
+    }
+    let (fc, req) = (dir.path().join("fc.csv"), dir.path().join("req.csv"));
+    std::fs::write(&fc, forecast).unwrap();
+    let out = run(&["staff", "--forecast", p(&fc), "--sl-target", "0.8", "--threshold-s", "20", "--out", p(&req)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let agents = dir.path().join("agents.csv");
+    let csv: String = (1..=6).map(|i| format!("a{i},t1,support:1.0,false,0,40\n")).collect();
+    std::fs::write(&agents, format!("agent_id,team,skills,team_leader,min_hours_week,max_hours_week\n{csv}")).unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[shifts]\nlengths_hours = [4]\nstart_step_minutes = 60\nearliest_start = \"08:00\"\nlatest_end = \"20:00\"\n[breaks]\nmeal_minutes = 30\nmeal_after_hours = 9\nbreak_minutes = 0\n[rules]\nmax_hours_per_week = 40\n").unwrap();
+    let schedule = |objective: &str| -> Value {
+        let (roster, report) = (dir.path().join(format!("roster-{objective}.csv")), dir.path().join(format!("report-{objective}.json")));
+        let out = run(&[
+            "schedule", "--requirements", p(&req), "--agents", p(&agents), "--rules", p(&rules), "--from", "2026-03-02", "--weeks", "1", "--out", p(&roster), "--report", p(&report), "--time-limit-s", "2", "--objective", objective,
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+    };
+    let (flat, weighed, auto) = (schedule("agent-intervals"), schedule("service-level"), schedule("auto"));
+    let sl = |r: &Value| r["projected_service_level"].as_f64().unwrap();
+    assert_eq!(flat["skill_under_staffed_agent_intervals"], weighed["skill_under_staffed_agent_intervals"], "as many agent-intervals short either way");
+    assert!(sl(&weighed) > sl(&flat) + 0.3, "{} against {}", sl(&weighed), sl(&flat));
+    assert_eq!((flat["objective"].as_str(), weighed["objective"].as_str(), auto["objective"].as_str()), (Some("agent_intervals"), Some("service_level"), Some("service_level")), "auto sees the staff is short");
+    let best = weighed["best_reachable_service_level"].as_f64().unwrap();
+    assert!(best >= sl(&weighed) && best >= sl(&flat) && best < 0.75, "the bound {best} holds and is near what is reached");
+    let sacrificed = weighed["sacrificed_intervals"].as_array().unwrap();
+    assert!(!sacrificed.is_empty() && sacrificed.iter().all(|s| s["calls"].as_f64() == Some(4.0)), "only the trickle is sacrificed: {sacrificed:?}");
+    let sacrificed_calls: f64 = sacrificed.iter().map(|s| s["calls"].as_f64().unwrap()).sum();
+    assert_eq!(weighed["sacrificed_calls"].as_f64(), Some(sacrificed_calls));
+    // Without calls in the requirements there is no service level to weigh by.
+    let bare = dir.path().join("bare.csv");
+    let text = std::fs::read_to_string(&req).unwrap();
+    let bare_text: String = text.lines().map(|l| { let f: Vec<&str> = l.split(',').collect(); format!("{},{},{}\n", f[0], f[1], f[5]) }).collect();
+    std::fs::write(&bare, bare_text).unwrap();
+    let out = run(&["schedule", "--requirements", p(&bare), "--agents", p(&agents), "--rules", p(&rules), "--from", "2026-03-02", "--weeks", "1", "--out", p(&dir.path().join("r.csv")), "--time-limit-s", "1", "--objective", "service-level"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("`objective`") && err.contains("calls"), "{err}");
+}
+
+#[test]
 fn forecast_and_staff_refuse_bad_input_with_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("gen");

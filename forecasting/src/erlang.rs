@@ -145,6 +145,14 @@ pub fn evaluate(model: QueueModel, load: &Workload, agents: u32, threshold_s: f6
     Ok(evaluate_with(model, load, agents, threshold_s, &mut table))
 }
 
+/// The service level of 0, 1, …, `up_to` agents (one Erlang B table for all): what each further
+/// agent adds, for a roster search that weighs intervals by it.
+pub fn service_level_curve(model: QueueModel, load: &Workload, up_to: u32, threshold_s: f64) -> Result<Vec<f64>, StaffingError> {
+    check_range(model, load)?;
+    let mut table = ErlangB::new(load.traffic_erlangs());
+    Ok((0..=up_to).map(|n| evaluate_with(model, load, n, threshold_s, &mut table).service_level).collect())
+}
+
 /// The fewest agents meeting every target.
 pub fn required_agents(model: QueueModel, load: &Workload, targets: &StaffingTargets) -> Result<Staffing, StaffingError> {
     check_range(model, load)?;

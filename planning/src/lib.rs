@@ -4,6 +4,8 @@
 //!   and queue, Erlang C's projected service level on the requirement's calls, hard-rule
 //!   violations, soft penalties and fairness (`wfm schedule --report`, `wfm check-roster`);
 //! - [`schedule`]: a roster made for a requirement and judged so (`wfm schedule`);
+//! - [`service_level`]: the service level as the search's objective when staff is short, and
+//!   the best one the staff could reach;
 //! - [`pipeline`]: a period planned from the tenant's history — forecast, staffing, roster —
 //!   as the planner's page runs it.
 //!
@@ -15,3 +17,4 @@
 pub mod pipeline;
 pub mod report;
 pub mod schedule;
+pub mod service_level;

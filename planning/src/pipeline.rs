@@ -107,7 +107,7 @@ pub fn plan(store: &Store, period: &Period, agents: &[Agent], rules: &Rules, bas
 
     let until = period.from + Duration::days(i64::from(days));
     let requirement = Requirement::parse("requirements.csv", requirements_csv.clone(), Column::Agents, period.from, until)?;
-    let inputs = Inputs { requirement: &requirement, agents, rules, requests: &[], baseline: baseline.map(|b| (b, DEFAULT_CHANGE_PENALTY)), time_limit: period.time_limit, seed: 1, threshold_s: period.threshold_s };
+    let inputs = Inputs { requirement: &requirement, agents, rules, requests: &[], baseline: baseline.map(|b| (b, DEFAULT_CHANGE_PENALTY)), time_limit: period.time_limit, seed: 1, threshold_s: period.threshold_s, objective: None };
     let scheduled = schedule(&inputs, &mut |p: Progress| progress(Step::Schedule { pass: p.pass, short: p.short, excess: p.excess }))?;
     let mut roster_csv = Vec::new();
     scheduled.roster.write_csv(&mut roster_csv).map_err(|e| PlanningError::Write(e.to_string()))?;

@@ -70,6 +70,22 @@ pub struct Solve {
     pub unfilled_shifts: usize,
     /// With --baseline.
     pub changes_from_baseline: Option<Changes>,
+    /// What the search minimised: `agent_intervals` (short agent-intervals) or, when staff is
+    /// short, `service_level` (calls answered within the threshold).
+    pub objective: &'static str,
+}
+
+/// A queue in an interval whose projected service level is 0: no more agents at work than
+/// its traffic, so its queue grows without bound (Erlang C) and no call is answered in time.
+#[derive(Serialize)]
+pub struct Sacrificed {
+    pub interval_start: String,
+    pub queue: String,
+    pub required: u32,
+    /// The agents' time the queue gets, to the hundredth (spare agents included).
+    pub agents: f64,
+    pub traffic_erlangs: f64,
+    pub calls: f64,
 }
 
 /// What a roster achieves against a requirement, computed from the roster alone (so that
@@ -103,6 +119,13 @@ pub struct Report {
     pub outside_service_hours_agent_intervals: u64,
     /// Calls answered within the threshold over calls offered, all intervals and queues.
     pub projected_service_level: Option<f64>,
+    /// No roster of these agents does better: their paid hours handed out an agent-interval
+    /// at a time where the next answers the most calls in time (shift shapes, rules and skills
+    /// aside). Absent without calls.
+    pub best_reachable_service_level: Option<f64>,
+    /// Queue-intervals with calls where the roster answers none in time, and their calls.
+    pub sacrificed_intervals: Vec<Sacrificed>,
+    pub sacrificed_calls: f64,
     pub hard_rule_violations: Vec<Violation>,
     pub soft_rule_penalties: Vec<SoftPenalty>,
     pub total_soft_penalty: f64,
@@ -146,6 +169,27 @@ impl Requirement {
     /// Agents required per queue (in [`Self::queues`] order) and interval.
     pub fn curves(&self) -> Vec<Vec<u32>> {
         self.demand.queues.values().cloned().collect()
+    }
+
+    /// Per interval and queue (in [`Self::queues`] order), (calls, handle seconds in all) from
+    /// the requirements file, when it has `calls` and `aht_s` (zeros otherwise: nothing to
+    /// project).
+    pub(crate) fn loads(&self) -> Result<Vec<Vec<(f64, f64)>>, PlanningError> {
+        let (demand, queues) = (&self.demand, self.queues());
+        let mut load = vec![vec![(0.0f64, 0.0f64); queues.len()]; demand.starts.len()];
+        let header = self.text.lines().next().unwrap_or_default();
+        if !["calls", "aht_s"].iter().all(|c| header.split(',').any(|h| h.trim() == *c)) {
+            return Ok(load);
+        }
+        let interval_s = f64::from(demand.interval_min) * 60.0;
+        let first = demand.starts[0];
+        for r in wfm_forecasting::requirements::read_forecast(&self.file, self.text.as_bytes(), interval_s)? {
+            let i = (r.start - first).num_minutes().div_euclid(i64::from(demand.interval_min));
+            let (Some(q), Some(row)) = (queues.iter().position(|q| q.as_str() == r.queue), usize::try_from(i).ok().and_then(|i| load.get_mut(i))) else { continue };
+            row[q].0 += r.calls;
+            row[q].1 += r.calls * r.aht_s;
+        }
+        Ok(load)
     }
 }
 
@@ -205,10 +249,11 @@ impl Judged<'_> {
         let by_type = on_duty_by_type(self.roster, self.agents, &skills, demand);
         let scheduled: Vec<u32> = by_type.iter().map(|t| t.iter().sum()).collect();
         let curves = self.requirement.curves();
-        let loads = queue_loads(&self.requirement.text, &self.requirement.file, demand, &queues)?;
+        let loads = self.requirement.loads()?;
         let interval_s = f64::from(demand.interval_min) * 60.0;
         let (mut answered, mut offered) = (0.0, 0.0);
         let mut coverage = Vec::with_capacity(demand.starts.len());
+        let (mut sacrificed, mut sacrificed_calls) = (Vec::new(), 0.0);
         let mut under_by_queue: BTreeMap<String, f64> = queues.iter().map(|q| (q.to_string(), 0.0)).collect();
         let (mut skill_under, mut over) = (0.0, 0.0);
         for (i, start) in demand.starts.iter().enumerate() {
@@ -238,6 +283,11 @@ impl Judged<'_> {
                 if let Some(sl) = sl {
                     row_answered += sl * calls;
                     row_offered += calls;
+                    if sl <= 0.0 {
+                        sacrificed_calls += calls;
+                        let traffic_erlangs = (work_s / interval_s * 100.0).round() / 100.0;
+                        sacrificed.push(Sacrificed { interval_start: start.to_rfc3339(), queue: queue.to_string(), required: need[q], agents: to_hundredths(agents_on[q]), traffic_erlangs, calls });
+                    }
                 }
                 rows.push(QueueCoverage { queue: queue.to_string(), required: need[q], served: to_hundredths(allocation.per_queue[q]), projected_service_level: sl });
             }
@@ -271,6 +321,9 @@ impl Judged<'_> {
             out_of_reach_times: times_of_day(&self.requirement.demand, &bound.out_of_reach),
             outside_service_hours_agent_intervals: outside_service_hours(&self.requirement.demand, self.rules),
             projected_service_level: (offered > 0.0).then(|| answered / offered),
+            best_reachable_service_level: crate::service_level::best_reachable_service_level(self.requirement, self.agents, self.rules, self.requests, self.threshold_s)?,
+            sacrificed_intervals: sacrificed,
+            sacrificed_calls,
             hard_rule_violations: check(self.roster, self.agents, self.rules),
             soft_rule_penalties: soft.penalties,
             total_soft_penalty: soft.total_penalty,
@@ -297,25 +350,6 @@ fn on_duty_by_type(roster: &Roster, agents: &[Agent], skills: &SkillTypes, deman
         }
     }
     out
-}
-
-/// Per interval and queue, (calls, handle seconds in all) from the requirements file, when it
-/// has `calls` and `aht_s` (zeros otherwise: nothing to project).
-fn queue_loads(text: &str, file: &str, demand: &Demand, queues: &[QueueName]) -> Result<Vec<Vec<(f64, f64)>>, PlanningError> {
-    let mut load = vec![vec![(0.0f64, 0.0f64); queues.len()]; demand.starts.len()];
-    let header = text.lines().next().unwrap_or_default();
-    if !["calls", "aht_s"].iter().all(|c| header.split(',').any(|h| h.trim() == *c)) {
-        return Ok(load);
-    }
-    let interval_s = f64::from(demand.interval_min) * 60.0;
-    let first = demand.starts[0];
-    for r in wfm_forecasting::requirements::read_forecast(file, text.as_bytes(), interval_s)? {
-        let i = (r.start - first).num_minutes().div_euclid(i64::from(demand.interval_min));
-        let (Some(q), Some(row)) = (queues.iter().position(|q| q.as_str() == r.queue), usize::try_from(i).ok().and_then(|i| load.get_mut(i))) else { continue };
-        row[q].0 += r.calls;
-        row[q].1 += r.calls * r.aht_s;
-    }
-    Ok(load)
 }
 
 /// Erlang C service level of `calls` with `work_s` seconds of handling in all on `agents`;

@@ -2,6 +2,7 @@
 //! the report it is judged by. `wfm schedule` and the planner's page run this one function.
 
 use crate::report::{Judged, PlanningError, Report, Requirement, Solve};
+use crate::service_level::{served_value, staff_is_short, Objective};
 use std::time::{Duration, Instant};
 use wfm_scheduler::agents::Agent;
 use wfm_scheduler::activities::{shift_plan, to_roster};
@@ -29,6 +30,9 @@ pub struct Inputs<'a> {
     pub seed: u64,
     /// The projected service level's threshold, seconds.
     pub threshold_s: f64,
+    /// What the search minimises; `None`: the service level when staff is short
+    /// ([`staff_is_short`]) and the requirements file has calls, short agent-intervals otherwise.
+    pub objective: Option<Objective>,
 }
 
 pub struct Scheduled {
@@ -39,7 +43,7 @@ pub struct Scheduled {
 /// Makes the roster; `progress` hears each pass of the local search.
 pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<Scheduled, PlanningError> {
     let started = Instant::now();
-    let Inputs { requirement, agents, rules, requests, baseline, time_limit, seed, threshold_s } = *inputs;
+    let Inputs { requirement, agents, rules, requests, baseline, time_limit, seed, threshold_s, objective } = *inputs;
     let demand = &requirement.demand;
     let skills = SkillTypes::new(agents, &requirement.queues());
     let curves = requirement.curves();
@@ -56,6 +60,15 @@ pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<S
     // And for more heads where agents count for less than one on a queue (skill efficiency).
     let with_pauses: Vec<u32> = skills.heads_required(&curves).iter().map(|&r| (r * (1.0 + pause_share)).round() as u32).collect();
     let designed = design(demand, &with_pauses, &all_shapes, agents.len() as u32)?;
+    let value = match objective {
+        Some(Objective::AgentIntervals) => None,
+        Some(Objective::ServiceLevel) => Some(served_value(requirement, threshold_s)?.ok_or(PlanningError::Invalid {
+            field: "objective",
+            message: "the service level needs the requirements file's `calls` and `aht_s` columns (as `wfm staff` writes them)".into(),
+        })?),
+        None if staff_is_short(requirement, agents, rules, requests) => served_value(requirement, threshold_s)?,
+        None => None,
+    };
     let baseline_shifts = baseline.map(|(roster, _)| assignments_of(roster, agents, &designed));
     let problem = Problem {
         design: &designed,
@@ -64,6 +77,7 @@ pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<S
         requests,
         skills: &skills,
         curves: &curves,
+        served_value: value.as_ref(),
         baseline: baseline_shifts.as_deref().zip(baseline).map(|(shifts, (_, change_penalty))| Baseline { shifts, change_penalty }),
         seed,
         tries: None,
@@ -74,6 +88,7 @@ pub fn schedule(inputs: &Inputs, progress: &mut dyn FnMut(Progress)) -> Result<S
         solve_seconds: started.elapsed().as_secs_f64(),
         unfilled_shifts: assigned.unfilled.len(),
         changes_from_baseline: baseline_shifts.as_ref().map(|b| changes(b, &assigned.shifts)),
+        objective: if value.is_some() { Objective::ServiceLevel } else { Objective::AgentIntervals }.name(),
     };
     let report = Judged { roster: &roster, agents, rules, requests, requirement, threshold_s }.report(Some(solve))?;
     Ok(Scheduled { roster, report })

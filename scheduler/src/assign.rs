@@ -18,7 +18,7 @@ use crate::requests::{Request, RequestKind};
 use crate::roster::{ActivityKind, Roster};
 use crate::rules::{night_rest_breaches, Rules};
 use crate::score::Unpopular;
-use crate::skills::{to_hundredths, Coverage, SkillTypes, SHORT_WEIGHT};
+use crate::skills::{to_hundredths, Coverage, ServedValue, SkillTypes, SHORT_WEIGHT};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -269,6 +269,9 @@ pub struct Problem<'a> {
     /// Per queue of `skills`, the requirement itself on the design's grid (the design may have
     /// covered more, for pauses).
     pub curves: &'a [Vec<u32>],
+    /// What serving each interval's requirement is worth (the service level reached when staff
+    /// is short), when not the same for every agent-interval.
+    pub served_value: Option<&'a ServedValue>,
     /// A published roster to stay close to.
     pub baseline: Option<Baseline<'a>>,
     /// The seed of the annealing after the local search ([`anneal`]).
@@ -444,7 +447,7 @@ fn uncovered(span: (u32, u32), cover: &[(u32, u32)]) -> u32 {
 /// then improves the roster by local search until no move helps or `deadline` passes;
 /// `progress` hears each pass.
 pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Progress)) -> Assigned {
-    let Problem { design, agents, rules, requests, skills, curves, baseline, seed, tries } = *problem;
+    let Problem { design, agents, rules, requests, skills, curves, served_value, baseline, seed, tries } = *problem;
     let day_of: HashMap<NaiveDate, usize> = design.days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let index: HashMap<&str, usize> = agents.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
     let mut ctx = Context { design, agents, rules, leave: HashMap::new(), leave_credit_by_week: HashMap::new(), overtime_by_week: HashMap::new(), wished_off: HashSet::new(), wished_start: HashMap::new(), months: Vec::new(), month_of: Vec::new() };
@@ -476,7 +479,7 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
         types: &skills.agent_type,
         skill_set: &skills.skill_set,
         states: agents.iter().map(|_| AgentState { shifts: vec![None; design.days.len()], ..AgentState::default() }).collect(),
-        coverage: Coverage::new(skills, curves),
+        coverage: Coverage::new(skills, curves, served_value),
         work_of: HashMap::new(),
         baseline: baseline.map(|b| b.shifts.iter().map(|s| ((s.agent, s.day), s.shape)).collect()).unwrap_or_default(),
         change_cost: baseline.map_or(0, |b| i64::from(b.change_penalty) * SHORT_WEIGHT),
@@ -595,7 +598,7 @@ fn improve(search: &mut Search, out: &mut Assigned, deadline: Instant, progress:
             }
             // Another agent is worth a look only where this one's skills leave intervals unserved.
             let chosen_shape = best.2;
-            let all_useful = -SHORT_WEIGHT * search.work(day, &chosen_shape).len() as i64;
+            let all_useful = -(search.coverage.best_worth() * search.work(day, &chosen_shape).len() as f64).round() as i64;
             if best.0 > all_useful + search.changed(a, day, Some(&chosen_shape)) + search.soft_delta(a, day, &chosen_shape) && paid_without >= minimum && !search.ctx.breaks_a_run_rule(&search.states[a], day, None) {
                 let leaving = search.changed(a, day, None);
                 let set_of = search.skill_set;
@@ -738,7 +741,7 @@ mod tests {
     }
 
     fn problem<'a>(design: &'a Design, agents: &'a [Agent], rules: &'a Rules, requests: &'a [Request], skills: &'a SkillTypes, curves: &'a [Vec<u32>]) -> Problem<'a> {
-        Problem { design, agents, rules, requests, skills, curves, baseline: None, seed: 1, tries: Some(2000) }
+        Problem { design, agents, rules, requests, skills, curves, served_value: None, baseline: None, seed: 1, tries: Some(2000) }
     }
 
     fn two_weeks(curve: impl Fn(usize) -> u32) -> (Demand, Vec<u32>) {

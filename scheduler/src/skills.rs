@@ -12,6 +12,9 @@
 //! roster search asks for every candidate shift.
 
 mod graded;
+mod value;
+
+pub use value::{concave_steps, ServedValue};
 
 use crate::agents::Agent;
 use std::cell::RefCell;
@@ -289,6 +292,8 @@ pub struct Coverage<'a> {
     /// With efficiencies: per interval and type, the requirement one more agent would serve,
     /// worked out when first asked since the interval last changed.
     next_agent: Vec<RefCell<NextAgent>>,
+    /// What serving each interval's requirement is worth, when not [`SHORT_WEIGHT`] per agent.
+    value: Option<&'a ServedValue>,
 }
 
 /// What one more agent would serve in an interval, worked out since it last changed: the
@@ -303,14 +308,18 @@ struct NextAgent {
 pub const SHORT_WEIGHT: i64 = 20;
 
 impl<'a> Coverage<'a> {
-    /// `required[q]` is queue `q`'s curve; nobody on duty yet.
-    pub fn new(types: &'a SkillTypes, required: &[Vec<u32>]) -> Self {
+    /// `required[q]` is queue `q`'s curve; nobody on duty yet. `value`, when given, says what
+    /// serving each interval's requirement is worth (its intervals and requirements are these).
+    pub fn new(types: &'a SkillTypes, required: &[Vec<u32>], value: Option<&'a ServedValue>) -> Self {
         let intervals = required.first().map_or(0, Vec::len);
         let required: Vec<Vec<u32>> = (0..intervals).map(|i| required.iter().map(|c| c[i]).collect()).collect();
+        if let Some(v) = value {
+            assert!(v.intervals() == intervals && (0..intervals).all(|i| v.required(i) == required[i].iter().sum::<u32>() as usize), "the served value is for another requirement");
+        }
         let on_duty = vec![vec![0; types.types.len()]; intervals];
         let allocation = required.iter().zip(&on_duty).map(|(r, d)| allocate(types, d, r)).collect();
         let next_agent = if types.graded { vec![RefCell::new(NextAgent::default()); intervals] } else { Vec::new() };
-        Self { types, required, on_duty, allocation, next_agent }
+        Self { types, required, on_duty, allocation, next_agent, value }
     }
 
     pub fn add(&mut self, interval: usize, agent_type: usize) {
@@ -347,8 +356,8 @@ impl<'a> Coverage<'a> {
     }
 
     /// What one more agent of `agent_type` at `interval` changes in the cost: the requirement
-    /// they serve, [`SHORT_WEIGHT`] per agent, less short, and the rest of the agent, one per
-    /// agent, beyond the requirement.
+    /// they serve, at its worth ([`SHORT_WEIGHT`] per agent unless a [`ServedValue`] says
+    /// otherwise), less short, and the rest of the agent, one per agent, beyond the requirement.
     pub fn delta_add(&self, interval: usize, agent_type: usize) -> f64 {
         let served = if self.types.graded {
             let mut known = self.next_agent[interval].borrow_mut();
@@ -370,7 +379,30 @@ impl<'a> Coverage<'a> {
         } else {
             0.0
         };
-        -(SHORT_WEIGHT as f64) * served + (1.0 - served)
+        -self.worth(interval, self.allocation[interval].served, served) + (1.0 - served)
+    }
+
+    /// What serving `by` more agents of `interval`'s requirement is worth, `from` served.
+    fn worth(&self, interval: usize, from: f64, by: f64) -> f64 {
+        match self.value {
+            Some(v) => v.worth(interval, from, by),
+            None => SHORT_WEIGHT as f64 * by,
+        }
+    }
+
+    /// The most one agent-interval can lower the cost: a bound on any agent's gain.
+    pub fn best_worth(&self) -> f64 {
+        self.value.map_or(SHORT_WEIGHT as f64, ServedValue::best_step)
+    }
+
+    /// The coverage's cost: what the requirement left unserved is worth, and the agents' time
+    /// beyond it.
+    pub fn cost(&self) -> f64 {
+        let unserved: f64 = self.required.iter().zip(&self.allocation).enumerate().map(|(i, (r, a))| {
+            let required = f64::from(r.iter().sum::<u32>());
+            self.worth(i, a.served, required - a.served)
+        }).sum();
+        unserved + self.excess()
     }
 
     /// Whole agents: whether one more agent of `agent_type` at `interval` would serve more.
@@ -425,7 +457,7 @@ mod tests {
     #[test]
     fn coverage_costs_follow_the_allocation() {
         let t = types(&[&[0], &[1]], 2);
-        let mut c = Coverage::new(&t, &[vec![1, 0], vec![0, 1]]);
+        let mut c = Coverage::new(&t, &[vec![1, 0], vec![0, 1]], None);
         assert_eq!((c.short(), c.excess()), (2.0, 0.0));
         assert_eq!(c.delta_add(0, 0), -(SHORT_WEIGHT as f64));
         assert_eq!(c.delta_add(0, 1), 1.0, "q1 needs nobody at interval 0");
@@ -515,20 +547,26 @@ mod tests {
             sets in proptest::collection::vec(proptest::collection::btree_map(0usize..3, 1u32..=10, 1..=3), 1..5),
             required in proptest::collection::vec(0u32..5, 3),
             steps in proptest::collection::vec((0usize..5, proptest::bool::ANY), 1..30),
+            gains in proptest::option::of(proptest::collection::vec(proptest::collection::vec(0.0f64..50.0, 4), 3)),
         ) {
             let sets: Vec<Vec<(usize, f64)>> = sets.into_iter().map(|s| s.into_iter().map(|(q, e)| (q, f64::from(e) / 10.0)).collect()).collect();
             let t = SkillTypes::from_sets(&queues(3), &sets);
             let curves: Vec<Vec<u32>> = required.iter().map(|&r| vec![r]).collect();
-            let mut c = Coverage::new(&t, &curves);
+            // With a served value: each queue's curve rises by random gains, up to its requirement.
+            let value = gains.map(|gains| {
+                let queue_curves = required.iter().zip(&gains).map(|(&r, g)| (0..=r as usize).map(|k| g[..k].iter().sum::<f64>()).collect()).collect();
+                ServedValue::from_queue_curves(&[queue_curves])
+            });
+            let mut c = Coverage::new(&t, &curves, value.as_ref());
             let mut on_duty = vec![0u32; sets.len()];
             for (ty, coming) in steps {
                 let ty = ty % sets.len();
                 if coming {
                     let expected = c.delta_add(0, ty);
-                    let before = SHORT_WEIGHT as f64 * c.short() + c.excess();
+                    let before = c.cost();
                     c.add(0, ty);
                     on_duty[ty] += 1;
-                    let after = SHORT_WEIGHT as f64 * c.short() + c.excess();
+                    let after = c.cost();
                     prop_assert!((after - before - expected).abs() < 1e-6, "{} then {}: expected {}", before, after, expected);
                 } else if on_duty[ty] > 0 {
                     c.remove(0, ty);
@@ -574,7 +612,7 @@ mod tests {
         assert!(t.graded());
         let a = allocate(&t, &[1, 0], &[1, 1]);
         assert!((a.served - 1.0).abs() < 1e-9, "the flexible agent serves q0 in full: {a:?}");
-        let mut c = Coverage::new(&t, &[vec![0], vec![1]]);
+        let mut c = Coverage::new(&t, &[vec![0], vec![1]], None);
         // Alone on q1 the flexible agent serves 0.8 of it; 0.2 stays short, and 0.2 of the agent
         // is beyond what they serve.
         assert!((c.delta_add(0, 0) - (-0.8 * SHORT_WEIGHT as f64 + 0.2)).abs() < 1e-9);

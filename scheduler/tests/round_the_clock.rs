@@ -73,7 +73,7 @@ fn solve(starts: Vec<DateTime<FixedOffset>>, need: impl Fn(u32) -> u32, agents: 
     let designed = design(&demand, &required, &all_shapes(&rules.shifts), agents.len() as u32).unwrap();
     let skills = SkillTypes::new(agents, &[queue]);
     let curves = [required];
-    let problem = Problem { design: &designed, agents, rules: &rules, requests: &[], skills: &skills, curves: &curves, baseline: None, seed: 1, tries: Some(3000) };
+    let problem = Problem { design: &designed, agents, rules: &rules, requests: &[], skills: &skills, curves: &curves, served_value: None, baseline: None, seed: 1, tries: Some(3000) };
     let assigned = assign(&problem, Instant::now() + std::time::Duration::from_secs(20), &mut |_| {});
     let roster = to_roster(&assigned, &designed, agents, &rules, &[]);
     let broken: Vec<_> = check(&roster, agents, &rules).into_iter().filter(|v| v.rule != "min_hours_week").collect();

@@ -63,7 +63,7 @@ fn solve(rules_text: &str, agents_csv: &str, first: &str, need: impl Fn(usize, u
     let designed = design(&demand, &required, &all_shapes(&rules.shifts), agents.len() as u32).unwrap();
     let skills = SkillTypes::new(&agents, &[queue]);
     let curves = [required];
-    let problem = Problem { design: &designed, agents: &agents, rules: &rules, requests: &[], skills: &skills, curves: &curves, baseline: None, seed: 1, tries: Some(3000) };
+    let problem = Problem { design: &designed, agents: &agents, rules: &rules, requests: &[], skills: &skills, curves: &curves, served_value: None, baseline: None, seed: 1, tries: Some(3000) };
     let assigned = assign(&problem, Instant::now() + std::time::Duration::from_secs(20), &mut |_| {});
     (to_roster(&assigned, &designed, &agents, &rules, &[]), agents)
 }

@@ -28,6 +28,19 @@ fn textbook_case_100_calls_per_half_hour() {
 }
 
 #[test]
+fn the_curve_is_evaluate_at_every_staffing() {
+    let w = load(100.0, 1800.0, 180.0);
+    for model in [QueueModel::ErlangC, QueueModel::erlang_a(120.0).unwrap()] {
+        let curve = service_level_curve(model, &w, 20, 20.0).unwrap();
+        assert_eq!(curve.len(), 21);
+        for (n, sl) in curve.iter().enumerate() {
+            assert!((sl - evaluated(model, &w, n as u32, 20.0).service_level).abs() < 1e-12, "{model:?} at {n}");
+        }
+        assert!(curve.windows(2).all(|p| p[1] >= p[0] - 1e-12), "more agents never serve worse: {curve:?}");
+    }
+}
+
+#[test]
 fn a_target_met_exactly_is_met() {
     let w = load(100.0, 1800.0, 180.0);
     let at14 = evaluated(QueueModel::ErlangC, &w, 14, 20.0).service_level;

@@ -73,7 +73,7 @@ impl Search<'_> {
     /// The search's objective of the current roster (`shifts`): coverage, every shift's soft
     /// cost beside all the others, and the baseline's price of every agent-day.
     pub(super) fn objective(&mut self, shifts: &[Assignment]) -> i64 {
-        let coverage = (SHORT_WEIGHT as f64 * self.coverage.short() + self.coverage.excess()).round() as i64;
+        let coverage = self.coverage.cost().round() as i64;
         let mut soft = 0;
         for s in shifts {
             self.take(s.agent, s.day, &s.shape);

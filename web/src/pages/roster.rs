@@ -304,6 +304,8 @@ pub(super) fn view(report: &Report, week: std::ops::Range<NaiveDate>, interval_m
     let agents_on: BTreeSet<&str> = in_week.iter().map(|v| v.agent.as_str()).collect();
     let figures = vec![
         (t.get("roster-sl"), percent(report.projected_service_level)),
+        (t.get("roster-sl-best"), percent(report.best_reachable_service_level)),
+        (t.get("roster-sacrificed"), t.with("roster-sacrificed-of", &[("count", &report.sacrificed_intervals.len().to_string()), ("calls", &format!("{:.0}", report.sacrificed_calls))])),
         (t.get("roster-required"), hours(report.required_agent_intervals)),
         (t.get("roster-under"), figure(report.skill_under_staffed_agent_intervals)),
         (t.get("roster-over"), figure(report.over_staffed_agent_intervals)),
