@@ -11,7 +11,7 @@ use wfm_scheduler::agents::Agent;
 use wfm_scheduler::assign::Changes;
 use wfm_scheduler::check::{check, Violation};
 use wfm_scheduler::demand::{self, Column, Demand};
-use wfm_scheduler::design::{all_shapes, design, Design, DesignError};
+use wfm_scheduler::design::{all_shapes, design_within, Design, DesignError};
 use wfm_scheduler::requests::Request;
 use wfm_scheduler::roster::{ActivityKind, Roster};
 use wfm_scheduler::rules::Rules;
@@ -108,7 +108,7 @@ pub struct Report {
     /// beyond it).
     pub over_staffed_agent_intervals: f64,
     /// The shift-design programme's under-staffing (queues pooled): no roster of these shift
-    /// shapes, with these many agents, does better.
+    /// shapes, with these many agents and their weekly paid hours, does better.
     pub lower_bound_under_staffed: f64,
     /// Required agent-intervals no allowed shift reaches (the shift windows leave them out),
     /// and the times of day they fall in, e.g. `00:00–06:00`.
@@ -194,10 +194,12 @@ impl Requirement {
 }
 
 
-/// The shift-design programme on the requirement itself, pauses aside: its under-staffing
-/// bound and what no allowed shift reaches.
-fn bound(requirement: &Requirement, rules: &Rules, agents: usize) -> Result<Design, PlanningError> {
-    Ok(design(&requirement.demand, &requirement.pooled(), &all_shapes(&rules.shifts), agents as u32)?)
+/// The shift-design programme on the requirement itself, pauses aside, within the agents' paid
+/// hours: its under-staffing bound and what no allowed shift reaches.
+fn bound(requirement: &Requirement, rules: &Rules, agents: &[Agent], requests: &[Request]) -> Result<Design, PlanningError> {
+    let shapes = all_shapes(&rules.shifts);
+    let budget = crate::service_level::weekly_budget(requirement, agents, rules, requests, &shapes);
+    Ok(design_within(&requirement.demand, &requirement.pooled(), &shapes, agents.len() as u32, Some(budget))?)
 }
 
 fn outside_service_hours(demand: &Demand, rules: &Rules) -> u64 {
@@ -305,7 +307,7 @@ impl Judged<'_> {
         }
         let soft = evaluate(self.roster, self.agents, self.rules, self.requests);
         let shifts = self.roster.shifts();
-        let bound = bound(self.requirement, self.rules, self.agents.len())?;
+        let bound = bound(self.requirement, self.rules, self.agents, self.requests)?;
         Ok(Report {
             solve,
             agents: self.agents.len(),

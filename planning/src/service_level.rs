@@ -13,7 +13,7 @@ use chrono::Datelike;
 use std::collections::BTreeSet;
 use wfm_forecasting::erlang::{service_level_curve, QueueModel, Workload};
 use wfm_scheduler::agents::Agent;
-use wfm_scheduler::design::all_shapes;
+use wfm_scheduler::design::{all_shapes, Shape, WeeklyBudget};
 use wfm_scheduler::requests::{Request, RequestKind};
 use wfm_scheduler::rules::Rules;
 use wfm_scheduler::skills::{concave_steps, ServedValue};
@@ -81,6 +81,21 @@ pub fn staff_is_short(requirement: &Requirement, agents: &[Agent], rules: &Rules
         let days: BTreeSet<chrono::NaiveDate> = demand.starts.iter().map(|t| t.date_naive()).filter(|d| week(*d) == w).collect();
         paid_capacity_min(agents, rules, requests, &days) < required_min
     })
+}
+
+/// The paid minutes the agents can work in each calendar week of the requirement, for the
+/// shift design: with too few agents it designs the shifts there are hours for.
+pub fn weekly_budget(requirement: &Requirement, agents: &[Agent], rules: &Rules, requests: &[Request], shapes: &[Shape]) -> WeeklyBudget {
+    let mut weeks: std::collections::BTreeMap<chrono::NaiveDate, BTreeSet<chrono::NaiveDate>> = std::collections::BTreeMap::new();
+    for t in &requirement.demand.starts {
+        let day = t.date_naive();
+        weeks.entry(day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))).or_default().insert(day);
+    }
+    let meal = |length: u32| if length > rules.breaks.meal_after_min { rules.breaks.meal_min } else { 0 };
+    WeeklyBudget {
+        paid_min_by_week: weeks.into_iter().map(|(monday, days)| (monday, paid_capacity_min(agents, rules, requests, &days))).collect(),
+        shape_paid_min: shapes.iter().map(|s| f64::from(s.length_min.saturating_sub(meal(s.length_min)))).collect(),
+    }
 }
 
 /// The most paid minutes `agents` can work on `days` (each agent's weekly caps and approved

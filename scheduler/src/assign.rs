@@ -65,6 +65,11 @@ impl AgentState {
         (before, after)
     }
 
+    /// Unpopular kinds and shifts, whose ratio is the agent's share in the fairness figure.
+    fn share(&self) -> (u32, u32) {
+        (self.unpopular, self.shift_count)
+    }
+
     /// Days worked in a row just before and just after `day`.
     fn run_around(&self, day: usize) -> u32 {
         let before = (0..day).rev().take_while(|&d| self.shifts[d].is_some()).count();
@@ -303,9 +308,42 @@ struct Search<'a> {
     change_cost: i64,
     /// Agents by team, for the leaders' soft rule.
     teams: HashMap<&'a str, Vec<usize>>,
-    /// All agents' shifts and unpopular kinds: the fair share of unpopular work per shift.
-    shifts_total: u32,
-    unpopular_total: u32,
+    /// The agents' shares of unpopular work, for the fairness figure.
+    shares: Shares,
+}
+
+/// Over the agents with shifts, each one's share of unpopular kinds per shift (early, late,
+/// weekend: [`Unpopular`]) summed and squared: the report's fairness spread
+/// ([`crate::score::evaluate`]) kept up to date as shifts come and go.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shares {
+    agents: f64,
+    sum: f64,
+    squares: f64,
+}
+
+impl Shares {
+    /// The sums with one agent's (unpopular kinds, shifts) changed from `before` to `after`.
+    fn with(mut self, before: (u32, u32), after: (u32, u32)) -> Self {
+        for ((unpopular, shifts), sign) in [(before, -1.0), (after, 1.0)] {
+            if shifts > 0 {
+                let share = f64::from(unpopular) / f64::from(shifts);
+                self.agents += sign;
+                self.sum += sign * share;
+                self.squares += sign * share * share;
+            }
+        }
+        self
+    }
+
+    /// The standard deviation of the shares, in percentage points.
+    fn spread(&self) -> f64 {
+        if self.agents < 0.5 {
+            return 0.0;
+        }
+        let mean = self.sum / self.agents;
+        (self.squares / self.agents - mean * mean).max(0.0).sqrt() * 100.0
+    }
 }
 
 /// One soft-penalty point weighs as much as this many over-staffed agent-intervals in the
@@ -319,18 +357,18 @@ impl<'a> Search<'a> {
     }
 
     fn put(&mut self, a: usize, day: usize, shape: &Shape) {
+        let before = self.states[a].share();
         apply(&mut self.states[a], &self.ctx, day, shape);
-        self.shifts_total += 1;
-        self.unpopular_total += self.ctx.unpopular(day, shape);
+        self.shares = self.shares.with(before, self.states[a].share());
         for &i in self.work(day, shape).iter() {
             self.coverage.add(i, self.types[a]);
         }
     }
 
     fn take(&mut self, a: usize, day: usize, shape: &Shape) {
+        let before = self.states[a].share();
         unapply(&mut self.states[a], &self.ctx, day, shape);
-        self.shifts_total -= 1;
-        self.unpopular_total -= self.ctx.unpopular(day, shape);
+        self.shares = self.shares.with(before, self.states[a].share());
         for &i in self.work(day, shape).iter() {
             self.coverage.remove(i, self.types[a]);
         }
@@ -377,6 +415,11 @@ impl<'a> Search<'a> {
     /// start spread, the same start too often in a week, fair shares of unpopular shifts, wishes
     /// and preferences — in search cost.
     fn soft_delta(&self, a: usize, day: usize, shape: &Shape) -> i64 {
+        (self.soft_points(a, day, shape, true) * SOFT_POINT).round() as i64
+    }
+
+    /// [`Self::soft_delta`] in penalty points, the fairness figure's change with it or not.
+    fn soft_points(&self, a: usize, day: usize, shape: &Shape, fairness: bool) -> f64 {
         let ctx = &self.ctx;
         let soft = &ctx.rules.soft;
         let agent = &ctx.agents[a];
@@ -395,13 +438,11 @@ impl<'a> Search<'a> {
             let same = f64::from(self.states[a].starts_by_week.get(&(ctx.week(day), shape.start_min)).copied().unwrap_or(0));
             points += rule.weight * ((same + 1.0 - rule.limit).max(0.0) - (same - rule.limit).max(0.0));
         }
-        if let Some(weight) = soft.fairness_weight {
-            // Each agent's unpopular work kept near the fair share: one point per unpopular
-            // kind beyond (or short of) the share of all shifts so far.
-            let st = &self.states[a];
-            let fair = if self.shifts_total == 0 { 0.0 } else { f64::from(self.unpopular_total) / f64::from(self.shifts_total) };
-            let distance = |unpopular: u32, shifts: u32| (f64::from(unpopular) - f64::from(shifts) * fair).abs();
-            points += weight * (distance(st.unpopular + ctx.unpopular(day, shape), st.shift_count + 1) - distance(st.unpopular, st.shift_count));
+        if let Some(weight) = soft.fairness_weight.filter(|_| fairness) {
+            // The report's own figure: the spread of the agents' shares of unpopular work.
+            let (unpopular, shifts) = self.states[a].share();
+            let with = self.shares.with((unpopular, shifts), (unpopular + ctx.unpopular(day, shape), shifts + 1));
+            points += weight * (with.spread() - self.shares.spread());
         }
         if let Some(weight) = soft.preferences_weight {
             if agent.preferred_days_off.contains(&ctx.design.days[day].weekday()) || ctx.wished_off.contains(&(a, day)) {
@@ -415,7 +456,12 @@ impl<'a> Search<'a> {
                 points += weight;
             }
         }
-        (points * SOFT_POINT).round() as i64
+        points
+    }
+
+    /// The fairness figure's penalty as it stands, in search cost.
+    fn fairness_cost(&self) -> i64 {
+        self.ctx.rules.soft.fairness_weight.map_or(0, |weight| (weight * self.shares.spread() * SOFT_POINT).round() as i64)
     }
 
     /// The baseline's price of agent `a` having `shape` (or nothing) on `day`.
@@ -487,8 +533,7 @@ pub fn assign(problem: &Problem, deadline: Instant, progress: &mut dyn FnMut(Pro
             teams.entry(a.team.as_str()).or_insert_with(Vec::new).push(i);
             teams
         }),
-        shifts_total: 0,
-        unpopular_total: 0,
+        shares: Shares::default(),
     };
     let mut out = Assigned::default();
     let wanted = match baseline {
@@ -927,6 +972,23 @@ mod tests {
         let assigned = assign(&problem(&d, one, &rules, &[], &skills, &curves), Instant::now() + std::time::Duration::from_secs(30), &mut |_| {});
         assert_eq!(assigned.shifts.len(), 1, "{:?}", assigned.shifts);
         assert_eq!(check(&to_roster(&assigned, &d, one, &rules, &[]), one, &rules), Vec::new());
+    }
+
+    #[test]
+    fn the_searchs_fairness_figure_is_the_reports_spread() {
+        // Agents' (unpopular kinds, shifts) changed one at a time: the running sums give the
+        // standard deviation of the shares of those with shifts, as the report computes it.
+        let agents = [(0u32, 0u32), (3, 5), (0, 4), (6, 6), (1, 2)];
+        let mut now = [(0u32, 0u32); 5];
+        let mut shares = Shares::default();
+        for (a, &target) in agents.iter().enumerate().chain([(3, (2u32, 7u32)), (1, (0, 0))].iter().map(|(a, t)| (*a, t))) {
+            shares = shares.with(now[a], target);
+            now[a] = target;
+            let with_shifts: Vec<f64> = now.iter().filter(|(_, c)| *c > 0).map(|&(u, c)| f64::from(u) / f64::from(c)).collect();
+            let mean = with_shifts.iter().sum::<f64>() / with_shifts.len().max(1) as f64;
+            let spread = (with_shifts.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / with_shifts.len().max(1) as f64).sqrt() * 100.0;
+            assert!((shares.spread() - spread).abs() < 1e-9, "{now:?}: {} against {spread}", shares.spread());
+        }
     }
 
     #[test]

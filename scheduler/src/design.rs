@@ -3,14 +3,18 @@
 //!
 //! A linear programme over (day, shape) counts with an under-staffing slack per interval:
 //! minimise `UNDER_WEIGHT × under-staffed agent-intervals + paid agent-intervals`, subject to
-//! coverage and to at most `max_shifts_per_day` shifts a day. Its optimum is the lower bound
+//! coverage, to at most `max_shifts_per_day` shifts a day and, when given, to the paid minutes
+//! the staff can work in each calendar week ([`WeeklyBudget`]: with too few agents, shifts are
+//! designed for the hours there are rather than left unfilled at the end of each week). Its
+//! optimum is the lower bound
 //! the roster is measured against; the counts are then rounded down and topped up greedily
 //! where the curve is short. (Coverage counts a shift as present for its whole length; breaks
 //! are placed afterwards.)
 
 use crate::demand::Demand;
 use crate::rules::{is_night, ShiftRules, ShiftWindow};
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use std::collections::BTreeMap;
 use good_lp::{constraint, microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 
 /// A shift's shape: start (minutes after local midnight) and length.
@@ -50,6 +54,19 @@ pub fn all_shapes(rules: &ShiftRules) -> Vec<Shape> {
     all
 }
 
+/// The paid minutes the staff can work in each calendar week (keyed by its Monday), and each
+/// shape's paid minutes (in the order of the shapes designed for).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeeklyBudget {
+    pub paid_min_by_week: BTreeMap<NaiveDate, f64>,
+    pub shape_paid_min: Vec<f64>,
+}
+
+/// The Monday of `day`'s week.
+fn monday_of(day: NaiveDate) -> NaiveDate {
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
 /// Agent-intervals under-staffed cost this many paid agent-intervals.
 pub const UNDER_WEIGHT: f64 = 20.0;
 
@@ -75,6 +92,7 @@ pub struct Design {
     /// [`Design::utc_min`] of every grid step of each day's first two days, `per day` apart:
     /// the roster search asks for them at every move.
     utc_steps: Vec<i64>,
+    budget: Option<WeeklyBudget>,
 }
 
 /// Grid steps of [`Design::utc_steps`] per day: a shift may end the next day.
@@ -114,12 +132,26 @@ impl Design {
 
     /// Adds to `counts` the shift that removes the most under-staffing of `required` (given
     /// `on_duty`, updated) while one is worth its paid time and day `d` has `room[d]` left.
+    /// Within the weekly budget, when the design has one.
     pub fn top_up(&self, counts: &mut [Vec<u32>], on_duty: &mut [u32], room: &[u32]) {
         let mut room = room.to_vec();
+        let mut left: Option<BTreeMap<NaiveDate, f64>> = self.budget.as_ref().map(|b| {
+            let mut left = b.paid_min_by_week.clone();
+            for (d, day) in counts.iter().enumerate() {
+                let used: f64 = day.iter().zip(&b.shape_paid_min).map(|(&n, &paid)| f64::from(n) * paid).sum();
+                *left.entry(monday_of(self.days[d])).or_insert(f64::INFINITY) -= used;
+            }
+            left
+        });
         loop {
             let mut best: Option<(usize, usize, i64)> = None;
             for d in (0..self.days.len()).filter(|&d| room[d] > 0) {
                 for (s, shape) in self.shapes.iter().enumerate() {
+                    if let (Some(left), Some(b)) = (&left, &self.budget)
+                        && left.get(&monday_of(self.days[d])).is_some_and(|&l| l < b.shape_paid_min[s])
+                    {
+                        continue;
+                    }
                     let range = self.cover(d, shape);
                     let gain = range.clone().filter(|&i| on_duty[i] < self.required[i]).count() as i64;
                     // Worth it when the covered shortage outweighs the paid time.
@@ -132,6 +164,9 @@ impl Design {
             let Some((d, s, _)) = best else { return };
             counts[d][s] += 1;
             room[d] -= 1;
+            if let (Some(left), Some(b)) = (&mut left, &self.budget) {
+                *left.entry(monday_of(self.days[d])).or_insert(f64::INFINITY) -= b.shape_paid_min[s];
+            }
             for i in self.cover(d, &self.shapes[s]) {
                 on_duty[i] += 1;
             }
@@ -211,6 +246,11 @@ pub enum DesignError {
 
 /// Designs shifts for `required` (agents per interval on `demand`'s grid, queues pooled).
 pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_per_day: u32) -> Result<Design, DesignError> {
+    design_within(demand, required, shapes, max_shifts_per_day, None)
+}
+
+/// [`design`] within the paid minutes the staff can work each week.
+pub fn design_within(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_per_day: u32, budget: Option<WeeklyBudget>) -> Result<Design, DesignError> {
     let first = demand.starts[0];
     let last = *demand.starts.last().expect("a demand has intervals");
     let days: Vec<NaiveDate> = first.date_naive().iter_days().take_while(|d| *d <= last.date_naive()).collect();
@@ -241,6 +281,18 @@ pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_pe
         let total: Expression = row.iter().copied().sum();
         problem = problem.with(constraint!(total <= f64::from(max_shifts_per_day)));
     }
+    if let Some(b) = &budget {
+        let mut by_week: BTreeMap<NaiveDate, Expression> = BTreeMap::new();
+        for (d, day) in days.iter().enumerate() {
+            let paid: Expression = x[d].iter().zip(&b.shape_paid_min).map(|(&v, &paid)| v * paid).sum();
+            *by_week.entry(monday_of(*day)).or_insert_with(|| Expression::from(0.0)) += paid;
+        }
+        for (monday, paid) in by_week {
+            if let Some(&limit) = b.paid_min_by_week.get(&monday) {
+                problem = problem.with(constraint!(paid <= limit));
+            }
+        }
+    }
     let solution = problem.solve().map_err(|e| DesignError::Solver(e.to_string()))?;
     let lower_bound_under: f64 = under.iter().map(|u| solution.value(*u)).sum();
 
@@ -267,6 +319,7 @@ pub fn design(demand: &Demand, required: &[u32], shapes: &[Shape], max_shifts_pe
         lower_bound_under,
         out_of_reach: Vec::new(),
         utc_steps: Vec::new(),
+        budget,
     };
     let step = i64::from(out.step_min);
     out.utc_steps = (0..out.days.len()).flat_map(|d| (0..steps_per_day(out.step_min) as i64).map(move |k| (d, k * step))).map(|(d, m)| out.at(d, m).timestamp().div_euclid(60)).collect();
@@ -334,6 +387,20 @@ mod tests {
         let out = design(&d, &required, &shapes(&[480, 540], 30, window("22:00", "08:00")), 10).unwrap();
         assert_eq!(out.out_of_reach, Vec::<usize>::new());
         assert!(out.under_staffed >= 32, "nobody of this roster covers the first morning");
+    }
+
+    #[test]
+    fn a_weekly_budget_caps_the_designed_hours() {
+        // 5 needed 07:00–23:00 for a week, but the staff can work 100 paid hours in it.
+        let (d, required) = demand(7, |slot| if (28..92).contains(&slot) { 5 } else { 0 });
+        let shapes = shapes(&[480], 30, window("06:00", "23:00"));
+        let monday = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let budget = WeeklyBudget { paid_min_by_week: BTreeMap::from([(monday, 6000.0)]), shape_paid_min: vec![450.0; shapes.len()] };
+        let out = design_within(&d, &required, &shapes, 10, Some(budget)).unwrap();
+        let paid: u32 = out.counts.iter().flatten().sum::<u32>() * 450;
+        assert!(paid <= 6000 && paid > 6000 - 450 * 2, "{paid} paid minutes designed");
+        let free = design(&d, &required, &shapes, 10).unwrap();
+        assert!(out.lower_bound_under > free.lower_bound_under + 500.0, "the bound knows the hours are short: {} against {}", out.lower_bound_under, free.lower_bound_under);
     }
 
     #[test]

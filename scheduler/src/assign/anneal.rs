@@ -70,18 +70,19 @@ impl Search<'_> {
         after >= self.ctx.minimum(a, week).min(without + self.ctx.paid(day, had))
     }
 
-    /// The search's objective of the current roster (`shifts`): coverage, every shift's soft
-    /// cost beside all the others, and the baseline's price of every agent-day.
+    /// The search's objective of the current roster (`shifts`): coverage, the fairness figure,
+    /// every shift's other soft costs beside all the others, and the baseline's price of every
+    /// agent-day.
     pub(super) fn objective(&mut self, shifts: &[Assignment]) -> i64 {
         let coverage = self.coverage.cost().round() as i64;
         let mut soft = 0;
         for s in shifts {
             self.take(s.agent, s.day, &s.shape);
-            soft += self.soft_delta(s.agent, s.day, &s.shape);
+            soft += (self.soft_points(s.agent, s.day, &s.shape, false) * super::SOFT_POINT).round() as i64;
             self.put(s.agent, s.day, &s.shape);
         }
         let changes: i64 = (0..self.states.len()).flat_map(|a| (0..self.ctx.design.days.len()).map(move |d| (a, d))).map(|(a, d)| self.changed(a, d, self.states[a].shifts[d].as_ref())).sum();
-        coverage + soft + changes
+        coverage + soft + self.fairness_cost() + changes
     }
 
     fn replace(&mut self, from: &[Assignment], to: &[Assignment]) {
